@@ -1,0 +1,66 @@
+//! Write [Pulumi](https://www.pulumi.com) resource-provider plugins in Rust.
+//!
+//! A provider implements [`ResourceProvider`] (check, diff, create, read, update, delete, and
+//! optionally configure, invoke, schema and cancel) using the SDK's own request and response
+//! types and its lossless [`PropertyValue`] model; [`Plugin`] turns it into a plugin process
+//! that the Pulumi engine (or this project's `engine-harness`) launches and drives.
+//!
+//! ```no_run
+//! use provider_sdk::{async_trait, Context, Plugin, PropertyMap, Result, ResourceProvider, ops::*};
+//!
+//! /// Manages nothing but remembers its inputs.
+//! struct Memo;
+//!
+//! #[async_trait]
+//! impl ResourceProvider for Memo {
+//!     async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse> {
+//!         ctx.log().info(format!("creating {}", req.name));
+//!         Ok(CreateResponse::new(format!("memo-{}", req.name), req.properties))
+//!     }
+//!     async fn read(&self, _ctx: &Context, req: ReadRequest) -> Result<ReadResponse> {
+//!         Ok(ReadResponse::found(req.id, req.properties, req.inputs))
+//!     }
+//!     async fn update(&self, _ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse> {
+//!         Ok(UpdateResponse::new(req.news))
+//!     }
+//!     async fn delete(&self, _ctx: &Context, _req: DeleteRequest) -> Result<()> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     Plugin::new(Memo, env!("CARGO_PKG_VERSION")).main().await
+//! }
+//! ```
+//!
+//! What the SDK does for every provider:
+//! - the process contract: loopback listener, the port as the only stdout line, the engine's
+//!   flags, attach mode, 400 MiB messages, the gRPC health service, graceful SIGINT/SIGTERM;
+//! - protocol negotiation: Handshake, GetPluginInfo, Configure's capability flags;
+//! - a [`Context`] per call with cancellation, the preview flag, the custom timeout and a
+//!   [`Logger`] that reaches the engine tagged with the resource URN;
+//! - errors the engine understands: [`Error::InitFailed`] travels as `ErrorResourceInitFailed`,
+//!   [`Error::MissingConfig`] as `ConfigureErrorMissingKeys`;
+//! - a panic in provider code fails only that call.
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod context;
+mod error;
+mod logger;
+pub mod ops;
+mod provider;
+mod serve;
+mod server;
+pub mod value;
+pub mod wire;
+
+pub use async_trait::async_trait;
+pub use context::Context;
+pub use error::{Error, InitFailure, MissingKey, Result};
+pub use logger::Logger;
+pub use provider::{ResourceProvider, diff_top_level};
+pub use serve::{Plugin, PluginArgs, ServeError};
+pub use tokio_util::sync::CancellationToken;
+pub use value::{PropertyMap, PropertyValue};

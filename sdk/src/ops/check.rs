@@ -1,0 +1,60 @@
+//! `Check` and `CheckConfig`: validate inputs before anything else happens.
+
+use crate::value::PropertyMap;
+
+/// Inputs to validate: a resource's (`Check`) or the provider's configuration (`CheckConfig`).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CheckRequest {
+    /// URN of the resource (or provider) being checked.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The resource's type token, such as `local:index:Random`.
+    pub type_token: String,
+    /// The inputs last accepted, if the resource exists.
+    pub olds: PropertyMap,
+    /// The new inputs from the program; may hold unknowns during preview.
+    pub news: PropertyMap,
+    /// Deterministic random bytes, for generating stable names.
+    pub random_seed: Vec<u8>,
+}
+
+/// The checked inputs, or the failures that explain why they are invalid.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CheckResponse {
+    /// Validated inputs, with defaults filled in.
+    pub inputs: PropertyMap,
+    /// One failure per invalid property; empty when the inputs are valid.
+    pub failures: Vec<CheckFailure>,
+}
+
+impl CheckResponse {
+    /// Accepts `inputs` as valid.
+    pub fn valid(inputs: PropertyMap) -> Self {
+        CheckResponse { inputs, failures: Vec::new() }
+    }
+
+    /// Rejects the inputs with the given failures.
+    pub fn invalid(inputs: PropertyMap, failures: Vec<CheckFailure>) -> Self {
+        CheckResponse { inputs, failures }
+    }
+}
+
+/// Why one property is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckFailure {
+    /// Path of the property, such as `length` or `rules[2].port`.
+    pub property: String,
+    /// What is wrong and what to do about it.
+    pub reason: String,
+}
+
+impl CheckFailure {
+    /// A failure of `property` for `reason`.
+    pub fn new(property: impl Into<String>, reason: impl Into<String>) -> Self {
+        CheckFailure { property: property.into(), reason: reason.into() }
+    }
+}

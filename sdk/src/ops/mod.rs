@@ -1,0 +1,20 @@
+//! One request and one response type per provider operation.
+//!
+//! Every type is `#[non_exhaustive]`: fields can be added without breaking providers. Build
+//! responses with their constructors and builder-style methods; read requests by field.
+
+mod check;
+mod config;
+mod crud;
+mod diff;
+mod invoke;
+mod schema;
+
+pub use check::{CheckFailure, CheckRequest, CheckResponse};
+pub use config::{ConfigureRequest, ConfigureResponse};
+pub use crud::{
+    CreateRequest, CreateResponse, DeleteRequest, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+};
+pub use diff::{DiffChanges, DiffKind, DiffRequest, DiffResponse, PropertyDiff};
+pub use invoke::{InvokeRequest, InvokeResponse};
+pub use schema::{GetSchemaRequest, GetSchemaResponse};

@@ -1,0 +1,246 @@
+//! The serving shim: the process contract between a provider plugin and the engine.
+//!
+//! A plugin binds `127.0.0.1:0`, prints the port as the first and only line of stdout, serves
+//! gRPC (the provider and the standard health service) and shuts down cleanly on SIGINT or
+//! SIGTERM: in-flight calls see cancellation and get a bounded grace period, then the process
+//! exits 0.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pulumirpc::resource_provider_server::ResourceProviderServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
+
+use crate::logger::Logger;
+use crate::provider::ResourceProvider;
+use crate::server::ProviderService;
+
+/// Why a plugin could not serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Binding the loopback listener failed.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Bind(#[source] std::io::Error),
+    /// Writing the port line to stdout failed (the engine went away?).
+    #[error("cannot write the port to stdout: {0}")]
+    PortLine(#[source] std::io::Error),
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The command line the engine passes to a plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PluginArgs {
+    /// The engine's address (`127.0.0.1:PORT`); `None` means attach mode: wait for `Attach`.
+    pub engine_address: Option<String>,
+    /// `-v=N`: the engine's verbosity.
+    pub verbosity: u32,
+    /// `--logtostderr` was given.
+    pub log_to_stderr: bool,
+    /// `--tracing <endpoint>`.
+    pub tracing: Option<String>,
+}
+
+impl PluginArgs {
+    /// Parses the arguments after the program name. Unknown flags are tolerated; the first
+    /// positional argument is the engine's address.
+    ///
+    /// ```
+    /// use provider_sdk::PluginArgs;
+    /// let args = PluginArgs::parse(["--logtostderr", "-v=9", "--tracing", "x", "--new-flag", "127.0.0.1:5"]);
+    /// assert_eq!(args.engine_address.as_deref(), Some("127.0.0.1:5"));
+    /// assert_eq!(args.verbosity, 9);
+    /// assert_eq!(args.tracing.as_deref(), Some("x"));
+    /// ```
+    pub fn parse<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut parsed = PluginArgs::default();
+        let mut args = args.into_iter().map(|a| a.as_ref().to_string());
+        while let Some(arg) = args.next() {
+            let flag = arg.trim_start_matches('-');
+            if arg.starts_with('-') {
+                let (name, value) = match flag.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (flag, None),
+                };
+                match name {
+                    "logtostderr" => parsed.log_to_stderr = true,
+                    "v" => parsed.verbosity = value.and_then(|v| v.parse().ok()).unwrap_or(0),
+                    "tracing" => parsed.tracing = value.or_else(|| args.next()),
+                    _ => tracing::debug!("ignoring unknown flag {arg}"),
+                }
+            } else if parsed.engine_address.is_none() {
+                parsed.engine_address = Some(arg);
+            }
+        }
+        parsed
+    }
+}
+
+/// A provider plugin ready to serve.
+///
+/// ```no_run
+/// # use provider_sdk::{async_trait, Context, Result, ResourceProvider, ops::*};
+/// # struct MyProvider;
+/// # #[async_trait]
+/// # impl ResourceProvider for MyProvider {
+/// #     async fn create(&self, _: &Context, r: CreateRequest) -> Result<CreateResponse> { Ok(CreateResponse::new("id", r.properties)) }
+/// #     async fn read(&self, _: &Context, r: ReadRequest) -> Result<ReadResponse> { Ok(ReadResponse::found(r.id, r.properties, r.inputs)) }
+/// #     async fn update(&self, _: &Context, r: UpdateRequest) -> Result<UpdateResponse> { Ok(UpdateResponse::new(r.news)) }
+/// #     async fn delete(&self, _: &Context, _: DeleteRequest) -> Result<()> { Ok(()) }
+/// # }
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     provider_sdk::Plugin::new(MyProvider, env!("CARGO_PKG_VERSION")).main().await
+/// }
+/// ```
+pub struct Plugin<P> {
+    provider: Arc<P>,
+    version: String,
+    grace: Duration,
+}
+
+impl<P: ResourceProvider> Plugin<P> {
+    /// A plugin serving `provider`, reporting `version` (usually `env!("CARGO_PKG_VERSION")`).
+    pub fn new(provider: P, version: impl Into<String>) -> Self {
+        Plugin { provider: Arc::new(provider), version: version.into(), grace: Duration::from_secs(3) }
+    }
+
+    /// How long in-flight calls may run after a shutdown signal (default 3 s; the engine
+    /// kills a plugin 5 s after SIGINT).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The whole plugin process: logs to stderr, reads the engine's arguments from argv,
+    /// serves until SIGINT or SIGTERM. Returns the exit code (0 after a clean shutdown).
+    pub async fn main(self) -> ExitCode {
+        let args = PluginArgs::parse(std::env::args().skip(1));
+        init_tracing(args.verbosity);
+        match self.serve_process(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Serves as a plugin process with `args`: binds loopback, prints the port line, serves
+    /// until a shutdown signal.
+    pub async fn serve_process(self, args: PluginArgs) -> Result<(), ServeError> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(ServeError::Bind)?;
+        let port = listener.local_addr().map_err(ServeError::Bind)?.port();
+        print_port_line(port).map_err(ServeError::PortLine)?;
+        let stop = CancellationToken::new();
+        tokio::spawn(watch_signals(stop.clone()));
+        self.serve_on(listener, args.engine_address, stop).await
+    }
+
+    /// Serves on an already-bound `listener` until `stop` is cancelled (for in-process use and
+    /// tests). In-flight calls are cancelled when `stop` fires and get the grace period.
+    pub async fn serve_on(
+        self,
+        listener: TcpListener,
+        engine_address: Option<String>,
+        stop: CancellationToken,
+    ) -> Result<(), ServeError> {
+        let local: Option<SocketAddr> = listener.local_addr().ok();
+        let logger = Logger::stderr();
+        match &engine_address {
+            Some(address) => logger.connect(address),
+            None => tracing::info!("no engine address given: attach mode, waiting for Attach"),
+        }
+        // Cancelled by the engine's Cancel or by `stop`; each call's context derives from it.
+        let cancel = CancellationToken::new();
+        let service = ProviderService::new(self.provider, self.version, cancel.clone(), logger);
+        let service = ResourceProviderServer::new(service)
+            .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<ResourceProviderServer<ProviderService<P>>>().await;
+
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let stopping = stop.clone();
+        let server = tonic::transport::Server::builder()
+            .max_concurrent_streams(Some(8192))
+            .add_service(health_service)
+            .add_service(service)
+            .serve_with_incoming_shutdown(incoming, async move {
+                stopping.cancelled().await;
+                cancel.cancel();
+            });
+        tokio::pin!(server);
+        tracing::info!(?local, "serving");
+        tokio::select! {
+            result = &mut server => result?,
+            _ = stop.cancelled() => match tokio::time::timeout(self.grace, &mut server).await {
+                Ok(result) => result?,
+                Err(_) => tracing::warn!("in-flight calls did not finish within {:?}; exiting anyway", self.grace),
+            },
+        }
+        tracing::info!("shut down");
+        Ok(())
+    }
+}
+
+/// Writes the port line, then points fd 1 at stderr so that nothing printed later by provider
+/// code can reach the engine's stdout reader.
+fn print_port_line(port: u16) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{port}")?;
+    out.flush()?;
+    // SAFETY: dup2 on two descriptors this process owns; the stdout lock is held, so no Rust
+    // code is writing fd 1 concurrently.
+    let redirected = unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) };
+    if redirected < 0 {
+        tracing::warn!("could not redirect stdout to stderr: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+async fn watch_signals(stop: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        tracing::warn!("cannot install signal handlers; the plugin stops only when killed");
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+    stop.cancel();
+    // A second signal ends the process at once.
+    tokio::select! {
+        _ = int.recv() => {},
+        _ = term.recv() => {},
+    }
+    tracing::warn!("second signal: exiting now");
+    std::process::exit(0);
+}
+
+/// Logs to stderr through `tracing`; `RUST_LOG` wins over the engine's `-v=N`.
+fn init_tracing(verbosity: u32) {
+    let default = match verbosity {
+        0 => "warn",
+        1..=5 => "info",
+        6..=8 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+}
