@@ -1,0 +1,1 @@
+//! Plugin binaries for the tests (see `src/bin/`); this library is intentionally empty.
