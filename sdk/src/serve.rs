@@ -144,9 +144,14 @@ impl<P: ResourceProvider> Plugin<P> {
     pub async fn serve_process(self, args: PluginArgs) -> Result<(), ServeError> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(ServeError::Bind)?;
         let port = listener.local_addr().map_err(ServeError::Bind)?.port();
+        // Install the handlers before the port line: the engine may signal as soon as it has
+        // read the port, and an uninstalled SIGINT handler would kill the process (not exit 0).
+        let signals = install_signal_handlers();
         print_port_line(port).map_err(ServeError::PortLine)?;
         let stop = CancellationToken::new();
-        tokio::spawn(watch_signals(stop.clone()));
+        if let Some(signals) = signals {
+            tokio::spawn(watch_signals(signals, stop.clone()));
+        }
         self.serve_on(listener, args.engine_address, stop).await
     }
 
@@ -212,12 +217,21 @@ fn print_port_line(port: u16) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn watch_signals(stop: CancellationToken) {
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+/// SIGINT and SIGTERM streams; from this call on, neither signal kills the process by default.
+fn install_signal_handlers() -> Option<Signals> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
-        tracing::warn!("cannot install signal handlers; the plugin stops only when killed");
-        return;
-    };
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(int), Ok(term)) => Some((int, term)),
+        _ => {
+            tracing::warn!("cannot install signal handlers; the plugin stops only when killed");
+            None
+        }
+    }
+}
+
+async fn watch_signals((mut int, mut term): Signals, stop: CancellationToken) {
     tokio::select! {
         _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
