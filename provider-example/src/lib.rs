@@ -4,6 +4,10 @@
 //! |---|---|
 //! | `local:index:Random` | a random string: `length` (replaces), `prefix` (updates in place), output `result` |
 
+mod fs;
+mod process;
+mod readiness;
+mod root;
 mod random;
 
 use provider_sdk::{Context, Error, Result, ResourceProvider, async_trait, ops::*};

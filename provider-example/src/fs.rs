@@ -1,0 +1,263 @@
+//! File-system work behind [`crate::file`], [`crate::directory`] and the functions: writing a
+//! file atomically with its permissions, reading it back to detect drift, hashing, and
+//! removing directories carefully. Plain Rust, no provider types.
+
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use provider_sdk::value::{Asset, AssetSource};
+use provider_sdk::{Error, Result};
+use sha2::{Digest, Sha256};
+
+/// The hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Parses an octal permission string such as `"0644"` or `"755"` (at most `0777`, no setuid,
+/// setgid or sticky bits).
+pub(crate) fn parse_permissions(text: &str) -> std::result::Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| ('0'..='7').contains(&c)) {
+        return Err(format!("`permissions` must be an octal mode such as \"0644\" or \"0755\", got {text:?}"));
+    }
+    let mode = u32::from_str_radix(digits, 8).map_err(|e| e.to_string())?;
+    if mode > 0o777 {
+        return Err(format!("`permissions` {text:?} sets setuid, setgid or sticky bits; only 0000 to 0777 are allowed"));
+    }
+    Ok(mode)
+}
+
+/// Formats a mode as four octal digits, the way `permissions` is written: `0644`.
+pub(crate) fn format_permissions(mode: u32) -> String {
+    format!("{:04o}", mode & 0o777)
+}
+
+/// A file as it is on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LiveFile {
+    /// Its content.
+    pub content: Vec<u8>,
+    /// Its permission bits.
+    pub mode: u32,
+}
+
+impl LiveFile {
+    /// The hex SHA-256 of its content.
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.content)
+    }
+}
+
+/// Reads the file at `path`; `None` when nothing is there. A directory (or another
+/// non-file) at `path` is an error, not a missing file.
+pub(crate) fn read_file(path: &Path) -> Result<Option<LiveFile>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::failed(format!("cannot inspect {}: {e}", path.display()))),
+    };
+    if !meta.is_file() {
+        return Err(Error::failed(format!("{} exists but is not a regular file", path.display())));
+    }
+    let content = std::fs::read(path).map_err(|e| Error::failed(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Some(LiveFile { content, mode: meta.permissions().mode() & 0o777 }))
+}
+
+/// Writes `content` to `path` with `mode`, atomically: readers see the old file or the new
+/// one, never half of it. With `must_not_exist`, an existing file is an error (so a new
+/// resource never silently takes over someone's file). The parent directory must exist.
+pub(crate) fn write_file(path: &Path, content: &[u8], mode: u32, must_not_exist: bool) -> Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidRequest(format!("`path` {} does not name a file", path.display())))?;
+    if !parent.is_dir() {
+        return Err(Error::failed(format!(
+            "cannot write {}: its directory {} does not exist; create it first (for example with a \
+             local:index:Directory resource the file depends on)",
+            path.display(),
+            parent.display()
+        )));
+    }
+    if must_not_exist && std::fs::symlink_metadata(path).is_ok() {
+        return Err(Error::failed(format!(
+            "{} already exists and this provider did not create it; remove it, or set `overwrite: true` to take it over",
+            path.display()
+        )));
+    }
+    let tmp = parent.join(format!(".{}.tmp-{}-{}", name.to_string_lossy(), std::process::id(), rand::random::<u32>()));
+    let written = (|| -> io::Result<()> {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(content)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::failed(format!("cannot write {}: {e}", path.display()))
+    })
+}
+
+/// Removes the file at `path`; a file that is already gone is fine.
+pub(crate) fn remove_file(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::failed(format!("cannot delete {}: {e}", path.display()))),
+    }
+}
+
+/// The bytes of an asset. Text assets are their text; path assets (and `file://` URIs) are
+/// read from disk, relative paths resolved against the program's directory (the provider's
+/// working directory), as Pulumi defines for assets. Other URIs are not supported.
+pub(crate) fn asset_bytes(property: &str, asset: &Asset) -> Result<Vec<u8>> {
+    let path: PathBuf = match &asset.source {
+        AssetSource::Text(text) => return Ok(text.clone().into_bytes()),
+        AssetSource::Path(path) => PathBuf::from(path),
+        AssetSource::Uri(uri) => match uri.strip_prefix("file://") {
+            Some(path) => PathBuf::from(path),
+            None => {
+                return Err(Error::InvalidRequest(format!(
+                    "`{property}`: asset URI {uri:?} is not supported; use a file path, a file:// URI or text"
+                )));
+            }
+        },
+    };
+    std::fs::read(&path).map_err(|e| Error::failed(format!("`{property}`: cannot read asset file {}: {e}", path.display())))
+}
+
+/// Whether the directory at `path` exists: `Some(true)` when it is empty, `Some(false)` when
+/// it holds entries, `None` when there is no directory there.
+pub(crate) fn directory_state(path: &Path) -> Result<Option<bool>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let mut entries =
+                std::fs::read_dir(path).map_err(|e| Error::failed(format!("cannot list {}: {e}", path.display())))?;
+            Ok(Some(entries.next().is_none()))
+        }
+        Ok(_) => Err(Error::failed(format!("{} exists but is not a directory", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::failed(format!("cannot inspect {}: {e}", path.display()))),
+    }
+}
+
+/// Creates the directory at `path` (its parent must exist), with `mode` when given.
+pub(crate) fn create_directory(path: &Path, mode: Option<u32>) -> Result<()> {
+    match std::fs::create_dir(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(Error::failed(format!(
+                "{} already exists and this provider did not create it; remove it or choose another `path`",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::failed(format!(
+                "cannot create {}: its parent directory does not exist; create the parent first (another \
+                 local:index:Directory it depends on)",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(Error::failed(format!("cannot create {}: {e}", path.display()))),
+    }
+    if let Some(mode) = mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::failed(format!("created {} but cannot set its permissions: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// Deletes the directory at `path`. A non-empty directory is deleted only with `recursive`;
+/// otherwise the error names the path and the option. A directory already gone is fine.
+pub(crate) fn remove_directory(path: &Path, recursive: bool) -> Result<()> {
+    match directory_state(path)? {
+        None => Ok(()),
+        Some(true) => std::fs::remove_dir(path).map_err(|e| Error::failed(format!("cannot delete {}: {e}", path.display()))),
+        Some(false) if recursive => std::fs::remove_dir_all(path)
+            .map_err(|e| Error::failed(format!("cannot delete {} and its contents: {e}", path.display()))),
+        Some(false) => Err(Error::failed(format!(
+            "refusing to delete {}: the directory is not empty. Remove its contents, or set `recursive: true` \
+             on the Directory to delete it with everything inside",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_parse_and_format() {
+        assert_eq!(parse_permissions("0644"), Ok(0o644));
+        assert_eq!(parse_permissions("755"), Ok(0o755));
+        assert_eq!(parse_permissions("0o600"), Ok(0o600));
+        assert!(parse_permissions("0999").unwrap_err().contains("octal"));
+        assert!(parse_permissions("4755").unwrap_err().contains("setuid"));
+        assert!(parse_permissions("").is_err());
+        assert_eq!(format_permissions(0o100644), "0644");
+    }
+
+    #[test]
+    fn writes_atomically_with_mode_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        write_file(&path, b"hello", 0o600, true).unwrap();
+        let live = read_file(&path).unwrap().unwrap();
+        assert_eq!(live.content, b"hello");
+        assert_eq!(live.mode, 0o600);
+        assert_eq!(live.sha256(), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        let err = write_file(&path, b"again", 0o600, true).unwrap_err();
+        assert!(err.to_string().contains("overwrite"), "{err}");
+        write_file(&path, b"again", 0o644, false).unwrap();
+        assert_eq!(read_file(&path).unwrap().unwrap().content, b"again");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
+        remove_file(&path).unwrap();
+        remove_file(&path).unwrap();
+        assert_eq!(read_file(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn writing_into_a_missing_directory_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_file(&dir.path().join("no/such/a.txt"), b"x", 0o644, true).unwrap_err();
+        assert!(err.to_string().contains("Directory"), "{err}");
+        assert!(read_file(dir.path()).is_err(), "a directory is not a file");
+    }
+
+    #[test]
+    fn assets_from_text_and_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("src.txt");
+        std::fs::write(&path, "from disk").unwrap();
+        let text = Asset { hash: None, source: AssetSource::Text("inline".into()) };
+        assert_eq!(asset_bytes("source", &text).unwrap(), b"inline");
+        let file = Asset { hash: None, source: AssetSource::Path(path.display().to_string()) };
+        assert_eq!(asset_bytes("source", &file).unwrap(), b"from disk");
+        let uri = Asset { hash: None, source: AssetSource::Uri(format!("file://{}", path.display())) };
+        assert_eq!(asset_bytes("source", &uri).unwrap(), b"from disk");
+        let http = Asset { hash: None, source: AssetSource::Uri("https://example.com/x".into()) };
+        assert!(asset_bytes("source", &http).unwrap_err().to_string().contains("`source`"));
+    }
+
+    #[test]
+    fn a_non_empty_directory_is_kept_unless_recursive() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        create_directory(&d, Some(0o750)).unwrap();
+        assert_eq!(directory_state(&d).unwrap(), Some(true));
+        assert!(create_directory(&d, None).unwrap_err().to_string().contains("already exists"));
+        std::fs::write(d.join("inside"), "x").unwrap();
+        let err = remove_directory(&d, false).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&d.display().to_string()) && msg.contains("recursive"), "{msg}");
+        assert!(d.join("inside").exists());
+        remove_directory(&d, true).unwrap();
+        assert_eq!(directory_state(&d).unwrap(), None);
+        remove_directory(&d, false).unwrap();
+        assert!(create_directory(&dir.path().join("x/y"), None).unwrap_err().to_string().contains("parent"));
+    }
+}

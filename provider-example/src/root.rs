@@ -1,0 +1,160 @@
+//! The provider's configuration: the root directory every relative path is resolved against.
+//!
+//! A program sets it with `pulumi config set local:root ./out` (or `config: local:root:` in a
+//! YAML project). [`Root::from_config`] checks it when the engine calls `Configure`: it must be
+//! given, exist, be a directory and be writable, and the error names the key otherwise.
+//! Relative roots are resolved against the provider's working directory, which the engine sets
+//! to the program's directory.
+
+use std::path::{Component, Path, PathBuf};
+
+use provider_sdk::{Error, MissingKey, Result};
+
+/// The configuration key, as users write it.
+pub const ROOT_KEY: &str = "local:root";
+
+/// A checked root directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    dir: PathBuf,
+}
+
+impl Root {
+    /// Checks `value`, the configured `local:root`: `None` when the key is missing.
+    ///
+    /// - missing: [`Error::MissingConfig`] naming `local:root` (the engine shows it as a
+    ///   missing configuration key with its description);
+    /// - empty, not a directory, or not writable: [`Error::InvalidRequest`] naming
+    ///   `local:root` and the resolved path.
+    pub fn from_config(value: Option<&str>) -> Result<Root> {
+        let Some(value) = value else {
+            return Err(Error::MissingConfig(vec![MissingKey::new(
+                ROOT_KEY,
+                "the directory that every relative path of this provider's resources is resolved against; \
+                 set it with `pulumi config set local:root <dir>`",
+            )]));
+        };
+        if value.trim().is_empty() {
+            return Err(invalid("is empty; set it to an existing, writable directory"));
+        }
+        let given = Path::new(value);
+        let dir = if given.is_absolute() {
+            given.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| invalid(&format!("is relative ({value}) and the working directory is unknown: {e}")))?
+                .join(given)
+        };
+        let meta = std::fs::metadata(&dir)
+            .map_err(|e| invalid(&format!("is {}, which cannot be used: {e}; create the directory first", dir.display())))?;
+        if !meta.is_dir() {
+            return Err(invalid(&format!("is {}, which is not a directory", dir.display())));
+        }
+        let dir = dir.canonicalize().unwrap_or(dir);
+        check_writable(&dir)?;
+        Ok(Root { dir })
+    }
+
+    /// The root directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Resolves `path` (a resource's property, named `property` in errors): a relative path is
+    /// joined to the root; an absolute path stays as it is. `.` and `..` segments are
+    /// normalized lexically, so the result names the file the user meant even if it does not
+    /// exist yet.
+    pub fn resolve(&self, property: &str, path: &str) -> Result<PathBuf> {
+        if path.is_empty() {
+            return Err(Error::InvalidRequest(format!("`{property}` is empty; give a file path")));
+        }
+        if path.contains('\0') {
+            return Err(Error::InvalidRequest(format!("`{property}` contains a NUL byte")));
+        }
+        let joined = self.dir.join(path);
+        let mut out = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn invalid(what: &str) -> Error {
+    Error::InvalidRequest(format!("configuration `{ROOT_KEY}` {what}"))
+}
+
+fn check_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(format!(".local-provider-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(invalid(&format!("is {}, which is not writable: {e}", dir.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_root_names_the_key() {
+        match Root::from_config(None).unwrap_err() {
+            Error::MissingConfig(keys) => assert_eq!(keys[0].name, "local:root"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_root_that_is_not_a_directory_is_rejected_with_the_key_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        for bad in [file.to_str().unwrap().to_string(), dir.path().join("nope").display().to_string(), " ".into()] {
+            let err = Root::from_config(Some(&bad)).unwrap_err();
+            assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+            assert!(err.to_string().contains("local:root"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_read_only_root_is_rejected() {
+        // root can write anywhere; the check is meaningful only for other users.
+        if running_as_root() {
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let err = Root::from_config(Some(dir.path().to_str().unwrap())).unwrap_err();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(err.to_string().contains("not writable"), "{err}");
+    }
+
+    fn running_as_root() -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::from_config(Some(dir.path().to_str().unwrap())).unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        assert_eq!(root.resolve("path", "a/./b.txt").unwrap(), base.join("a/b.txt"));
+        assert_eq!(root.resolve("path", "a/../c").unwrap(), base.join("c"));
+        assert_eq!(root.resolve("path", "/etc/hosts").unwrap(), PathBuf::from("/etc/hosts"));
+        assert!(root.resolve("path", "").unwrap_err().to_string().contains("`path`"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the writability probe is cleaned up");
+    }
+}
