@@ -1,0 +1,2 @@
+//! Benchmarks of value conversions (filled in later).
+fn main() {}
