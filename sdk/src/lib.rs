@@ -54,6 +54,7 @@ mod provider;
 mod serve;
 pub mod serde_bridge;
 mod server;
+pub mod typed;
 pub mod value;
 pub mod wire;
 

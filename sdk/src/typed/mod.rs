@@ -1,0 +1,381 @@
+//! The typed layer: resources, functions and configuration as Rust types.
+//!
+//! A resource is a type implementing [`Resource`], with serde + [`schemars::JsonSchema`]
+//! `Inputs` and `Outputs`. Functions implement [`Function`]; the provider's configuration is a
+//! type implementing [`ProviderConfig`]. A [`ProviderBuilder`] registers them by type token and
+//! builds a [`TypedProvider`], which implements [`ResourceProvider`](crate::ResourceProvider)
+//! and can be served with [`Plugin`](crate::Plugin).
+//!
+//! The typed layer never shows the author a wire value, and does this for them:
+//!
+//! - **Check** reads the inputs into `Inputs` and reports *every* bad property as a check
+//!   failure with its path (`rules[2].port`, `tags["env"]`), then runs [`Resource::check`].
+//! - **Diff** is structural and detailed: `detailedDiff` has one entry per changed path (nested
+//!   objects and arrays included); changes under [`Resource::REPLACE_ON_CHANGES`] are
+//!   `*_REPLACE`; `diffs` and `replaces` are filled. Without [`Resource::UPDATES_IN_PLACE`]
+//!   every change replaces.
+//! - **Secrets**: see [secret propagation](#secret-propagation) below.
+//! - **Preview**: the author's `create` and `update` never run during a preview, so they never
+//!   see unknown values. The SDK answers with the inputs echoed into the outputs of the same
+//!   name (known or not) and every other output unknown; [`Resource::preview`] can refine that.
+//! - **Schema**: `GetSchema` returns a Pulumi package schema derived from the types (see
+//!   [`ProviderBuilder`]).
+//! - Cancellation and the user's custom timeouts reach the author through the [`Context`]
+//!   ([`Context::cancelled`], [`Context::timeout`]): long operations should watch them.
+//!
+//! # Secret propagation
+//!
+//! The rule, applied to the outputs of create, update and read and to function results:
+//!
+//! 1. a [`Secret<T>`](crate::Secret) field is always secret;
+//! 2. an output property whose input of the same name holds a secret (at any depth) is secret;
+//! 3. when *any* input holds a secret, every output property is secret unless it is an
+//!    exact copy of a non-secret input of the same name: outputs computed from inputs may carry
+//!    the secret, so they are kept secret;
+//! 4. on update and read, an output property that was secret in the recorded state stays secret.
+//!
+//! So authors never mark anything by hand: a program that passes a secret gets secret outputs.
+//!
+//! # Example
+//!
+//! ```
+//! use provider_sdk::typed::{Created, CreateArgs, ProviderBuilder, Resource};
+//! use provider_sdk::{async_trait, Context, Result};
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// A greeting, computed locally.
+//! struct Greeting;
+//!
+//! /// The inputs of a greeting.
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! struct GreetingArgs {
+//!     /// Who to greet.
+//!     name: String,
+//!     /// How many exclamation marks.
+//!     excitement: Option<u8>,
+//! }
+//!
+//! /// A greeting.
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! struct GreetingState {
+//!     /// Who is greeted.
+//!     name: String,
+//!     /// The greeting.
+//!     text: String,
+//! }
+//!
+//! #[async_trait]
+//! impl Resource for Greeting {
+//!     type Inputs = GreetingArgs;
+//!     type Outputs = GreetingState;
+//!     const REPLACE_ON_CHANGES: &'static [&'static str] = &["name"];
+//!
+//!     async fn create(&self, _ctx: &Context, args: CreateArgs<GreetingArgs>) -> Result<Created<GreetingState>> {
+//!         let bangs = "!".repeat(args.inputs.excitement.unwrap_or(1).into());
+//!         let text = format!("Hello, {}{bangs}", args.inputs.name);
+//!         Ok(Created::new(format!("greeting-{}", args.name), GreetingState { name: args.inputs.name, text }))
+//!     }
+//! }
+//!
+//! let provider = ProviderBuilder::new("greet", "1.0.0")
+//!     .resource("greet:index:Greeting", Greeting)
+//!     .build()
+//!     .expect("valid registrations");
+//! let schema = provider.schema();
+//! assert_eq!(schema["resources"]["greet:index:Greeting"]["inputProperties"]["name"]["replaceOnChanges"], true);
+//! assert_eq!(schema["resources"]["greet:index:Greeting"]["requiredInputs"], serde_json::json!(["name"]));
+//! ```
+
+mod diff;
+mod provider;
+mod schema;
+mod secrets;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use diff::structural_diff;
+pub use provider::{BuildError, ConfigHandle, ProviderBuilder, TypedProvider};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::ops::{CheckFailure, DiffResponse};
+use crate::value::PropertyMap;
+
+/// What a type used as inputs, outputs, arguments or configuration must be able to do.
+pub trait Data: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {}
+
+impl<T: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static> Data for T {}
+
+/// A resource managed by the provider: typed inputs in, typed outputs (its state) out.
+///
+/// Only [`create`](Resource::create) is required. Each other operation has a default, and
+/// that default says what the engine sees when the author does not write it:
+///
+/// | item | when absent |
+/// |---|---|
+/// | [`UPDATES_IN_PLACE`](Resource::UPDATES_IN_PLACE) = `false` | every change replaces the resource (create the new one, delete the old one); [`update`](Resource::update) is never called |
+/// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when updates are in place) |
+/// | [`read`](Resource::read) | refresh keeps the recorded state and inputs as they are |
+/// | [`delete`](Resource::delete) | deleting only removes the resource from the state |
+/// | [`check`](Resource::check) | inputs that deserialize are valid |
+/// | [`diff`](Resource::diff) | the structural diff of old and new inputs |
+/// | [`preview`](Resource::preview) | inputs echoed into same-named outputs, other outputs unknown |
+///
+/// Whether `update` exists is said by the associated constant [`Resource::UPDATES_IN_PLACE`]
+/// (the diff must know it before any update is attempted): implement `update` *and* set the
+/// constant to `true`.
+///
+/// The doc comment of the `Outputs` type becomes the resource's description in the schema;
+/// field doc comments describe the properties. `Outputs` usually repeats the inputs, so that
+/// the state records them.
+#[async_trait::async_trait]
+pub trait Resource: Send + Sync + 'static {
+    /// The inputs the program gives.
+    type Inputs: Data;
+    /// The outputs: the state the engine records.
+    type Outputs: Data;
+
+    /// Whether [`Resource::update`] is implemented. When `false` (the default), every change
+    /// replaces the resource.
+    const UPDATES_IN_PLACE: bool = false;
+
+    /// Input properties (top-level names, as serialized) whose change replaces the resource.
+    /// They are marked `replaceOnChanges` in the schema.
+    const REPLACE_ON_CHANGES: &'static [&'static str] = &[];
+
+    /// Creates the resource. Never called during preview: inputs are always fully known.
+    async fn create(&self, ctx: &Context, args: CreateArgs<Self::Inputs>) -> Result<Created<Self::Outputs>>;
+
+    /// Reads the live state. `Ok(None)` means the resource no longer exists.
+    ///
+    /// When absent, refresh keeps what was recorded.
+    async fn read(
+        &self,
+        _ctx: &Context,
+        _args: ReadArgs<Self::Inputs, Self::Outputs>,
+    ) -> Result<Option<ReadResult<Self::Inputs, Self::Outputs>>> {
+        Err(Error::Unimplemented("Read"))
+    }
+
+    /// Updates the resource in place and returns its new outputs. Called only when
+    /// [`Resource::UPDATES_IN_PLACE`] is `true`, never during preview.
+    async fn update(&self, _ctx: &Context, _args: UpdateArgs<Self::Inputs, Self::Outputs>) -> Result<Self::Outputs> {
+        Err(Error::Unimplemented("Update"))
+    }
+
+    /// Deletes the resource. When absent, deleting only forgets it.
+    async fn delete(&self, _ctx: &Context, _args: DeleteArgs<Self::Outputs>) -> Result<()> {
+        Ok(())
+    }
+
+    /// The author's own validation, after the inputs deserialized without error. It may also
+    /// normalize `inputs` (fill defaults); the changed inputs are what the engine records.
+    /// Called only when every input is known (not during a preview with unknown inputs).
+    async fn check(&self, _ctx: &Context, _inputs: &mut Self::Inputs) -> Result<Vec<CheckFailure>> {
+        Ok(Vec::new())
+    }
+
+    /// A custom diff. `args.default` holds the structural diff; return it, or another.
+    /// When [`Resource::UPDATES_IN_PLACE`] is `false`, every change in the returned diff is
+    /// turned into a replace.
+    async fn diff(&self, _ctx: &Context, args: DiffArgs<Self::Inputs, Self::Outputs>) -> Result<DiffResponse> {
+        Ok(args.default)
+    }
+
+    /// Refines the preview of a create or update. `args.default_outputs` holds the SDK's
+    /// answer (known inputs echoed, other outputs unknown); return it, or a more precise one.
+    /// Values that are unknown in the inputs must stay unknown.
+    async fn preview(&self, _ctx: &Context, args: PreviewArgs) -> Result<PropertyMap> {
+        Ok(args.default_outputs)
+    }
+}
+
+/// A provider function (`Invoke`): typed arguments in, a typed result out.
+///
+/// ```
+/// use provider_sdk::{async_trait, Context, Result, typed::Function};
+/// /// Adds two numbers.
+/// struct Add;
+/// /// The sum's terms.
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// struct Terms { a: i64, b: i64 }
+/// /// The sum.
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// struct Sum { sum: i64 }
+/// #[async_trait]
+/// impl Function for Add {
+///     type Args = Terms;
+///     type Output = Sum;
+///     async fn call(&self, _ctx: &Context, args: Terms) -> Result<Sum> {
+///         Ok(Sum { sum: args.a + args.b })
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait Function: Send + Sync + 'static {
+    /// The arguments; their type's doc comment describes the function in the schema.
+    type Args: Data;
+    /// The result (an object).
+    type Output: Data;
+
+    /// Runs the function. Bad arguments never reach it: they are reported per property.
+    async fn call(&self, ctx: &Context, args: Self::Args) -> Result<Self::Output>;
+}
+
+/// The provider's configuration, read by `Configure` (keys without the package prefix).
+///
+/// Required fields (not `Option`, no `#[serde(default)]`) that are missing make `Configure`
+/// fail with [`Error::MissingConfig`](crate::Error::MissingConfig), which the engine shows as
+/// "missing required configuration key". Register it with [`ProviderBuilder::config`] and read
+/// it from resources through the [`ConfigHandle`].
+pub trait ProviderConfig: Data {
+    /// The author's validation; failures make `CheckConfig` and `Configure` fail.
+    fn validate(&self) -> Vec<CheckFailure> {
+        Vec::new()
+    }
+}
+
+/// What `create` gets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CreateArgs<I> {
+    /// URN of the resource.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The checked inputs, fully known.
+    pub inputs: I,
+}
+
+impl<I> CreateArgs<I> {
+    /// Arguments for creating `name` from `inputs` (for calling a resource directly in tests).
+    pub fn new(name: impl Into<String>, inputs: I) -> Self {
+        CreateArgs { urn: String::new(), name: name.into(), inputs }
+    }
+}
+
+/// What `create` returns: the new resource's id and outputs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Created<O> {
+    /// The provider-assigned id; must not be empty.
+    pub id: String,
+    /// The outputs.
+    pub outputs: O,
+}
+
+impl<O> Created<O> {
+    /// A resource with `id` and `outputs`.
+    pub fn new(id: impl Into<String>, outputs: O) -> Self {
+        Created { id: id.into(), outputs }
+    }
+}
+
+/// What `read` gets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReadArgs<I, O> {
+    /// The resource's id.
+    pub id: String,
+    /// URN of the resource.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The inputs last recorded; `None` on import, or when they no longer deserialize.
+    pub inputs: Option<I>,
+    /// The state last recorded.
+    pub state: O,
+}
+
+/// What `read` returns for a resource that exists.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReadResult<I, O> {
+    /// The resource's id.
+    pub id: String,
+    /// Inputs that would produce the live state.
+    pub inputs: I,
+    /// The live state.
+    pub state: O,
+}
+
+impl<I, O> ReadResult<I, O> {
+    /// The resource `id` exists with `inputs` and `state`.
+    pub fn new(id: impl Into<String>, inputs: I, state: O) -> Self {
+        ReadResult { id: id.into(), inputs, state }
+    }
+}
+
+/// What `update` gets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UpdateArgs<I, O> {
+    /// The resource's id.
+    pub id: String,
+    /// URN of the resource.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The inputs last recorded (`None` for state written without them).
+    pub old_inputs: Option<I>,
+    /// The state last recorded.
+    pub state: O,
+    /// The new inputs, fully known.
+    pub news: I,
+    /// Property paths the user asked to leave unchanged.
+    pub ignore_changes: Vec<String>,
+}
+
+/// What `delete` gets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeleteArgs<O> {
+    /// The resource's id.
+    pub id: String,
+    /// URN of the resource.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The state last recorded.
+    pub state: O,
+}
+
+/// What a custom `diff` gets. Typed values are `None` when they hold unknowns (preview) or do
+/// not deserialize.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DiffArgs<I, O> {
+    /// The resource's id.
+    pub id: String,
+    /// URN of the resource.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The inputs last recorded.
+    pub old_inputs: Option<I>,
+    /// The state last recorded.
+    pub state: Option<O>,
+    /// The new inputs.
+    pub news: Option<I>,
+    /// The structural diff the SDK computed.
+    pub default: DiffResponse,
+}
+
+/// What the `preview` hook gets. Values here may be unknown, so they are untyped.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PreviewArgs {
+    /// URN of the resource.
+    pub urn: String,
+    /// The resource's name.
+    pub name: String,
+    /// The new inputs, possibly holding unknowns.
+    pub inputs: PropertyMap,
+    /// The recorded state, when previewing an update.
+    pub state: Option<PropertyMap>,
+    /// The SDK's default answer: inputs echoed into same-named outputs, other outputs unknown.
+    pub default_outputs: PropertyMap,
+}

@@ -1,0 +1,662 @@
+//! The provider builder and the provider it builds: dispatch by type token, and everything the
+//! typed layer does around the author's code.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Value, json};
+
+use super::schema::{SchemaBuilder, property_kinds};
+use super::secrets::propagate;
+use super::{
+    CreateArgs, DeleteArgs, DiffArgs, Function, PreviewArgs, ProviderConfig, ReadArgs, Resource, UpdateArgs,
+    structural_diff,
+};
+use crate::context::Context;
+use crate::error::{Error, MissingKey, Result};
+use crate::ops::*;
+use crate::provider::ResourceProvider;
+use crate::serde_bridge::{self, ConvertError, ConvertErrorKind, read_all};
+use crate::value::{PropertyMap, PropertyValue, UnknownKind};
+
+/// Why [`ProviderBuilder::build`] refused the registrations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A token is not of the form `<package>:<module>:<Name>` with this builder's package.
+    #[error("type token `{token}` is malformed: expected `{package}:<module>:<Name>`")]
+    BadToken {
+        /// The token.
+        token: String,
+        /// The builder's package name.
+        package: String,
+    },
+    /// The same token was registered twice.
+    #[error("type token `{0}` is registered twice")]
+    Duplicate(String),
+    /// The package name is not usable in a schema.
+    #[error("package name `{0}` is malformed: letters, digits, `-` and `_`, starting with a letter")]
+    BadPackageName(String),
+}
+
+/// Registers resources, functions and configuration by type token, and builds a
+/// [`TypedProvider`].
+///
+/// ```
+/// use provider_sdk::typed::{ConfigHandle, ProviderBuilder, ProviderConfig};
+///
+/// /// Configuration of the `demo` package.
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// struct DemoConfig {
+///     /// The directory everything lives in.
+///     root: String,
+/// }
+/// impl ProviderConfig for DemoConfig {}
+///
+/// let config = ConfigHandle::<DemoConfig>::new();
+/// let provider = ProviderBuilder::new("demo", "0.1.0")
+///     .description("A demonstration")
+///     .config(config.clone())
+///     .build()
+///     .unwrap();
+/// assert_eq!(provider.schema()["config"]["defaults"], serde_json::json!(["root"]));
+/// assert!(config.get().is_none(), "not configured yet");
+/// ```
+pub struct ProviderBuilder {
+    package: String,
+    version: String,
+    description: Option<String>,
+    resources: Vec<(String, Arc<dyn ErasedResource>)>,
+    functions: Vec<(String, Arc<dyn ErasedFunction>)>,
+    config: Option<Arc<dyn ErasedConfig>>,
+}
+
+impl ProviderBuilder {
+    /// A provider for package `package` (the `<pkg>` of `pulumi-resource-<pkg>`), at `version`
+    /// (semver, usually `env!("CARGO_PKG_VERSION")`).
+    pub fn new(package: impl Into<String>, version: impl Into<String>) -> Self {
+        ProviderBuilder {
+            package: package.into(),
+            version: version.into(),
+            description: None,
+            resources: Vec::new(),
+            functions: Vec::new(),
+            config: None,
+        }
+    }
+
+    /// The package's description in the schema.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Registers `resource` under `token` (`<package>:<module>:<Name>`).
+    pub fn resource<R: Resource>(mut self, token: impl Into<String>, resource: R) -> Self {
+        self.resources.push((token.into(), Arc::new(Registered::new(resource))));
+        self
+    }
+
+    /// Registers `function` under `token` (`<package>:<module>:<name>`).
+    pub fn function<F: Function>(mut self, token: impl Into<String>, function: F) -> Self {
+        self.functions.push((token.into(), Arc::new(RegisteredFunction(function))));
+        self
+    }
+
+    /// Registers the provider's configuration type; `Configure` fills `handle`.
+    pub fn config<C: ProviderConfig>(mut self, handle: ConfigHandle<C>) -> Self {
+        self.config = Some(Arc::new(handle));
+        self
+    }
+
+    /// Checks the registrations and builds the provider.
+    pub fn build(self) -> std::result::Result<TypedProvider, BuildError> {
+        let valid_package = self.package.starts_with(|c: char| c.is_ascii_alphabetic())
+            && self.package.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_package {
+            return Err(BuildError::BadPackageName(self.package));
+        }
+        let mut resources = BTreeMap::new();
+        for (token, resource) in self.resources {
+            check_token(&token, &self.package)?;
+            if resources.insert(token.clone(), resource).is_some() {
+                return Err(BuildError::Duplicate(token));
+            }
+        }
+        let mut functions = BTreeMap::new();
+        for (token, function) in self.functions {
+            check_token(&token, &self.package)?;
+            if resources.contains_key(&token) || functions.insert(token.clone(), function).is_some() {
+                return Err(BuildError::Duplicate(token));
+            }
+        }
+        let mut provider = TypedProvider {
+            package: self.package,
+            version: self.version,
+            description: self.description,
+            resources,
+            functions,
+            config: self.config,
+            schema: Value::Null,
+        };
+        provider.schema = provider.derive_schema();
+        Ok(provider)
+    }
+}
+
+fn check_token(token: &str, package: &str) -> std::result::Result<(), BuildError> {
+    let parts: Vec<&str> = token.split(':').collect();
+    let ok = parts.len() == 3
+        && parts[0] == package
+        && !parts[2].is_empty()
+        && !parts[2].starts_with(|c: char| c.is_ascii_digit())
+        && parts[1..].iter().all(|p| p.chars().all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c)));
+    if ok { Ok(()) } else { Err(BuildError::BadToken { token: token.to_string(), package: package.to_string() }) }
+}
+
+/// Where `Configure` puts the typed configuration, for resources and functions to read.
+///
+/// Cloning shares the same slot: create one, give a clone to [`ProviderBuilder::config`] and
+/// keep others in the resources that need the configuration.
+pub struct ConfigHandle<C> {
+    slot: Arc<RwLock<Option<Arc<C>>>>,
+}
+
+impl<C> Clone for ConfigHandle<C> {
+    fn clone(&self) -> Self {
+        ConfigHandle { slot: self.slot.clone() }
+    }
+}
+
+impl<C> Default for ConfigHandle<C> {
+    fn default() -> Self {
+        ConfigHandle { slot: Arc::new(RwLock::new(None)) }
+    }
+}
+
+impl<C> std::fmt::Debug for ConfigHandle<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigHandle").field("configured", &self.get().is_some()).finish()
+    }
+}
+
+impl<C> ConfigHandle<C> {
+    /// An empty slot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The configuration, once `Configure` has run.
+    pub fn get(&self) -> Option<Arc<C>> {
+        self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The configuration, or an error saying the provider is not configured yet.
+    pub fn require(&self) -> Result<Arc<C>> {
+        self.get().ok_or_else(|| Error::failed("the provider is not configured yet (Configure has not run)"))
+    }
+
+    fn set(&self, value: C) {
+        *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(value));
+    }
+}
+
+/// A provider made of typed resources and functions; implements
+/// [`ResourceProvider`](crate::ResourceProvider) by dispatching each call on its type token.
+pub struct TypedProvider {
+    package: String,
+    version: String,
+    description: Option<String>,
+    resources: BTreeMap<String, Arc<dyn ErasedResource>>,
+    functions: BTreeMap<String, Arc<dyn ErasedFunction>>,
+    config: Option<Arc<dyn ErasedConfig>>,
+    schema: Value,
+}
+
+impl std::fmt::Debug for TypedProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypedProvider")
+            .field("package", &self.package)
+            .field("version", &self.version)
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl TypedProvider {
+    /// The package schema derived from the registered types (what `GetSchema` returns).
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
+    /// The package name.
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+
+    fn resource(&self, token: &str) -> Result<&Arc<dyn ErasedResource>> {
+        self.resources.get(token).ok_or_else(|| {
+            let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
+            Error::InvalidRequest(format!(
+                "unknown resource type `{token}`; this provider ({}) manages: {}",
+                self.package,
+                if known.is_empty() { "no resources".to_string() } else { known.join(", ") }
+            ))
+        })
+    }
+
+    fn derive_schema(&self) -> Value {
+        let mut builder = SchemaBuilder::new(&self.package);
+        let mut schema = json!({
+            "name": self.package,
+            "version": self.version.trim_start_matches('v'),
+            "meta": {"moduleFormat": "(.*)"},
+        });
+        if let Some(d) = &self.description {
+            schema["description"] = d.clone().into();
+        }
+        if let Some(config) = &self.config {
+            let spec = config.schema(&mut builder);
+            let mut variables = spec.properties.clone();
+            for v in variables.values_mut() {
+                if let Some(obj) = v.as_object_mut() {
+                    obj.remove("default");
+                }
+            }
+            schema["config"] = json!({"variables": variables, "defaults": spec.required});
+            let mut provider = json!({"inputProperties": spec.properties, "requiredInputs": spec.required});
+            if let Some(d) = spec.description {
+                provider["description"] = d.into();
+            }
+            schema["provider"] = provider;
+        }
+        let mut resources = serde_json::Map::new();
+        for (token, resource) in &self.resources {
+            resources.insert(token.clone(), resource.schema(&mut builder));
+        }
+        schema["resources"] = resources.into();
+        let mut functions = serde_json::Map::new();
+        for (token, function) in &self.functions {
+            functions.insert(token.clone(), function.schema(&mut builder));
+        }
+        schema["functions"] = functions.into();
+        schema["types"] = serde_json::to_value(&builder.types).unwrap_or_default();
+        schema
+    }
+}
+
+/// Every failed conversion as a check failure (paths and messages never show values).
+fn failures_of(errors: Vec<ConvertError>) -> Vec<CheckFailure> {
+    errors
+        .into_iter()
+        .map(|e| {
+            let property = if e.path.is_empty() { "<inputs>".to_string() } else { e.path.clone() };
+            CheckFailure::new(property, e.message)
+        })
+        .collect()
+}
+
+/// A conversion error of a request's values, naming the operation.
+fn bad_request(what: &str, e: ConvertError) -> Error {
+    Error::InvalidRequest(format!("{what}: {e}"))
+}
+
+#[async_trait::async_trait]
+impl ResourceProvider for TypedProvider {
+    async fn check(&self, ctx: &Context, req: CheckRequest) -> Result<CheckResponse> {
+        self.resource(&req.type_token)?.check(ctx, req).await
+    }
+
+    async fn diff(&self, ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
+        self.resource(&req.type_token)?.diff(ctx, req).await
+    }
+
+    async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse> {
+        self.resource(&req.type_token)?.create(ctx, req).await
+    }
+
+    async fn read(&self, ctx: &Context, req: ReadRequest) -> Result<ReadResponse> {
+        self.resource(&req.type_token)?.read(ctx, req).await
+    }
+
+    async fn update(&self, ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse> {
+        self.resource(&req.type_token)?.update(ctx, req).await
+    }
+
+    async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()> {
+        self.resource(&req.type_token)?.delete(ctx, req).await
+    }
+
+    async fn check_config(&self, _ctx: &Context, req: CheckRequest) -> Result<CheckResponse> {
+        match &self.config {
+            None => Ok(CheckResponse::valid(req.news)),
+            Some(config) => {
+                let failures = config.check(&req.news);
+                Ok(CheckResponse::invalid(req.news, failures))
+            }
+        }
+    }
+
+    async fn configure(&self, _ctx: &Context, req: ConfigureRequest) -> Result<ConfigureResponse> {
+        if let Some(config) = &self.config {
+            config.configure(&self.package, &req.args)?;
+        }
+        Ok(ConfigureResponse::default())
+    }
+
+    async fn invoke(&self, ctx: &Context, req: InvokeRequest) -> Result<InvokeResponse> {
+        let function = self.functions.get(&req.token).ok_or_else(|| {
+            let known: Vec<&str> = self.functions.keys().map(String::as_str).collect();
+            Error::InvalidRequest(format!(
+                "unknown function `{}`; this provider ({}) offers: {}",
+                req.token,
+                self.package,
+                if known.is_empty() { "no functions".to_string() } else { known.join(", ") }
+            ))
+        })?;
+        function.invoke(ctx, req).await
+    }
+
+    async fn get_schema(&self, _ctx: &Context, _req: GetSchemaRequest) -> Result<GetSchemaResponse> {
+        Ok(GetSchemaResponse::new(self.schema.to_string()))
+    }
+}
+
+#[async_trait::async_trait]
+trait ErasedResource: Send + Sync {
+    async fn check(&self, ctx: &Context, req: CheckRequest) -> Result<CheckResponse>;
+    async fn diff(&self, ctx: &Context, req: DiffRequest) -> Result<DiffResponse>;
+    async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse>;
+    async fn read(&self, ctx: &Context, req: ReadRequest) -> Result<ReadResponse>;
+    async fn update(&self, ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse>;
+    async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()>;
+    fn schema(&self, builder: &mut SchemaBuilder) -> Value;
+}
+
+struct Registered<R> {
+    resource: R,
+    /// Output property names, with the unknown that stands for each in a preview.
+    outputs: Vec<(String, UnknownKind)>,
+    /// Input property names.
+    inputs: BTreeSet<String>,
+}
+
+impl<R: Resource> Registered<R> {
+    fn new(resource: R) -> Self {
+        Registered {
+            resource,
+            outputs: property_kinds::<R::Outputs>(),
+            inputs: property_kinds::<R::Inputs>().into_iter().map(|(name, _)| name).collect(),
+        }
+    }
+
+    /// The recorded inputs, or (for older state) the recorded outputs that are inputs.
+    fn old_inputs(&self, old_inputs: &PropertyMap, olds: &PropertyMap) -> PropertyMap {
+        if !old_inputs.is_empty() {
+            return old_inputs.clone();
+        }
+        olds.iter().filter(|(k, _)| self.inputs.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// The SDK's preview: inputs echoed into same-named outputs, every other output unknown.
+    fn default_preview(&self, inputs: &PropertyMap) -> PropertyMap {
+        self.outputs
+            .iter()
+            .filter_map(|(name, kind)| match inputs.get(name) {
+                Some(v) => Some((name.clone(), v.clone())),
+                None if self.inputs.contains(name) => None,
+                None => Some((name.clone(), PropertyValue::Unknown(*kind))),
+            })
+            .collect()
+    }
+
+    async fn preview(&self, ctx: &Context, urn: &str, name: &str, inputs: &PropertyMap, state: Option<&PropertyMap>) -> Result<PropertyMap> {
+        let args = PreviewArgs {
+            urn: urn.to_string(),
+            name: name.to_string(),
+            inputs: inputs.clone(),
+            state: state.cloned(),
+            default_outputs: self.default_preview(inputs),
+        };
+        let outputs = self.resource.preview(ctx, args).await?;
+        Ok(propagate(outputs, inputs, state))
+    }
+}
+
+#[async_trait::async_trait]
+impl<R: Resource> ErasedResource for Registered<R> {
+    async fn check(&self, ctx: &Context, req: CheckRequest) -> Result<CheckResponse> {
+        let (typed, errors) = read_all::<R::Inputs>(&req.news, true);
+        let mut failures = failures_of(errors);
+        let Some(mut inputs) = typed else {
+            return Ok(CheckResponse::invalid(req.news, failures));
+        };
+        let before = serde_bridge::to_property_map(&inputs).map_err(|e| bad_request("the inputs", e))?;
+        failures.extend(self.resource.check(ctx, &mut inputs).await?);
+        let after = serde_bridge::to_property_map(&inputs).map_err(|e| bad_request("the checked inputs", e))?;
+        if before == after {
+            return Ok(CheckResponse::invalid(req.news, failures));
+        }
+        // The author normalized the inputs: send theirs, keeping what was secret secret.
+        let checked = after
+            .into_iter()
+            .map(|(k, v)| {
+                let secret = req.news.get(&k).is_some_and(PropertyValue::contains_secrets);
+                let v = if secret { PropertyValue::secret(v) } else { v };
+                (k, v)
+            })
+            .collect();
+        Ok(CheckResponse::invalid(checked, failures))
+    }
+
+    async fn diff(&self, ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
+        let olds = self.old_inputs(&req.old_inputs, &req.olds);
+        let default = structural_diff(&olds, &req.news, R::REPLACE_ON_CHANGES, R::UPDATES_IN_PLACE, &req.ignore_changes);
+        let args = DiffArgs {
+            id: req.id,
+            urn: req.urn,
+            name: req.name,
+            old_inputs: serde_bridge::from_property_map(&olds).ok(),
+            state: serde_bridge::from_property_map(&req.olds).ok(),
+            news: serde_bridge::from_property_map(&req.news).ok(),
+            default,
+        };
+        let mut diff = self.resource.diff(ctx, args).await?;
+        if !R::UPDATES_IN_PLACE {
+            // Without an update, a change can only be made by replacing.
+            for change in diff.detailed_diff.values_mut() {
+                change.kind = change.kind.replacing();
+            }
+            if diff.changes == DiffChanges::Some && diff.replaces.is_empty() {
+                diff.replaces = diff.diffs.clone();
+            }
+        }
+        Ok(diff)
+    }
+
+    async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse> {
+        if req.preview || ctx.is_preview() {
+            let outputs = self.preview(ctx, &req.urn, &req.name, &req.properties, None).await?;
+            return Ok(CreateResponse::new("", outputs));
+        }
+        let inputs = serde_bridge::from_property_map(&req.properties).map_err(|e| bad_request("the inputs of Create", e))?;
+        let created = self.resource.create(ctx, CreateArgs { urn: req.urn, name: req.name, inputs }).await?;
+        if created.id.is_empty() {
+            return Err(Error::Internal("the resource's create returned an empty id".into()));
+        }
+        let outputs = serde_bridge::to_property_map(&created.outputs).map_err(|e| bad_request("the outputs of Create", e))?;
+        Ok(CreateResponse::new(created.id, propagate(outputs, &req.properties, None)))
+    }
+
+    async fn read(&self, ctx: &Context, req: ReadRequest) -> Result<ReadResponse> {
+        let recorded_inputs = self.old_inputs(&req.inputs, &req.properties);
+        let state = match serde_bridge::from_property_map(&req.properties) {
+            Ok(state) => state,
+            Err(e) if req.properties.is_empty() => return Err(bad_request("Read needs the recorded state", e)),
+            Err(e) => return Err(bad_request("the recorded state", e)),
+        };
+        let args = ReadArgs {
+            id: req.id.clone(),
+            urn: req.urn,
+            name: req.name,
+            inputs: serde_bridge::from_property_map(&recorded_inputs).ok(),
+            state,
+        };
+        match self.resource.read(ctx, args).await {
+            Err(Error::Unimplemented(_)) => Ok(ReadResponse::found(req.id, req.properties, recorded_inputs)),
+            Err(e) => Err(e),
+            Ok(None) => Ok(ReadResponse::gone()),
+            Ok(Some(found)) => {
+                let inputs = serde_bridge::to_property_map(&found.inputs).map_err(|e| bad_request("the inputs from Read", e))?;
+                let state = serde_bridge::to_property_map(&found.state).map_err(|e| bad_request("the state from Read", e))?;
+                let inputs = propagate(inputs, &recorded_inputs, Some(&recorded_inputs));
+                let state = propagate(state, &recorded_inputs, Some(&req.properties));
+                Ok(ReadResponse::found(found.id, state, inputs))
+            }
+        }
+    }
+
+    async fn update(&self, ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse> {
+        if req.preview || ctx.is_preview() {
+            let outputs = self.preview(ctx, &req.urn, &req.name, &req.news, Some(&req.olds)).await?;
+            return Ok(UpdateResponse::new(outputs));
+        }
+        if !R::UPDATES_IN_PLACE {
+            return Err(Error::failed(format!(
+                "{} cannot be updated in place (it does not implement update); the engine should have replaced it",
+                req.type_token
+            )));
+        }
+        let olds = self.old_inputs(&req.old_inputs, &req.olds);
+        let args = UpdateArgs {
+            id: req.id,
+            urn: req.urn,
+            name: req.name,
+            old_inputs: serde_bridge::from_property_map(&olds).ok(),
+            state: serde_bridge::from_property_map(&req.olds).map_err(|e| bad_request("the recorded state", e))?,
+            news: serde_bridge::from_property_map(&req.news).map_err(|e| bad_request("the inputs of Update", e))?,
+            ignore_changes: req.ignore_changes,
+        };
+        let outputs = self.resource.update(ctx, args).await?;
+        let outputs = serde_bridge::to_property_map(&outputs).map_err(|e| bad_request("the outputs of Update", e))?;
+        Ok(UpdateResponse::new(propagate(outputs, &req.news, Some(&req.olds))))
+    }
+
+    async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()> {
+        let state = serde_bridge::from_property_map(&req.properties).map_err(|e| bad_request("the recorded state", e))?;
+        self.resource.delete(ctx, DeleteArgs { id: req.id, urn: req.urn, name: req.name, state }).await
+    }
+
+    fn schema(&self, builder: &mut SchemaBuilder) -> Value {
+        let inputs = builder.object_of::<R::Inputs>();
+        let outputs = builder.object_of::<R::Outputs>();
+        let mut input_properties = inputs.properties;
+        let mut properties = outputs.properties;
+        for name in R::REPLACE_ON_CHANGES {
+            for props in [&mut input_properties, &mut properties] {
+                if let Some(Value::Object(p)) = props.get_mut(*name) {
+                    p.insert("replaceOnChanges".into(), true.into());
+                }
+            }
+        }
+        let mut spec = json!({
+            "inputProperties": input_properties,
+            "requiredInputs": inputs.required,
+            "properties": properties,
+            "required": outputs.required,
+        });
+        if let Some(d) = outputs.description.or(inputs.description) {
+            spec["description"] = d.into();
+        }
+        spec
+    }
+}
+
+#[async_trait::async_trait]
+trait ErasedFunction: Send + Sync {
+    async fn invoke(&self, ctx: &Context, req: InvokeRequest) -> Result<InvokeResponse>;
+    fn schema(&self, builder: &mut SchemaBuilder) -> Value;
+}
+
+struct RegisteredFunction<F>(F);
+
+#[async_trait::async_trait]
+impl<F: Function> ErasedFunction for RegisteredFunction<F> {
+    async fn invoke(&self, ctx: &Context, req: InvokeRequest) -> Result<InvokeResponse> {
+        let (typed, errors) = read_all::<F::Args>(&req.args, false);
+        let Some(args) = typed else { return Ok(InvokeResponse::invalid(failures_of(errors))) };
+        let output = self.0.call(ctx, args).await?;
+        let result = serde_bridge::to_property_map(&output).map_err(|e| bad_request("the function's result", e))?;
+        Ok(InvokeResponse::ok(propagate(result, &req.args, None)))
+    }
+
+    fn schema(&self, builder: &mut SchemaBuilder) -> Value {
+        let args = builder.object_of::<F::Args>();
+        let output = builder.object_of::<F::Output>();
+        let mut spec = json!({
+            "inputs": {"type": "object", "properties": args.properties, "required": args.required},
+            "outputs": {"type": "object", "properties": output.properties, "required": output.required},
+        });
+        if let Some(d) = args.description {
+            spec["description"] = d.into();
+        }
+        spec
+    }
+}
+
+trait ErasedConfig: Send + Sync {
+    fn check(&self, args: &PropertyMap) -> Vec<CheckFailure>;
+    fn configure(&self, package: &str, args: &PropertyMap) -> Result<()>;
+    fn schema(&self, builder: &mut SchemaBuilder) -> super::schema::ObjectSpec;
+}
+
+impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
+    fn check(&self, args: &PropertyMap) -> Vec<CheckFailure> {
+        match read_all::<C>(args, true) {
+            (Some(config), errors) => failures_of(errors).into_iter().chain(config.validate()).collect(),
+            (None, errors) => failures_of(errors),
+        }
+    }
+
+    fn configure(&self, package: &str, args: &PropertyMap) -> Result<()> {
+        let (typed, errors) = read_all::<C>(args, false);
+        let missing: Vec<MissingKey> = errors
+            .iter()
+            .filter(|e| e.kind == ConvertErrorKind::MissingProperty && !e.path.contains(['.', '[']))
+            .map(|e| {
+                let mut builder = SchemaBuilder::new(package);
+                let description = builder
+                    .object_of::<C>()
+                    .properties
+                    .get(&e.path)
+                    .and_then(|p| p.get("description"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                MissingKey::new(format!("{package}:{}", e.path), description)
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::MissingConfig(missing));
+        }
+        let config = match typed {
+            Some(config) => config,
+            None => {
+                let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                return Err(Error::InvalidRequest(format!("invalid provider configuration: {}", problems.join("; "))));
+            }
+        };
+        let failures = config.validate();
+        if !failures.is_empty() {
+            let problems: Vec<String> = failures.iter().map(|f| format!("`{}`: {}", f.property, f.reason)).collect();
+            return Err(Error::InvalidRequest(format!("invalid provider configuration: {}", problems.join("; "))));
+        }
+        self.set(config);
+        Ok(())
+    }
+
+    fn schema(&self, builder: &mut SchemaBuilder) -> super::schema::ObjectSpec {
+        builder.object_of::<C>()
+    }
+}
