@@ -20,11 +20,15 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) fn parse_permissions(text: &str) -> std::result::Result<u32, String> {
     let digits = text.strip_prefix("0o").unwrap_or(text);
     if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| ('0'..='7').contains(&c)) {
-        return Err(format!("`permissions` must be an octal mode such as \"0644\" or \"0755\", got {text:?}"));
+        return Err(format!(
+            "`permissions` must be an octal mode such as \"0644\" or \"0755\", got {text:?}"
+        ));
     }
     let mode = u32::from_str_radix(digits, 8).map_err(|e| e.to_string())?;
     if mode > 0o777 {
-        return Err(format!("`permissions` {text:?} sets setuid, setgid or sticky bits; only 0000 to 0777 are allowed"));
+        return Err(format!(
+            "`permissions` {text:?} sets setuid, setgid or sticky bits; only 0000 to 0777 are allowed"
+        ));
     }
     Ok(mode)
 }
@@ -56,23 +60,43 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<LiveFile>> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::failed(format!("cannot inspect {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(Error::failed(format!(
+                "cannot inspect {}: {e}",
+                path.display()
+            )));
+        }
     };
     if !meta.is_file() {
-        return Err(Error::failed(format!("{} exists but is not a regular file", path.display())));
+        return Err(Error::failed(format!(
+            "{} exists but is not a regular file",
+            path.display()
+        )));
     }
-    let content = std::fs::read(path).map_err(|e| Error::failed(format!("cannot read {}: {e}", path.display())))?;
-    Ok(Some(LiveFile { content, mode: meta.permissions().mode() & 0o777 }))
+    let content = std::fs::read(path)
+        .map_err(|e| Error::failed(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Some(LiveFile {
+        content,
+        mode: meta.permissions().mode() & 0o777,
+    }))
 }
 
 /// Writes `content` to `path` with `mode`, atomically: readers see the old file or the new
 /// one, never half of it. With `must_not_exist`, an existing file is an error (so a new
 /// resource never silently takes over someone's file). The parent directory must exist.
-pub(crate) fn write_file(path: &Path, content: &[u8], mode: u32, must_not_exist: bool) -> Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidRequest(format!("`path` {} does not name a file", path.display())))?;
+pub(crate) fn write_file(
+    path: &Path,
+    content: &[u8],
+    mode: u32,
+    must_not_exist: bool,
+) -> Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("/"));
+    let name = path.file_name().ok_or_else(|| {
+        Error::InvalidRequest(format!("`path` {} does not name a file", path.display()))
+    })?;
     if !parent.is_dir() {
         return Err(Error::failed(format!(
             "cannot write {}: its directory {} does not exist; create it first (for example with a \
@@ -87,9 +111,17 @@ pub(crate) fn write_file(path: &Path, content: &[u8], mode: u32, must_not_exist:
             path.display()
         )));
     }
-    let tmp = parent.join(format!(".{}.tmp-{}-{}", name.to_string_lossy(), std::process::id(), rand::random::<u32>()));
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let written = (|| -> io::Result<()> {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         file.write_all(content)?;
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         file.sync_all()?;
@@ -106,7 +138,10 @@ pub(crate) fn remove_file(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::failed(format!("cannot delete {}: {e}", path.display()))),
+        Err(e) => Err(Error::failed(format!(
+            "cannot delete {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -126,7 +161,12 @@ pub(crate) fn asset_bytes(property: &str, asset: &Asset) -> Result<Vec<u8>> {
             }
         },
     };
-    std::fs::read(&path).map_err(|e| Error::failed(format!("`{property}`: cannot read asset file {}: {e}", path.display())))
+    std::fs::read(&path).map_err(|e| {
+        Error::failed(format!(
+            "`{property}`: cannot read asset file {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Whether the directory at `path` exists: `Some(true)` when it is empty, `Some(false)` when
@@ -134,13 +174,19 @@ pub(crate) fn asset_bytes(property: &str, asset: &Asset) -> Result<Vec<u8>> {
 pub(crate) fn directory_state(path: &Path) -> Result<Option<bool>> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => {
-            let mut entries =
-                std::fs::read_dir(path).map_err(|e| Error::failed(format!("cannot list {}: {e}", path.display())))?;
+            let mut entries = std::fs::read_dir(path)
+                .map_err(|e| Error::failed(format!("cannot list {}: {e}", path.display())))?;
             Ok(Some(entries.next().is_none()))
         }
-        Ok(_) => Err(Error::failed(format!("{} exists but is not a directory", path.display()))),
+        Ok(_) => Err(Error::failed(format!(
+            "{} exists but is not a directory",
+            path.display()
+        ))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::failed(format!("cannot inspect {}: {e}", path.display()))),
+        Err(e) => Err(Error::failed(format!(
+            "cannot inspect {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -161,11 +207,20 @@ pub(crate) fn create_directory(path: &Path, mode: Option<u32>) -> Result<()> {
                 path.display()
             )));
         }
-        Err(e) => return Err(Error::failed(format!("cannot create {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(Error::failed(format!(
+                "cannot create {}: {e}",
+                path.display()
+            )));
+        }
     }
     if let Some(mode) = mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::failed(format!("created {} but cannot set its permissions: {e}", path.display())))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            Error::failed(format!(
+                "created {} but cannot set its permissions: {e}",
+                path.display()
+            ))
+        })?;
     }
     Ok(())
 }
@@ -175,9 +230,14 @@ pub(crate) fn create_directory(path: &Path, mode: Option<u32>) -> Result<()> {
 pub(crate) fn remove_directory(path: &Path, recursive: bool) -> Result<()> {
     match directory_state(path)? {
         None => Ok(()),
-        Some(true) => std::fs::remove_dir(path).map_err(|e| Error::failed(format!("cannot delete {}: {e}", path.display()))),
-        Some(false) if recursive => std::fs::remove_dir_all(path)
-            .map_err(|e| Error::failed(format!("cannot delete {} and its contents: {e}", path.display()))),
+        Some(true) => std::fs::remove_dir(path)
+            .map_err(|e| Error::failed(format!("cannot delete {}: {e}", path.display()))),
+        Some(false) if recursive => std::fs::remove_dir_all(path).map_err(|e| {
+            Error::failed(format!(
+                "cannot delete {} and its contents: {e}",
+                path.display()
+            ))
+        }),
         Some(false) => Err(Error::failed(format!(
             "refusing to delete {}: the directory is not empty. Remove its contents, or set `recursive: true` \
              on the Directory to delete it with everything inside",
@@ -209,12 +269,19 @@ mod tests {
         let live = read_file(&path).unwrap().unwrap();
         assert_eq!(live.content, b"hello");
         assert_eq!(live.mode, 0o600);
-        assert_eq!(live.sha256(), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            live.sha256(),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         let err = write_file(&path, b"again", 0o600, true).unwrap_err();
         assert!(err.to_string().contains("overwrite"), "{err}");
         write_file(&path, b"again", 0o644, false).unwrap();
         assert_eq!(read_file(&path).unwrap().unwrap().content, b"again");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
         remove_file(&path).unwrap();
         remove_file(&path).unwrap();
         assert_eq!(read_file(&path).unwrap(), None);
@@ -233,14 +300,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("src.txt");
         std::fs::write(&path, "from disk").unwrap();
-        let text = Asset { hash: None, source: AssetSource::Text("inline".into()) };
+        let text = Asset {
+            hash: None,
+            source: AssetSource::Text("inline".into()),
+        };
         assert_eq!(asset_bytes("source", &text).unwrap(), b"inline");
-        let file = Asset { hash: None, source: AssetSource::Path(path.display().to_string()) };
+        let file = Asset {
+            hash: None,
+            source: AssetSource::Path(path.display().to_string()),
+        };
         assert_eq!(asset_bytes("source", &file).unwrap(), b"from disk");
-        let uri = Asset { hash: None, source: AssetSource::Uri(format!("file://{}", path.display())) };
+        let uri = Asset {
+            hash: None,
+            source: AssetSource::Uri(format!("file://{}", path.display())),
+        };
         assert_eq!(asset_bytes("source", &uri).unwrap(), b"from disk");
-        let http = Asset { hash: None, source: AssetSource::Uri("https://example.com/x".into()) };
-        assert!(asset_bytes("source", &http).unwrap_err().to_string().contains("`source`"));
+        let http = Asset {
+            hash: None,
+            source: AssetSource::Uri("https://example.com/x".into()),
+        };
+        assert!(
+            asset_bytes("source", &http)
+                .unwrap_err()
+                .to_string()
+                .contains("`source`")
+        );
     }
 
     #[test]
@@ -249,15 +333,28 @@ mod tests {
         let d = dir.path().join("d");
         create_directory(&d, Some(0o750)).unwrap();
         assert_eq!(directory_state(&d).unwrap(), Some(true));
-        assert!(create_directory(&d, None).unwrap_err().to_string().contains("already exists"));
+        assert!(
+            create_directory(&d, None)
+                .unwrap_err()
+                .to_string()
+                .contains("already exists")
+        );
         std::fs::write(d.join("inside"), "x").unwrap();
         let err = remove_directory(&d, false).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&d.display().to_string()) && msg.contains("recursive"), "{msg}");
+        assert!(
+            msg.contains(&d.display().to_string()) && msg.contains("recursive"),
+            "{msg}"
+        );
         assert!(d.join("inside").exists());
         remove_directory(&d, true).unwrap();
         assert_eq!(directory_state(&d).unwrap(), None);
         remove_directory(&d, false).unwrap();
-        assert!(create_directory(&dir.path().join("x/y"), None).unwrap_err().to_string().contains("parent"));
+        assert!(
+            create_directory(&dir.path().join("x/y"), None)
+                .unwrap_err()
+                .to_string()
+                .contains("parent")
+        );
     }
 }

@@ -62,24 +62,33 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
 /// the same process that started at that time rather than a later one that reused the pid.
 pub(crate) fn is_alive(pid: i32, start_ticks: Option<u64>) -> bool {
     match stat(pid) {
-        Some(s) => s.state != 'Z' && s.state != 'X' && start_ticks.is_none_or(|t| t == s.start_ticks),
+        Some(s) => {
+            s.state != 'Z' && s.state != 'X' && start_ticks.is_none_or(|t| t == s.start_ticks)
+        }
         None => false,
     }
 }
 
 /// The running (non-zombie) members of process group `pgid`.
 pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| stat(*pid).is_some_and(|s| s.pgrp == pgid && s.state != 'Z' && s.state != 'X'))
+        .filter(|pid| {
+            stat(*pid).is_some_and(|s| s.pgrp == pgid && s.state != 'Z' && s.state != 'X')
+        })
         .collect()
 }
 
 /// Sends `signal` to every process in group `pgid`. A group that no longer exists is fine.
 pub(crate) fn signal_group(pgid: i32, signal: i32) -> io::Result<()> {
     if pgid <= 1 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing to signal process group {pgid}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to signal process group {pgid}"),
+        ));
     }
     // SAFETY: kill(2) takes plain integers and touches no memory of this process.
     let rc = unsafe { libc::kill(-pgid, signal) };
@@ -121,7 +130,9 @@ pub(crate) async fn stop_group(pgid: i32, grace: Duration) -> io::Result<Stopped
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !group_members(pgid).is_empty() {
         if tokio::time::Instant::now() >= deadline {
-            return Err(io::Error::other(format!("process group {pgid} survived SIGKILL for 10 s")));
+            return Err(io::Error::other(format!(
+                "process group {pgid} survived SIGKILL for 10 s"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -178,7 +189,10 @@ pub(crate) async fn run(
         .process_group(0)
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| {
-        Error::failed(format!("{what}: cannot start /bin/sh in {}: {e}", script.dir.display()))
+        Error::failed(format!(
+            "{what}: cannot start /bin/sh in {}: {e}",
+            script.dir.display()
+        ))
     })?;
     let pgid = child.id().map(|id| id as i32).unwrap_or_default();
     let stdout = tokio::spawn(read_capped(child.stdout.take()));
@@ -196,20 +210,27 @@ pub(crate) async fn run(
         _ = cancelled => Err(false),
     };
     let status = match interrupted {
-        Ok(status) => status.map_err(|e| Error::OutcomeUnknown(format!("{what}: waiting for the command failed: {e}")))?,
+        Ok(status) => status.map_err(|e| {
+            Error::OutcomeUnknown(format!("{what}: waiting for the command failed: {e}"))
+        })?,
         Err(timed_out) => {
             let how = stop_group(pgid, STOP_GRACE).await;
             let _ = child.wait().await;
             stdout.abort();
             stderr.abort();
             let how = match how {
-                Ok(Stopped::Killed) => "killed its process group (SIGTERM, then SIGKILL)".to_string(),
+                Ok(Stopped::Killed) => {
+                    "killed its process group (SIGTERM, then SIGKILL)".to_string()
+                }
                 Ok(_) => "terminated its process group (SIGTERM)".to_string(),
                 Err(e) => format!("could not stop its process group {pgid}: {e}"),
             };
             return Err(if timed_out {
                 let t = timeout.unwrap_or_default();
-                Error::Timeout(format!("{what} ran longer than the custom timeout of {} s; {how}", t.as_secs_f64()))
+                Error::Timeout(format!(
+                    "{what} ran longer than the custom timeout of {} s; {how}",
+                    t.as_secs_f64()
+                ))
             } else {
                 Error::Cancelled(format!("{what} was cancelled; {how}"))
             });
@@ -224,11 +245,17 @@ pub(crate) async fn run(
             _ => String::new(),
         }
     };
-    let output = Output { stdout: collect(stdout).await, stderr: collect(stderr).await };
+    let output = Output {
+        stdout: collect(stdout).await,
+        stderr: collect(stderr).await,
+    };
     if status.success() {
         return Ok(output);
     }
-    let how = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+    let how = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
         (Some(code), _) => format!("exited with status {code}"),
         (None, Some(sig)) => format!("was killed by signal {sig}"),
         (None, None) => "failed".to_string(),
@@ -244,7 +271,9 @@ pub(crate) async fn run(
 }
 
 async fn read_capped(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
-    let Some(mut pipe) = pipe else { return Vec::new() };
+    let Some(mut pipe) = pipe else {
+        return Vec::new();
+    };
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -260,7 +289,9 @@ async fn read_capped(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
 }
 
 fn trim_output(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim_end_matches(['\n', '\r']).to_string()
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches(['\n', '\r'])
+        .to_string()
 }
 
 /// The last `max` bytes of `text` (at a character boundary).
@@ -290,10 +321,16 @@ pub(crate) struct Detached {
 /// detached from the provider: the engine's signals to the provider's group do not reach it,
 /// and it keeps running after the provider exits. Its stdout and stderr go to `log` (appended)
 /// or nowhere.
-pub(crate) fn spawn_detached(script: &Script, log: Option<&std::path::Path>) -> io::Result<Detached> {
+pub(crate) fn spawn_detached(
+    script: &Script,
+    log: Option<&std::path::Path>,
+) -> io::Result<Detached> {
     let (stdout, stderr) = match log {
         Some(path) => {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
             (Stdio::from(file.try_clone()?), Stdio::from(file))
         }
         None => (Stdio::null(), Stdio::null()),
@@ -310,12 +347,25 @@ pub(crate) fn spawn_detached(script: &Script, log: Option<&std::path::Path>) -> 
     // SAFETY: the closure runs in the forked child before exec and calls only setsid(2), which
     // is async-signal-safe, and reads errno.
     unsafe {
-        cmd.pre_exec(|| if libc::setsid() == -1 { Err(io::Error::last_os_error()) } else { Ok(()) });
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        });
     }
     let child = cmd.spawn()?;
-    let pid = child.id().map(|id| id as i32).ok_or_else(|| io::Error::other("the process exited at once"))?;
+    let pid = child
+        .id()
+        .map(|id| id as i32)
+        .ok_or_else(|| io::Error::other("the process exited at once"))?;
     let start_ticks = stat(pid).map(|s| s.start_ticks).unwrap_or_default();
-    Ok(Detached { pid, start_ticks, child })
+    Ok(Detached {
+        pid,
+        start_ticks,
+        child,
+    })
 }
 
 #[cfg(test)]
@@ -323,7 +373,11 @@ mod tests {
     use super::*;
 
     fn script(s: &str) -> Script {
-        Script { script: s.to_string(), dir: std::env::temp_dir(), ..Default::default() }
+        Script {
+            script: s.to_string(),
+            dir: std::env::temp_dir(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -341,7 +395,10 @@ mod tests {
         let me = std::process::id() as i32;
         let s = stat(me).unwrap();
         assert!(is_alive(me, Some(s.start_ticks)));
-        assert!(!is_alive(me, Some(s.start_ticks + 1)), "a different start time is a different process");
+        assert!(
+            !is_alive(me, Some(s.start_ticks + 1)),
+            "a different start time is a different process"
+        );
         assert!(!is_alive(i32::MAX - 1, None));
     }
 
@@ -359,16 +416,27 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_command_reports_its_status_and_stderr() {
-        let err = run("the create command", &script("echo broken pipe dream >&2; exit 3"), None, std::future::pending())
-            .await
-            .unwrap_err();
+        let err = run(
+            "the create command",
+            &script("echo broken pipe dream >&2; exit 3"),
+            None,
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::Failed(_)), "{err:?}");
-        assert!(msg.contains("exited with status 3") && msg.contains("broken pipe dream"), "{msg}");
+        assert!(
+            msg.contains("exited with status 3") && msg.contains("broken pipe dream"),
+            "{msg}"
+        );
 
         let mut secret = script("echo hunter2 >&2; exit 1");
         secret.secret = true;
-        let msg = run("x", &secret, None, std::future::pending()).await.unwrap_err().to_string();
+        let msg = run("x", &secret, None, std::future::pending())
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(!msg.contains("hunter2"), "{msg}");
     }
 
@@ -376,9 +444,14 @@ mod tests {
     async fn a_timeout_kills_the_whole_group() {
         let started = std::time::Instant::now();
         let s = script("sleep 300 & echo $! > /dev/null; sleep 300");
-        let err = run("the create command", &s, Some(Duration::from_millis(300)), std::future::pending())
-            .await
-            .unwrap_err();
+        let err = run(
+            "the create command",
+            &s,
+            Some(Duration::from_millis(300)),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, Error::Timeout(_)), "{err:?}");
         assert!(err.to_string().contains("process group"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(60));
@@ -388,18 +461,28 @@ mod tests {
     async fn cancellation_stops_the_command_and_its_children() {
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("pids");
-        let mut s = script(&format!("sleep 300 & echo $! >> {0}; echo $$ >> {0}; wait", pidfile.display()));
+        let mut s = script(&format!(
+            "sleep 300 & echo $! >> {0}; echo $$ >> {0}; wait",
+            pidfile.display()
+        ));
         s.dir = dir.path().to_path_buf();
         let token = std::sync::Arc::new(tokio::sync::Notify::new());
         let trigger = token.clone();
         let p = pidfile.clone();
         tokio::spawn(async move {
-            while std::fs::read_to_string(&p).map(|t| t.lines().count() < 2).unwrap_or(true) {
+            while std::fs::read_to_string(&p)
+                .map(|t| t.lines().count() < 2)
+                .unwrap_or(true)
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             trigger.notify_one();
         });
-        let err = run("the create command", &s, None, async move { token.notified().await }).await.unwrap_err();
+        let err = run("the create command", &s, None, async move {
+            token.notified().await
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(err, Error::Cancelled(_)), "{err:?}");
         for pid in std::fs::read_to_string(&pidfile).unwrap().lines() {
             let pid: i32 = pid.trim().parse().unwrap();
@@ -418,7 +501,10 @@ mod tests {
         while is_alive(pid, None) && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(!is_alive(pid, None), "background job {pid} outlived its command");
+        assert!(
+            !is_alive(pid, None),
+            "background job {pid} outlived its command"
+        );
     }
 
     #[tokio::test]
@@ -429,18 +515,31 @@ mod tests {
         assert_eq!(st.pgrp, d.pid, "the process leads its own group");
         assert_ne!(st.pgrp, stat(std::process::id() as i32).unwrap().pgrp);
         assert!(is_alive(d.pid, Some(d.start_ticks)));
-        assert_eq!(stop_group(d.pid, STOP_GRACE).await.unwrap(), Stopped::Terminated);
+        assert_eq!(
+            stop_group(d.pid, STOP_GRACE).await.unwrap(),
+            Stopped::Terminated
+        );
         assert!(!is_alive(d.pid, Some(d.start_ticks)));
-        assert_eq!(stop_group(d.pid, STOP_GRACE).await.unwrap(), Stopped::AlreadyGone);
+        assert_eq!(
+            stop_group(d.pid, STOP_GRACE).await.unwrap(),
+            Stopped::AlreadyGone
+        );
         drop(d.child);
     }
 
     #[tokio::test]
     async fn a_process_that_ignores_sigterm_is_killed() {
-        let d = spawn_detached(&script("trap '' TERM; while true; do sleep 0.1; done"), None).unwrap();
+        let d = spawn_detached(
+            &script("trap '' TERM; while true; do sleep 0.1; done"),
+            None,
+        )
+        .unwrap();
         // Give the shell time to install its trap.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(stop_group(d.pid, Duration::from_millis(500)).await.unwrap(), Stopped::Killed);
+        assert_eq!(
+            stop_group(d.pid, Duration::from_millis(500)).await.unwrap(),
+            Stopped::Killed
+        );
         assert!(group_members(d.pid).is_empty());
     }
 }

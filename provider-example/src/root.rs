@@ -35,20 +35,33 @@ impl Root {
             )]));
         };
         if value.trim().is_empty() {
-            return Err(invalid("is empty; set it to an existing, writable directory"));
+            return Err(invalid(
+                "is empty; set it to an existing, writable directory",
+            ));
         }
         let given = Path::new(value);
         let dir = if given.is_absolute() {
             given.to_path_buf()
         } else {
             std::env::current_dir()
-                .map_err(|e| invalid(&format!("is relative ({value}) and the working directory is unknown: {e}")))?
+                .map_err(|e| {
+                    invalid(&format!(
+                        "is relative ({value}) and the working directory is unknown: {e}"
+                    ))
+                })?
                 .join(given)
         };
-        let meta = std::fs::metadata(&dir)
-            .map_err(|e| invalid(&format!("is {}, which cannot be used: {e}; create the directory first", dir.display())))?;
+        let meta = std::fs::metadata(&dir).map_err(|e| {
+            invalid(&format!(
+                "is {}, which cannot be used: {e}; create the directory first",
+                dir.display()
+            ))
+        })?;
         if !meta.is_dir() {
-            return Err(invalid(&format!("is {}, which is not a directory", dir.display())));
+            return Err(invalid(&format!(
+                "is {}, which is not a directory",
+                dir.display()
+            )));
         }
         let dir = dir.canonicalize().unwrap_or(dir);
         check_writable(&dir)?;
@@ -66,10 +79,14 @@ impl Root {
     /// exist yet.
     pub fn resolve(&self, property: &str, path: &str) -> Result<PathBuf> {
         if path.is_empty() {
-            return Err(Error::InvalidRequest(format!("`{property}` is empty; give a file path")));
+            return Err(Error::InvalidRequest(format!(
+                "`{property}` is empty; give a file path"
+            )));
         }
         if path.contains('\0') {
-            return Err(Error::InvalidRequest(format!("`{property}` contains a NUL byte")));
+            return Err(Error::InvalidRequest(format!(
+                "`{property}` contains a NUL byte"
+            )));
         }
         let joined = self.dir.join(path);
         let mut out = PathBuf::new();
@@ -92,13 +109,20 @@ fn invalid(what: &str) -> Error {
 
 fn check_writable(dir: &Path) -> Result<()> {
     let probe = dir.join(format!(".local-provider-probe-{}", std::process::id()));
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(invalid(&format!("is {}, which is not writable: {e}", dir.display()))),
+        Err(e) => Err(invalid(&format!(
+            "is {}, which is not writable: {e}",
+            dir.display()
+        ))),
     }
 }
 
@@ -119,7 +143,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain");
         std::fs::write(&file, "x").unwrap();
-        for bad in [file.to_str().unwrap().to_string(), dir.path().join("nope").display().to_string(), " ".into()] {
+        for bad in [
+            file.to_str().unwrap().to_string(),
+            dir.path().join("nope").display().to_string(),
+            " ".into(),
+        ] {
             let err = Root::from_config(Some(&bad)).unwrap_err();
             assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
             assert!(err.to_string().contains("local:root"), "{err}");
@@ -142,7 +170,10 @@ mod tests {
 
     fn running_as_root() -> bool {
         std::fs::read_to_string("/proc/self/status")
-            .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+            .map(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+            })
             .unwrap_or(false)
     }
 
@@ -151,10 +182,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::from_config(Some(dir.path().to_str().unwrap())).unwrap();
         let base = dir.path().canonicalize().unwrap();
-        assert_eq!(root.resolve("path", "a/./b.txt").unwrap(), base.join("a/b.txt"));
+        assert_eq!(
+            root.resolve("path", "a/./b.txt").unwrap(),
+            base.join("a/b.txt")
+        );
         assert_eq!(root.resolve("path", "a/../c").unwrap(), base.join("c"));
-        assert_eq!(root.resolve("path", "/etc/hosts").unwrap(), PathBuf::from("/etc/hosts"));
-        assert!(root.resolve("path", "").unwrap_err().to_string().contains("`path`"));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the writability probe is cleaned up");
+        assert_eq!(
+            root.resolve("path", "/etc/hosts").unwrap(),
+            PathBuf::from("/etc/hosts")
+        );
+        assert!(
+            root.resolve("path", "")
+                .unwrap_err()
+                .to_string()
+                .contains("`path`")
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the writability probe is cleaned up"
+        );
     }
 }
