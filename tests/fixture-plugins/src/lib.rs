@@ -1,1 +1,4 @@
-//! Plugin binaries for the tests (see `src/bin/`); this library is intentionally empty.
+//! Plugin binaries for the tests (see `src/bin/`), and [`raw`], the raw-tonic provider that the
+//! `broken-*` binaries share.
+
+pub mod raw;

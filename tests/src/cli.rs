@@ -1,0 +1,126 @@
+//! The `engine-harness conformance` command line.
+//!
+//! ```text
+//! engine-harness conformance [--fixture FILE] [--case NAME...] [--format table|json|junit]
+//!     [--output FILE] [--metaschema FILE] [--timeout SECONDS] [--concurrency N] [--list]
+//!     -- PLUGIN-COMMAND...
+//! ```
+//!
+//! Exit status: 0 when no case failed, 1 when one did, 2 when the kit could not run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::fixture::Fixture;
+use crate::kit::Kit;
+use crate::plugin::PluginCommand;
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// JSON.
+    Json,
+    /// JUnit XML.
+    Junit,
+}
+
+/// Proves a Pulumi resource-provider plugin against the protocol, case by case.
+#[derive(Debug, Parser)]
+#[command(name = "engine-harness conformance", version, about)]
+pub struct Args {
+    /// Fixture file (JSON or YAML) with inputs per resource type; without one, inputs are
+    /// derived from the plugin's schema where possible.
+    #[arg(long)]
+    pub fixture: Option<PathBuf>,
+    /// Run only these cases (repeat, or separate with commas); see --list.
+    #[arg(long = "case", value_name = "NAME", num_args = 1.., value_delimiter = ',')]
+    pub cases: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Pulumi's package metaschema (default: $PULUMI_METASCHEMA, then ../shared/).
+    #[arg(long)]
+    pub metaschema: Option<PathBuf>,
+    /// Timeout of each call, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// Seconds the plugin may take to print its port.
+    #[arg(long, default_value_t = 30)]
+    pub startup_timeout: u64,
+    /// How many concurrent Creates (then Deletes) the concurrency case runs.
+    #[arg(long, default_value_t = 200)]
+    pub concurrency: usize,
+    /// List the cases and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// The plugin command, after `--`: program and arguments.
+    #[arg(last = true, value_name = "PLUGIN-COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Runs the conformance CLI with `args` (everything after `conformance`).
+pub async fn run(args: Vec<String>) -> ExitCode {
+    let args = match Args::try_parse_from(std::iter::once("engine-harness conformance".to_string()).chain(args)) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    if args.list {
+        for (name, description) in crate::cases::CASES {
+            println!("{name:<30} {description}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if args.command.is_empty() {
+        eprintln!("error: no plugin command: give it after `--`, e.g. `-- ./pulumi-resource-local`");
+        return ExitCode::from(2);
+    }
+    let mut command = PluginCommand::new(args.command.clone());
+    command.startup_timeout = Duration::from_secs(args.startup_timeout.max(1));
+    let mut kit = Kit::new(command);
+    kit.call_timeout = Duration::from_secs(args.timeout.max(1));
+    kit.concurrency = args.concurrency;
+    kit.metaschema = args.metaschema.clone();
+    if let Some(path) = &args.fixture {
+        match Fixture::load(path) {
+            Ok(f) => kit = kit.with_fixture(f),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let report = match kit.run(&args.cases).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match args.format {
+        Format::Table => report.table(),
+        Format::Json => report.json() + "\n",
+        Format::Junit => report.junit(),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            eprint!("{}", report.table());
+        }
+        None => print!("{text}"),
+    }
+    if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

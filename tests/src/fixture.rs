@@ -1,0 +1,346 @@
+//! Fixture files: per resource type, the inputs the kit drives a plugin with.
+//!
+//! A fixture is JSON or YAML (YAML is read when the file does not parse as JSON):
+//!
+//! ```yaml
+//! config: {}                        # provider configuration passed to CheckConfig/Configure
+//! resources:
+//!   - type: local:index:Random      # type token
+//!     inputs: {length: 8, prefix: "a-"}           # valid inputs
+//!     outputs: {length: 8, prefix: "a-"}          # expected outputs (a subset) after Create
+//!     computed: [result]            # outputs known only once created (unknown in preview)
+//!     update: {length: 8, prefix: "b-"}           # new inputs that update in place
+//!     update_outputs: {prefix: "b-"}             # expected outputs after that update
+//!     replace: {length: 12, prefix: "a-"}         # new inputs that force a replacement
+//!     replace_keys: [length]        # what Diff must name in `replaces` (default: keys that differ)
+//!     invalid:                      # inputs Check must reject, and the properties it must name
+//!       - inputs: {length: 0}
+//!         properties: [length]
+//!     preview:                      # a preview with unknown inputs
+//!       inputs: {length: {$unknown: number}, prefix: "a-"}
+//!       unknown_outputs: [result]
+//!     secrets:                      # secret inputs, and the outputs that must come back secret
+//!       inputs: {length: 8, prefix: {$secret: "hush-"}}
+//!       secret_outputs: [prefix, result]
+//!       update: {length: 8, prefix: {$secret: "quiet-"}}
+//!     partial_init:                 # inputs that make Create fail after creating (optional)
+//!       inputs: {...}
+//!     lives_in_state: "why Read cannot observe a Delete"   # optional
+//! ```
+//!
+//! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::values::{PropertyMap, Value};
+
+/// A whole fixture file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Provider configuration (`Configure.args`), as fixture values.
+    #[serde(default)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// One entry per resource type to exercise.
+    #[serde(default)]
+    pub resources: Vec<ResourceFixture>,
+}
+
+/// Inputs for one resource type.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceFixture {
+    /// The type token, `pkg:module:Type`.
+    #[serde(rename = "type")]
+    pub type_token: String,
+    /// The resource name used in URNs (default `conformance`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Valid inputs.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Outputs expected after Create (a subset: other outputs may be present).
+    #[serde(default)]
+    pub outputs: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Output keys whose values are known only once the resource exists.
+    #[serde(default)]
+    pub computed: Vec<String>,
+    /// New inputs that update the resource in place.
+    #[serde(default)]
+    pub update: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Outputs expected after the update (a subset).
+    #[serde(default)]
+    pub update_outputs: Option<serde_json::Map<String, serde_json::Value>>,
+    /// New inputs that force a replacement.
+    #[serde(default)]
+    pub replace: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The properties Diff must name as replacing (default: those that differ in `replace`).
+    #[serde(default)]
+    pub replace_keys: Option<Vec<String>>,
+    /// Inputs that Check must reject.
+    #[serde(default)]
+    pub invalid: Vec<InvalidInputs>,
+    /// A preview with unknown inputs.
+    #[serde(default)]
+    pub preview: Option<PreviewFixture>,
+    /// Secret inputs.
+    #[serde(default)]
+    pub secrets: Option<SecretsFixture>,
+    /// A way to provoke a partial-initialization error.
+    #[serde(default)]
+    pub partial_init: Option<PartialInitFixture>,
+    /// Set when the resource exists only in Pulumi's state, so that Read cannot observe a
+    /// Delete: the reason, shown when the delete-then-read case is skipped.
+    #[serde(default)]
+    pub lives_in_state: Option<String>,
+}
+
+/// Inputs that Check must reject.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidInputs {
+    /// The inputs.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Properties the failures must name (each at least once).
+    #[serde(default)]
+    pub properties: Vec<String>,
+}
+
+/// A preview with unknown inputs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewFixture {
+    /// Inputs, some of them `{$unknown: KIND}`.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Outputs that must come back unknown.
+    #[serde(default)]
+    pub unknown_outputs: Vec<String>,
+}
+
+/// Secret inputs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsFixture {
+    /// Inputs with some `{$secret: V}` values.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Outputs that must come back secret.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
+    /// New inputs for an in-place update that keeps the secret (optional).
+    #[serde(default)]
+    pub update: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A way to provoke a partial-initialization error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialInitFixture {
+    /// Inputs with which Create creates the resource but fails to initialise it.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Fixture {
+    /// Reads a fixture file (JSON, or YAML).
+    pub fn load(path: &Path) -> Result<Fixture, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Fixture { path: path.display().to_string(), problem: format!("cannot read it: {e}") })?;
+        Fixture::parse(&text).map_err(|problem| Error::Fixture { path: path.display().to_string(), problem })
+    }
+
+    /// Parses fixture text (JSON, or YAML), and checks that every value decodes.
+    pub fn parse(text: &str) -> Result<Fixture, String> {
+        let fixture: Fixture = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(json_err) if text.trim_start().starts_with('{') => return Err(format!("invalid JSON: {json_err}")),
+            Err(_) => serde_yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?,
+        };
+        for (i, r) in fixture.resources.iter().enumerate() {
+            if r.type_token.split(':').count() != 3 {
+                return Err(format!(
+                    "resources[{i}].type `{}` is not a type token `pkg:module:Type`",
+                    r.type_token
+                ));
+            }
+            r.all_maps().map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
+        }
+        to_map(&fixture.config, "config").map_err(|e| e.to_string())?;
+        Ok(fixture)
+    }
+
+    /// The provider configuration as property values.
+    pub fn config_map(&self) -> PropertyMap {
+        to_map(&self.config, "config").unwrap_or_default()
+    }
+}
+
+/// Converts a fixture object to a property map; `what` names it in errors.
+pub fn to_map(json: &serde_json::Map<String, serde_json::Value>, what: &str) -> Result<PropertyMap, Error> {
+    json.iter()
+        .map(|(k, v)| {
+            Value::from_fixture(v, &format!("{what}.{k}"))
+                .map(|v| (k.clone(), v))
+                .map_err(|e| Error::Fixture { path: what.to_string(), problem: e.to_string() })
+        })
+        .collect()
+}
+
+impl ResourceFixture {
+    fn all_maps(&self) -> Result<(), Error> {
+        to_map(&self.inputs, "inputs")?;
+        for (what, map) in [
+            ("outputs", &self.outputs),
+            ("update", &self.update),
+            ("update_outputs", &self.update_outputs),
+            ("replace", &self.replace),
+        ] {
+            if let Some(map) = map {
+                to_map(map, what)?;
+            }
+        }
+        for (i, inv) in self.invalid.iter().enumerate() {
+            to_map(&inv.inputs, &format!("invalid[{i}].inputs"))?;
+        }
+        if let Some(p) = &self.preview {
+            to_map(&p.inputs, "preview.inputs")?;
+        }
+        if let Some(s) = &self.secrets {
+            to_map(&s.inputs, "secrets.inputs")?;
+            if let Some(u) = &s.update {
+                to_map(u, "secrets.update")?;
+            }
+        }
+        if let Some(p) = &self.partial_init {
+            to_map(&p.inputs, "partial_init.inputs")?;
+        }
+        Ok(())
+    }
+
+    /// A map of this fixture, already validated by [`Fixture::parse`].
+    pub fn map(json: &serde_json::Map<String, serde_json::Value>) -> PropertyMap {
+        to_map(json, "fixture").unwrap_or_default()
+    }
+
+    /// The properties Diff must name as replacing for `replace`.
+    pub fn expected_replaces(&self) -> Vec<String> {
+        if let Some(keys) = &self.replace_keys {
+            return keys.clone();
+        }
+        let Some(replace) = &self.replace else { return Vec::new() };
+        let mut keys: Vec<String> = replace.keys().filter(|k| self.inputs.get(*k) != replace.get(*k)).cloned().collect();
+        keys.extend(self.inputs.keys().filter(|k| !replace.contains_key(*k)).cloned());
+        keys.sort();
+        keys
+    }
+
+    /// Derives a fixture for `type_token` from its schema entry (`resources[type_token]`):
+    /// required inputs get simple values, a `replaceOnChanges` property gives the replace, another
+    /// string property the update, and a required string given a number the invalid inputs.
+    /// `None` when a required input has a type the kit cannot make up.
+    pub fn derive(type_token: &str, resource: &serde_json::Value) -> Option<ResourceFixture> {
+        let props = resource.get("inputProperties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+        let required: Vec<String> = resource
+            .get("requiredInputs")
+            .and_then(|r| r.as_array())
+            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let mut inputs = serde_json::Map::new();
+        for name in &required {
+            inputs.insert(name.clone(), sample(props.get(name)?, 1)?);
+        }
+        let replaces_on = |name: &str| props.get(name).and_then(|p| p.get("replaceOnChanges")).and_then(|v| v.as_bool()) == Some(true);
+        let kind = |name: &str| props.get(name).and_then(|p| p.get("type")).and_then(|t| t.as_str()).unwrap_or("").to_string();
+        let changed = |name: &str| sample(props.get(name)?, 2);
+        let update_key = props.keys().find(|k| !replaces_on(k) && matches!(kind(k).as_str(), "string" | "integer" | "number" | "boolean"));
+        let replace_key = props.keys().find(|k| replaces_on(k) && changed(k).is_some());
+        let with = |key: &str| {
+            let mut m = inputs.clone();
+            m.insert(key.to_string(), changed(key)?);
+            Some(m)
+        };
+        let invalid = required
+            .iter()
+            .find(|k| kind(k) == "string")
+            .map(|k| {
+                let mut m = inputs.clone();
+                m.insert(k.clone(), serde_json::json!(12345));
+                vec![InvalidInputs { inputs: m, properties: vec![k.clone()] }]
+            })
+            .unwrap_or_default();
+        let outputs_required: Vec<String> = resource
+            .get("required")
+            .and_then(|r| r.as_array())
+            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        Some(ResourceFixture {
+            type_token: type_token.to_string(),
+            name: None,
+            computed: outputs_required.into_iter().filter(|k| !props.contains_key(k)).collect(),
+            update: update_key.and_then(|k| with(k)),
+            replace: replace_key.and_then(|k| with(k)),
+            replace_keys: replace_key.map(|k| vec![k.clone()]),
+            invalid,
+            inputs,
+            ..ResourceFixture::default()
+        })
+    }
+}
+
+/// A made-up value for a property schema; `variant` 1 or 2 gives two different values.
+fn sample(prop: &serde_json::Value, variant: i64) -> Option<serde_json::Value> {
+    use serde_json::json;
+    if let Some(values) = prop.get("enum").and_then(|e| e.as_array()) {
+        let pick = values.get((variant as usize - 1).min(values.len().saturating_sub(1)))?;
+        return Some(pick.get("value").cloned().unwrap_or_else(|| pick.clone()));
+    }
+    if let Some(default) = prop.get("default") {
+        if variant == 1 {
+            return Some(default.clone());
+        }
+    }
+    Some(match prop.get("type")?.as_str()? {
+        "string" => json!(format!("conformance-{variant}")),
+        "integer" | "number" => json!(variant),
+        "boolean" => json!(variant == 1),
+        "array" => json!([]),
+        "object" => json!({}),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_json_both_parse_and_bad_values_are_named() {
+        let yaml = "resources:\n  - type: a:b:C\n    inputs: {x: 1}\n    replace: {x: 2}\n";
+        let f = Fixture::parse(yaml).unwrap();
+        assert_eq!(f.resources[0].expected_replaces(), vec!["x".to_string()]);
+        let json = r#"{"resources":[{"type":"a:b:C","inputs":{"x":{"$unknown":"colour"}}}]}"#;
+        let err = Fixture::parse(json).unwrap_err();
+        assert!(err.contains("inputs.x") && err.contains("colour"), "{err}");
+        assert!(Fixture::parse(r#"{"resources":[{"type":"nocolons","inputs":{}}]}"#).unwrap_err().contains("nocolons"));
+        assert!(Fixture::parse("resources:\n  - type: a:b:C\n    inputs: {}\n    typo: 1\n").unwrap_err().contains("typo"));
+    }
+
+    #[test]
+    fn derives_inputs_update_and_replace_from_a_schema() {
+        let resource = serde_json::json!({
+            "inputProperties": {
+                "name": {"type": "string"},
+                "size": {"type": "integer", "replaceOnChanges": true},
+            },
+            "requiredInputs": ["name", "size"],
+            "properties": {"arn": {"type": "string"}},
+            "required": ["arn"],
+        });
+        let f = ResourceFixture::derive("p:m:R", &resource).unwrap();
+        assert_eq!(f.inputs["name"], "conformance-1");
+        assert_eq!(f.replace.as_ref().unwrap()["size"], 2);
+        assert_eq!(f.update.as_ref().unwrap()["name"], "conformance-2");
+        assert_eq!(f.invalid[0].properties, vec!["name".to_string()]);
+        assert_eq!(f.computed, vec!["arn".to_string()]);
+    }
+}

@@ -1,0 +1,168 @@
+//! The kit: what to test and how, and the runner that turns cases into a [`Report`].
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::cases::{self, CASES, Rec, Stop};
+use crate::error::Error;
+use crate::fixture::{Fixture, ResourceFixture};
+use crate::plugin::PluginCommand;
+use crate::report::{CaseReport, Report, Status};
+use crate::session::Session;
+
+/// What the plugin said to `GetSchema`.
+#[derive(Debug, Clone)]
+pub enum SchemaAnswer {
+    /// A schema that parsed as JSON.
+    Json(serde_json::Value),
+    /// `UNIMPLEMENTED`.
+    Unimplemented,
+    /// Text that is not JSON.
+    NotJson(String),
+    /// Any other failure (launch or call), explained.
+    Failed(String),
+}
+
+/// A configured conformance run.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), provider_conformance::Error> {
+/// use provider_conformance::{Kit, PluginCommand, Fixture};
+/// let kit = Kit::new(PluginCommand::new(vec!["target/debug/pulumi-resource-local".into()]))
+///     .with_fixture(Fixture::load("tests/fixtures/local.yaml".as_ref())?);
+/// let report = kit.run(&[]).await?;
+/// assert!(report.passed(), "{}", report.table());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Kit {
+    /// How to launch the plugin.
+    pub command: PluginCommand,
+    /// The fixture; `None` derives inputs from the schema where possible.
+    pub fixture: Option<Fixture>,
+    /// Pulumi's package metaschema (default: `$PULUMI_METASCHEMA`, then `../shared/` of this
+    /// repository, then `../shared/` of the current directory).
+    pub metaschema: Option<PathBuf>,
+    /// Timeout of each call.
+    pub call_timeout: Duration,
+    /// How many Creates (and then Deletes) the concurrency case runs at once.
+    pub concurrency: usize,
+}
+
+/// Everything a case needs.
+pub(crate) struct Ctx {
+    pub(crate) kit: Kit,
+    pub(crate) fixture: Fixture,
+    pub(crate) schema: SchemaAnswer,
+    pub(crate) package: String,
+    pub(crate) derived: Vec<String>,
+}
+
+impl Kit {
+    /// A kit for `command` with default settings.
+    pub fn new(command: PluginCommand) -> Self {
+        Kit { command, fixture: None, metaschema: None, call_timeout: Duration::from_secs(60), concurrency: 200 }
+    }
+
+    /// Uses `fixture` for the resource cases.
+    pub fn with_fixture(mut self, fixture: Fixture) -> Self {
+        self.fixture = Some(fixture);
+        self
+    }
+
+    /// The stable names of every case, in run order.
+    pub fn case_names() -> Vec<&'static str> {
+        CASES.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// Runs the cases named in `only` (all when empty) and reports on each.
+    pub async fn run(&self, only: &[String]) -> Result<Report, Error> {
+        for name in only {
+            if !CASES.iter().any(|(n, _)| n == name) {
+                return Err(Error::UnknownCase { name: name.clone(), known: Kit::case_names().join(", ") });
+            }
+        }
+        let schema = self.fetch_schema().await;
+        let mut fixture = self.fixture.clone().unwrap_or_default();
+        let mut derived = Vec::new();
+        if let (SchemaAnswer::Json(schema), None) = (&schema, &self.fixture) {
+            if let Some(resources) = schema.get("resources").and_then(|r| r.as_object()) {
+                for (token, resource) in resources.iter().take(10) {
+                    if let Some(r) = ResourceFixture::derive(token, resource) {
+                        derived.push(token.clone());
+                        fixture.resources.push(r);
+                    }
+                }
+            }
+        }
+        let package = match &schema {
+            SchemaAnswer::Json(s) => s.get("name").and_then(|n| n.as_str()).map(str::to_string),
+            _ => None,
+        }
+        .or_else(|| fixture.resources.first().and_then(|r| r.type_token.split(':').next()).map(str::to_string))
+        .unwrap_or_else(|| "provider".into());
+        let ctx = Ctx { kit: self.clone(), fixture, schema, package, derived };
+        let mut report = Report { plugin: self.command.display(), cases: Vec::new() };
+        for (name, description) in CASES {
+            if !only.is_empty() && !only.iter().any(|n| n == name) {
+                continue;
+            }
+            let started = Instant::now();
+            let mut rec = Rec::default();
+            let outcome = cases::run_case(name, &ctx, &mut rec).await;
+            let status = match outcome {
+                Ok(()) if rec.findings.is_empty() => Status::Pass,
+                Ok(()) => Status::Fail,
+                Err(Stop::Failed(f)) => {
+                    rec.findings.push(f);
+                    Status::Fail
+                }
+                Err(Stop::NotApplicable(why)) if rec.findings.is_empty() => {
+                    rec.notes.insert(0, format!("not applicable: {why}"));
+                    Status::NotApplicable
+                }
+                Err(Stop::NotApplicable(why)) => {
+                    rec.notes.push(format!("not applicable: {why}"));
+                    Status::Fail
+                }
+            };
+            report.cases.push(CaseReport {
+                name: name.to_string(),
+                description: description.to_string(),
+                status,
+                duration: started.elapsed(),
+                findings: rec.findings,
+                notes: rec.notes,
+            });
+        }
+        Ok(report)
+    }
+
+    async fn fetch_schema(&self) -> SchemaAnswer {
+        let session = match Session::launch(&self.command, self.call_timeout).await {
+            Ok(s) => s,
+            Err(f) => return SchemaAnswer::Failed(f.actual),
+        };
+        let _ = session.handshake().await;
+        let req = pulumirpc::GetSchemaRequest { version: 0, ..Default::default() };
+        match session.call("GetSchema", session.plugin.client().get_schema(req)).await {
+            Ok(r) => match serde_json::from_str(&r.schema) {
+                Ok(json) => SchemaAnswer::Json(json),
+                Err(e) => SchemaAnswer::NotJson(format!("{e} (the text starts {:?})", r.schema.chars().take(80).collect::<String>())),
+            },
+            Err(e) if e.unimplemented() => SchemaAnswer::Unimplemented,
+            Err(e) => SchemaAnswer::Failed(e.explanation),
+        }
+    }
+
+    /// The metaschema's path, searched as [`Kit::metaschema`] describes.
+    pub fn metaschema_path(&self) -> Option<PathBuf> {
+        let candidates = [
+            self.metaschema.clone(),
+            std::env::var_os("PULUMI_METASCHEMA").map(PathBuf::from),
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/pulumi-package-metaschema.json")),
+            Some(PathBuf::from("../shared/pulumi-package-metaschema.json")),
+        ];
+        candidates.into_iter().flatten().find(|p| p.is_file())
+    }
+}

@@ -1,0 +1,259 @@
+//! Results: per case, a status, its duration and every failed assertion; rendered as a table
+//! for people, JSON for programs and JUnit XML for CI systems.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// One failed assertion.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    /// What was checked, such as `Create(local:index:Random) id`.
+    pub check: String,
+    /// What the engine expects.
+    pub expected: String,
+    /// What came back.
+    pub actual: String,
+    /// What to change in the plugin.
+    pub fix: String,
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every assertion held.
+    Pass,
+    /// At least one assertion failed.
+    Fail,
+    /// The case does not apply to this plugin or fixture.
+    NotApplicable,
+}
+
+impl Status {
+    /// `pass`, `FAIL` or `n/a`, for the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    /// The case's stable name.
+    pub name: String,
+    /// What it proves.
+    pub description: String,
+    /// How it ended.
+    pub status: Status,
+    /// How long it took, in seconds.
+    #[serde(rename = "duration_seconds", serialize_with = "seconds")]
+    pub duration: Duration,
+    /// Every failed assertion.
+    pub findings: Vec<Finding>,
+    /// Remarks that are not failures (why a case does not apply, what was tolerated).
+    pub notes: Vec<String>,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// The results of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The plugin command that was tested.
+    pub plugin: String,
+    /// One entry per case, in run order.
+    pub cases: Vec<CaseReport>,
+}
+
+impl Report {
+    /// The number of cases with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.cases.iter().filter(|c| c.status == status).count()
+    }
+
+    /// Whether no case failed.
+    pub fn passed(&self) -> bool {
+        self.count(Status::Fail) == 0
+    }
+
+    /// The case named `name`.
+    pub fn case(&self, name: &str) -> Option<&CaseReport> {
+        self.cases.iter().find(|c| c.name == name)
+    }
+
+    /// A table for people: one row per case, then each failure with expected, actual and fix.
+    pub fn table(&self) -> String {
+        let width = self.cases.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+        let mut out = String::new();
+        let _ = writeln!(out, "conformance of: {}", self.plugin);
+        let _ = writeln!(out, "{:<width$}  {:<6}  {:>8}  summary", "case", "result", "time");
+        for c in &self.cases {
+            let summary = match c.status {
+                Status::Fail => format!("{} failed assertion(s)", c.findings.len()),
+                _ => c.notes.first().cloned().unwrap_or_default(),
+            };
+            let summary = summary.lines().next().unwrap_or("").to_string();
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:<6}  {:>7.2}s  {}",
+                c.name,
+                c.status.label(),
+                c.duration.as_secs_f64(),
+                summary
+            );
+        }
+        for c in self.cases.iter().filter(|c| c.status == Status::Fail) {
+            let _ = writeln!(out, "\n{} FAILED: {}", c.name, c.description);
+            for (i, f) in c.findings.iter().enumerate() {
+                let _ = writeln!(out, "  {}. {}", i + 1, f.check);
+                let _ = writeln!(out, "     expected: {}", indent(&f.expected));
+                let _ = writeln!(out, "     actual:   {}", indent(&f.actual));
+                let _ = writeln!(out, "     fix:      {}", indent(&f.fix));
+            }
+            for n in &c.notes {
+                let _ = writeln!(out, "  note: {}", indent(n));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n{} passed, {} failed, {} not applicable",
+            self.count(Status::Pass),
+            self.count(Status::Fail),
+            self.count(Status::NotApplicable)
+        );
+        out
+    }
+
+    /// The report as JSON.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The report as JUnit XML: one `testcase` per case, a `failure` per failed case listing
+    /// every finding, `skipped` for cases that do not apply.
+    pub fn junit(&self) -> String {
+        let total: f64 = self.cases.iter().map(|c| c.duration.as_secs_f64()).sum();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"provider-conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
+            self.cases.len(),
+            self.count(Status::Fail),
+            self.count(Status::NotApplicable)
+        );
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
+            xml(&self.plugin),
+            self.cases.len(),
+            self.count(Status::Fail),
+            self.count(Status::NotApplicable)
+        );
+        for c in &self.cases {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"conformance\" name=\"{}\" time=\"{:.3}\"",
+                xml(&c.name),
+                c.duration.as_secs_f64()
+            );
+            match c.status {
+                Status::Pass if c.notes.is_empty() => out.push_str("/>\n"),
+                Status::Pass => {
+                    let _ = writeln!(out, ">\n      <system-out>{}</system-out>\n    </testcase>", xml(&c.notes.join("\n")));
+                }
+                Status::NotApplicable => {
+                    let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", xml(&c.notes.join("; ")));
+                }
+                Status::Fail => {
+                    let mut body = String::new();
+                    for f in &c.findings {
+                        let _ = writeln!(
+                            body,
+                            "{}\n  expected: {}\n  actual: {}\n  fix: {}",
+                            f.check, f.expected, f.actual, f.fix
+                        );
+                    }
+                    let first = c.findings.first().map(|f| f.check.as_str()).unwrap_or("failed");
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{}\" type=\"conformance\">{}</failure>\n    </testcase>",
+                        xml(first),
+                        xml(&body)
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n</testsuites>\n");
+        out
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.replace('\n', "\n               ")
+}
+
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        Report {
+            plugin: "p <x>".into(),
+            cases: vec![
+                CaseReport {
+                    name: "a".into(),
+                    description: "d".into(),
+                    status: Status::Fail,
+                    duration: Duration::from_millis(1500),
+                    findings: vec![Finding { check: "c&1".into(), expected: "e".into(), actual: "a".into(), fix: "f".into() }],
+                    notes: vec![],
+                },
+                CaseReport {
+                    name: "b".into(),
+                    description: "d".into(),
+                    status: Status::NotApplicable,
+                    duration: Duration::ZERO,
+                    findings: vec![],
+                    notes: vec!["no schema".into()],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn renders_all_three_formats() {
+        let r = sample();
+        let table = r.table();
+        assert!(table.contains("FAIL") && table.contains("expected: e") && table.contains("0 passed, 1 failed, 1 not applicable"));
+        let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(json["cases"][0]["status"], "fail");
+        assert_eq!(json["cases"][0]["duration_seconds"], 1.5);
+        let junit = r.junit();
+        assert!(junit.contains("failures=\"1\"") && junit.contains("c&amp;1") && junit.contains("<skipped message=\"no schema\"/>"));
+        assert!(junit.contains("name=\"p &lt;x&gt;\""));
+    }
+}
