@@ -1,0 +1,96 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can stop the engine. Each variant maps to a documented exit code
+/// (see [`Error::exit_code`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The program (`Pulumi.yaml` or the stack file) is invalid.
+    #[error("{file}:{line}: {message}")]
+    Program {
+        /// The file with the mistake.
+        file: PathBuf,
+        /// 1-based line number (0 when unknown).
+        line: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A plugin could not be found, built, launched or configured.
+    #[error("provider plugin `{package}`: {message}")]
+    Plugin {
+        /// The package name (`local` for `pulumi-resource-local`).
+        package: String,
+        /// What went wrong, with the plugin's stderr tail when there is one.
+        message: String,
+    },
+    /// The state file or its journal could not be read or written.
+    #[error("state {}: {message}", path.display())]
+    State {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// Pending operations from an interrupted run must be resolved first.
+    #[error("{0}")]
+    PendingOperations(String),
+    /// One or more steps failed; the state holds everything that succeeded.
+    #[error("{0}")]
+    StepsFailed(String),
+    /// The run was interrupted (Ctrl-C); state was saved.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+    /// The command line is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// An I/O error outside the state files.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit code for this error:
+    ///
+    /// | code | meaning |
+    /// |---|---|
+    /// | 0 | success |
+    /// | 1 | one or more steps failed (state saved; see the messages) |
+    /// | 2 | invalid command line, program or stack configuration |
+    /// | 3 | pending operations from an interrupted run block this run |
+    /// | 4 | a provider plugin could not be found, built, started or configured |
+    /// | 5 | the state file or journal could not be read or written |
+    /// | 130 | interrupted by Ctrl-C (state saved) |
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::StepsFailed(_) => 1,
+            Error::Program { .. } | Error::Usage(_) => 2,
+            Error::PendingOperations(_) => 3,
+            Error::Plugin { .. } => 4,
+            Error::State { .. } | Error::Io { .. } => 5,
+            Error::Interrupted(_) => 130,
+        }
+    }
+
+    pub(crate) fn plugin(package: &str, message: impl Into<String>) -> Self {
+        Error::Plugin { package: package.to_string(), message: message.into() }
+    }
+
+    pub(crate) fn state(path: &std::path::Path, message: impl Into<String>) -> Self {
+        Error::State { path: path.to_path_buf(), message: message.into() }
+    }
+}
+
+/// The exit code for a result: 0 on success, else [`Error::exit_code`].
+pub fn exit_code<T>(result: &Result<T, Error>) -> i32 {
+    match result {
+        Ok(_) => 0,
+        Err(e) => e.exit_code(),
+    }
+}

@@ -1,0 +1,37 @@
+//! `engine-harness`: a small but real engine that drives Pulumi resource-provider plugins.
+//!
+//! It reads a Pulumi YAML project (`Pulumi.yaml` plus `Pulumi.<stack>.yaml`), launches the
+//! provider plugins it needs exactly as Pulumi's engine does, and runs `preview`, `up`,
+//! `refresh` and `destroy` against them, keeping the stack's state in a JSON file shaped like
+//! `pulumi stack export` (deployment version 3).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`program`] | parse and validate `Pulumi.yaml` / `Pulumi.<stack>.yaml`, with file:line errors |
+//! | [`value`] | property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
+//! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
+//! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through |
+//! | [`state`] | the checkpoint file and its append-only step journal |
+//! | [`deploy`] | planning and running steps in parallel along the dependency graph |
+//! | [`display`] | human output and the `--json` event stream |
+//!
+//! The usual entry point is [`deploy::run`]:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), engine_harness::Error> {
+//! use engine_harness::deploy::{Options, Operation, run};
+//! let summary = run(Options::new("./my-project", "dev", Operation::Up)).await?;
+//! println!("{} steps failed", summary.failed);
+//! # Ok(()) }
+//! ```
+
+pub mod deploy;
+pub mod display;
+pub mod engine_service;
+mod error;
+pub mod plugin;
+pub mod program;
+pub mod state;
+pub mod value;
+
+pub use error::{Error, exit_code};

@@ -1,0 +1,776 @@
+//! Provider plugins: find the binary (or build it with cargo), launch it as Pulumi's engine
+//! does, read its port, dial it, handshake, configure, call it, and shut it down.
+
+use crate::Error;
+use crate::program::Project;
+use crate::value::{self, PropertyMap};
+use prost::Message;
+use pulumirpc::resource_provider_client::ResourceProviderClient;
+use pulumirpc::*;
+use serde_json::Value as Json;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+/// How long to wait for a plugin to print its port (override with
+/// `ENGINE_HARNESS_PLUGIN_TIMEOUT`, in seconds).
+pub const DEFAULT_PORT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a plugin has to exit after SIGINT before it is killed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+const STDERR_TAIL_LINES: usize = 30;
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// A ready binary.
+    Binary(PathBuf),
+    /// A Cargo package directory: build it, then run its `pulumi-resource-<pkg>` binary.
+    Cargo(PathBuf),
+}
+
+/// The executable name of a package's plugin.
+pub fn binary_name(package: &str) -> String {
+    format!("pulumi-resource-{package}")
+}
+
+/// Finds the plugin for `package`: `plugins.providers` in `Pulumi.yaml` first, then `$PATH`.
+pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
+    let bin = binary_name(package);
+    if let Some(decl) = project.plugins.iter().find(|p| p.name == package) {
+        let p = &decl.path;
+        if p.join("Cargo.toml").is_file() {
+            return Ok(PluginSource::Cargo(p.clone()));
+        }
+        if p.is_dir() && p.join(&bin).is_file() {
+            return Ok(PluginSource::Binary(p.join(&bin)));
+        }
+        if p.is_file() {
+            return Ok(PluginSource::Binary(p.clone()));
+        }
+        return Err(Error::plugin(
+            package,
+            format!(
+                "Pulumi.yaml names plugin path {} but it holds neither `{bin}` nor a Cargo.toml; fix `plugins.providers[].path`",
+                p.display()
+            ),
+        ));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(&bin);
+            if candidate.is_file() {
+                return Ok(PluginSource::Binary(candidate));
+            }
+        }
+    }
+    Err(Error::plugin(
+        package,
+        format!("no `{bin}` found in Pulumi.yaml `plugins.providers` or on PATH; add `plugins: providers: [{{name: {package}, path: <dir>}}]` to Pulumi.yaml or put `{bin}` on PATH"),
+    ))
+}
+
+/// Builds the `pulumi-resource-<package>` binary of the Cargo package in `dir` and returns its path.
+pub async fn build_cargo(dir: &Path, package: &str) -> Result<PathBuf, Error> {
+    let bin = binary_name(package);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--bin")
+        .arg(&bin)
+        .arg("--message-format=json-render-diagnostics")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .map_err(|e| Error::plugin(package, format!("cannot run cargo to build {}: {e}; install Rust (rustup) or point plugins.providers at a binary", dir.display())))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(Error::plugin(package, format!("`cargo build --bin {bin}` in {} failed:\n{}", dir.display(), tail.join("\n"))));
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<Json>(line) else { continue };
+        if msg["reason"] == "compiler-artifact"
+            && msg["target"]["name"] == bin.as_str()
+            && let Some(exe) = msg["executable"].as_str()
+        {
+            return Ok(PathBuf::from(exe));
+        }
+    }
+    Err(Error::plugin(package, format!("cargo built {} but reported no `{bin}` executable; does the package declare `[[bin]] name = \"{bin}\"`?", dir.display())))
+}
+
+/// Why a resource call failed.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// The resource exists but failed to initialize (`ErrorResourceInitFailed`).
+    InitFailed {
+        /// Its id.
+        id: String,
+        /// Its outputs.
+        outputs: PropertyMap,
+        /// Its inputs, when the provider sent them.
+        inputs: Option<PropertyMap>,
+        /// The reasons.
+        reasons: Vec<String>,
+    },
+    /// The call failed.
+    Failed {
+        /// What happened.
+        message: String,
+        /// The provider may or may not have done the work (crash, Unknown/Internal/DataLoss).
+        outcome_unknown: bool,
+    },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::InitFailed { reasons, .. } => write!(f, "created but failed to initialize: {}", reasons.join("; ")),
+            CallError::Failed { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+/// The result of `Diff`.
+#[derive(Debug, Clone, Default)]
+pub struct DiffResult {
+    /// `DIFF_UNKNOWN` = 0, `DIFF_NONE` = 1, `DIFF_SOME` = 2.
+    pub changes: i32,
+    /// Properties whose change forces replacement.
+    pub replaces: Vec<String>,
+    /// Changed top-level properties.
+    pub diffs: Vec<String>,
+    /// Path -> (kind, input diff).
+    pub detailed: Vec<(String, i32)>,
+    /// The provider asks for delete-before-replace.
+    pub delete_before_replace: bool,
+}
+
+/// A launched, connected plugin.
+pub struct Plugin {
+    /// The package.
+    pub package: String,
+    /// The binary.
+    pub path: PathBuf,
+    /// The version from `GetPluginInfo`.
+    pub version: String,
+    /// Whether the provider accepts secrets.
+    pub accept_secrets: bool,
+    /// Whether the provider supports `preview=true` calls.
+    pub supports_preview: bool,
+    client: ResourceProviderClient<Channel>,
+    child: tokio::sync::Mutex<Option<Child>>,
+    pid: Option<u32>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").field("package", &self.package).field("path", &self.path).field("pid", &self.pid).finish_non_exhaustive()
+    }
+}
+
+fn port_timeout() -> Duration {
+    std::env::var("ENGINE_HARNESS_PLUGIN_TIMEOUT").ok().and_then(|s| s.parse::<f64>().ok()).map(Duration::from_secs_f64).unwrap_or(DEFAULT_PORT_TIMEOUT)
+}
+
+fn tail_text(tail: &Arc<Mutex<VecDeque<String>>>) -> String {
+    let lines: Vec<String> = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
+    if lines.is_empty() { "(the plugin wrote nothing to stderr)".into() } else { lines.join("\n") }
+}
+
+/// Launches the plugin at `path` for `package` in the program directory `dir` and connects to
+/// it. `config` is the package's provider config (for `PULUMI_CONFIG`).
+pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str, project: &str, config: &PropertyMap) -> Result<Plugin, Error> {
+    let env_config: serde_json::Map<String, Json> = config
+        .iter()
+        .map(|(k, v)| {
+            let (plain, _) = value::unwrap_secrets(v);
+            let s = match plain {
+                Json::String(s) => s,
+                other => other.to_string(),
+            };
+            (format!("{package}:{k}"), Json::String(s))
+        })
+        .collect();
+    let mut cmd = Command::new(path);
+    cmd.arg(engine_address)
+        .current_dir(dir)
+        .env("PULUMI_PROJECT", project)
+        .env("PULUMI_CONFIG", Json::Object(env_config).to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|e| Error::plugin(package, format!("cannot start {}: {e}; check that it exists and is executable", path.display())))?;
+    let pid = child.id();
+    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    if let Some(err) = child.stderr.take() {
+        let tail = stderr_tail.clone();
+        let pkg = package.to_string();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(err).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::debug!(plugin = %pkg, "stderr: {line}");
+                if let Ok(mut t) = tail.lock() {
+                    if t.len() == STDERR_TAIL_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(line);
+                }
+            }
+        });
+    }
+    let mut stdout = child.stdout.take().ok_or_else(|| Error::plugin(package, "no stdout pipe"))?;
+    let read_port = async {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match stdout.read(&mut byte).await {
+                Ok(0) => return Err(None),
+                Ok(_) if byte[0] == b'\n' => return Ok(line),
+                Ok(_) => {
+                    line.push(byte[0]);
+                    if line.len() > 256 {
+                        return Ok(line);
+                    }
+                }
+                Err(e) => return Err(Some(e)),
+            }
+        }
+    };
+    let timeout = port_timeout();
+    let outcome = tokio::time::timeout(timeout, read_port).await;
+    let fail = |child: &mut Child, msg: String| {
+        let _ = child.start_kill();
+        msg
+    };
+    let line = match outcome {
+        Err(_) => {
+            let msg = fail(&mut child, format!("{} did not print its port within {:.0?}", path.display(), timeout));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Err(Error::plugin(package, format!("{msg}; a plugin must print its port as the first stdout line. stderr:\n{}", tail_text(&stderr_tail))));
+        }
+        Ok(Err(io)) => {
+            let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let how = match (io, status) {
+                (Some(e), _) => format!("reading its stdout failed: {e}"),
+                (None, Ok(Ok(st))) => format!("exited ({st}) before printing its port"),
+                (None, _) => "closed its stdout before printing its port".to_string(),
+            };
+            return Err(Error::plugin(package, format!("{} {how}. stderr:\n{}", path.display(), tail_text(&stderr_tail))));
+        }
+        Ok(Ok(line)) => line,
+    };
+    let text = String::from_utf8_lossy(&line).trim().to_string();
+    let port = match text.parse::<u32>() {
+        Ok(p) if (1..=65535).contains(&p) => p,
+        _ => {
+            let shown: String = text.chars().take(80).collect();
+            let msg = fail(&mut child, format!("{} printed `{shown}` where its port number (1-65535) was expected", path.display()));
+            return Err(Error::plugin(package, format!("{msg}; nothing may precede the port on stdout. stderr:\n{}", tail_text(&stderr_tail))));
+        }
+    };
+    // Drain the rest of stdout to the debug log so the plugin never blocks on a full pipe.
+    let pkg = package.to_string();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::debug!(plugin = %pkg, "stdout: {line}");
+        }
+    });
+    let endpoint = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .map_err(|e| Error::plugin(package, e.to_string()))?
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(10));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let channel = loop {
+        match endpoint.connect().await {
+            Ok(c) => break c,
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                let _ = child.start_kill();
+                return Err(Error::plugin(package, format!("cannot connect to port {port} within 10s: {e}. stderr:\n{}", tail_text(&stderr_tail))));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let client = ResourceProviderClient::new(channel)
+        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+    Ok(Plugin {
+        package: package.to_string(),
+        path: path.to_path_buf(),
+        version: String::new(),
+        accept_secrets: false,
+        supports_preview: false,
+        client,
+        child: tokio::sync::Mutex::new(Some(child)),
+        pid,
+        stderr: stderr_tail,
+    })
+}
+
+fn missing_keys(status: &Status) -> Option<Vec<String>> {
+    let rpc = tonic_types::Status::decode(status.details()).ok()?;
+    for any in rpc.details {
+        if any.type_url.ends_with("pulumirpc.ConfigureErrorMissingKeys")
+            && let Ok(m) = ConfigureErrorMissingKeys::decode(any.value.as_slice())
+        {
+            return Some(m.missing_keys.into_iter().map(|k| if k.description.is_empty() { k.name } else { format!("{} ({})", k.name, k.description) }).collect());
+        }
+    }
+    None
+}
+
+fn init_failed(status: &Status) -> Option<ErrorResourceInitFailed> {
+    if status.details().is_empty() {
+        return None;
+    }
+    let rpc = tonic_types::Status::decode(status.details()).ok()?;
+    rpc.details.into_iter().find(|a| a.type_url.ends_with("pulumirpc.ErrorResourceInitFailed")).and_then(|a| ErrorResourceInitFailed::decode(a.value.as_slice()).ok())
+}
+
+/// Provider configuration for [`Plugin::configure`].
+#[derive(Debug, Clone)]
+pub struct ConfigureArgs<'a> {
+    /// The provider resource URN.
+    pub urn: &'a str,
+    /// The provider resource id.
+    pub id: &'a str,
+    /// Project directory.
+    pub program_dir: &'a Path,
+    /// Engine address.
+    pub engine_address: &'a str,
+    /// Config from the last run, if any.
+    pub olds: Option<&'a PropertyMap>,
+    /// Config now.
+    pub news: &'a PropertyMap,
+}
+
+impl Plugin {
+    /// The last lines the plugin wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        tail_text(&self.stderr)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    fn plugin_err(&self, what: &str, s: &Status) -> Error {
+        let mut msg = format!("{what} failed: {} ({:?})", s.message(), s.code());
+        if matches!(s.code(), Code::Unavailable | Code::Unknown | Code::Internal) {
+            msg.push_str(&format!(". stderr:\n{}", self.stderr_tail()));
+        }
+        Error::plugin(&self.package, msg)
+    }
+
+    /// Handshake, GetPluginInfo, CheckConfig, DiffConfig (when there was an old config) and
+    /// Configure. Returns the checked config.
+    pub async fn configure(&mut self, a: ConfigureArgs<'_>) -> Result<PropertyMap, Error> {
+        let ptype = format!("pulumi:providers:{}", self.package);
+        let hs = self
+            .client
+            .handshake(ProviderHandshakeRequest {
+                engine_address: a.engine_address.to_string(),
+                root_directory: Some(a.program_dir.display().to_string()),
+                program_directory: Some(a.program_dir.display().to_string()),
+                configure_with_urn: true,
+                supports_views: false,
+                supports_refresh_before_update: false,
+            })
+            .await;
+        let handshook = match hs {
+            Ok(r) => {
+                let r = r.into_inner();
+                self.accept_secrets = r.accept_secrets;
+                self.supports_preview = true;
+                true
+            }
+            Err(s) if s.code() == Code::Unimplemented => false,
+            Err(s) => return Err(self.plugin_err("Handshake", &s)),
+        };
+        self.version = match self.client.get_plugin_info(()).await {
+            Ok(r) => r.into_inner().version,
+            Err(s) if s.code() == Code::Unimplemented => "unknown".into(),
+            Err(s) => return Err(self.plugin_err("GetPluginInfo", &s)),
+        };
+        let news = self.send(a.news);
+        let checked = match self
+            .client
+            .check_config(CheckRequest {
+                urn: a.urn.to_string(),
+                olds: a.olds.map(|o| self.send(o)),
+                news: Some(news),
+                random_seed: vec![],
+                name: "default".into(),
+                r#type: ptype.clone(),
+                autonaming: None,
+            })
+            .await
+        {
+            Ok(r) => {
+                let r = r.into_inner();
+                if !r.failures.is_empty() {
+                    let list: Vec<String> = r.failures.iter().map(|f| format!("`{}:{}`: {}", self.package, f.property, f.reason)).collect();
+                    return Err(Error::plugin(&self.package, format!("invalid provider configuration: {}; fix it under `config:` in the stack file", list.join("; "))));
+                }
+                r.inputs.as_ref().map(value::from_struct).map(|m| self.receive(a.news, m)).unwrap_or_else(|| a.news.clone())
+            }
+            Err(s) if s.code() == Code::Unimplemented => a.news.clone(),
+            Err(s) => return Err(self.plugin_err("CheckConfig", &s)),
+        };
+        if let Some(olds) = a.olds {
+            match self
+                .client
+                .diff_config(DiffRequest {
+                    id: a.id.to_string(),
+                    urn: a.urn.to_string(),
+                    olds: Some(self.send(olds)),
+                    news: Some(self.send(&checked)),
+                    ignore_changes: vec![],
+                    old_inputs: Some(self.send(olds)),
+                    name: "default".into(),
+                    r#type: ptype.clone(),
+                })
+                .await
+            {
+                Ok(_) => {}
+                Err(s) if s.code() == Code::Unimplemented => {}
+                Err(s) => return Err(self.plugin_err("DiffConfig", &s)),
+            }
+        }
+        let variables = checked
+            .iter()
+            .map(|(k, v)| {
+                let (plain, _) = value::unwrap_secrets(v);
+                let s = match plain {
+                    Json::String(s) => s,
+                    other => other.to_string(),
+                };
+                (format!("{}:config:{k}", self.package), s)
+            })
+            .collect();
+        let resp = self
+            .client
+            .configure(ConfigureRequest {
+                variables,
+                args: Some(self.send(&checked)),
+                accept_secrets: true,
+                accept_resources: true,
+                sends_old_inputs: true,
+                sends_old_inputs_to_delete: true,
+                id: Some(a.id.to_string()),
+                urn: Some(a.urn.to_string()),
+                name: Some("default".into()),
+                r#type: Some(ptype),
+            })
+            .await;
+        match resp {
+            Ok(r) => {
+                let r = r.into_inner();
+                if !handshook {
+                    self.accept_secrets = r.accept_secrets;
+                    self.supports_preview = r.supports_preview;
+                } else {
+                    self.accept_secrets |= r.accept_secrets;
+                }
+            }
+            Err(s) => {
+                if let Some(keys) = missing_keys(&s) {
+                    return Err(Error::plugin(
+                        &self.package,
+                        format!("missing required configuration: {}; set each as `{}:<key>: <value>` under `config:` in the stack file", keys.join(", "), self.package),
+                    ));
+                }
+                return Err(self.plugin_err("Configure", &s));
+            }
+        }
+        Ok(checked)
+    }
+
+    /// Encodes properties for the wire, removing secret wrappers if the provider does not accept them.
+    fn send(&self, m: &PropertyMap) -> pulumirpc::google::Struct {
+        if self.accept_secrets {
+            value::to_struct(m)
+        } else {
+            let plain: PropertyMap = m.iter().map(|(k, v)| (k.clone(), value::unwrap_secrets(v).0)).collect();
+            value::to_struct(&plain)
+        }
+    }
+
+    /// Marks outputs secret where the same-named input was secret.
+    fn receive(&self, inputs: &PropertyMap, mut out: PropertyMap) -> PropertyMap {
+        for (k, v) in inputs {
+            if value::contains_secret(v)
+                && let Some(o) = out.get_mut(k)
+                && !value::contains_secret(o)
+            {
+                *o = value::secret(o.clone());
+            }
+        }
+        out
+    }
+
+    fn call_err(&self, s: Status) -> CallError {
+        if let Some(e) = init_failed(&s) {
+            return CallError::InitFailed {
+                id: e.id,
+                outputs: e.properties.as_ref().map(value::from_struct).unwrap_or_default(),
+                inputs: e.inputs.as_ref().map(value::from_struct).filter(|m| !m.is_empty()),
+                reasons: if e.reasons.is_empty() { vec![s.message().to_string()] } else { e.reasons },
+            };
+        }
+        let outcome_unknown = matches!(s.code(), Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded);
+        let mut message = format!("{} ({:?})", s.message(), s.code());
+        if matches!(s.code(), Code::Unavailable | Code::Cancelled) {
+            message.push_str(&format!("; the provider may have crashed. Its stderr:\n{}", self.stderr_tail()));
+        }
+        CallError::Failed { message, outcome_unknown }
+    }
+
+    /// `Check`: returns the checked inputs, or the failures as `property: reason` lines.
+    pub async fn check(&self, urn: &str, name: &str, ty: &str, olds: &PropertyMap, news: &PropertyMap) -> Result<PropertyMap, CallError> {
+        let seed: Vec<u8> = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            urn.hash(&mut h);
+            h.finish().to_le_bytes().repeat(4)
+        };
+        let r = self
+            .client
+            .clone()
+            .check(CheckRequest {
+                urn: urn.into(),
+                olds: Some(self.send(olds)),
+                news: Some(self.send(news)),
+                random_seed: seed,
+                name: name.into(),
+                r#type: ty.into(),
+                autonaming: None,
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        if !r.failures.is_empty() {
+            let list: Vec<String> = r.failures.iter().map(|f| if f.property.is_empty() { f.reason.clone() } else { format!("`{}`: {}", f.property, f.reason) }).collect();
+            return Err(CallError::Failed { message: format!("invalid inputs: {}", list.join("; ")), outcome_unknown: false });
+        }
+        let out = r.inputs.as_ref().map(value::from_struct).unwrap_or_else(|| news.clone());
+        Ok(self.receive(news, out))
+    }
+
+    /// `Diff`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn diff(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        id: &str,
+        old_outputs: &PropertyMap,
+        old_inputs: &PropertyMap,
+        news: &PropertyMap,
+        ignore_changes: &[String],
+    ) -> Result<DiffResult, CallError> {
+        let r = self
+            .client
+            .clone()
+            .diff(DiffRequest {
+                id: id.into(),
+                urn: urn.into(),
+                olds: Some(self.send(old_outputs)),
+                news: Some(self.send(news)),
+                ignore_changes: ignore_changes.to_vec(),
+                old_inputs: Some(self.send(old_inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let mut detailed: Vec<(String, i32)> = r.detailed_diff.iter().map(|(k, v)| (k.clone(), v.kind)).collect();
+        detailed.sort();
+        Ok(DiffResult { changes: r.changes, replaces: r.replaces, diffs: r.diffs, detailed, delete_before_replace: r.delete_before_replace })
+    }
+
+    fn check_known(&self, what: &str, out: &PropertyMap) -> Result<(), CallError> {
+        if let Some((k, _)) = out.iter().find(|(_, v)| value::contains_unknown(v)) {
+            return Err(CallError::Failed {
+                message: format!("the provider returned an unknown value for `{k}` from a non-preview {what}; this is a provider bug"),
+                outcome_unknown: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// `Create`: returns the id and outputs.
+    pub async fn create(&self, urn: &str, name: &str, ty: &str, inputs: &PropertyMap, timeout: f64, preview: bool) -> Result<(String, PropertyMap), CallError> {
+        let r = self
+            .client
+            .clone()
+            .create(CreateRequest {
+                urn: urn.into(),
+                properties: Some(self.send(inputs)),
+                timeout,
+                preview,
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let out = self.receive(inputs, r.properties.as_ref().map(value::from_struct).unwrap_or_default());
+        if !preview {
+            self.check_known("Create", &out)?;
+            if r.id.is_empty() {
+                return Err(CallError::Failed { message: "the provider's Create returned an empty id; this is a provider bug".into(), outcome_unknown: true });
+            }
+        }
+        Ok((r.id, out))
+    }
+
+    /// `Update`: returns the new outputs.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        id: &str,
+        old_outputs: &PropertyMap,
+        old_inputs: &PropertyMap,
+        news: &PropertyMap,
+        timeout: f64,
+        ignore_changes: &[String],
+        preview: bool,
+    ) -> Result<PropertyMap, CallError> {
+        let r = self
+            .client
+            .clone()
+            .update(UpdateRequest {
+                id: id.into(),
+                urn: urn.into(),
+                olds: Some(self.send(old_outputs)),
+                news: Some(self.send(news)),
+                timeout,
+                ignore_changes: ignore_changes.to_vec(),
+                preview,
+                old_inputs: Some(self.send(old_inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+                old_views: vec![],
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let out = self.receive(news, r.properties.as_ref().map(value::from_struct).unwrap_or_default());
+        if !preview {
+            self.check_known("Update", &out)?;
+        }
+        Ok(out)
+    }
+
+    /// `Delete`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn delete(&self, urn: &str, name: &str, ty: &str, id: &str, outputs: &PropertyMap, inputs: &PropertyMap, timeout: f64) -> Result<(), CallError> {
+        self.client
+            .clone()
+            .delete(DeleteRequest {
+                id: id.into(),
+                urn: urn.into(),
+                properties: Some(self.send(outputs)),
+                timeout,
+                old_inputs: Some(self.send(inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+                old_views: vec![],
+            })
+            .await
+            .map_err(|s| self.call_err(s))?;
+        Ok(())
+    }
+
+    /// `Read`: returns `(id, outputs, inputs)`; an empty id means the resource is gone.
+    pub async fn read(&self, urn: &str, name: &str, ty: &str, id: &str, outputs: &PropertyMap, inputs: &PropertyMap) -> Result<(String, PropertyMap, Option<PropertyMap>), CallError> {
+        let r = self
+            .client
+            .clone()
+            .read(ReadRequest {
+                id: id.into(),
+                urn: urn.into(),
+                properties: Some(self.send(outputs)),
+                inputs: Some(self.send(inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+                old_views: vec![],
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let out = self.receive(outputs, r.properties.as_ref().map(value::from_struct).unwrap_or_default());
+        let ins = r.inputs.as_ref().map(value::from_struct).filter(|m| !m.is_empty()).map(|m| self.receive(inputs, m));
+        Ok((r.id, out, ins))
+    }
+
+    /// Sends `Cancel` (errors, including UNIMPLEMENTED, are ignored), waiting at most 5 s.
+    pub async fn cancel(&self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().cancel(())).await;
+    }
+
+    /// Shuts the plugin down: Cancel, then SIGINT to its process group, then SIGKILL after `grace`.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.cancel().await;
+        let mut guard = self.child.lock().await;
+        let Some(mut child) = guard.take() else { return };
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            // SAFETY: plain libc call; signals our own child's process group (it was spawned as a
+            // group leader), never anything else.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGINT);
+            }
+        }
+        if tokio::time::timeout(grace, child.wait()).await.is_err() {
+            if let Some(pid) = self.pid {
+                // SAFETY: as above.
+                unsafe {
+                    libc::kill(-(pid as i32), libc::SIGKILL);
+                }
+            }
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Whether the plugin process has exited.
+    pub async fn exited(&self) -> bool {
+        let mut guard = self.child.lock().await;
+        match guard.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => true,
+        }
+    }
+}

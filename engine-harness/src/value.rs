@@ -1,0 +1,254 @@
+//! Property values.
+//!
+//! The engine keeps property values as [`serde_json::Value`] in the wire encoding of
+//! Pulumi's special values: a secret is `{"4dabf…": "1b47…", "value": v}`, an unknown is the
+//! sentinel string [`UNKNOWN`] (or a typed sentinel). This module converts them to and from
+//! `google.protobuf.Struct`, to and from the state file's encoding, and renders them for
+//! display with secrets masked.
+
+use pulumirpc::google::{Kind, ListValue, Struct, Value};
+use serde_json::{Map, Value as Json};
+
+/// The key that marks a special object.
+pub const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
+/// The signature of a secret.
+pub const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
+/// The signature of an output value.
+pub const OUTPUT_SIG: &str = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+/// The generic (string) unknown sentinel.
+pub const UNKNOWN: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/// All seven unknown sentinels (generic, bool, number, array, asset, archive, object).
+pub const UNKNOWNS: [&str; 7] = [
+    UNKNOWN,
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+];
+
+/// A property map: top-level property names to values.
+pub type PropertyMap = Map<String, Json>;
+
+/// An unknown value.
+pub fn unknown() -> Json {
+    Json::String(UNKNOWN.to_string())
+}
+
+/// Wraps `v` as a secret (no-op when it already is one).
+pub fn secret(v: Json) -> Json {
+    if is_secret(&v) {
+        return v;
+    }
+    let mut m = Map::new();
+    m.insert(SIG_KEY.into(), Json::String(SECRET_SIG.into()));
+    m.insert("value".into(), v);
+    Json::Object(m)
+}
+
+/// Is `v` a secret wrapper?
+pub fn is_secret(v: &Json) -> bool {
+    matches!(v, Json::Object(m) if m.get(SIG_KEY).and_then(Json::as_str) == Some(SECRET_SIG))
+}
+
+/// Is `v` (itself) an unknown: a sentinel, or an output value without `value`?
+pub fn is_unknown(v: &Json) -> bool {
+    match v {
+        Json::String(s) => UNKNOWNS.contains(&s.as_str()),
+        Json::Object(m) => m.get(SIG_KEY).and_then(Json::as_str) == Some(OUTPUT_SIG) && !m.contains_key("value"),
+        _ => false,
+    }
+}
+
+/// Does `v` contain an unknown anywhere?
+pub fn contains_unknown(v: &Json) -> bool {
+    if is_unknown(v) {
+        return true;
+    }
+    match v {
+        Json::Array(a) => a.iter().any(contains_unknown),
+        Json::Object(m) => m.values().any(contains_unknown),
+        _ => false,
+    }
+}
+
+/// Does `v` contain a secret anywhere?
+pub fn contains_secret(v: &Json) -> bool {
+    match v {
+        _ if is_secret(v) => true,
+        Json::Array(a) => a.iter().any(contains_secret),
+        Json::Object(m) => m.values().any(contains_secret),
+        _ => false,
+    }
+}
+
+/// Removes secret wrappers (deeply), returning the plain value and whether any secret was seen.
+pub fn unwrap_secrets(v: &Json) -> (Json, bool) {
+    match v {
+        Json::Object(m) if is_secret(v) => {
+            let (inner, _) = unwrap_secrets(m.get("value").unwrap_or(&Json::Null));
+            (inner, true)
+        }
+        Json::Array(a) => {
+            let mut any = false;
+            let items = a
+                .iter()
+                .map(|x| {
+                    let (y, s) = unwrap_secrets(x);
+                    any |= s;
+                    y
+                })
+                .collect();
+            (Json::Array(items), any)
+        }
+        Json::Object(m) => {
+            let mut any = false;
+            let items = m
+                .iter()
+                .map(|(k, x)| {
+                    let (y, s) = unwrap_secrets(x);
+                    any |= s;
+                    (k.clone(), y)
+                })
+                .collect();
+            (Json::Object(items), any)
+        }
+        other => (other.clone(), false),
+    }
+}
+
+/// Converts a JSON value to a protobuf `Value`.
+pub fn to_proto_value(v: &Json) -> Value {
+    let kind = match v {
+        Json::Null => Kind::NullValue(0),
+        Json::Bool(b) => Kind::BoolValue(*b),
+        Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Json::String(s) => Kind::StringValue(s.clone()),
+        Json::Array(a) => Kind::ListValue(ListValue { values: a.iter().map(to_proto_value).collect() }),
+        Json::Object(m) => Kind::StructValue(to_struct(m)),
+    };
+    Value { kind: Some(kind) }
+}
+
+/// Converts a property map to a protobuf `Struct`.
+pub fn to_struct(m: &PropertyMap) -> Struct {
+    Struct { fields: m.iter().map(|(k, v)| (k.clone(), to_proto_value(v))).collect() }
+}
+
+/// Converts a protobuf `Value` to JSON. Whole numbers stay whole.
+pub fn from_proto_value(v: &Value) -> Json {
+    match &v.kind {
+        None | Some(Kind::NullValue(_)) => Json::Null,
+        Some(Kind::BoolValue(b)) => Json::Bool(*b),
+        Some(Kind::NumberValue(n)) => number(*n),
+        Some(Kind::StringValue(s)) => Json::String(s.clone()),
+        Some(Kind::ListValue(l)) => Json::Array(l.values.iter().map(from_proto_value).collect()),
+        Some(Kind::StructValue(s)) => Json::Object(from_struct(s)),
+    }
+}
+
+/// Converts an optional protobuf `Struct` to a property map.
+pub fn from_struct(s: &Struct) -> PropertyMap {
+    s.fields.iter().map(|(k, v)| (k.clone(), from_proto_value(v))).collect()
+}
+
+/// A JSON number for `n`: an integer when `n` is whole and exactly representable.
+pub fn number(n: f64) -> Json {
+    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+        Json::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map(Json::Number).unwrap_or(Json::Null)
+    }
+}
+
+/// Encodes a value for the state file: secrets become
+/// `{"4dabf…": "1b47…", "plaintext": "<JSON text>"}` as in an unencrypted `pulumi stack export`.
+pub fn to_state(v: &Json) -> Json {
+    match v {
+        Json::Object(m) if is_secret(v) => {
+            let inner = m.get("value").cloned().unwrap_or(Json::Null);
+            let mut out = Map::new();
+            out.insert(SIG_KEY.into(), Json::String(SECRET_SIG.into()));
+            out.insert("plaintext".into(), Json::String(to_state(&inner).to_string()));
+            Json::Object(out)
+        }
+        Json::Array(a) => Json::Array(a.iter().map(to_state).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), to_state(x))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Decodes a value from the state file (the inverse of [`to_state`]). Encrypted secrets
+/// (`ciphertext`) cannot be decrypted here and are kept as they are.
+pub fn from_state(v: &Json) -> Json {
+    match v {
+        Json::Object(m) if m.get(SIG_KEY).and_then(Json::as_str) == Some(SECRET_SIG) => {
+            if let Some(text) = m.get("plaintext").and_then(Json::as_str) {
+                let inner: Json = serde_json::from_str(text).unwrap_or(Json::String(text.to_string()));
+                secret(from_state(&inner))
+            } else if let Some(inner) = m.get("value") {
+                secret(from_state(inner))
+            } else {
+                v.clone()
+            }
+        }
+        Json::Array(a) => Json::Array(a.iter().map(from_state).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), from_state(x))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Encodes a whole property map for the state file.
+pub fn map_to_state(m: &PropertyMap) -> PropertyMap {
+    m.iter().map(|(k, v)| (k.clone(), to_state(v))).collect()
+}
+
+/// Decodes a whole property map from the state file.
+pub fn map_from_state(m: &PropertyMap) -> PropertyMap {
+    m.iter().map(|(k, v)| (k.clone(), from_state(v))).collect()
+}
+
+/// Renders a value for humans: secrets as `[secret]`, unknowns as `[unknown]`, compact JSON otherwise.
+pub fn render(v: &Json) -> String {
+    masked(v).to_string().replace("\"[secret]\"", "[secret]").replace("\"[unknown]\"", "[unknown]")
+}
+
+/// A copy of `v` with every secret replaced by the string `[secret]` and every unknown by
+/// `[unknown]`: safe to print or to emit as a JSON event.
+pub fn masked(v: &Json) -> Json {
+    match v {
+        _ if is_secret(v) => Json::String("[secret]".into()),
+        _ if is_unknown(v) => Json::String("[unknown]".into()),
+        Json::Array(a) => Json::Array(a.iter().map(masked).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), masked(x))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn struct_round_trip_keeps_whole_numbers_and_specials() {
+        let m = json!({"a": 3, "b": 1.5, "c": [true, null, "x"], "s": secret(json!("pw")), "u": UNKNOWN});
+        let m = m.as_object().unwrap().clone();
+        let back = from_struct(&to_struct(&m));
+        assert_eq!(Json::Object(back.clone()), Json::Object(m));
+        assert!(is_secret(&back["s"]));
+        assert!(is_unknown(&back["u"]));
+        assert_eq!(back["a"], json!(3));
+    }
+
+    #[test]
+    fn state_encoding_round_trips_secrets_and_masks_them() {
+        let v = json!({"k": secret(json!({"n": 1}))});
+        let s = to_state(&v);
+        assert_eq!(s["k"]["plaintext"], json!("{\"n\":1}"));
+        assert_eq!(from_state(&s), v);
+        assert_eq!(render(&v), "{\"k\":[secret]}");
+        assert!(!render(&v).contains("\"n\""));
+    }
+}
