@@ -248,16 +248,15 @@ async fn handshake_plugin_info_and_configure_flags() {
     let plugin = PluginProcess::spawn(&local(), &[&engine.address()]).await;
     let mut client = plugin.connect().await;
 
+    let request = pb::ProviderHandshakeRequest {
+        engine_address: engine.address(),
+        root_directory: Some("/tmp".into()),
+        program_directory: Some("/tmp".into()),
+        configure_with_urn: true,
+        ..Default::default()
+    };
     let handshake = client
-        .handshake(pb::ProviderHandshakeRequest {
-            engine_address: engine.address(),
-            root_directory: Some("/tmp".into()),
-            program_directory: Some("/tmp".into()),
-            configure_with_urn: true,
-            supports_views: true,
-            supports_refresh_before_update: true,
-            ..Default::default()
-        })
+        .handshake(request)
         .await
         .expect("Handshake")
         .into_inner();
