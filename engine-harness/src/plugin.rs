@@ -45,7 +45,7 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
     if let Some(decl) = project.plugins.iter().find(|p| p.name == package) {
         let p = &decl.path;
         if p.join("Cargo.toml").is_file() {
-            return Ok(PluginSource::Cargo(p.clone()));
+            return Ok(PluginSource::Cargo(p.canonicalize().unwrap_or_else(|_| p.clone())));
         }
         if p.is_dir() && p.join(&bin).is_file() {
             return Ok(PluginSource::Binary(p.join(&bin)));
@@ -534,9 +534,10 @@ impl Plugin {
                 reasons: if e.reasons.is_empty() { vec![s.message().to_string()] } else { e.reasons },
             };
         }
-        let outcome_unknown = matches!(s.code(), Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded);
+        // A crashed provider shows as Unavailable (or Unknown): what it did is unknown.
+        let outcome_unknown = matches!(s.code(), Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable);
         let mut message = format!("{} ({:?})", s.message(), s.code());
-        if matches!(s.code(), Code::Unavailable | Code::Cancelled) {
+        if matches!(s.code(), Code::Unavailable | Code::Unknown) {
             message.push_str(&format!("; the provider may have crashed. Its stderr:\n{}", self.stderr_tail()));
         }
         CallError::Failed { message, outcome_unknown }

@@ -1,0 +1,173 @@
+//! Shared support for the end-to-end tests: build the example provider once, write a project
+//! into a temporary directory, run the `engine-harness` binary and read its JSON events.
+#![allow(dead_code)]
+
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `pulumi-resource-local` binary, built once per test binary with cargo.
+pub fn local_provider() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../provider-example");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(engine_harness::plugin::build_cargo(&dir, "local")).expect("build pulumi-resource-local")
+    })
+    .clone()
+}
+
+/// A project in a temporary directory.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project named `t` whose `local` plugin is the built example provider, with `local:root: .`.
+    pub fn local(resources_yaml: &str) -> Self {
+        let p = Project { dir: tempfile::tempdir().unwrap() };
+        p.write_local(resources_yaml);
+        p
+    }
+
+    /// Rewrites Pulumi.yaml with new resources (and outputs, if the text has them).
+    pub fn write_local(&self, body: &str) {
+        let yaml = format!(
+            "name: t\nruntime: yaml\nplugins:\n  providers:\n    - name: local\n      path: {}\nconfig:\n  local:root: .\n{body}",
+            local_provider().display()
+        );
+        self.write("Pulumi.yaml", &yaml);
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.path().join(file), text).unwrap();
+    }
+
+    pub fn state(&self) -> Json {
+        let text = std::fs::read_to_string(self.path().join(".pulumi-harness/dev.json")).expect("state file");
+        serde_json::from_str(&text).expect("state is valid JSON")
+    }
+
+    /// The custom, non-provider resources in state.
+    pub fn resources(&self) -> Vec<Json> {
+        self.state()["deployment"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r["custom"] == true && !r["type"].as_str().unwrap_or("").starts_with("pulumi:"))
+            .collect()
+    }
+
+    pub fn resource(&self, name: &str) -> Option<Json> {
+        self.resources().into_iter().find(|r| r["urn"].as_str().unwrap().ends_with(&format!("::{name}")))
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_engine-harness"));
+        c.args(args).arg("--cwd").arg(self.path()).stdin(Stdio::null());
+        c
+    }
+
+    /// Runs the harness with `--json` and returns the result.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.push("--json");
+        if args[0] != "preview" {
+            all.push("--yes");
+        }
+        let out = self.command(&all).output().expect("run engine-harness");
+        Run::from(out)
+    }
+}
+
+/// A finished run.
+pub struct Run {
+    pub code: i32,
+    pub events: Vec<Json>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let events = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        Run { code: out.status.code().unwrap_or(-1), events, stdout, stderr: String::from_utf8_lossy(&out.stderr).to_string() }
+    }
+}
+
+impl Run {
+    /// Step events as (op, name, status).
+    pub fn steps(&self) -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = self
+            .events
+            .iter()
+            .filter(|e| e["event"] == "step")
+            .map(|e| (e["op"].as_str().unwrap().to_string(), e["name"].as_str().unwrap().to_string(), e["status"].as_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn step(&self, name: &str) -> Json {
+        self.events.iter().find(|e| e["event"] == "step" && e["name"] == name).cloned().unwrap_or(Json::Null)
+    }
+
+    pub fn summary(&self) -> Json {
+        self.events.iter().find(|e| e["event"] == "summary").cloned().unwrap_or(Json::Null)
+    }
+
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn describe(&self) -> String {
+        format!("exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+pub fn s(a: &str, b: &str, c: &str) -> (String, String, String) {
+    (a.to_string(), b.to_string(), c.to_string())
+}
+
+/// Waits (generously) until `f` is true.
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `sig` to `pid` (a process this test started or one its fixture reported).
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: plain libc call on a pid the test owns.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+pub fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Kills a process recorded in `path` when dropped (for processes a killed engine leaves behind).
+pub struct KillOnDrop(pub Vec<PathBuf>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            if let Some(pid) = read_pid(p) {
+                kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
