@@ -665,6 +665,48 @@ async fn sigint_with_a_call_in_flight_cancels_it_and_exits_0() {
 }
 
 #[tokio::test]
+async fn sigint_with_a_call_that_ignores_cancellation_still_exits_0_within_the_grace_bound() {
+    let mut plugin = PluginProcess::spawn(&fixture(), &[]).await;
+    let mut client = plugin.connect().await;
+    let call = tokio::spawn(async move {
+        client
+            .create(create("fixture:index:Stubborn", "s", Struct::default()))
+            .await
+    });
+    assert!(
+        plugin
+            .wait_for_stderr("fixture: Stubborn started", PATIENCE)
+            .await,
+        "the call never started"
+    );
+    let sent = Instant::now();
+    plugin.signal(libc::SIGINT);
+    let exit = plugin
+        .wait_exit(PATIENCE)
+        .await
+        .expect("the plugin exits although a call ignores cancellation");
+    let took = sent.elapsed();
+    assert!(
+        exit.success(),
+        "exit status {exit}; stderr:\n{}",
+        plugin.stderr()
+    );
+    // The SDK gives in-flight calls 3 s; the engine kills the plugin 5 s after SIGINT.
+    assert!(
+        took < Duration::from_secs(5),
+        "SIGINT to exit took {took:?}"
+    );
+    let outcome = tokio::time::timeout(PATIENCE, call)
+        .await
+        .expect("the call ends")
+        .expect("the task");
+    assert!(
+        outcome.is_err(),
+        "the abandoned call cannot succeed: {outcome:?}"
+    );
+}
+
+#[tokio::test]
 async fn cancel_ends_in_flight_calls_with_cancelled() {
     let mut plugin = PluginProcess::spawn(&fixture(), &[]).await;
     let client = plugin.connect().await;

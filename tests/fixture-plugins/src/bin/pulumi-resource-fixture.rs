@@ -6,10 +6,12 @@
 //! | `fixture:index:Panic` | panics |
 //! | `fixture:index:InitFails` | fails with [`Error::InitFailed`]: id `<name>-id`, the inputs plus `state: "half-made"` as properties, two reasons |
 //! | `fixture:index:Hang` | waits until its context is cancelled (Cancel, SIGINT), then fails with `CANCELLED` |
+//! | `fixture:index:Stubborn` | ignores cancellation and sleeps for 10 minutes (to test the shutdown grace bound) |
 //! | `fixture:index:Chatty` | prints to stdout with `println!`/`print!` (so do its `Check` and `Read`), then succeeds |
 //!
 //! `Hang` writes `fixture: Hang started <urn>` to stderr when it begins waiting and
-//! `fixture: Hang saw cancellation <urn>` when its context is cancelled, so a test can wait for
+//! `fixture: Hang saw cancellation <urn>` when its context is cancelled (`Stubborn` writes
+//! `fixture: Stubborn started <urn>`), so a test can wait for
 //! the call to be in flight and check that it saw the cancellation. Chatty's output is prefixed
 //! `fixture: chatty stdout`. Read, Update and Delete echo their inputs for every type.
 
@@ -21,8 +23,9 @@ use provider_sdk::{Context, Error, PropertyValue, ResourceProvider, Result, asyn
 const PANIC: &str = "fixture:index:Panic";
 const INIT_FAILS: &str = "fixture:index:InitFails";
 const HANG: &str = "fixture:index:Hang";
+const STUBBORN: &str = "fixture:index:Stubborn";
 const CHATTY: &str = "fixture:index:Chatty";
-const TYPES: [&str; 4] = [PANIC, INIT_FAILS, HANG, CHATTY];
+const TYPES: [&str; 5] = [PANIC, INIT_FAILS, HANG, STUBBORN, CHATTY];
 
 /// The reasons `InitFails` reports, in order.
 const INIT_REASONS: [&str; 2] = [
@@ -75,6 +78,14 @@ impl ResourceProvider for Fixture {
                     "{} stopped waiting: the operation was cancelled",
                     req.urn
                 )))
+            }
+            STUBBORN => {
+                eprintln!("fixture: Stubborn started {}", req.urn);
+                tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                Ok(CreateResponse::new(
+                    format!("{}-id", req.name),
+                    req.properties,
+                ))
             }
             _ => {
                 // Chatty: output on stdout must never reach the engine's port reader.
