@@ -380,11 +380,15 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     }
     let summary = Summary { counts: counts.clone(), failed: failures.len(), outputs, state_bytes_written: bytes, duration: started.elapsed() };
     display.emit(Event::Summary { counts, failed: failures.len(), seconds: summary.duration.as_secs_f64(), state_bytes_written: bytes });
+    if opts.interrupt.is_cancelled() {
+        let mut msg = "state saved; run the command again to finish".to_string();
+        if !failures.is_empty() {
+            msg.push_str(&format!(". Steps that failed while stopping:\n  - {}", failures.join("\n  - ")));
+        }
+        return Err(Error::Interrupted(msg));
+    }
     if !failures.is_empty() {
         return Err(Error::StepsFailed(format!("{} step(s) failed:\n  - {}", failures.len(), failures.join("\n  - "))));
-    }
-    if opts.interrupt.is_cancelled() {
-        return Err(Error::Interrupted("state saved; run the command again to finish".into()));
     }
     Ok(summary)
 }
