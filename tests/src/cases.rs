@@ -16,26 +16,83 @@ use crate::values::{PropertyMap, Value, decode_struct, show_map, unwrap_map};
 
 /// Every case: stable name and what it proves, in run order.
 pub const CASES: &[(&str, &str)] = &[
-    ("process.port-line", "the port is the first line on stdout, alone"),
+    (
+        "process.port-line",
+        "the port is the first line on stdout, alone",
+    ),
     ("process.loopback", "the plugin listens on 127.0.0.1 only"),
-    ("process.flags", "the engine's flags (--logtostderr -v=9 --tracing x) and unknown flags are tolerated"),
-    ("process.attach", "without an engine address the plugin serves and accepts Attach"),
-    ("process.sigint", "SIGINT ends the plugin promptly with exit code 0"),
-    ("protocol.handshake-configure", "Handshake and Configure agree on the capabilities they announce"),
-    ("schema.metaschema", "GetSchema returns a package schema valid against Pulumi's metaschema"),
-    ("schema.check-consistency", "the schema declares what Check accepts and what Create returns"),
-    ("check.invalid-inputs", "Check rejects invalid inputs with failures naming the properties"),
-    ("create.outputs", "Create returns an id and the expected outputs"),
-    ("read.after-create", "Read right after Create returns the same id and outputs"),
-    ("diff.unchanged", "Diff of unchanged inputs reports no change"),
-    ("diff.update-vs-replace", "Diff reports updates and replacements as declared; Update applies in place"),
-    ("preview.unknowns", "a preview with unknown inputs creates nothing and returns unknowns"),
-    ("secrets.roundtrip", "secret inputs stay secret through Create, Read and Update, and never leak"),
-    ("delete.then-read", "Read after Delete reports the resource gone"),
-    ("idempotency", "a second up is a no-op, and a refresh right after up shows no drift"),
-    ("errors.partial-init", "a partial-initialization error carries a well-formed ErrorResourceInitFailed"),
-    ("cancel", "Cancel is answered promptly and the plugin still shuts down cleanly"),
-    ("concurrency", "many concurrent Creates and Deletes on one connection all succeed"),
+    (
+        "process.flags",
+        "the engine's flags (--logtostderr -v=9 --tracing x) and unknown flags are tolerated",
+    ),
+    (
+        "process.attach",
+        "without an engine address the plugin serves and accepts Attach",
+    ),
+    (
+        "process.sigint",
+        "SIGINT ends the plugin promptly with exit code 0",
+    ),
+    (
+        "protocol.handshake-configure",
+        "Handshake and Configure agree on the capabilities they announce",
+    ),
+    (
+        "schema.metaschema",
+        "GetSchema returns a package schema valid against Pulumi's metaschema",
+    ),
+    (
+        "schema.check-consistency",
+        "the schema declares what Check accepts and what Create returns",
+    ),
+    (
+        "check.invalid-inputs",
+        "Check rejects invalid inputs with failures naming the properties",
+    ),
+    (
+        "create.outputs",
+        "Create returns an id and the expected outputs",
+    ),
+    (
+        "read.after-create",
+        "Read right after Create returns the same id and outputs",
+    ),
+    (
+        "diff.unchanged",
+        "Diff of unchanged inputs reports no change",
+    ),
+    (
+        "diff.update-vs-replace",
+        "Diff reports updates and replacements as declared; Update applies in place",
+    ),
+    (
+        "preview.unknowns",
+        "a preview with unknown inputs creates nothing and returns unknowns",
+    ),
+    (
+        "secrets.roundtrip",
+        "secret inputs stay secret through Create, Read and Update, and never leak",
+    ),
+    (
+        "delete.then-read",
+        "Read after Delete reports the resource gone",
+    ),
+    (
+        "idempotency",
+        "a second up is a no-op, and a refresh right after up shows no drift",
+    ),
+    (
+        "errors.partial-init",
+        "a partial-initialization error carries a well-formed ErrorResourceInitFailed",
+    ),
+    (
+        "cancel",
+        "Cancel is answered promptly and the plugin still shuts down cleanly",
+    ),
+    (
+        "concurrency",
+        "many concurrent Creates and Deletes on one connection all succeed",
+    ),
 ];
 
 /// Findings and notes collected by one case.
@@ -46,8 +103,19 @@ pub(crate) struct Rec {
 }
 
 impl Rec {
-    fn fail(&mut self, check: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>, fix: impl Into<String>) {
-        self.findings.push(Finding { check: check.into(), expected: expected.into(), actual: actual.into(), fix: fix.into() });
+    fn fail(
+        &mut self,
+        check: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            check: check.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+            fix: fix.into(),
+        });
     }
 
     fn note(&mut self, note: impl Into<String>) {
@@ -111,7 +179,10 @@ fn no_resources(ctx: &Ctx) -> String {
 /// Runs the case `name`.
 pub(crate) async fn run_case(name: &str, ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     if !ctx.derived.is_empty() && !name.starts_with("process.") {
-        rec.note(format!("inputs derived from the schema for: {}", ctx.derived.join(", ")));
+        rec.note(format!(
+            "inputs derived from the schema for: {}",
+            ctx.derived.join(", ")
+        ));
     }
     match name {
         "process.port-line" => port_line(ctx, rec).await,
@@ -144,21 +215,44 @@ pub(crate) async fn run_case(name: &str, ctx: &Ctx, rec: &mut Rec) -> CaseResult
 }
 
 async fn start(ctx: &Ctx) -> Result<Session, Finding> {
-    Session::start(&ctx.kit.command, &ctx.fixture.config_map(), &ctx.package, ctx.kit.call_timeout).await
+    Session::start(
+        &ctx.kit.command,
+        &ctx.fixture.config_map(),
+        &ctx.package,
+        ctx.kit.call_timeout,
+    )
+    .await
 }
 
 fn launch_finding(what: &str, e: crate::Error, fix: &str) -> Finding {
-    Finding { check: what.into(), expected: "the plugin starts and prints its port".into(), actual: e.to_string(), fix: fix.into() }
+    Finding {
+        check: what.into(),
+        expected: "the plugin starts and prints its port".into(),
+        actual: e.to_string(),
+        fix: fix.into(),
+    }
 }
 
 // ---------------------------------------------------------------- process contract
 
 async fn port_line(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
-    let options = LaunchOptions { tolerate_port_line: true, ..LaunchOptions::default() };
+    let options = LaunchOptions {
+        tolerate_port_line: true,
+        ..LaunchOptions::default()
+    };
     let plugin = Plugin::launch(&ctx.kit.command, &options)
         .await
-        .map_err(|e| launch_finding("launch", e, "print the port (decimal, then a newline) as the first stdout line, and flush"))?;
-    rec.note(format!("port line after {:.0} ms", plugin.startup.as_secs_f64() * 1000.0));
+        .map_err(|e| {
+            launch_finding(
+                "launch",
+                e,
+                "print the port (decimal, then a newline) as the first stdout line, and flush",
+            )
+        })?;
+    rec.note(format!(
+        "port line after {:.0} ms",
+        plugin.startup.as_secs_f64() * 1000.0
+    ));
     if let Some(p) = &plugin.port_line_problem {
         let later = match p.later_port {
             Some((line, port)) => format!("; the port {port} came only on line {line}"),
@@ -173,7 +267,11 @@ async fn port_line(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
         );
     }
     let client = plugin.client();
-    if let Err(status) = tokio::time::timeout(Duration::from_secs(30), client.clone().get_plugin_info(())).await.unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("30 s"))) {
+    if let Err(status) =
+        tokio::time::timeout(Duration::from_secs(30), client.clone().get_plugin_info(()))
+            .await
+            .unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("30 s")))
+    {
         rec.fail(
             "GetPluginInfo on the announced port",
             "an answer from the gRPC server on the announced port",
@@ -185,20 +283,34 @@ async fn port_line(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 }
 
 async fn loopback(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
-    let plugin = Plugin::launch(&ctx.kit.command, &LaunchOptions { tolerate_port_line: true, ..LaunchOptions::default() })
-        .await
-        .map_err(|e| launch_finding("launch", e, "the plugin must start"))?;
+    let plugin = Plugin::launch(
+        &ctx.kit.command,
+        &LaunchOptions {
+            tolerate_port_line: true,
+            ..LaunchOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| launch_finding("launch", e, "the plugin must start"))?;
     let Some(addresses) = listening_addresses(plugin.port) else {
-        return Err(Stop::NotApplicable("cannot read /proc/net/tcp on this system".into()));
+        return Err(Stop::NotApplicable(
+            "cannot read /proc/net/tcp on this system".into(),
+        ));
     };
     if addresses.is_empty() {
-        return Err(Stop::NotApplicable(format!("no listening socket on port {} is visible in /proc/net/tcp", plugin.port)));
+        return Err(Stop::NotApplicable(format!(
+            "no listening socket on port {} is visible in /proc/net/tcp",
+            plugin.port
+        )));
     }
     for a in addresses.iter().filter(|a| !is_loopback(a)) {
         rec.fail(
             format!("listening address of port {}", plugin.port),
             "127.0.0.1 (loopback) only",
-            format!("listening on {a}:{}, reachable from other machines", plugin.port),
+            format!(
+                "listening on {a}:{}, reachable from other machines",
+                plugin.port
+            ),
             "bind 127.0.0.1:0, not 0.0.0.0 or [::]",
         );
     }
@@ -207,8 +319,15 @@ async fn loopback(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 }
 
 async fn flags(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
-    let flags: Vec<String> = ["--logtostderr", "-v=9", "--tracing", "x", "--unknown-flag"].iter().map(|s| s.to_string()).collect();
-    let options = LaunchOptions { flags: flags.clone(), tolerate_port_line: true, ..LaunchOptions::default() };
+    let flags: Vec<String> = ["--logtostderr", "-v=9", "--tracing", "x", "--unknown-flag"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let options = LaunchOptions {
+        flags: flags.clone(),
+        tolerate_port_line: true,
+        ..LaunchOptions::default()
+    };
     let plugin = match Plugin::launch(&ctx.kit.command, &options).await {
         Ok(p) => p,
         Err(e) => {
@@ -221,7 +340,8 @@ async fn flags(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             return Ok(());
         }
     };
-    let call = tokio::time::timeout(ctx.kit.call_timeout, plugin.client().get_plugin_info(())).await;
+    let call =
+        tokio::time::timeout(ctx.kit.call_timeout, plugin.client().get_plugin_info(())).await;
     match call {
         Ok(Ok(_)) => {}
         Ok(Err(status)) => rec.fail(
@@ -230,13 +350,22 @@ async fn flags(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             plugin.explain("GetPluginInfo", &status).await,
             "do not treat the flags as the engine's address",
         ),
-        Err(_) => rec.fail("GetPluginInfo after a launch with the engine's flags", "an answer", "no answer in time", "serve normally when given flags"),
+        Err(_) => rec.fail(
+            "GetPluginInfo after a launch with the engine's flags",
+            "an answer",
+            "no answer in time",
+            "serve normally when given flags",
+        ),
     }
     Ok(())
 }
 
 async fn attach(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
-    let options = LaunchOptions { attach_mode: true, tolerate_port_line: true, ..LaunchOptions::default() };
+    let options = LaunchOptions {
+        attach_mode: true,
+        tolerate_port_line: true,
+        ..LaunchOptions::default()
+    };
     let plugin = match Plugin::launch(&ctx.kit.command, &options).await {
         Ok(p) => p,
         Err(e) => {
@@ -250,17 +379,26 @@ async fn attach(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
         }
     };
     let mut s = Session::from_plugin(plugin, ctx.kit.call_timeout);
-    let req = pulumirpc::PluginAttach { address: s.plugin.engine.address.clone() };
+    let req = pulumirpc::PluginAttach {
+        address: s.plugin.engine.address.clone(),
+    };
     if let Err(e) = s.call("Attach", s.plugin.client().attach(req)).await {
-        rec.findings.push(e.finding("Attach with the engine's address", "implement Attach: it gives a plugin started without an address the engine's address"));
+        rec.findings.push(e.finding(
+            "Attach with the engine's address",
+            "implement Attach: it gives a plugin started without an address the engine's address",
+        ));
         return Ok(());
     }
     match s.handshake().await {
         Ok(h) => s.handshake = h,
         Err(f) => rec.findings.push(f),
     }
-    if let Err(e) = s.call("GetPluginInfo", s.plugin.client().get_plugin_info(())).await {
-        rec.findings.push(e.finding("GetPluginInfo after Attach", "keep serving after Attach"));
+    if let Err(e) = s
+        .call("GetPluginInfo", s.plugin.client().get_plugin_info(()))
+        .await
+    {
+        rec.findings
+            .push(e.finding("GetPluginInfo after Attach", "keep serving after Attach"));
     }
     Ok(())
 }
@@ -290,15 +428,29 @@ async fn sigint(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 
 async fn handshake_configure(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     let s = start(ctx).await?;
-    let configure = s.configure.clone().unwrap_or_default();
+    let configure = s.configure.unwrap_or_default();
     let Some(h) = &s.handshake else {
-        rec.note("Handshake answered UNIMPLEMENTED (tolerated: the engine uses Configure's answer)");
+        rec.note(
+            "Handshake answered UNIMPLEMENTED (tolerated: the engine uses Configure's answer)",
+        );
         return Ok(());
     };
     let pairs = [
-        ("accept_secrets / acceptSecrets", h.accept_secrets, configure.accept_secrets),
-        ("accept_resources / acceptResources", h.accept_resources, configure.accept_resources),
-        ("accept_outputs / acceptOutputs", h.accept_outputs, configure.accept_outputs),
+        (
+            "accept_secrets / acceptSecrets",
+            h.accept_secrets,
+            configure.accept_secrets,
+        ),
+        (
+            "accept_resources / acceptResources",
+            h.accept_resources,
+            configure.accept_resources,
+        ),
+        (
+            "accept_outputs / acceptOutputs",
+            h.accept_outputs,
+            configure.accept_outputs,
+        ),
         (
             "supports_autonaming_configuration",
             h.supports_autonaming_configuration,
@@ -332,7 +484,9 @@ async fn handshake_configure(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 
 fn schema_absent(ctx: &Ctx) -> String {
     match &ctx.schema {
-        SchemaAnswer::Unimplemented => "GetSchema answered UNIMPLEMENTED: the plugin publishes no schema".into(),
+        SchemaAnswer::Unimplemented => {
+            "GetSchema answered UNIMPLEMENTED: the plugin publishes no schema".into()
+        }
         SchemaAnswer::Failed(why) => format!("no schema: {why}"),
         SchemaAnswer::NotJson(why) => format!("the schema is not JSON: {why}"),
         SchemaAnswer::Json(_) => String::new(),
@@ -343,11 +497,21 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     let schema = match &ctx.schema {
         SchemaAnswer::Unimplemented => return Err(Stop::NotApplicable(schema_absent(ctx))),
         SchemaAnswer::Failed(why) => {
-            rec.fail("GetSchema", "a JSON package schema, or UNIMPLEMENTED", why.clone(), "answer GetSchema");
+            rec.fail(
+                "GetSchema",
+                "a JSON package schema, or UNIMPLEMENTED",
+                why.clone(),
+                "answer GetSchema",
+            );
             return Ok(());
         }
         SchemaAnswer::NotJson(why) => {
-            rec.fail("GetSchema answer", "a JSON package schema", format!("not JSON: {why}"), "return the schema as JSON text");
+            rec.fail(
+                "GetSchema answer",
+                "a JSON package schema",
+                format!("not JSON: {why}"),
+                "return the schema as JSON text",
+            );
             return Ok(());
         }
         SchemaAnswer::Json(s) => s,
@@ -361,17 +525,30 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
         );
         return Ok(());
     };
-    let meta: serde_json::Value = match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+    let meta: serde_json::Value = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
         Ok(m) => m,
         Err(e) => {
-            rec.fail("the metaschema", "a readable JSON Schema", format!("{}: {e}", path.display()), "point --metaschema at Pulumi's metaschema");
+            rec.fail(
+                "the metaschema",
+                "a readable JSON Schema",
+                format!("{}: {e}", path.display()),
+                "point --metaschema at Pulumi's metaschema",
+            );
             return Ok(());
         }
     };
     let validator = match jsonschema::validator_for(&meta) {
         Ok(v) => v,
         Err(e) => {
-            rec.fail("the metaschema", "a valid JSON Schema", e.to_string(), "point --metaschema at Pulumi's metaschema");
+            rec.fail(
+                "the metaschema",
+                "a valid JSON Schema",
+                e.to_string(),
+                "point --metaschema at Pulumi's metaschema",
+            );
             return Ok(());
         }
     };
@@ -380,7 +557,11 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
         let at = if at.is_empty() { "/".to_string() } else { at };
         let mut actual = error.to_string();
         if actual.len() > 400 {
-            let cut = actual.char_indices().nth(400).map(|(i, _)| i).unwrap_or(actual.len());
+            let cut = actual
+                .char_indices()
+                .nth(400)
+                .map(|(i, _)| i)
+                .unwrap_or(actual.len());
             actual.truncate(cut);
             actual.push('…');
         }
@@ -393,7 +574,10 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     }
     if let Some(resources) = schema.get("resources").and_then(|r| r.as_object()) {
         let name = schema.get("name").and_then(|n| n.as_str()).unwrap_or("");
-        for token in resources.keys().filter(|t| t.split(':').next() != Some(name)) {
+        for token in resources
+            .keys()
+            .filter(|t| t.split(':').next() != Some(name))
+        {
             rec.fail(
                 format!("resource token `{token}`"),
                 format!("a token of package `{name}` (`{name}:module:Type`)"),
@@ -401,7 +585,10 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
                 "name every resource with the package's own prefix",
             );
         }
-        rec.note(format!("{} resource type(s) in the schema", resources.len()));
+        rec.note(format!(
+            "{} resource type(s) in the schema",
+            resources.len()
+        ));
     }
     Ok(())
 }
@@ -409,7 +596,9 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 fn schema_kind_matches(declared: &str, v: &Value) -> bool {
     match (declared, v.unwrapped()) {
         (_, Value::Null | Value::Unknown(_)) => true,
-        ("string", Value::String(_)) | ("boolean", Value::Bool(_)) | ("number", Value::Number(_)) => true,
+        ("string", Value::String(_))
+        | ("boolean", Value::Bool(_))
+        | ("number", Value::Number(_)) => true,
         ("integer", Value::Number(n)) => n.fract() == 0.0,
         ("array", Value::Array(_)) | ("object", Value::Object(_)) => true,
         _ => false,
@@ -417,7 +606,9 @@ fn schema_kind_matches(declared: &str, v: &Value) -> bool {
 }
 
 async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
-    let SchemaAnswer::Json(schema) = &ctx.schema else { return Err(Stop::NotApplicable(schema_absent(ctx))) };
+    let SchemaAnswer::Json(schema) = &ctx.schema else {
+        return Err(Stop::NotApplicable(schema_absent(ctx)));
+    };
     let Some(resource) = schema.get("resources").and_then(|rs| rs.get(&r.type_token)) else {
         rec.fail(
             format!("`resources[\"{}\"]` in the schema", r.type_token),
@@ -427,11 +618,21 @@ async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
         );
         return Ok(());
     };
-    let declared_inputs = resource.get("inputProperties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
-    let declared_outputs = resource.get("properties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+    let declared_inputs = resource
+        .get("inputProperties")
+        .and_then(|p| p.as_object())
+        .cloned()
+        .unwrap_or_default();
+    let declared_outputs = resource
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .cloned()
+        .unwrap_or_default();
     let s = start(ctx).await?;
     let inputs = ResourceFixture::map(&r.inputs);
-    let checked = s.check_valid(r, &PropertyMap::new(), &inputs, "inputs").await?;
+    let checked = s
+        .check_valid(r, &PropertyMap::new(), &inputs, "inputs")
+        .await?;
     for (key, value) in checked.iter().filter(|(k, _)| !k.starts_with("__")) {
         match declared_inputs.get(key) {
             None => rec.fail(
@@ -441,15 +642,18 @@ async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
                 format!("declare `{key}` in the schema's inputProperties, or reject it in Check"),
             ),
             Some(decl) => {
-                if let Some(kind) = decl.get("type").and_then(|t| t.as_str()) {
-                    if !schema_kind_matches(kind, value) {
-                        rec.fail(
-                            format!("{}: type of input `{key}`", r.type_token),
-                            format!("a value of the declared type `{kind}`"),
-                            format!("Check accepted a {} ({value})", value.unwrapped().kind_name()),
-                            format!("make the schema's type of `{key}` match what Check accepts"),
-                        );
-                    }
+                if let Some(kind) = decl.get("type").and_then(|t| t.as_str())
+                    && !schema_kind_matches(kind, value)
+                {
+                    rec.fail(
+                        format!("{}: type of input `{key}`", r.type_token),
+                        format!("a value of the declared type `{kind}`"),
+                        format!(
+                            "Check accepted a {} ({value})",
+                            value.unwrapped().kind_name()
+                        ),
+                        format!("make the schema's type of `{key}` match what Check accepts"),
+                    );
                 }
             }
         }
@@ -457,7 +661,11 @@ async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
     let required: Vec<String> = resource
         .get("requiredInputs")
         .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     for key in required.iter().filter(|k| inputs.contains_key(*k)) {
         let mut without = inputs.clone();
@@ -484,7 +692,13 @@ async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
             );
         }
     }
-    for key in resource.get("required").and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_str()) {
+    for key in resource
+        .get("required")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+    {
         if !outputs.contains_key(key) {
             rec.fail(
                 format!("{}: required output `{key}`", r.type_token),
@@ -500,20 +714,37 @@ async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
 
 // ---------------------------------------------------------------- resources
 
-async fn cleanup(s: &Session, rec: &mut Rec, r: &ResourceFixture, id: &str, outputs: &PropertyMap, inputs: &PropertyMap) {
+async fn cleanup(
+    s: &Session,
+    rec: &mut Rec,
+    r: &ResourceFixture,
+    id: &str,
+    outputs: &PropertyMap,
+    inputs: &PropertyMap,
+) {
     if let Err(e) = s.delete(r, id, outputs, inputs).await {
-        rec.findings.push(e.finding(format!("Delete({}) of the resource this case created", r.type_token), "Delete must remove a resource that Create made"));
+        rec.findings.push(e.finding(
+            format!("Delete({}) of the resource this case created", r.type_token),
+            "Delete must remove a resource that Create made",
+        ));
     }
 }
 
 async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     if r.invalid.is_empty() {
-        return Err(Stop::NotApplicable("the fixture lists no invalid inputs".into()));
+        return Err(Stop::NotApplicable(
+            "the fixture lists no invalid inputs".into(),
+        ));
     }
     let s = start(ctx).await?;
     for (i, bad) in r.invalid.iter().enumerate() {
         let news = ResourceFixture::map(&bad.inputs);
-        let what = format!("{}: Check of invalid inputs #{} {}", r.type_token, i + 1, show_map(&news));
+        let what = format!(
+            "{}: Check of invalid inputs #{} {}",
+            r.type_token,
+            i + 1,
+            show_map(&news)
+        );
         match s.check(r, &PropertyMap::new(), &news).await {
             Err(e) => {
                 let crashed = s.plugin.exited().is_some();
@@ -538,7 +769,11 @@ async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseRe
                 "validate every input in Check",
             ),
             Ok(c) => {
-                for prop in bad.properties.iter().filter(|p| !c.failures.iter().any(|(path, _)| names_property(path, p))) {
+                for prop in bad
+                    .properties
+                    .iter()
+                    .filter(|p| !c.failures.iter().any(|(path, _)| names_property(path, p)))
+                {
                     rec.fail(
                         what.clone(),
                         format!("a failure whose `property` names `{prop}`"),
@@ -548,7 +783,12 @@ async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseRe
                 }
                 for (path, reason) in &c.failures {
                     if reason.trim().is_empty() {
-                        rec.fail(what.clone(), "a reason for each failure", format!("`{path}` has an empty reason"), "say what is wrong and what is allowed");
+                        rec.fail(
+                            what.clone(),
+                            "a reason for each failure",
+                            format!("`{path}` has an empty reason"),
+                            "say what is wrong and what is allowed",
+                        );
                     }
                 }
             }
@@ -565,7 +805,13 @@ async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseRe
     Ok(())
 }
 
-fn expect_outputs(rec: &mut Rec, check: &str, expected: &PropertyMap, actual: &PropertyMap, fix: &str) {
+fn expect_outputs(
+    rec: &mut Rec,
+    check: &str,
+    expected: &PropertyMap,
+    actual: &PropertyMap,
+    fix: &str,
+) {
     let actual_plain = unwrap_map(actual);
     for (key, want) in unwrap_map(expected) {
         match actual_plain.get(&key) {
@@ -576,7 +822,12 @@ fn expect_outputs(rec: &mut Rec, check: &str, expected: &PropertyMap, actual: &P
                 format!("{}", actual[&key]),
                 fix.to_string(),
             ),
-            None => rec.fail(format!("{check}: output `{key}`"), format!("{}", expected[&key]), "absent".to_string(), fix.to_string()),
+            None => rec.fail(
+                format!("{check}: output `{key}`"),
+                format!("{}", expected[&key]),
+                "absent".to_string(),
+                fix.to_string(),
+            ),
         }
     }
 }
@@ -594,21 +845,41 @@ fn no_unknowns(rec: &mut Rec, check: &str, outputs: &PropertyMap) {
 
 async fn create_outputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
-    let inputs = s.check_valid(r, &PropertyMap::new(), &ResourceFixture::map(&r.inputs), "inputs").await?;
-    let (id, outputs) = s
-        .create(r, &inputs, false)
-        .await
-        .map_err(|e| e.finding(format!("Create({}) of {}", r.type_token, show_map(&inputs)), "Create must succeed for valid inputs"))?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&r.inputs),
+            "inputs",
+        )
+        .await?;
+    let (id, outputs) = s.create(r, &inputs, false).await.map_err(|e| {
+        e.finding(
+            format!("Create({}) of {}", r.type_token, show_map(&inputs)),
+            "Create must succeed for valid inputs",
+        )
+    })?;
     if id.is_empty() {
         rec.findings.push(empty_id_finding(r));
     }
     let check = format!("Create({})", r.type_token);
     if let Some(expected) = &r.outputs {
-        expect_outputs(rec, &check, &ResourceFixture::map(expected), &outputs, "return the resource's state as the fixture describes it");
+        expect_outputs(
+            rec,
+            &check,
+            &ResourceFixture::map(expected),
+            &outputs,
+            "return the resource's state as the fixture describes it",
+        );
     }
     for key in &r.computed {
         if !outputs.contains_key(key) {
-            rec.fail(format!("{check}: output `{key}`"), "present (a computed output)", "absent", format!("return `{key}` from Create"));
+            rec.fail(
+                format!("{check}: output `{key}`"),
+                "present (a computed output)",
+                "absent",
+                format!("return `{key}` from Create"),
+            );
         }
     }
     no_unknowns(rec, &check, &outputs);
@@ -627,7 +898,8 @@ fn compare_state(rec: &mut Rec, check: &str, before: &PropertyMap, after: &Prope
             (a, b) => rec.fail(
                 format!("{check}: property `{key}`"),
                 a.map(|v| v.to_string()).unwrap_or_else(|| "absent".into()),
-                b.map(|v| v.to_string()).unwrap_or_else(|| "absent".into()) + " (the state drifted)",
+                b.map(|v| v.to_string()).unwrap_or_else(|| "absent".into())
+                    + " (the state drifted)",
                 fix.to_string(),
             ),
         }
@@ -636,19 +908,44 @@ fn compare_state(rec: &mut Rec, check: &str, before: &PropertyMap, after: &Prope
 
 async fn read_after_create(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
-    let inputs = s.check_valid(r, &PropertyMap::new(), &ResourceFixture::map(&r.inputs), "inputs").await?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&r.inputs),
+            "inputs",
+        )
+        .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
     let check = format!("Read({}) right after Create", r.type_token);
     match s.read(r, &id, &outputs, &inputs).await {
-        Err(e) => rec.findings.push(e.finding(check, "Read must find a resource that Create just made")),
+        Err(e) => rec
+            .findings
+            .push(e.finding(check, "Read must find a resource that Create just made")),
         Ok((read_id, props, _)) => {
             if read_id.is_empty() {
-                rec.fail(format!("{check}: id"), id.clone(), "empty: Read reported the resource gone", "Read must find the resource Create made");
+                rec.fail(
+                    format!("{check}: id"),
+                    id.clone(),
+                    "empty: Read reported the resource gone",
+                    "Read must find the resource Create made",
+                );
             } else if read_id != id {
-                rec.fail(format!("{check}: id"), id.clone(), read_id.clone(), "Read must return the id it was given");
+                rec.fail(
+                    format!("{check}: id"),
+                    id.clone(),
+                    read_id.clone(),
+                    "Read must return the id it was given",
+                );
             }
             if !read_id.is_empty() {
-                compare_state(rec, &check, &outputs, &props, "Read must return the state Create returned when nothing changed; a Read that drifts makes every refresh report changes");
+                compare_state(
+                    rec,
+                    &check,
+                    &outputs,
+                    &props,
+                    "Read must return the state Create returned when nothing changed; a Read that drifts makes every refresh report changes",
+                );
             }
         }
     }
@@ -659,7 +956,9 @@ async fn read_after_create(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
 fn expect_no_change(rec: &mut Rec, check: &str, d: &crate::session::Diffed) {
     match d.response.changes {
         1 => {}
-        0 if d.changed().is_empty() => rec.note(format!("{check}: DIFF_UNKNOWN with no named changes (the engine then compares inputs itself)")),
+        0 if d.changed().is_empty() => rec.note(format!(
+            "{check}: DIFF_UNKNOWN with no named changes (the engine then compares inputs itself)"
+        )),
         _ => rec.fail(
             check.to_string(),
             "changes=DIFF_NONE, nothing replaced",
@@ -668,16 +967,25 @@ fn expect_no_change(rec: &mut Rec, check: &str, d: &crate::session::Diffed) {
         ),
     }
     if !d.replacing().is_empty() && d.response.changes == 1 {
-        rec.fail(check.to_string(), "no replaces with DIFF_NONE", d.summary(), "do not list replaces when nothing changed");
+        rec.fail(
+            check.to_string(),
+            "no replaces with DIFF_NONE",
+            d.summary(),
+            "do not list replaces when nothing changed",
+        );
     }
 }
 
 async fn diff_unchanged(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
     let news = ResourceFixture::map(&r.inputs);
-    let inputs = s.check_valid(r, &PropertyMap::new(), &news, "inputs").await?;
+    let inputs = s
+        .check_valid(r, &PropertyMap::new(), &news, "inputs")
+        .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
-    let again = s.check_valid(r, &inputs, &news, "inputs (second Check)").await?;
+    let again = s
+        .check_valid(r, &inputs, &news, "inputs (second Check)")
+        .await?;
     let check = format!("Diff({}) of unchanged inputs", r.type_token);
     match s.diff(r, &id, &outputs, &inputs, &again).await {
         Err(e) => rec.findings.push(e.finding(check, "answer Diff")),
@@ -688,7 +996,9 @@ async fn diff_unchanged(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseRe
 }
 
 fn replace_on_changes(ctx: &Ctx, r: &ResourceFixture) -> Vec<String> {
-    let SchemaAnswer::Json(schema) = &ctx.schema else { return Vec::new() };
+    let SchemaAnswer::Json(schema) = &ctx.schema else {
+        return Vec::new();
+    };
     schema
         .get("resources")
         .and_then(|rs| rs.get(&r.type_token))
@@ -706,36 +1016,61 @@ fn replace_on_changes(ctx: &Ctx, r: &ResourceFixture) -> Vec<String> {
 
 fn changed_keys(a: &PropertyMap, b: &PropertyMap) -> Vec<String> {
     let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect()
 }
 
 async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     if r.update.is_none() && r.replace.is_none() {
-        return Err(Stop::NotApplicable("the fixture gives neither `update` nor `replace` inputs".into()));
+        return Err(Stop::NotApplicable(
+            "the fixture gives neither `update` nor `replace` inputs".into(),
+        ));
     }
     let schema_replaces = replace_on_changes(ctx, r);
     let s = start(ctx).await?;
     let news = ResourceFixture::map(&r.inputs);
-    let inputs = s.check_valid(r, &PropertyMap::new(), &news, "inputs").await?;
+    let inputs = s
+        .check_valid(r, &PropertyMap::new(), &news, "inputs")
+        .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
     let mut state = (outputs.clone(), inputs.clone());
     if let Some(replace) = &r.replace {
         let replace = ResourceFixture::map(replace);
-        let checked = s.check_valid(r, &inputs, &replace, "replace inputs").await?;
+        let checked = s
+            .check_valid(r, &inputs, &replace, "replace inputs")
+            .await?;
         let changed = changed_keys(&ResourceFixture::map(&r.inputs), &replace);
         let mut declared = r.expected_replaces();
-        declared.extend(schema_replaces.iter().filter(|k| changed.contains(k)).cloned());
+        declared.extend(
+            schema_replaces
+                .iter()
+                .filter(|k| changed.contains(k))
+                .cloned(),
+        );
         declared.sort();
         declared.dedup();
-        let check = format!("Diff({}) to the replace inputs (changing {changed:?})", r.type_token);
+        let check = format!(
+            "Diff({}) to the replace inputs (changing {changed:?})",
+            r.type_token
+        );
         match s.diff(r, &id, &outputs, &inputs, &checked).await {
             Err(e) => rec.findings.push(e.finding(check, "answer Diff")),
             Ok(d) => {
                 if d.response.changes != 2 {
-                    rec.fail(check.clone(), "changes=DIFF_SOME", d.summary(), "report a change when inputs change");
+                    rec.fail(
+                        check.clone(),
+                        "changes=DIFF_SOME",
+                        d.summary(),
+                        "report a change when inputs change",
+                    );
                 }
                 let replacing = d.replacing();
-                for key in declared.iter().filter(|k| !replacing.iter().any(|p| names_property(p, k))) {
+                for key in declared
+                    .iter()
+                    .filter(|k| !replacing.iter().any(|p| names_property(p, k)))
+                {
                     rec.fail(
                         check.clone(),
                         format!("`{key}` named in `replaces` (or an *_REPLACE kind in detailedDiff): it is declared replace-on-change"),
@@ -750,7 +1085,10 @@ async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
         let update = ResourceFixture::map(update);
         let checked = s.check_valid(r, &inputs, &update, "update inputs").await?;
         let changed = changed_keys(&ResourceFixture::map(&r.inputs), &update);
-        let check = format!("Diff({}) to the update inputs (changing {changed:?})", r.type_token);
+        let check = format!(
+            "Diff({}) to the update inputs (changing {changed:?})",
+            r.type_token
+        );
         for key in changed.iter().filter(|k| schema_replaces.contains(k)) {
             rec.fail(
                 format!("{}: fixture `update` against the schema", r.type_token),
@@ -763,7 +1101,12 @@ async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
             Err(e) => rec.findings.push(e.finding(check, "answer Diff")),
             Ok(d) => {
                 if d.response.changes != 2 {
-                    rec.fail(check.clone(), "changes=DIFF_SOME", d.summary(), "report a change when inputs change");
+                    rec.fail(
+                        check.clone(),
+                        "changes=DIFF_SOME",
+                        d.summary(),
+                        "report a change when inputs change",
+                    );
                 }
                 if !d.replacing().is_empty() {
                     rec.fail(
@@ -774,19 +1117,35 @@ async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
                     );
                 }
                 let named = d.changed();
-                for key in changed.iter().filter(|k| !named.iter().any(|p| names_property(p, k))) {
+                for key in changed
+                    .iter()
+                    .filter(|k| !named.iter().any(|p| names_property(p, k)))
+                {
                     if !named.is_empty() {
-                        rec.fail(check.clone(), format!("`{key}` named in diffs or detailedDiff"), d.summary(), "name every changed property");
+                        rec.fail(
+                            check.clone(),
+                            format!("`{key}` named in diffs or detailedDiff"),
+                            d.summary(),
+                            "name every changed property",
+                        );
                     }
                 }
             }
         }
         let check = format!("Update({}) to the update inputs", r.type_token);
         match s.update(r, &id, &outputs, &inputs, &checked).await {
-            Err(e) => rec.findings.push(e.finding(check, "Update must apply an in-place change")),
+            Err(e) => rec
+                .findings
+                .push(e.finding(check, "Update must apply an in-place change")),
             Ok(after) => {
                 if let Some(expected) = &r.update_outputs {
-                    expect_outputs(rec, &check, &ResourceFixture::map(expected), &after, "Update must return the updated state");
+                    expect_outputs(
+                        rec,
+                        &check,
+                        &ResourceFixture::map(expected),
+                        &after,
+                        "Update must return the updated state",
+                    );
                 }
                 no_unknowns(rec, &check, &after);
                 state = (after, checked);
@@ -800,21 +1159,41 @@ async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
 async fn preview_unknowns(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
     // A preview with the known inputs: computed outputs cannot be known without creating.
-    let inputs = s.check_valid(r, &PropertyMap::new(), &ResourceFixture::map(&r.inputs), "inputs").await?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&r.inputs),
+            "inputs",
+        )
+        .await?;
     let check = format!("Create({}, preview=true) with known inputs", r.type_token);
     match s.create(r, &inputs, true).await {
-        Err(e) => rec.findings.push(e.finding(check, "handle preview=true: compute what you can, return unknowns for the rest")),
+        Err(e) => rec.findings.push(e.finding(
+            check,
+            "handle preview=true: compute what you can, return unknowns for the rest",
+        )),
         Ok((id, outputs)) => {
-            for key in r.computed.iter().filter(|k| outputs.get(*k).is_some_and(|v| !v.contains_unknown())) {
+            for key in r
+                .computed
+                .iter()
+                .filter(|k| outputs.get(*k).is_some_and(|v| !v.contains_unknown()))
+            {
                 rec.fail(
                     format!("{check}: computed output `{key}`"),
                     "unknown (or absent): it is known only once the resource exists",
-                    format!("{}; the provider may have created something during preview", outputs[key]),
+                    format!(
+                        "{}; the provider may have created something during preview",
+                        outputs[key]
+                    ),
                     "in preview, create nothing and return unknown for outputs you cannot know",
                 );
             }
             if !id.is_empty() {
-                rec.note(format!("{}: the preview Create returned id {id:?} (the engine ignores it)", r.type_token));
+                rec.note(format!(
+                    "{}: the preview Create returned id {id:?} (the engine ignores it)",
+                    r.type_token
+                ));
             }
         }
     }
@@ -826,12 +1205,21 @@ async fn preview_unknowns(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Case
     let what = format!("{}: Check in preview of {}", r.type_token, show_map(&news));
     let checked = match s.check(r, &PropertyMap::new(), &news).await {
         Err(e) => {
-            rec.findings.push(e.finding(what, "accept unknown inputs in Check during preview"));
+            rec.findings
+                .push(e.finding(what, "accept unknown inputs in Check during preview"));
             return Ok(());
         }
         Ok(c) => {
-            let unknown_keys: Vec<&String> = news.iter().filter(|(_, v)| v.contains_unknown()).map(|(k, _)| k).collect();
-            for (path, reason) in c.failures.iter().filter(|(p, _)| unknown_keys.iter().any(|k| names_property(p, k))) {
+            let unknown_keys: Vec<&String> = news
+                .iter()
+                .filter(|(_, v)| v.contains_unknown())
+                .map(|(k, _)| k)
+                .collect();
+            for (path, reason) in c
+                .failures
+                .iter()
+                .filter(|(p, _)| unknown_keys.iter().any(|k| names_property(p, k)))
+            {
                 rec.fail(
                     what.clone(),
                     "no failure for a property whose value is unknown in preview",
@@ -844,7 +1232,10 @@ async fn preview_unknowns(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Case
     };
     let check = format!("Create({}, preview=true) with unknown inputs", r.type_token);
     match s.create(r, &checked, true).await {
-        Err(e) => rec.findings.push(e.finding(check, "in preview, return unknowns for outputs that depend on unknown inputs")),
+        Err(e) => rec.findings.push(e.finding(
+            check,
+            "in preview, return unknowns for outputs that depend on unknown inputs",
+        )),
         Ok((id, outputs)) => {
             for key in &preview.unknown_outputs {
                 match outputs.get(key) {
@@ -864,7 +1255,10 @@ async fn preview_unknowns(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Case
                 }
             }
             if !id.is_empty() {
-                rec.note(format!("{}: the preview Create with unknowns returned id {id:?}", r.type_token));
+                rec.note(format!(
+                    "{}: the preview Create with unknowns returned id {id:?}",
+                    r.type_token
+                ));
             }
         }
     }
@@ -877,7 +1271,11 @@ fn secret_texts(map: &PropertyMap) -> Vec<String> {
         match v {
             Value::String(s) if inside && !s.is_empty() => out.push(s.clone()),
             Value::Secret(inner) => walk(inner, true, out),
-            Value::Output { value: Some(inner), secret, .. } => walk(inner, inside || *secret, out),
+            Value::Output {
+                value: Some(inner),
+                secret,
+                ..
+            } => walk(inner, inside || *secret, out),
             Value::Array(items) => items.iter().for_each(|i| walk(i, inside, out)),
             Value::Object(m) => m.values().for_each(|i| walk(i, inside, out)),
             _ => {}
@@ -888,7 +1286,13 @@ fn secret_texts(map: &PropertyMap) -> Vec<String> {
     out
 }
 
-fn expect_secret(rec: &mut Rec, check: &str, outputs: &PropertyMap, secret_outputs: &[String], secrets: &[String]) {
+fn expect_secret(
+    rec: &mut Rec,
+    check: &str,
+    outputs: &PropertyMap,
+    secret_outputs: &[String],
+    secrets: &[String],
+) {
     for key in secret_outputs {
         match outputs.get(key) {
             Some(v) if v.is_secret() => {}
@@ -921,14 +1325,22 @@ fn expect_secret(rec: &mut Rec, check: &str, outputs: &PropertyMap, secret_outpu
 }
 
 async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
-    let Some(fx) = &r.secrets else { return Err(Stop::NotApplicable("the fixture gives no `secrets` inputs".into())) };
+    let Some(fx) = &r.secrets else {
+        return Err(Stop::NotApplicable(
+            "the fixture gives no `secrets` inputs".into(),
+        ));
+    };
     let s = start(ctx).await?;
-    if s.handshake.as_ref().is_some_and(|h| !h.accept_secrets) || s.configure.as_ref().is_some_and(|c| !c.accept_secrets) {
+    if s.handshake.as_ref().is_some_and(|h| !h.accept_secrets)
+        || s.configure.as_ref().is_some_and(|c| !c.accept_secrets)
+    {
         rec.note("the plugin does not accept secrets: the engine re-marks outputs itself; checking that no secret leaks");
     }
     let news = ResourceFixture::map(&fx.inputs);
     let secrets = secret_texts(&news);
-    let inputs = s.check_valid(r, &PropertyMap::new(), &news, "secret inputs").await?;
+    let inputs = s
+        .check_valid(r, &PropertyMap::new(), &news, "secret inputs")
+        .await?;
     for (key, v) in &news {
         if v.is_secret() && inputs.get(key).is_some_and(|c| !c.is_secret()) {
             rec.fail(
@@ -940,28 +1352,57 @@ async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
         }
     }
     let (id, outputs) = s.create_ok(r, &inputs).await?;
-    expect_secret(rec, &format!("Create({})", r.type_token), &outputs, &fx.secret_outputs, &secrets);
+    expect_secret(
+        rec,
+        &format!("Create({})", r.type_token),
+        &outputs,
+        &fx.secret_outputs,
+        &secrets,
+    );
     let mut state = (outputs.clone(), inputs.clone());
     match s.read(r, &id, &outputs, &inputs).await {
-        Err(e) => rec.findings.push(e.finding(format!("Read({}) of a resource with secrets", r.type_token), "answer Read")),
-        Ok((_, props, _)) => expect_secret(rec, &format!("Read({})", r.type_token), &props, &fx.secret_outputs, &secrets),
+        Err(e) => rec.findings.push(e.finding(
+            format!("Read({}) of a resource with secrets", r.type_token),
+            "answer Read",
+        )),
+        Ok((_, props, _)) => expect_secret(
+            rec,
+            &format!("Read({})", r.type_token),
+            &props,
+            &fx.secret_outputs,
+            &secrets,
+        ),
     }
     if let Some(update) = &fx.update {
         let update = ResourceFixture::map(update);
         let mut all = secrets.clone();
         all.extend(secret_texts(&update));
-        let checked = s.check_valid(r, &inputs, &update, "secret update inputs").await?;
+        let checked = s
+            .check_valid(r, &inputs, &update, "secret update inputs")
+            .await?;
         match s.update(r, &id, &outputs, &inputs, &checked).await {
-            Err(e) => rec.findings.push(e.finding(format!("Update({}) with secret inputs", r.type_token), "answer Update")),
+            Err(e) => rec.findings.push(e.finding(
+                format!("Update({}) with secret inputs", r.type_token),
+                "answer Update",
+            )),
             Ok(after) => {
-                expect_secret(rec, &format!("Update({})", r.type_token), &after, &fx.secret_outputs, &all);
+                expect_secret(
+                    rec,
+                    &format!("Update({})", r.type_token),
+                    &after,
+                    &fx.secret_outputs,
+                    &all,
+                );
                 state = (after, checked);
             }
         }
     }
     cleanup(&s, rec, r, &id, &state.0, &state.1).await;
     for entry in s.plugin.engine.logs() {
-        if secrets.iter().any(|sec| entry.message.contains(sec.as_str())) {
+        if secrets
+            .iter()
+            .any(|sec| entry.message.contains(sec.as_str()))
+        {
             rec.fail(
                 format!("{}: Engine.Log messages", r.type_token),
                 "no secret text in log messages",
@@ -976,14 +1417,26 @@ async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
 
 async fn delete_then_read(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     if let Some(why) = &r.lives_in_state {
-        return Err(Stop::NotApplicable(format!("the fixture says the resource lives only in state: {why}")));
+        return Err(Stop::NotApplicable(format!(
+            "the fixture says the resource lives only in state: {why}"
+        )));
     }
     let s = start(ctx).await?;
-    let inputs = s.check_valid(r, &PropertyMap::new(), &ResourceFixture::map(&r.inputs), "inputs").await?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&r.inputs),
+            "inputs",
+        )
+        .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
-    s.delete(r, &id, &outputs, &inputs)
-        .await
-        .map_err(|e| e.finding(format!("Delete({})", r.type_token), "Delete must remove a resource that Create made"))?;
+    s.delete(r, &id, &outputs, &inputs).await.map_err(|e| {
+        e.finding(
+            format!("Delete({})", r.type_token),
+            "Delete must remove a resource that Create made",
+        )
+    })?;
     let check = format!("Read({}) after Delete", r.type_token);
     match s.read(r, &id, &outputs, &inputs).await {
         Ok((read_id, _, _)) if read_id.is_empty() => {}
@@ -1006,10 +1459,14 @@ async fn delete_then_read(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Case
 async fn idempotency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
     let news = ResourceFixture::map(&r.inputs);
-    let inputs = s.check_valid(r, &PropertyMap::new(), &news, "inputs").await?;
+    let inputs = s
+        .check_valid(r, &PropertyMap::new(), &news, "inputs")
+        .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
     // Second `up`: Check against the recorded inputs, then Diff.
-    let again = s.check_valid(r, &inputs, &news, "inputs (second up)").await?;
+    let again = s
+        .check_valid(r, &inputs, &news, "inputs (second up)")
+        .await?;
     if unwrap_map(&again) != unwrap_map(&inputs) {
         rec.fail(
             format!("{}: Check on the second up", r.type_token),
@@ -1019,7 +1476,10 @@ async fn idempotency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResul
         );
     }
     match s.diff(r, &id, &outputs, &inputs, &again).await {
-        Err(e) => rec.findings.push(e.finding(format!("Diff({}) on the second up", r.type_token), "answer Diff")),
+        Err(e) => rec.findings.push(e.finding(
+            format!("Diff({}) on the second up", r.type_token),
+            "answer Diff",
+        )),
         Ok(d) => expect_no_change(rec, &format!("Diff({}) on the second up", r.type_token), &d),
     }
     // Refresh right after up: Read shows no drift, and the next Diff is still a no-op.
@@ -1027,14 +1487,34 @@ async fn idempotency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResul
     match s.read(r, &id, &outputs, &inputs).await {
         Err(e) => rec.findings.push(e.finding(check, "answer Read")),
         Ok((read_id, props, read_inputs)) if !read_id.is_empty() => {
-            compare_state(rec, &check, &outputs, &props, "Read must return the same state when nothing changed outside Pulumi");
-            let recorded_inputs = if read_inputs.is_empty() { inputs.clone() } else { read_inputs };
+            compare_state(
+                rec,
+                &check,
+                &outputs,
+                &props,
+                "Read must return the same state when nothing changed outside Pulumi",
+            );
+            let recorded_inputs = if read_inputs.is_empty() {
+                inputs.clone()
+            } else {
+                read_inputs
+            };
             match s.diff(r, &id, &props, &recorded_inputs, &again).await {
-                Err(e) => rec.findings.push(e.finding(format!("Diff({}) after refresh", r.type_token), "answer Diff")),
-                Ok(d) => expect_no_change(rec, &format!("Diff({}) after refresh", r.type_token), &d),
+                Err(e) => rec.findings.push(e.finding(
+                    format!("Diff({}) after refresh", r.type_token),
+                    "answer Diff",
+                )),
+                Ok(d) => {
+                    expect_no_change(rec, &format!("Diff({}) after refresh", r.type_token), &d)
+                }
             }
         }
-        Ok(_) => rec.fail(check, format!("id {id:?}"), "an empty id: Read reported the resource gone", "Read must find the resource"),
+        Ok(_) => rec.fail(
+            check,
+            format!("id {id:?}"),
+            "an empty id: Read reported the resource gone",
+            "Read must find the resource",
+        ),
     }
     cleanup(&s, rec, r, &id, &outputs, &inputs).await;
     Ok(())
@@ -1042,14 +1522,28 @@ async fn idempotency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResul
 
 async fn partial_init(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let Some(fx) = &r.partial_init else {
-        return Err(Stop::NotApplicable("the fixture names no way to provoke a partial-initialization error".into()));
+        return Err(Stop::NotApplicable(
+            "the fixture names no way to provoke a partial-initialization error".into(),
+        ));
     };
     let s = start(ctx).await?;
-    let inputs = s.check_valid(r, &PropertyMap::new(), &ResourceFixture::map(&fx.inputs), "partial_init inputs").await?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&fx.inputs),
+            "partial_init inputs",
+        )
+        .await?;
     let check = format!("Create({}) that fails to initialise", r.type_token);
     let error = match s.create(r, &inputs, false).await {
         Ok((id, outputs)) => {
-            rec.fail(check, "an UNKNOWN error with an ErrorResourceInitFailed detail", format!("success with id {id:?}"), "the fixture's partial_init inputs must provoke the error");
+            rec.fail(
+                check,
+                "an UNKNOWN error with an ErrorResourceInitFailed detail",
+                format!("success with id {id:?}"),
+                "the fixture's partial_init inputs must provoke the error",
+            );
             if !id.is_empty() {
                 cleanup(&s, rec, r, &id, &outputs, &inputs).await;
             }
@@ -1058,15 +1552,29 @@ async fn partial_init(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResu
         Err(e) => e,
     };
     let Some(status) = error.status else {
-        rec.fail(check, "an UNKNOWN error with an ErrorResourceInitFailed detail", error.explanation, "answer with the error");
+        rec.fail(
+            check,
+            "an UNKNOWN error with an ErrorResourceInitFailed detail",
+            error.explanation,
+            "answer with the error",
+        );
         return Ok(());
     };
     if status.code() != tonic::Code::Unknown {
-        rec.fail(check.clone(), "gRPC code UNKNOWN", format!("{:?}: {}", status.code(), status.message()), "report a partial failure with code UNKNOWN");
+        rec.fail(
+            check.clone(),
+            "gRPC code UNKNOWN",
+            format!("{:?}: {}", status.code(), status.message()),
+            "report a partial failure with code UNKNOWN",
+        );
     }
-    let detail = pulumirpc::google::RpcStatus::decode(status.details()).ok().and_then(|st| {
-        st.details.into_iter().find(|a| a.type_url == "type.googleapis.com/pulumirpc.ErrorResourceInitFailed")
-    });
+    let detail = pulumirpc::google::RpcStatus::decode(status.details())
+        .ok()
+        .and_then(|st| {
+            st.details
+                .into_iter()
+                .find(|a| a.type_url == "type.googleapis.com/pulumirpc.ErrorResourceInitFailed")
+        });
     let Some(any) = detail else {
         rec.fail(
             check,
@@ -1079,20 +1587,45 @@ async fn partial_init(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResu
     let failed = match pulumirpc::ErrorResourceInitFailed::decode(any.value.as_slice()) {
         Ok(f) => f,
         Err(e) => {
-            rec.fail(check, "a decodable ErrorResourceInitFailed", e.to_string(), "encode the detail as the protobuf message");
+            rec.fail(
+                check,
+                "a decodable ErrorResourceInitFailed",
+                e.to_string(),
+                "encode the detail as the protobuf message",
+            );
             return Ok(());
         }
     };
     if failed.id.is_empty() {
-        rec.fail(format!("{check}: detail id"), "the id of the resource that was created", "empty", "set `id`: the engine records the resource under it");
+        rec.fail(
+            format!("{check}: detail id"),
+            "the id of the resource that was created",
+            "empty",
+            "set `id`: the engine records the resource under it",
+        );
     }
     if failed.reasons.is_empty() || failed.reasons.iter().any(|r| r.trim().is_empty()) {
-        rec.fail(format!("{check}: detail reasons"), "at least one non-empty reason", format!("{:?}", failed.reasons), "say why initialisation failed");
+        rec.fail(
+            format!("{check}: detail reasons"),
+            "at least one non-empty reason",
+            format!("{:?}", failed.reasons),
+            "say why initialisation failed",
+        );
     }
     let props = decode_struct(failed.properties.as_ref());
     match &props {
-        Err(e) => rec.fail(format!("{check}: detail properties"), "a well-formed Struct", e.to_string(), "encode properties as Pulumi does"),
-        Ok(p) if p.is_empty() => rec.fail(format!("{check}: detail properties"), "the state of the created resource", "empty", "set `properties`"),
+        Err(e) => rec.fail(
+            format!("{check}: detail properties"),
+            "a well-formed Struct",
+            e.to_string(),
+            "encode properties as Pulumi does",
+        ),
+        Ok(p) if p.is_empty() => rec.fail(
+            format!("{check}: detail properties"),
+            "the state of the created resource",
+            "empty",
+            "set `properties`",
+        ),
         Ok(_) => {}
     }
     rec.note(format!("{}: reasons {:?}", r.type_token, failed.reasons));
@@ -1106,13 +1639,22 @@ async fn cancel(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     let s = start(ctx).await?;
     match s.call("Cancel", s.plugin.client().cancel(())).await {
         Ok(()) => {}
-        Err(e) if e.unimplemented() => rec.note("Cancel answered UNIMPLEMENTED (tolerated by the engine)"),
-        Err(e) => rec.findings.push(e.finding("Cancel", "answer Cancel promptly (Empty or UNIMPLEMENTED)")),
+        Err(e) if e.unimplemented() => {
+            rec.note("Cancel answered UNIMPLEMENTED (tolerated by the engine)")
+        }
+        Err(e) => rec
+            .findings
+            .push(e.finding("Cancel", "answer Cancel promptly (Empty or UNIMPLEMENTED)")),
     }
     s.plugin.signal(libc::SIGINT);
     match s.plugin.wait_exit(Duration::from_secs(5)).await {
         Some(status) if status.code() == Some(0) => {}
-        Some(status) => rec.fail("exit after Cancel then SIGINT", "exit code 0", status.to_string(), "shut down cleanly after Cancel"),
+        Some(status) => rec.fail(
+            "exit after Cancel then SIGINT",
+            "exit code 0",
+            status.to_string(),
+            "shut down cleanly after Cancel",
+        ),
         None => rec.fail(
             "exit after Cancel then SIGINT",
             "exit within 5 s",
@@ -1126,7 +1668,14 @@ async fn cancel(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 async fn concurrency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let n = ctx.kit.concurrency.max(1);
     let s = start(ctx).await?;
-    let inputs = s.check_valid(r, &PropertyMap::new(), &ResourceFixture::map(&r.inputs), "inputs").await?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&r.inputs),
+            "inputs",
+        )
+        .await?;
     let started = std::time::Instant::now();
     let creates = futures::future::join_all((0..n).map(|_| s.create(r, &inputs, false))).await;
     let mut made = Vec::new();
@@ -1147,11 +1696,37 @@ async fn concurrency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResul
             "do not share state between concurrent calls",
         );
     }
-    report_errors(rec, &format!("{n} concurrent Creates({}) on one connection", r.type_token), n, &errors);
-    let deletes = futures::future::join_all(made.iter().map(|(id, outputs)| s.delete(r, id, outputs, &inputs))).await;
-    let errors: Vec<String> = deletes.into_iter().filter_map(|d| d.err().map(|e| e.explanation)).collect();
-    report_errors(rec, &format!("{} concurrent Deletes({}) on one connection", made.len(), r.type_token), made.len(), &errors);
-    rec.note(format!("{}: {} Creates and Deletes in {:.2} s", r.type_token, n, started.elapsed().as_secs_f64()));
+    report_errors(
+        rec,
+        &format!("{n} concurrent Creates({}) on one connection", r.type_token),
+        n,
+        &errors,
+    );
+    let deletes = futures::future::join_all(
+        made.iter()
+            .map(|(id, outputs)| s.delete(r, id, outputs, &inputs)),
+    )
+    .await;
+    let errors: Vec<String> = deletes
+        .into_iter()
+        .filter_map(|d| d.err().map(|e| e.explanation))
+        .collect();
+    report_errors(
+        rec,
+        &format!(
+            "{} concurrent Deletes({}) on one connection",
+            made.len(),
+            r.type_token
+        ),
+        made.len(),
+        &errors,
+    );
+    rec.note(format!(
+        "{}: {} Creates and Deletes in {:.2} s",
+        r.type_token,
+        n,
+        started.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -1167,7 +1742,12 @@ fn report_errors(rec: &mut Rec, check: &str, total: usize, errors: &[String]) {
             None => kinds.push((first, 1)),
         }
     }
-    let sample = kinds.iter().take(3).map(|(k, n)| format!("{n}× {k}")).collect::<Vec<_>>().join("; ");
+    let sample = kinds
+        .iter()
+        .take(3)
+        .map(|(k, n)| format!("{n}× {k}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     rec.fail(
         check.to_string(),
         format!("all {total} calls succeed"),

@@ -68,11 +68,17 @@ pub struct Args {
 
 /// Runs the conformance CLI with `args` (everything after `conformance`).
 pub async fn run(args: Vec<String>) -> ExitCode {
-    let args = match Args::try_parse_from(std::iter::once("engine-harness conformance".to_string()).chain(args)) {
+    let args = match Args::try_parse_from(
+        std::iter::once("engine-harness conformance".to_string()).chain(args),
+    ) {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     if args.list {
@@ -82,7 +88,9 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.command.is_empty() {
-        eprintln!("error: no plugin command: give it after `--`, e.g. `-- ./pulumi-resource-local`");
+        eprintln!(
+            "error: no plugin command: give it after `--`, e.g. `-- ./pulumi-resource-local`"
+        );
         return ExitCode::from(2);
     }
     let mut command = PluginCommand::new(args.command.clone());
@@ -122,5 +130,9 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         }
         None => print!("{text}"),
     }
-    if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -3,7 +3,8 @@
 //! A fixture is JSON or YAML (YAML is read when the file does not parse as JSON):
 //!
 //! ```yaml
-//! config: {}                        # provider configuration passed to CheckConfig/Configure
+//! config: {root: "${TEMPDIR}"}      # provider configuration for CheckConfig/Configure;
+//!                                   # `${TEMPDIR}` becomes a scratch directory the kit removes
 //! resources:
 //!   - type: local:index:Random      # type token
 //!     inputs: {length: 8, prefix: "a-"}           # valid inputs
@@ -144,16 +145,23 @@ pub struct PartialInitFixture {
 impl Fixture {
     /// Reads a fixture file (JSON, or YAML).
     pub fn load(path: &Path) -> Result<Fixture, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Fixture { path: path.display().to_string(), problem: format!("cannot read it: {e}") })?;
-        Fixture::parse(&text).map_err(|problem| Error::Fixture { path: path.display().to_string(), problem })
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Fixture {
+            path: path.display().to_string(),
+            problem: format!("cannot read it: {e}"),
+        })?;
+        Fixture::parse(&text).map_err(|problem| Error::Fixture {
+            path: path.display().to_string(),
+            problem,
+        })
     }
 
     /// Parses fixture text (JSON, or YAML), and checks that every value decodes.
     pub fn parse(text: &str) -> Result<Fixture, String> {
         let fixture: Fixture = match serde_json::from_str(text) {
             Ok(f) => f,
-            Err(json_err) if text.trim_start().starts_with('{') => return Err(format!("invalid JSON: {json_err}")),
+            Err(json_err) if text.trim_start().starts_with('{') => {
+                return Err(format!("invalid JSON: {json_err}"));
+            }
             Err(_) => serde_yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?,
         };
         for (i, r) in fixture.resources.iter().enumerate() {
@@ -163,7 +171,8 @@ impl Fixture {
                     r.type_token
                 ));
             }
-            r.all_maps().map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
+            r.all_maps()
+                .map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
         }
         to_map(&fixture.config, "config").map_err(|e| e.to_string())?;
         Ok(fixture)
@@ -176,12 +185,18 @@ impl Fixture {
 }
 
 /// Converts a fixture object to a property map; `what` names it in errors.
-pub fn to_map(json: &serde_json::Map<String, serde_json::Value>, what: &str) -> Result<PropertyMap, Error> {
+pub fn to_map(
+    json: &serde_json::Map<String, serde_json::Value>,
+    what: &str,
+) -> Result<PropertyMap, Error> {
     json.iter()
         .map(|(k, v)| {
             Value::from_fixture(v, &format!("{what}.{k}"))
                 .map(|v| (k.clone(), v))
-                .map_err(|e| Error::Fixture { path: what.to_string(), problem: e.to_string() })
+                .map_err(|e| Error::Fixture {
+                    path: what.to_string(),
+                    problem: e.to_string(),
+                })
         })
         .collect()
 }
@@ -227,9 +242,20 @@ impl ResourceFixture {
         if let Some(keys) = &self.replace_keys {
             return keys.clone();
         }
-        let Some(replace) = &self.replace else { return Vec::new() };
-        let mut keys: Vec<String> = replace.keys().filter(|k| self.inputs.get(*k) != replace.get(*k)).cloned().collect();
-        keys.extend(self.inputs.keys().filter(|k| !replace.contains_key(*k)).cloned());
+        let Some(replace) = &self.replace else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = replace
+            .keys()
+            .filter(|k| self.inputs.get(*k) != replace.get(*k))
+            .cloned()
+            .collect();
+        keys.extend(
+            self.inputs
+                .keys()
+                .filter(|k| !replace.contains_key(*k))
+                .cloned(),
+        );
         keys.sort();
         keys
     }
@@ -239,21 +265,50 @@ impl ResourceFixture {
     /// string property the update, and a required string given a number the invalid inputs.
     /// `None` when a required input has a type the kit cannot make up.
     pub fn derive(type_token: &str, resource: &serde_json::Value) -> Option<ResourceFixture> {
-        let props = resource.get("inputProperties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+        let props = resource
+            .get("inputProperties")
+            .and_then(|p| p.as_object())
+            .cloned()
+            .unwrap_or_default();
         let required: Vec<String> = resource
             .get("requiredInputs")
             .and_then(|r| r.as_array())
-            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut inputs = serde_json::Map::new();
         for name in &required {
             inputs.insert(name.clone(), sample(props.get(name)?, 1)?);
         }
-        let replaces_on = |name: &str| props.get(name).and_then(|p| p.get("replaceOnChanges")).and_then(|v| v.as_bool()) == Some(true);
-        let kind = |name: &str| props.get(name).and_then(|p| p.get("type")).and_then(|t| t.as_str()).unwrap_or("").to_string();
+        let replaces_on = |name: &str| {
+            props
+                .get(name)
+                .and_then(|p| p.get("replaceOnChanges"))
+                .and_then(|v| v.as_bool())
+                == Some(true)
+        };
+        let kind = |name: &str| {
+            props
+                .get(name)
+                .and_then(|p| p.get("type"))
+                .and_then(|t| t.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         let changed = |name: &str| sample(props.get(name)?, 2);
-        let update_key = props.keys().find(|k| !replaces_on(k) && matches!(kind(k).as_str(), "string" | "integer" | "number" | "boolean"));
-        let replace_key = props.keys().find(|k| replaces_on(k) && changed(k).is_some());
+        let update_key = props.keys().find(|k| {
+            !replaces_on(k)
+                && matches!(
+                    kind(k).as_str(),
+                    "string" | "integer" | "number" | "boolean"
+                )
+        });
+        let replace_key = props
+            .keys()
+            .find(|k| replaces_on(k) && changed(k).is_some());
         let with = |key: &str| {
             let mut m = inputs.clone();
             m.insert(key.to_string(), changed(key)?);
@@ -265,18 +320,28 @@ impl ResourceFixture {
             .map(|k| {
                 let mut m = inputs.clone();
                 m.insert(k.clone(), serde_json::json!(12345));
-                vec![InvalidInputs { inputs: m, properties: vec![k.clone()] }]
+                vec![InvalidInputs {
+                    inputs: m,
+                    properties: vec![k.clone()],
+                }]
             })
             .unwrap_or_default();
         let outputs_required: Vec<String> = resource
             .get("required")
             .and_then(|r| r.as_array())
-            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         Some(ResourceFixture {
             type_token: type_token.to_string(),
             name: None,
-            computed: outputs_required.into_iter().filter(|k| !props.contains_key(k)).collect(),
+            computed: outputs_required
+                .into_iter()
+                .filter(|k| !props.contains_key(k))
+                .collect(),
             update: update_key.and_then(|k| with(k)),
             replace: replace_key.and_then(|k| with(k)),
             replace_keys: replace_key.map(|k| vec![k.clone()]),
@@ -294,10 +359,10 @@ fn sample(prop: &serde_json::Value, variant: i64) -> Option<serde_json::Value> {
         let pick = values.get((variant as usize - 1).min(values.len().saturating_sub(1)))?;
         return Some(pick.get("value").cloned().unwrap_or_else(|| pick.clone()));
     }
-    if let Some(default) = prop.get("default") {
-        if variant == 1 {
-            return Some(default.clone());
-        }
+    if let Some(default) = prop.get("default")
+        && variant == 1
+    {
+        return Some(default.clone());
     }
     Some(match prop.get("type")?.as_str()? {
         "string" => json!(format!("conformance-{variant}")),
@@ -321,8 +386,16 @@ mod tests {
         let json = r#"{"resources":[{"type":"a:b:C","inputs":{"x":{"$unknown":"colour"}}}]}"#;
         let err = Fixture::parse(json).unwrap_err();
         assert!(err.contains("inputs.x") && err.contains("colour"), "{err}");
-        assert!(Fixture::parse(r#"{"resources":[{"type":"nocolons","inputs":{}}]}"#).unwrap_err().contains("nocolons"));
-        assert!(Fixture::parse("resources:\n  - type: a:b:C\n    inputs: {}\n    typo: 1\n").unwrap_err().contains("typo"));
+        assert!(
+            Fixture::parse(r#"{"resources":[{"type":"nocolons","inputs":{}}]}"#)
+                .unwrap_err()
+                .contains("nocolons")
+        );
+        assert!(
+            Fixture::parse("resources:\n  - type: a:b:C\n    inputs: {}\n    typo: 1\n")
+                .unwrap_err()
+                .contains("typo")
+        );
     }
 
     #[test]

@@ -61,7 +61,13 @@ pub(crate) struct Ctx {
 impl Kit {
     /// A kit for `command` with default settings.
     pub fn new(command: PluginCommand) -> Self {
-        Kit { command, fixture: None, metaschema: None, call_timeout: Duration::from_secs(60), concurrency: 200 }
+        Kit {
+            command,
+            fixture: None,
+            metaschema: None,
+            call_timeout: Duration::from_secs(60),
+            concurrency: 200,
+        }
     }
 
     /// Uses `fixture` for the resource cases.
@@ -79,19 +85,23 @@ impl Kit {
     pub async fn run(&self, only: &[String]) -> Result<Report, Error> {
         for name in only {
             if !CASES.iter().any(|(n, _)| n == name) {
-                return Err(Error::UnknownCase { name: name.clone(), known: Kit::case_names().join(", ") });
+                return Err(Error::UnknownCase {
+                    name: name.clone(),
+                    known: Kit::case_names().join(", "),
+                });
             }
         }
         let schema = self.fetch_schema().await;
         let mut fixture = self.fixture.clone().unwrap_or_default();
+        let _scratch = Scratch::substitute(&mut fixture)?;
         let mut derived = Vec::new();
-        if let (SchemaAnswer::Json(schema), None) = (&schema, &self.fixture) {
-            if let Some(resources) = schema.get("resources").and_then(|r| r.as_object()) {
-                for (token, resource) in resources.iter().take(10) {
-                    if let Some(r) = ResourceFixture::derive(token, resource) {
-                        derived.push(token.clone());
-                        fixture.resources.push(r);
-                    }
+        if let (SchemaAnswer::Json(schema), None) = (&schema, &self.fixture)
+            && let Some(resources) = schema.get("resources").and_then(|r| r.as_object())
+        {
+            for (token, resource) in resources.iter().take(10) {
+                if let Some(r) = ResourceFixture::derive(token, resource) {
+                    derived.push(token.clone());
+                    fixture.resources.push(r);
                 }
             }
         }
@@ -99,10 +109,25 @@ impl Kit {
             SchemaAnswer::Json(s) => s.get("name").and_then(|n| n.as_str()).map(str::to_string),
             _ => None,
         }
-        .or_else(|| fixture.resources.first().and_then(|r| r.type_token.split(':').next()).map(str::to_string))
+        .or_else(|| {
+            fixture
+                .resources
+                .first()
+                .and_then(|r| r.type_token.split(':').next())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "provider".into());
-        let ctx = Ctx { kit: self.clone(), fixture, schema, package, derived };
-        let mut report = Report { plugin: self.command.display(), cases: Vec::new() };
+        let ctx = Ctx {
+            kit: self.clone(),
+            fixture,
+            schema,
+            package,
+            derived,
+        };
+        let mut report = Report {
+            plugin: self.command.display(),
+            cases: Vec::new(),
+        };
         for (name, description) in CASES {
             if !only.is_empty() && !only.iter().any(|n| n == name) {
                 continue;
@@ -144,11 +169,20 @@ impl Kit {
             Err(f) => return SchemaAnswer::Failed(f.actual),
         };
         let _ = session.handshake().await;
-        let req = pulumirpc::GetSchemaRequest { version: 0, ..Default::default() };
-        match session.call("GetSchema", session.plugin.client().get_schema(req)).await {
+        let req = pulumirpc::GetSchemaRequest {
+            version: 0,
+            ..Default::default()
+        };
+        match session
+            .call("GetSchema", session.plugin.client().get_schema(req))
+            .await
+        {
             Ok(r) => match serde_json::from_str(&r.schema) {
                 Ok(json) => SchemaAnswer::Json(json),
-                Err(e) => SchemaAnswer::NotJson(format!("{e} (the text starts {:?})", r.schema.chars().take(80).collect::<String>())),
+                Err(e) => SchemaAnswer::NotJson(format!(
+                    "{e} (the text starts {:?})",
+                    r.schema.chars().take(80).collect::<String>()
+                )),
             },
             Err(e) if e.unimplemented() => SchemaAnswer::Unimplemented,
             Err(e) => SchemaAnswer::Failed(e.explanation),
@@ -160,9 +194,53 @@ impl Kit {
         let candidates = [
             self.metaschema.clone(),
             std::env::var_os("PULUMI_METASCHEMA").map(PathBuf::from),
-            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/pulumi-package-metaschema.json")),
+            Some(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../shared/pulumi-package-metaschema.json"),
+            ),
             Some(PathBuf::from("../shared/pulumi-package-metaschema.json")),
         ];
         candidates.into_iter().flatten().find(|p| p.is_file())
+    }
+}
+
+/// A scratch directory for `${TEMPDIR}` in the fixture's config, removed when dropped.
+struct Scratch(Option<PathBuf>);
+
+impl Scratch {
+    /// Replaces `${TEMPDIR}` in the config's strings with a fresh directory.
+    fn substitute(fixture: &mut Fixture) -> Result<Scratch, Error> {
+        const MARK: &str = "${TEMPDIR}";
+        if !serde_json::Value::Object(fixture.config.clone())
+            .to_string()
+            .contains(MARK)
+        {
+            return Ok(Scratch(None));
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("conformance-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.display().to_string();
+        fn walk(v: &mut serde_json::Value, path: &str) {
+            match v {
+                serde_json::Value::String(s) => *s = s.replace(MARK, path),
+                serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, path)),
+                serde_json::Value::Object(map) => map.values_mut().for_each(|i| walk(i, path)),
+                _ => {}
+            }
+        }
+        fixture.config.values_mut().for_each(|v| walk(v, &path));
+        Ok(Scratch(Some(dir)))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -35,7 +35,11 @@ pub struct PluginCommand {
 impl PluginCommand {
     /// A command from its argv (`argv[0]` is the program).
     pub fn new(argv: Vec<String>) -> Self {
-        PluginCommand { argv, env: Vec::new(), startup_timeout: Duration::from_secs(30) }
+        PluginCommand {
+            argv,
+            env: Vec::new(),
+            startup_timeout: Duration::from_secs(30),
+        }
     }
 
     /// The command as one line, for reports.
@@ -65,7 +69,11 @@ impl Engine for Recorder {
     async fn log(&self, request: Request<pulumirpc::LogRequest>) -> Result<Response<()>, Status> {
         let r = request.into_inner();
         if let Ok(mut logs) = self.logs.lock() {
-            logs.push(LogEntry { severity: r.severity, message: r.message, urn: r.urn });
+            logs.push(LogEntry {
+                severity: r.severity,
+                message: r.message,
+                urn: r.urn,
+            });
         }
         Ok(Response::new(()))
     }
@@ -74,7 +82,9 @@ impl Engine for Recorder {
         &self,
         _request: Request<pulumirpc::GetRootResourceRequest>,
     ) -> Result<Response<pulumirpc::GetRootResourceResponse>, Status> {
-        Ok(Response::new(pulumirpc::GetRootResourceResponse { urn: String::new() }))
+        Ok(Response::new(pulumirpc::GetRootResourceResponse {
+            urn: String::new(),
+        }))
     }
 
     async fn set_root_resource(
@@ -84,7 +94,10 @@ impl Engine for Recorder {
         Ok(Response::new(pulumirpc::SetRootResourceResponse {}))
     }
 
-    async fn start_debugging(&self, _request: Request<pulumirpc::StartDebuggingRequest>) -> Result<Response<()>, Status> {
+    async fn start_debugging(
+        &self,
+        _request: Request<pulumirpc::StartDebuggingRequest>,
+    ) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }
 
@@ -107,23 +120,40 @@ pub struct EngineServer {
 impl EngineServer {
     /// Starts the server.
     pub async fn start() -> Result<EngineServer, Error> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| Error::Engine(e.to_string()))?;
-        let address = listener.local_addr().map_err(|e| Error::Engine(e.to_string()))?.to_string();
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::Engine(e.to_string()))?
+            .to_string();
         let recorder = Recorder::default();
         let (stop, stopped) = oneshot::channel::<()>();
-        let service = EngineService::new(recorder.clone()).max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
-        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let service = EngineService::new(recorder.clone())
+            .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         tokio::spawn(
-            tonic::transport::Server::builder().add_service(service).serve_with_incoming_shutdown(incoming, async move {
-                let _ = stopped.await;
-            }),
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stopped.await;
+                }),
         );
-        Ok(EngineServer { address, recorder, stop: Some(stop) })
+        Ok(EngineServer {
+            address,
+            recorder,
+            stop: Some(stop),
+        })
     }
 
     /// Every `Log` call received so far.
     pub fn logs(&self) -> Vec<LogEntry> {
-        self.recorder.logs.lock().map(|l| l.clone()).unwrap_or_default()
+        self.recorder
+            .logs
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -184,12 +214,12 @@ fn drain(mut from: impl AsyncRead + Unpin + Send + 'static, into: Option<Arc<Mut
             match from.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if let Some(into) = &into {
-                        if let Ok(mut tail) = into.lock() {
-                            tail.extend_from_slice(&buf[..n]);
-                            let excess = tail.len().saturating_sub(STDERR_TAIL);
-                            tail.drain(..excess);
-                        }
+                    if let Some(into) = &into
+                        && let Ok(mut tail) = into.lock()
+                    {
+                        tail.extend_from_slice(&buf[..n]);
+                        let excess = tail.len().saturating_sub(STDERR_TAIL);
+                        tail.drain(..excess);
                     }
                 }
             }
@@ -217,20 +247,33 @@ impl Plugin {
             cmd.arg(&engine.address);
         }
         let started = Instant::now();
-        let mut child = cmd.spawn().map_err(|e| Error::Launch(format!("cannot start `{program}`: {e}")))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::Launch(format!("cannot start `{program}`: {e}")))?;
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
         let stderr = Arc::new(Mutex::new(Vec::new()));
         if let Some(err) = child.stderr.take() {
             drain(err, Some(stderr.clone()));
         }
-        let stdout = child.stdout.take().ok_or_else(|| Error::Launch("no stdout pipe".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::Launch("no stdout pipe".into()))?;
         let mut guard = KillOnError { pid, armed: true };
-        let read = tokio::time::timeout(command.startup_timeout, read_port(stdout, options.tolerate_port_line)).await;
+        let read = tokio::time::timeout(
+            command.startup_timeout,
+            read_port(stdout, options.tolerate_port_line),
+        )
+        .await;
         let (port, problem) = match read {
             Ok(Ok(found)) => found,
             Ok(Err(why)) => {
                 let status = wait_briefly(&mut child).await;
-                return Err(Error::Launch(format!("{why}{}{}", exit_note(status), tail_note(&stderr))));
+                return Err(Error::Launch(format!(
+                    "{why}{}{}",
+                    exit_note(status),
+                    tail_note(&stderr)
+                )));
             }
             Err(_) => {
                 return Err(Error::Launch(format!(
@@ -242,10 +285,21 @@ impl Plugin {
         };
         let startup = started.elapsed();
         let client = connect(port).await.map_err(|e| {
-            Error::Launch(format!("announced port {port} but cannot be dialled on 127.0.0.1 within 10 s: {e}"))
+            Error::Launch(format!(
+                "announced port {port} but cannot be dialled on 127.0.0.1 within 10 s: {e}"
+            ))
         })?;
         guard.armed = false;
-        Ok(Plugin { port, startup, port_line_problem: problem, engine, client, child: Mutex::new(child), pid, stderr })
+        Ok(Plugin {
+            port,
+            startup,
+            port_line_problem: problem,
+            engine,
+            client,
+            child: Mutex::new(child),
+            pid,
+            stderr,
+        })
     }
 
     /// A client on the plugin's connection (clones share the one HTTP/2 connection).
@@ -260,7 +314,10 @@ impl Plugin {
 
     /// The last few KiB of the plugin's stderr.
     pub fn stderr_tail(&self) -> String {
-        self.stderr.lock().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default()
+        self.stderr
+            .lock()
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default()
     }
 
     /// The exit status, if the process has exited.
@@ -284,7 +341,10 @@ impl Plugin {
 
     /// Explains a failed call: the status, and whether the process died (with its stderr).
     pub async fn explain(&self, op: &str, status: &Status) -> String {
-        let exited = if matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal) {
+        let exited = if matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal
+        ) {
             self.wait_exit(Duration::from_secs(2)).await
         } else {
             self.exited()
@@ -336,38 +396,61 @@ impl Drop for KillOnError {
 }
 
 async fn wait_briefly(child: &mut Child) -> Option<ExitStatus> {
-    tokio::time::timeout(Duration::from_secs(2), child.wait()).await.ok().and_then(Result::ok)
+    tokio::time::timeout(Duration::from_secs(2), child.wait())
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 fn exit_note(status: Option<ExitStatus>) -> String {
-    status.map(|s| format!("; the process exited ({s})")).unwrap_or_default()
+    status
+        .map(|s| format!("; the process exited ({s})"))
+        .unwrap_or_default()
 }
 
 fn tail_note(stderr: &Arc<Mutex<Vec<u8>>>) -> String {
-    let tail = stderr.lock().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+    let tail = stderr
+        .lock()
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .unwrap_or_default();
     let tail = tail.trim();
     if tail.is_empty() {
         String::new()
     } else {
-        let start = tail.char_indices().rev().nth(1200).map(|(i, _)| i).unwrap_or(0);
+        let start = tail
+            .char_indices()
+            .rev()
+            .nth(1200)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
         format!("; its stderr ended with:\n{}", &tail[start..])
     }
 }
 
 /// Reads stdout to the port line; the rest of stdout is drained in the background.
-async fn read_port(stdout: ChildStdout, tolerate: bool) -> Result<(u16, Option<PortLineProblem>), String> {
+async fn read_port(
+    stdout: ChildStdout,
+    tolerate: bool,
+) -> Result<(u16, Option<PortLineProblem>), String> {
     let mut reader = BufReader::new(stdout);
     let mut first_line: Option<String> = None;
     for number in 1..=200usize {
         let mut line = Vec::new();
-        let n = reader.read_until(b'\n', &mut line).await.map_err(|e| format!("reading stdout: {e}"))?;
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| format!("reading stdout: {e}"))?;
         if n == 0 {
             return Err(match first_line {
                 None => "stdout closed before a port line was printed".to_string(),
-                Some(first) => format!("stdout closed without a port line; the first line was {first:?}"),
+                Some(first) => {
+                    format!("stdout closed without a port line; the first line was {first:?}")
+                }
             });
         }
-        let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
+        let text = String::from_utf8_lossy(&line)
+            .trim_end_matches(['\n', '\r'])
+            .to_string();
         match (parse_port(&text), &first_line) {
             (Some(port), None) => {
                 drain(reader, None);
@@ -375,7 +458,13 @@ async fn read_port(stdout: ChildStdout, tolerate: bool) -> Result<(u16, Option<P
             }
             (Some(port), Some(first)) => {
                 drain(reader, None);
-                return Ok((port, Some(PortLineProblem { first_line: first.clone(), later_port: Some((number, port)) })));
+                return Ok((
+                    port,
+                    Some(PortLineProblem {
+                        first_line: first.clone(),
+                        later_port: Some((number, port)),
+                    }),
+                ));
             }
             (None, None) if !tolerate => {
                 return Err(format!(
@@ -415,14 +504,18 @@ pub fn listening_addresses(port: u16) -> Option<Vec<String>> {
     let mut found = Vec::new();
     let mut readable = false;
     for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
-        let Ok(text) = std::fs::read_to_string(file) else { continue };
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
         readable = true;
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
             if cols.len() < 4 || cols[3] != "0A" {
                 continue;
             }
-            let Some((addr, p)) = cols[1].split_once(':') else { continue };
+            let Some((addr, p)) = cols[1].split_once(':') else {
+                continue;
+            };
             if u16::from_str_radix(p, 16).ok() != Some(port) {
                 continue;
             }
@@ -433,7 +526,9 @@ pub fn listening_addresses(port: u16) -> Option<Vec<String>> {
 }
 
 fn decode_proc_addr(hex: &str, v6: bool) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
     if !v6 && bytes.len() == 4 {
         // /proc prints the address as a host-order (little-endian) 32-bit word.
         return std::net::Ipv4Addr::new(bytes[3], bytes[2], bytes[1], bytes[0]).to_string();
@@ -452,8 +547,14 @@ fn decode_proc_addr(hex: &str, v6: bool) -> String {
 
 /// Whether an address from [`listening_addresses`] is loopback.
 pub fn is_loopback(address: &str) -> bool {
-    address.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
-        || address.strip_prefix("::ffff:").and_then(|a| a.parse::<std::net::Ipv4Addr>().ok()).is_some_and(|ip| ip.is_loopback())
+    address
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+        || address
+            .strip_prefix("::ffff:")
+            .and_then(|a| a.parse::<std::net::Ipv4Addr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -464,7 +565,10 @@ mod tests {
     fn proc_addresses_decode() {
         assert_eq!(decode_proc_addr("0100007F", false), "127.0.0.1");
         assert_eq!(decode_proc_addr("00000000", false), "0.0.0.0");
-        assert_eq!(decode_proc_addr("00000000000000000000000001000000", true), "::1");
+        assert_eq!(
+            decode_proc_addr("00000000000000000000000001000000", true),
+            "::1"
+        );
         assert!(is_loopback("127.0.0.1") && is_loopback("::1") && !is_loopback("0.0.0.0"));
     }
 

@@ -91,10 +91,20 @@ impl Report {
 
     /// A table for people: one row per case, then each failure with expected, actual and fix.
     pub fn table(&self) -> String {
-        let width = self.cases.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+        let width = self
+            .cases
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut out = String::new();
         let _ = writeln!(out, "conformance of: {}", self.plugin);
-        let _ = writeln!(out, "{:<width$}  {:<6}  {:>8}  summary", "case", "result", "time");
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<6}  {:>8}  summary",
+            "case", "result", "time"
+        );
         for c in &self.cases {
             let summary = match c.status {
                 Status::Fail => format!("{} failed assertion(s)", c.findings.len()),
@@ -167,10 +177,18 @@ impl Report {
             match c.status {
                 Status::Pass if c.notes.is_empty() => out.push_str("/>\n"),
                 Status::Pass => {
-                    let _ = writeln!(out, ">\n      <system-out>{}</system-out>\n    </testcase>", xml(&c.notes.join("\n")));
+                    let _ = writeln!(
+                        out,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        xml(&c.notes.join("\n"))
+                    );
                 }
                 Status::NotApplicable => {
-                    let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", xml(&c.notes.join("; ")));
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&c.notes.join("; "))
+                    );
                 }
                 Status::Fail => {
                     let mut body = String::new();
@@ -181,7 +199,11 @@ impl Report {
                             f.check, f.expected, f.actual, f.fix
                         );
                     }
-                    let first = c.findings.first().map(|f| f.check.as_str()).unwrap_or("failed");
+                    let first = c
+                        .findings
+                        .first()
+                        .map(|f| f.check.as_str())
+                        .unwrap_or("failed");
                     let _ = writeln!(
                         out,
                         ">\n      <failure message=\"{}\" type=\"conformance\">{}</failure>\n    </testcase>",
@@ -229,7 +251,12 @@ mod tests {
                     description: "d".into(),
                     status: Status::Fail,
                     duration: Duration::from_millis(1500),
-                    findings: vec![Finding { check: "c&1".into(), expected: "e".into(), actual: "a".into(), fix: "f".into() }],
+                    findings: vec![Finding {
+                        check: "c&1".into(),
+                        expected: "e".into(),
+                        actual: "a".into(),
+                        fix: "f".into(),
+                    }],
                     notes: vec![],
                 },
                 CaseReport {
@@ -248,12 +275,20 @@ mod tests {
     fn renders_all_three_formats() {
         let r = sample();
         let table = r.table();
-        assert!(table.contains("FAIL") && table.contains("expected: e") && table.contains("0 passed, 1 failed, 1 not applicable"));
+        assert!(
+            table.contains("FAIL")
+                && table.contains("expected: e")
+                && table.contains("0 passed, 1 failed, 1 not applicable")
+        );
         let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
         assert_eq!(json["cases"][0]["status"], "fail");
         assert_eq!(json["cases"][0]["duration_seconds"], 1.5);
         let junit = r.junit();
-        assert!(junit.contains("failures=\"1\"") && junit.contains("c&amp;1") && junit.contains("<skipped message=\"no schema\"/>"));
+        assert!(
+            junit.contains("failures=\"1\"")
+                && junit.contains("c&amp;1")
+                && junit.contains("<skipped message=\"no schema\"/>")
+        );
         assert!(junit.contains("name=\"p &lt;x&gt;\""));
     }
 }

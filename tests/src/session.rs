@@ -25,7 +25,9 @@ pub struct CallError {
 impl CallError {
     /// Whether the plugin answered `UNIMPLEMENTED`.
     pub fn unimplemented(&self) -> bool {
-        self.status.as_ref().is_some_and(|s| s.code() == Code::Unimplemented)
+        self.status
+            .as_ref()
+            .is_some_and(|s| s.code() == Code::Unimplemented)
     }
 
     /// A finding for this failure.
@@ -102,7 +104,9 @@ impl Diffed {
 
 /// Whether a failure's property path names `property` (`tags` names `tags.x` and `tags[0]`).
 pub fn names_property(path: &str, property: &str) -> bool {
-    path == property || path.starts_with(&format!("{property}.")) || path.starts_with(&format!("{property}["))
+    path == property
+        || path.starts_with(&format!("{property}."))
+        || path.starts_with(&format!("{property}["))
 }
 
 /// A launched, handshaken and configured plugin.
@@ -128,29 +132,52 @@ impl Session {
     /// Launches the plugin (tolerating a misplaced port line: that is the port-line case's
     /// business) without handshaking.
     pub async fn launch(command: &PluginCommand, timeout: Duration) -> Result<Session, Finding> {
-        let options = LaunchOptions { tolerate_port_line: true, ..LaunchOptions::default() };
+        let options = LaunchOptions {
+            tolerate_port_line: true,
+            ..LaunchOptions::default()
+        };
         let plugin = Plugin::launch(command, &options).await.map_err(|e| Finding {
             check: "launch the plugin".into(),
             expected: "a port line on stdout and a gRPC server on that port".into(),
             actual: e.to_string(),
             fix: "the plugin must start with the engine's address as its argument, listen on 127.0.0.1 and print the port".into(),
         })?;
-        Ok(Session { plugin, handshake: None, configure: None, timeout })
+        Ok(Session {
+            plugin,
+            handshake: None,
+            configure: None,
+            timeout,
+        })
     }
 
     /// A session on an already launched plugin (nothing called yet).
     pub fn from_plugin(plugin: Plugin, timeout: Duration) -> Session {
-        Session { plugin, handshake: None, configure: None, timeout }
+        Session {
+            plugin,
+            handshake: None,
+            configure: None,
+            timeout,
+        }
     }
 
     /// Launches, then Handshake (UNIMPLEMENTED tolerated), GetPluginInfo, CheckConfig
     /// (UNIMPLEMENTED tolerated) and Configure with `config`, as the engine does.
-    pub async fn start(command: &PluginCommand, config: &PropertyMap, package: &str, timeout: Duration) -> Result<Session, Finding> {
+    pub async fn start(
+        command: &PluginCommand,
+        config: &PropertyMap,
+        package: &str,
+        timeout: Duration,
+    ) -> Result<Session, Finding> {
         let mut s = Session::launch(command, timeout).await?;
         s.handshake = s.handshake().await?;
         s.call("GetPluginInfo", s.plugin.client().get_plugin_info(()))
             .await
-            .map_err(|e| e.finding("GetPluginInfo", "answer GetPluginInfo with the plugin's version"))?;
+            .map_err(|e| {
+                e.finding(
+                    "GetPluginInfo",
+                    "answer GetPluginInfo with the plugin's version",
+                )
+            })?;
         let config = s.check_config(config, package).await?;
         s.configure = Some(s.configure(&config, package).await?);
         Ok(s)
@@ -166,7 +193,10 @@ impl Session {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => {
                 let explanation = self.plugin.explain(op, &status).await;
-                Err(CallError { status: Some(status), explanation })
+                Err(CallError {
+                    status: Some(status),
+                    explanation,
+                })
             }
             Err(_) => Err(CallError {
                 status: None,
@@ -186,14 +216,21 @@ impl Session {
             supports_views: false,
             supports_refresh_before_update: true,
         };
-        match self.call("Handshake", self.plugin.client().handshake(req)).await {
+        match self
+            .call("Handshake", self.plugin.client().handshake(req))
+            .await
+        {
             Ok(r) => Ok(Some(r)),
             Err(e) if e.unimplemented() => Ok(None),
             Err(e) => Err(e.finding("Handshake", "answer Handshake, or return UNIMPLEMENTED")),
         }
     }
 
-    async fn check_config(&self, config: &PropertyMap, package: &str) -> Result<PropertyMap, Finding> {
+    async fn check_config(
+        &self,
+        config: &PropertyMap,
+        package: &str,
+    ) -> Result<PropertyMap, Finding> {
         let req = pulumirpc::CheckRequest {
             urn: format!("urn:pulumi:{STACK}::{STACK}::pulumi:providers:{package}::default"),
             olds: Some(encode_struct(&PropertyMap::new())),
@@ -203,13 +240,21 @@ impl Session {
             random_seed: vec![7; 32],
             ..Default::default()
         };
-        match self.call("CheckConfig", self.plugin.client().check_config(req)).await {
+        match self
+            .call("CheckConfig", self.plugin.client().check_config(req))
+            .await
+        {
             Err(e) if e.unimplemented() => Ok(config.clone()),
             Err(e) => Err(e.finding("CheckConfig", "answer CheckConfig, or return UNIMPLEMENTED")),
             Ok(r) if !r.failures.is_empty() => Err(Finding {
                 check: "CheckConfig of the fixture's config".into(),
                 expected: "no failures".into(),
-                actual: failures_text(&r.failures.iter().map(|f| (f.property.clone(), f.reason.clone())).collect::<Vec<_>>()),
+                actual: failures_text(
+                    &r.failures
+                        .iter()
+                        .map(|f| (f.property.clone(), f.reason.clone()))
+                        .collect::<Vec<_>>(),
+                ),
                 fix: "correct the fixture's `config`, or make CheckConfig accept it".into(),
             }),
             Ok(r) => decode_struct(r.inputs.as_ref()).map_err(|e| Finding {
@@ -222,7 +267,11 @@ impl Session {
     }
 
     /// Configure with `config`, secrets and resources accepted.
-    pub async fn configure(&self, config: &PropertyMap, package: &str) -> Result<pulumirpc::ConfigureResponse, Finding> {
+    pub async fn configure(
+        &self,
+        config: &PropertyMap,
+        package: &str,
+    ) -> Result<pulumirpc::ConfigureResponse, Finding> {
         let variables = config
             .iter()
             .map(|(k, v)| {
@@ -244,11 +293,21 @@ impl Session {
         };
         self.call("Configure", self.plugin.client().configure(req))
             .await
-            .map_err(|e| e.finding("Configure with the fixture's config", "Configure must accept a valid configuration"))
+            .map_err(|e| {
+                e.finding(
+                    "Configure with the fixture's config",
+                    "Configure must accept a valid configuration",
+                )
+            })
     }
 
     /// Check of `news` against `olds`.
-    pub async fn check(&self, r: &ResourceFixture, olds: &PropertyMap, news: &PropertyMap) -> Result<Checked, CallError> {
+    pub async fn check(
+        &self,
+        r: &ResourceFixture,
+        olds: &PropertyMap,
+        news: &PropertyMap,
+    ) -> Result<Checked, CallError> {
         let name = r.name.clone().unwrap_or_else(|| "conformance".into());
         let req = pulumirpc::CheckRequest {
             urn: urn(&r.type_token, &name),
@@ -260,20 +319,41 @@ impl Session {
             ..Default::default()
         };
         let resp = self.call("Check", self.plugin.client().check(req)).await?;
-        let inputs = decode_struct(resp.inputs.as_ref())
-            .map_err(|e| CallError { status: None, explanation: format!("Check returned inputs that do not decode: {e}") })?;
-        Ok(Checked { inputs, failures: resp.failures.into_iter().map(|f| (f.property, f.reason)).collect() })
+        let inputs = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
+            status: None,
+            explanation: format!("Check returned inputs that do not decode: {e}"),
+        })?;
+        Ok(Checked {
+            inputs,
+            failures: resp
+                .failures
+                .into_iter()
+                .map(|f| (f.property, f.reason))
+                .collect(),
+        })
     }
 
     /// Check that must succeed without failures; returns the validated inputs.
-    pub async fn check_valid(&self, r: &ResourceFixture, olds: &PropertyMap, news: &PropertyMap, what: &str) -> Result<PropertyMap, Finding> {
-        let checked = self
-            .check(r, olds, news)
-            .await
-            .map_err(|e| e.finding(format!("Check({}) of the fixture's {what}", r.type_token), "Check must accept valid inputs"))?;
+    pub async fn check_valid(
+        &self,
+        r: &ResourceFixture,
+        olds: &PropertyMap,
+        news: &PropertyMap,
+        what: &str,
+    ) -> Result<PropertyMap, Finding> {
+        let checked = self.check(r, olds, news).await.map_err(|e| {
+            e.finding(
+                format!("Check({}) of the fixture's {what}", r.type_token),
+                "Check must accept valid inputs",
+            )
+        })?;
         if !checked.failures.is_empty() {
             return Err(Finding {
-                check: format!("Check({}) of the fixture's {what} {}", r.type_token, show_map(news)),
+                check: format!(
+                    "Check({}) of the fixture's {what} {}",
+                    r.type_token,
+                    show_map(news)
+                ),
                 expected: "no failures".into(),
                 actual: failures_text(&checked.failures),
                 fix: "correct the fixture, or make Check accept these inputs".into(),
@@ -283,7 +363,12 @@ impl Session {
     }
 
     /// Create; returns the id and the outputs.
-    pub async fn create(&self, r: &ResourceFixture, inputs: &PropertyMap, preview: bool) -> Result<(String, PropertyMap), CallError> {
+    pub async fn create(
+        &self,
+        r: &ResourceFixture,
+        inputs: &PropertyMap,
+        preview: bool,
+    ) -> Result<(String, PropertyMap), CallError> {
         let name = r.name.clone().unwrap_or_else(|| "conformance".into());
         let req = pulumirpc::CreateRequest {
             urn: urn(&r.type_token, &name),
@@ -294,18 +379,28 @@ impl Session {
             r#type: r.type_token.clone(),
             ..Default::default()
         };
-        let resp = self.call("Create", self.plugin.client().create(req)).await?;
-        let outputs = decode_struct(resp.properties.as_ref())
-            .map_err(|e| CallError { status: None, explanation: format!("Create returned properties that do not decode: {e}") })?;
+        let resp = self
+            .call("Create", self.plugin.client().create(req))
+            .await?;
+        let outputs = decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
+            status: None,
+            explanation: format!("Create returned properties that do not decode: {e}"),
+        })?;
         Ok((resp.id, outputs))
     }
 
     /// Create that must succeed with a non-empty id.
-    pub async fn create_ok(&self, r: &ResourceFixture, inputs: &PropertyMap) -> Result<(String, PropertyMap), Finding> {
-        let (id, outputs) = self
-            .create(r, inputs, false)
-            .await
-            .map_err(|e| e.finding(format!("Create({}) of {}", r.type_token, show_map(inputs)), "Create must succeed for valid inputs"))?;
+    pub async fn create_ok(
+        &self,
+        r: &ResourceFixture,
+        inputs: &PropertyMap,
+    ) -> Result<(String, PropertyMap), Finding> {
+        let (id, outputs) = self.create(r, inputs, false).await.map_err(|e| {
+            e.finding(
+                format!("Create({}) of {}", r.type_token, show_map(inputs)),
+                "Create must succeed for valid inputs",
+            )
+        })?;
         if id.is_empty() {
             return Err(empty_id_finding(r));
         }
@@ -331,10 +426,14 @@ impl Session {
             ..Default::default()
         };
         let resp = self.call("Read", self.plugin.client().read(req)).await?;
-        let props = decode_struct(resp.properties.as_ref())
-            .map_err(|e| CallError { status: None, explanation: format!("Read returned properties that do not decode: {e}") })?;
-        let ins = decode_struct(resp.inputs.as_ref())
-            .map_err(|e| CallError { status: None, explanation: format!("Read returned inputs that do not decode: {e}") })?;
+        let props = decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
+            status: None,
+            explanation: format!("Read returned properties that do not decode: {e}"),
+        })?;
+        let ins = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
+            status: None,
+            explanation: format!("Read returned inputs that do not decode: {e}"),
+        })?;
         Ok((resp.id, props, ins))
     }
 
@@ -383,13 +482,23 @@ impl Session {
             r#type: r.type_token.clone(),
             ..Default::default()
         };
-        let resp = self.call("Update", self.plugin.client().update(req)).await?;
-        decode_struct(resp.properties.as_ref())
-            .map_err(|e| CallError { status: None, explanation: format!("Update returned properties that do not decode: {e}") })
+        let resp = self
+            .call("Update", self.plugin.client().update(req))
+            .await?;
+        decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
+            status: None,
+            explanation: format!("Update returned properties that do not decode: {e}"),
+        })
     }
 
     /// Delete.
-    pub async fn delete(&self, r: &ResourceFixture, id: &str, properties: &PropertyMap, inputs: &PropertyMap) -> Result<(), CallError> {
+    pub async fn delete(
+        &self,
+        r: &ResourceFixture,
+        id: &str,
+        properties: &PropertyMap,
+        inputs: &PropertyMap,
+    ) -> Result<(), CallError> {
         let name = r.name.clone().unwrap_or_else(|| "conformance".into());
         let req = pulumirpc::DeleteRequest {
             id: id.to_string(),
@@ -420,7 +529,11 @@ pub fn failures_text(failures: &[(String, String)]) -> String {
     if failures.is_empty() {
         return "no failures".into();
     }
-    failures.iter().map(|(p, r)| format!("`{p}`: {r}")).collect::<Vec<_>>().join("; ")
+    failures
+        .iter()
+        .map(|(p, r)| format!("`{p}`: {r}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A value as plain JSON (secrets unwrapped; unknowns as null). For config variables only.
@@ -428,11 +541,20 @@ fn to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Null | Value::Unknown(_) => serde_json::Value::Null,
         Value::Bool(b) => (*b).into(),
-        Value::Number(n) => serde_json::Number::from_f64(*n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
+        Value::Number(n) => serde_json::Number::from_f64(*n)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
         Value::String(s) => s.clone().into(),
         Value::Array(items) => items.iter().map(to_json).collect(),
-        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<serde_json::Map<_, _>>().into(),
-        Value::Secret(inner) | Value::Output { value: Some(inner), .. } => to_json(inner),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), to_json(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Value::Secret(inner)
+        | Value::Output {
+            value: Some(inner), ..
+        } => to_json(inner),
         Value::Output { value: None, .. } | Value::Special { .. } => serde_json::Value::Null,
     }
 }
@@ -443,7 +565,11 @@ mod tests {
 
     #[test]
     fn property_paths_match_their_roots() {
-        assert!(names_property("tags.env", "tags") && names_property("tags[0]", "tags") && names_property("x", "x"));
+        assert!(
+            names_property("tags.env", "tags")
+                && names_property("tags[0]", "tags")
+                && names_property("x", "x")
+        );
         assert!(!names_property("tagsx", "tags"));
     }
 }

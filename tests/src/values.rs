@@ -56,7 +56,11 @@ pub enum UnknownKind {
 
 impl UnknownKind {
     fn sentinel(self) -> &'static str {
-        UNKNOWN_SENTINELS.iter().find(|(_, k)| *k == self).map(|(s, _)| *s).unwrap_or(UNKNOWN_SENTINELS[0].0)
+        UNKNOWN_SENTINELS
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(s, _)| *s)
+            .unwrap_or(UNKNOWN_SENTINELS[0].0)
     }
 
     fn parse(name: &str) -> Option<Self> {
@@ -125,37 +129,66 @@ pub struct DecodeError {
 }
 
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 /// Decodes a `Struct` (absent is empty).
 pub fn decode_struct(s: Option<&Struct>) -> Result<PropertyMap, DecodeError> {
-    let Some(s) = s else { return Ok(PropertyMap::new()) };
+    let Some(s) = s else {
+        return Ok(PropertyMap::new());
+    };
     decode_fields(&s.fields, "")
 }
 
-fn decode_fields(fields: &BTreeMap<String, prost_types::Value>, path: &str) -> Result<PropertyMap, DecodeError> {
-    fields.iter().map(|(k, v)| Ok((k.clone(), decode_value(v, &join(path, k))?))).collect()
+fn decode_fields(
+    fields: &BTreeMap<String, prost_types::Value>,
+    path: &str,
+) -> Result<PropertyMap, DecodeError> {
+    fields
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), decode_value(v, &join(path, k))?)))
+        .collect()
 }
 
 /// Decodes one wire value; `path` names it in errors.
 pub fn decode_value(v: &prost_types::Value, path: &str) -> Result<Value, DecodeError> {
-    let err = |problem: String| DecodeError { path: if path.is_empty() { "<root>".into() } else { path.into() }, problem };
+    let err = |problem: String| DecodeError {
+        path: if path.is_empty() {
+            "<root>".into()
+        } else {
+            path.into()
+        },
+        problem,
+    };
     Ok(match &v.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
         Some(Kind::NumberValue(n)) => Value::Number(*n),
-        Some(Kind::StringValue(s)) => match UNKNOWN_SENTINELS.iter().find(|(sentinel, _)| sentinel == s) {
-            Some((_, kind)) => Value::Unknown(*kind),
-            None => Value::String(s.clone()),
-        },
+        Some(Kind::StringValue(s)) => {
+            match UNKNOWN_SENTINELS.iter().find(|(sentinel, _)| sentinel == s) {
+                Some((_, kind)) => Value::Unknown(*kind),
+                None => Value::String(s.clone()),
+            }
+        }
         Some(Kind::ListValue(l)) => Value::Array(
-            l.values.iter().enumerate().map(|(i, v)| decode_value(v, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
+            l.values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| decode_value(v, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
         ),
         Some(Kind::StructValue(s)) => {
-            let Some(sig) = s.fields.get(SIG_KEY) else { return Ok(Value::Object(decode_fields(&s.fields, path)?)) };
+            let Some(sig) = s.fields.get(SIG_KEY) else {
+                return Ok(Value::Object(decode_fields(&s.fields, path)?));
+            };
             let Some(Kind::StringValue(sig)) = &sig.kind else {
-                return Err(err(format!("the signature key `{SIG_KEY}` must hold a string")));
+                return Err(err(format!(
+                    "the signature key `{SIG_KEY}` must hold a string"
+                )));
             };
             let mut fields = decode_fields(&s.fields, path)?;
             fields.remove(SIG_KEY);
@@ -168,7 +201,11 @@ pub fn decode_value(v: &prost_types::Value, path: &str) -> Result<Value, DecodeE
                     let secret = match fields.get("secret") {
                         None | Some(Value::Null) => false,
                         Some(Value::Bool(b)) => *b,
-                        Some(_) => return Err(err("field `secret` of an output value must be a bool".into())),
+                        Some(_) => {
+                            return Err(err(
+                                "field `secret` of an output value must be a bool".into()
+                            ));
+                        }
                     };
                     let dependencies = match fields.get("dependencies") {
                         None | Some(Value::Null) => Vec::new(),
@@ -179,11 +216,22 @@ pub fn decode_value(v: &prost_types::Value, path: &str) -> Result<Value, DecodeE
                                 _ => Err(err("output dependencies must be strings (URNs)".into())),
                             })
                             .collect::<Result<_, _>>()?,
-                        Some(_) => return Err(err("field `dependencies` of an output value must be an array".into())),
+                        Some(_) => {
+                            return Err(err(
+                                "field `dependencies` of an output value must be an array".into(),
+                            ));
+                        }
                     };
-                    Value::Output { value: fields.remove("value").map(Box::new), secret, dependencies }
+                    Value::Output {
+                        value: fields.remove("value").map(Box::new),
+                        secret,
+                        dependencies,
+                    }
                 }
-                _ => Value::Special { sig: sig.clone(), fields },
+                _ => Value::Special {
+                    sig: sig.clone(),
+                    fields,
+                },
             }
         }
     })
@@ -191,16 +239,25 @@ pub fn decode_value(v: &prost_types::Value, path: &str) -> Result<Value, DecodeE
 
 /// Encodes a property map as a `Struct`.
 pub fn encode_struct(map: &PropertyMap) -> Struct {
-    Struct { fields: map.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect() }
+    Struct {
+        fields: map
+            .iter()
+            .map(|(k, v)| (k.clone(), encode_value(v)))
+            .collect(),
+    }
 }
 
 fn string(s: &str) -> prost_types::Value {
-    prost_types::Value { kind: Some(Kind::StringValue(s.to_string())) }
+    prost_types::Value {
+        kind: Some(Kind::StringValue(s.to_string())),
+    }
 }
 
 fn signed(sig: &str, mut fields: BTreeMap<String, prost_types::Value>) -> prost_types::Value {
     fields.insert(SIG_KEY.to_string(), string(sig));
-    prost_types::Value { kind: Some(Kind::StructValue(Struct { fields })) }
+    prost_types::Value {
+        kind: Some(Kind::StructValue(Struct { fields })),
+    }
 }
 
 /// Encodes one value.
@@ -210,26 +267,53 @@ pub fn encode_value(v: &Value) -> prost_types::Value {
         Value::Bool(b) => Kind::BoolValue(*b),
         Value::Number(n) => Kind::NumberValue(*n),
         Value::String(s) => Kind::StringValue(s.clone()),
-        Value::Array(items) => Kind::ListValue(ListValue { values: items.iter().map(encode_value).collect() }),
+        Value::Array(items) => Kind::ListValue(ListValue {
+            values: items.iter().map(encode_value).collect(),
+        }),
         Value::Object(map) => Kind::StructValue(encode_struct(map)),
-        Value::Secret(inner) => return signed(SIG_SECRET, BTreeMap::from([("value".to_string(), encode_value(inner))])),
+        Value::Secret(inner) => {
+            return signed(
+                SIG_SECRET,
+                BTreeMap::from([("value".to_string(), encode_value(inner))]),
+            );
+        }
         Value::Unknown(kind) => Kind::StringValue(kind.sentinel().to_string()),
-        Value::Output { value, secret, dependencies } => {
+        Value::Output {
+            value,
+            secret,
+            dependencies,
+        } => {
             let mut fields = BTreeMap::new();
             if let Some(value) = value {
                 fields.insert("value".to_string(), encode_value(value));
             }
             if *secret {
-                fields.insert("secret".to_string(), prost_types::Value { kind: Some(Kind::BoolValue(true)) });
+                fields.insert(
+                    "secret".to_string(),
+                    prost_types::Value {
+                        kind: Some(Kind::BoolValue(true)),
+                    },
+                );
             }
             if !dependencies.is_empty() {
                 let deps = dependencies.iter().map(|d| string(d)).collect();
-                fields.insert("dependencies".to_string(), prost_types::Value { kind: Some(Kind::ListValue(ListValue { values: deps })) });
+                fields.insert(
+                    "dependencies".to_string(),
+                    prost_types::Value {
+                        kind: Some(Kind::ListValue(ListValue { values: deps })),
+                    },
+                );
             }
             return signed(SIG_OUTPUT, fields);
         }
         Value::Special { sig, fields } => {
-            return signed(sig, fields.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect());
+            return signed(
+                sig,
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), encode_value(v)))
+                    .collect(),
+            );
         }
     };
     prost_types::Value { kind: Some(kind) }
@@ -288,8 +372,13 @@ impl Value {
         match self {
             Value::Unknown(_) | Value::Output { value: None, .. } => true,
             Value::Array(items) => items.iter().any(Value::contains_unknown),
-            Value::Object(map) | Value::Special { fields: map, .. } => map.values().any(Value::contains_unknown),
-            Value::Secret(inner) | Value::Output { value: Some(inner), .. } => inner.contains_unknown(),
+            Value::Object(map) | Value::Special { fields: map, .. } => {
+                map.values().any(Value::contains_unknown)
+            }
+            Value::Secret(inner)
+            | Value::Output {
+                value: Some(inner), ..
+            } => inner.contains_unknown(),
             _ => false,
         }
     }
@@ -299,8 +388,12 @@ impl Value {
         match self {
             Value::Secret(_) | Value::Output { secret: true, .. } => true,
             Value::Array(items) => items.iter().any(Value::contains_secret),
-            Value::Object(map) | Value::Special { fields: map, .. } => map.values().any(Value::contains_secret),
-            Value::Output { value: Some(inner), .. } => inner.contains_secret(),
+            Value::Object(map) | Value::Special { fields: map, .. } => {
+                map.values().any(Value::contains_secret)
+            }
+            Value::Output {
+                value: Some(inner), ..
+            } => inner.contains_secret(),
             _ => false,
         }
     }
@@ -308,7 +401,10 @@ impl Value {
     /// The value without any secret or output wrapping, anywhere inside it.
     pub fn unwrapped(&self) -> Value {
         match self {
-            Value::Secret(inner) | Value::Output { value: Some(inner), .. } => inner.unwrapped(),
+            Value::Secret(inner)
+            | Value::Output {
+                value: Some(inner), ..
+            } => inner.unwrapped(),
             Value::Output { value: None, .. } => Value::Unknown(UnknownKind::Any),
             Value::Array(items) => Value::Array(items.iter().map(Value::unwrapped).collect()),
             Value::Object(map) => Value::Object(unwrap_map(map)),
@@ -321,10 +417,14 @@ impl Value {
         match self {
             Value::String(s) => !needle.is_empty() && s.contains(needle),
             Value::Array(items) => items.iter().any(|v| v.leaks(needle)),
-            Value::Object(map) | Value::Special { fields: map, .. } => {
-                map.iter().any(|(k, v)| (!needle.is_empty() && k.contains(needle)) || v.leaks(needle))
-            }
-            Value::Output { value: Some(inner), secret: false, .. } => inner.leaks(needle),
+            Value::Object(map) | Value::Special { fields: map, .. } => map
+                .iter()
+                .any(|(k, v)| (!needle.is_empty() && k.contains(needle)) || v.leaks(needle)),
+            Value::Output {
+                value: Some(inner),
+                secret: false,
+                ..
+            } => inner.leaks(needle),
             _ => false,
         }
     }
@@ -353,7 +453,9 @@ impl Value {
 
 /// Strips secret and output wrappings from every value of `map`.
 pub fn unwrap_map(map: &PropertyMap) -> PropertyMap {
-    map.iter().map(|(k, v)| (k.clone(), v.unwrapped())).collect()
+    map.iter()
+        .map(|(k, v)| (k.clone(), v.unwrapped()))
+        .collect()
 }
 
 /// Shows a map like JSON, with secrets redacted.
@@ -405,10 +507,23 @@ mod tests {
     #[test]
     fn secrets_and_unknowns_survive_a_round_trip() {
         let map = PropertyMap::from([
-            ("s".to_string(), Value::Secret(Box::new(Value::String("hush".into())))),
+            (
+                "s".to_string(),
+                Value::Secret(Box::new(Value::String("hush".into()))),
+            ),
             ("u".to_string(), Value::Unknown(UnknownKind::Number)),
-            ("o".to_string(), Value::Output { value: None, secret: true, dependencies: vec!["urn:x".into()] }),
-            ("n".to_string(), Value::Array(vec![Value::Number(1.0), Value::Null])),
+            (
+                "o".to_string(),
+                Value::Output {
+                    value: None,
+                    secret: true,
+                    dependencies: vec!["urn:x".into()],
+                },
+            ),
+            (
+                "n".to_string(),
+                Value::Array(vec![Value::Number(1.0), Value::Null]),
+            ),
         ]);
         let back = decode_struct(Some(&encode_struct(&map))).unwrap();
         assert_eq!(back, map);
@@ -417,7 +532,10 @@ mod tests {
 
     #[test]
     fn display_never_shows_a_secret() {
-        let v = Value::Object(PropertyMap::from([("p".to_string(), Value::Secret(Box::new(Value::String("hush".into()))))]));
+        let v = Value::Object(PropertyMap::from([(
+            "p".to_string(),
+            Value::Secret(Box::new(Value::String("hush".into()))),
+        )]));
         assert!(!v.to_string().contains("hush"));
         assert!(!v.leaks("hush"));
         assert!(Value::String("a-hush-b".into()).leaks("hush"));
@@ -426,10 +544,17 @@ mod tests {
     #[test]
     fn fixture_markers_decode() {
         let json = serde_json::json!({"a": {"$secret": "x"}, "b": {"$unknown": "number"}});
-        let Value::Object(map) = Value::from_fixture(&json, "").unwrap() else { panic!("not an object") };
+        let Value::Object(map) = Value::from_fixture(&json, "").unwrap() else {
+            panic!("not an object")
+        };
         assert!(map["a"].is_secret());
         assert_eq!(map["b"], Value::Unknown(UnknownKind::Number));
         let bad = serde_json::json!({"$unknown": "colour"});
-        assert!(Value::from_fixture(&bad, "x").unwrap_err().problem.contains("colour"));
+        assert!(
+            Value::from_fixture(&bad, "x")
+                .unwrap_err()
+                .problem
+                .contains("colour")
+        );
     }
 }

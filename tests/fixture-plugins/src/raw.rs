@@ -51,22 +51,29 @@ const UNKNOWNS: [&str; 7] = [
 ];
 
 fn string(s: impl Into<String>) -> Value {
-    Value { kind: Some(Kind::StringValue(s.into())) }
+    Value {
+        kind: Some(Kind::StringValue(s.into())),
+    }
 }
 
 fn secret(v: Value) -> Value {
-    let fields = BTreeMap::from([(SIG_KEY.to_string(), string(SIG_SECRET)), ("value".to_string(), v)]);
-    Value { kind: Some(Kind::StructValue(Struct { fields })) }
+    let fields = BTreeMap::from([
+        (SIG_KEY.to_string(), string(SIG_SECRET)),
+        ("value".to_string(), v),
+    ]);
+    Value {
+        kind: Some(Kind::StructValue(Struct { fields })),
+    }
 }
 
 /// The value inside a secret, and whether it was one.
 fn unwrap_secret(v: &Value) -> (&Value, bool) {
-    if let Some(Kind::StructValue(s)) = &v.kind {
-        if s.fields.get(SIG_KEY).and_then(|k| k.kind.as_ref()) == Some(&Kind::StringValue(SIG_SECRET.into())) {
-            if let Some(inner) = s.fields.get("value") {
-                return (inner, true);
-            }
-        }
+    if let Some(Kind::StructValue(s)) = &v.kind
+        && s.fields.get(SIG_KEY).and_then(|k| k.kind.as_ref())
+            == Some(&Kind::StringValue(SIG_SECRET.into()))
+        && let Some(inner) = s.fields.get("value")
+    {
+        return (inner, true);
     }
     (v, false)
 }
@@ -81,14 +88,20 @@ fn fields(s: &Option<Struct>) -> BTreeMap<String, Value> {
 
 /// `Ok(None)` for an unknown length.
 fn length(inputs: &BTreeMap<String, Value>) -> Result<Option<usize>, String> {
-    let Some(v) = inputs.get("length") else { return Err("`length` is required".into()) };
+    let Some(v) = inputs.get("length") else {
+        return Err("`length` is required".into());
+    };
     let (v, _) = unwrap_secret(v);
     if is_unknown(v) {
         return Ok(None);
     }
     match &v.kind {
-        Some(Kind::NumberValue(n)) if n.fract() == 0.0 && *n >= 1.0 && *n <= 1_000_000.0 => Ok(Some(*n as usize)),
-        Some(Kind::NumberValue(n)) => Err(format!("`length` must be a whole number from 1 to 1000000, got {n}")),
+        Some(Kind::NumberValue(n)) if n.fract() == 0.0 && *n >= 1.0 && *n <= 1_000_000.0 => {
+            Ok(Some(*n as usize))
+        }
+        Some(Kind::NumberValue(n)) => Err(format!(
+            "`length` must be a whole number from 1 to 1000000, got {n}"
+        )),
         _ => Err("`length` must be a number".into()),
     }
 }
@@ -115,8 +128,15 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A pseudo-random alphanumeric string (no dependency needed: uniqueness is what matters).
 fn random_chars(n: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    let mut x = nanos ^ (COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ (std::process::id() as u64) << 32;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = nanos
+        ^ (COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        ^ (std::process::id() as u64) << 32;
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -131,7 +151,14 @@ fn outputs(inputs: &BTreeMap<String, Value>, random: &str, bug: Bug) -> Result<S
     let (prefix, is_secret, _) = prefix(inputs).map_err(Status::invalid_argument)?;
     let result = string(format!("{prefix}{random}"));
     let mut out = inputs.clone();
-    out.insert("result".into(), if is_secret && bug != Bug::DroppedSecret { secret(result) } else { result });
+    out.insert(
+        "result".into(),
+        if is_secret && bug != Bug::DroppedSecret {
+            secret(result)
+        } else {
+            result
+        },
+    );
     Ok(Struct { fields: out })
 }
 
@@ -146,7 +173,9 @@ impl RawRandom {
         if ty.is_empty() || ty == TYPE {
             Ok(())
         } else {
-            Err(Status::invalid_argument(format!("unknown resource type `{ty}`; this provider manages {TYPE}")))
+            Err(Status::invalid_argument(format!(
+                "unknown resource type `{ty}`; this provider manages {TYPE}"
+            )))
         }
     }
 }
@@ -172,29 +201,50 @@ impl ResourceProvider for RawRandom {
         &self,
         _request: Request<pulumirpc::ProviderHandshakeRequest>,
     ) -> Result<Response<pulumirpc::ProviderHandshakeResponse>, Status> {
-        Ok(Response::new(pulumirpc::ProviderHandshakeResponse { accept_secrets: true, accept_resources: true, ..Default::default() }))
+        Ok(Response::new(pulumirpc::ProviderHandshakeResponse {
+            accept_secrets: true,
+            accept_resources: true,
+            ..Default::default()
+        }))
     }
 
-    async fn parameterize(&self, _r: Request<pulumirpc::ParameterizeRequest>) -> Result<Response<pulumirpc::ParameterizeResponse>, Status> {
+    async fn parameterize(
+        &self,
+        _r: Request<pulumirpc::ParameterizeRequest>,
+    ) -> Result<Response<pulumirpc::ParameterizeResponse>, Status> {
         Err(Status::unimplemented("Parameterize"))
     }
 
-    async fn get_schema(&self, _r: Request<pulumirpc::GetSchemaRequest>) -> Result<Response<pulumirpc::GetSchemaResponse>, Status> {
+    async fn get_schema(
+        &self,
+        _r: Request<pulumirpc::GetSchemaRequest>,
+    ) -> Result<Response<pulumirpc::GetSchemaResponse>, Status> {
         match self.bug {
-            Bug::InvalidSchema => Ok(Response::new(pulumirpc::GetSchemaResponse { schema: INVALID_SCHEMA.into() })),
+            Bug::InvalidSchema => Ok(Response::new(pulumirpc::GetSchemaResponse {
+                schema: INVALID_SCHEMA.into(),
+            })),
             _ => Err(Status::unimplemented("GetSchema")),
         }
     }
 
-    async fn check_config(&self, _r: Request<pulumirpc::CheckRequest>) -> Result<Response<pulumirpc::CheckResponse>, Status> {
+    async fn check_config(
+        &self,
+        _r: Request<pulumirpc::CheckRequest>,
+    ) -> Result<Response<pulumirpc::CheckResponse>, Status> {
         Err(Status::unimplemented("CheckConfig"))
     }
 
-    async fn diff_config(&self, _r: Request<pulumirpc::DiffRequest>) -> Result<Response<pulumirpc::DiffResponse>, Status> {
+    async fn diff_config(
+        &self,
+        _r: Request<pulumirpc::DiffRequest>,
+    ) -> Result<Response<pulumirpc::DiffResponse>, Status> {
         Err(Status::unimplemented("DiffConfig"))
     }
 
-    async fn configure(&self, _r: Request<pulumirpc::ConfigureRequest>) -> Result<Response<pulumirpc::ConfigureResponse>, Status> {
+    async fn configure(
+        &self,
+        _r: Request<pulumirpc::ConfigureRequest>,
+    ) -> Result<Response<pulumirpc::ConfigureResponse>, Status> {
         Ok(Response::new(pulumirpc::ConfigureResponse {
             accept_secrets: true,
             supports_preview: true,
@@ -203,15 +253,24 @@ impl ResourceProvider for RawRandom {
         }))
     }
 
-    async fn invoke(&self, _r: Request<pulumirpc::InvokeRequest>) -> Result<Response<pulumirpc::InvokeResponse>, Status> {
+    async fn invoke(
+        &self,
+        _r: Request<pulumirpc::InvokeRequest>,
+    ) -> Result<Response<pulumirpc::InvokeResponse>, Status> {
         Err(Status::unimplemented("Invoke"))
     }
 
-    async fn call(&self, _r: Request<pulumirpc::CallRequest>) -> Result<Response<pulumirpc::CallResponse>, Status> {
+    async fn call(
+        &self,
+        _r: Request<pulumirpc::CallRequest>,
+    ) -> Result<Response<pulumirpc::CallResponse>, Status> {
         Err(Status::unimplemented("Call"))
     }
 
-    async fn check(&self, request: Request<pulumirpc::CheckRequest>) -> Result<Response<pulumirpc::CheckResponse>, Status> {
+    async fn check(
+        &self,
+        request: Request<pulumirpc::CheckRequest>,
+    ) -> Result<Response<pulumirpc::CheckResponse>, Status> {
         let req = request.into_inner();
         self.check_type(&req.r#type)?;
         let news = fields(&req.news);
@@ -221,18 +280,36 @@ impl ResourceProvider for RawRandom {
                 eprintln!("fatal: cannot handle invalid length");
                 std::process::exit(101);
             }
-            failures.push(pulumirpc::CheckFailure { property: "length".into(), reason });
+            failures.push(pulumirpc::CheckFailure {
+                property: "length".into(),
+                reason,
+            });
         }
         if let Err(reason) = prefix(&news) {
-            failures.push(pulumirpc::CheckFailure { property: "prefix".into(), reason });
+            failures.push(pulumirpc::CheckFailure {
+                property: "prefix".into(),
+                reason,
+            });
         }
-        for key in news.keys().filter(|k| !matches!(k.as_str(), "length" | "prefix")) {
-            failures.push(pulumirpc::CheckFailure { property: key.clone(), reason: format!("unknown property `{key}`") });
+        for key in news
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "length" | "prefix"))
+        {
+            failures.push(pulumirpc::CheckFailure {
+                property: key.clone(),
+                reason: format!("unknown property `{key}`"),
+            });
         }
-        Ok(Response::new(pulumirpc::CheckResponse { inputs: req.news, failures }))
+        Ok(Response::new(pulumirpc::CheckResponse {
+            inputs: req.news,
+            failures,
+        }))
     }
 
-    async fn diff(&self, request: Request<pulumirpc::DiffRequest>) -> Result<Response<pulumirpc::DiffResponse>, Status> {
+    async fn diff(
+        &self,
+        request: Request<pulumirpc::DiffRequest>,
+    ) -> Result<Response<pulumirpc::DiffResponse>, Status> {
         let req = request.into_inner();
         let mut olds = fields(&req.old_inputs);
         if olds.is_empty() {
@@ -251,12 +328,24 @@ impl ResourceProvider for RawRandom {
             };
             let replace = key == "length" && self.bug != Bug::DiffIgnoresReplace;
             let kind = match (kind, replace) {
-                (pulumirpc::property_diff::Kind::Update, true) => pulumirpc::property_diff::Kind::UpdateReplace,
-                (pulumirpc::property_diff::Kind::Add, true) => pulumirpc::property_diff::Kind::AddReplace,
-                (pulumirpc::property_diff::Kind::Delete, true) => pulumirpc::property_diff::Kind::DeleteReplace,
+                (pulumirpc::property_diff::Kind::Update, true) => {
+                    pulumirpc::property_diff::Kind::UpdateReplace
+                }
+                (pulumirpc::property_diff::Kind::Add, true) => {
+                    pulumirpc::property_diff::Kind::AddReplace
+                }
+                (pulumirpc::property_diff::Kind::Delete, true) => {
+                    pulumirpc::property_diff::Kind::DeleteReplace
+                }
                 (k, _) => k,
             };
-            detailed.insert(key.clone(), pulumirpc::PropertyDiff { kind: kind as i32, input_diff: true });
+            detailed.insert(
+                key.clone(),
+                pulumirpc::PropertyDiff {
+                    kind: kind as i32,
+                    input_diff: true,
+                },
+            );
         }
         let replaces: Vec<String> = detailed
             .iter()
@@ -276,7 +365,10 @@ impl ResourceProvider for RawRandom {
         }))
     }
 
-    async fn create(&self, request: Request<pulumirpc::CreateRequest>) -> Result<Response<pulumirpc::CreateResponse>, Status> {
+    async fn create(
+        &self,
+        request: Request<pulumirpc::CreateRequest>,
+    ) -> Result<Response<pulumirpc::CreateResponse>, Status> {
         let req = request.into_inner();
         self.check_type(&req.r#type)?;
         let inputs = fields(&req.properties);
@@ -284,13 +376,28 @@ impl ResourceProvider for RawRandom {
         let mut out = outputs(&inputs, &random_chars(n.unwrap_or(1)), self.bug)?;
         if req.preview || n.is_none() {
             out.fields.insert("result".into(), string(UNKNOWN));
-            return Ok(Response::new(pulumirpc::CreateResponse { id: String::new(), properties: Some(out), ..Default::default() }));
+            return Ok(Response::new(pulumirpc::CreateResponse {
+                id: String::new(),
+                properties: Some(out),
+                ..Default::default()
+            }));
         }
-        let id = if self.bug == Bug::EmptyId { String::new() } else { format!("random-{}", random_chars(12).to_lowercase()) };
-        Ok(Response::new(pulumirpc::CreateResponse { id, properties: Some(out), ..Default::default() }))
+        let id = if self.bug == Bug::EmptyId {
+            String::new()
+        } else {
+            format!("random-{}", random_chars(12).to_lowercase())
+        };
+        Ok(Response::new(pulumirpc::CreateResponse {
+            id,
+            properties: Some(out),
+            ..Default::default()
+        }))
     }
 
-    async fn read(&self, request: Request<pulumirpc::ReadRequest>) -> Result<Response<pulumirpc::ReadResponse>, Status> {
+    async fn read(
+        &self,
+        request: Request<pulumirpc::ReadRequest>,
+    ) -> Result<Response<pulumirpc::ReadResponse>, Status> {
         let req = request.into_inner();
         let mut props = fields(&req.properties);
         if self.bug == Bug::DriftingRead {
@@ -307,7 +414,10 @@ impl ResourceProvider for RawRandom {
         }))
     }
 
-    async fn update(&self, request: Request<pulumirpc::UpdateRequest>) -> Result<Response<pulumirpc::UpdateResponse>, Status> {
+    async fn update(
+        &self,
+        request: Request<pulumirpc::UpdateRequest>,
+    ) -> Result<Response<pulumirpc::UpdateResponse>, Status> {
         let req = request.into_inner();
         let olds = fields(&req.olds);
         let (old_prefix, _, _) = prefix(&olds).map_err(Status::invalid_argument)?;
@@ -316,16 +426,27 @@ impl ResourceProvider for RawRandom {
             Some(Kind::StringValue(s)) => s.strip_prefix(old_prefix.as_str()).map(str::to_string),
             _ => None,
         }
-        .ok_or_else(|| Status::failed_precondition("the recorded state has no `result` matching its `prefix`"))?;
+        .ok_or_else(|| {
+            Status::failed_precondition("the recorded state has no `result` matching its `prefix`")
+        })?;
         let out = outputs(&fields(&req.news), &random, self.bug)?;
-        Ok(Response::new(pulumirpc::UpdateResponse { properties: Some(out), ..Default::default() }))
+        Ok(Response::new(pulumirpc::UpdateResponse {
+            properties: Some(out),
+            ..Default::default()
+        }))
     }
 
-    async fn delete(&self, _request: Request<pulumirpc::DeleteRequest>) -> Result<Response<()>, Status> {
+    async fn delete(
+        &self,
+        _request: Request<pulumirpc::DeleteRequest>,
+    ) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }
 
-    async fn construct(&self, _r: Request<pulumirpc::ConstructRequest>) -> Result<Response<pulumirpc::ConstructResponse>, Status> {
+    async fn construct(
+        &self,
+        _r: Request<pulumirpc::ConstructRequest>,
+    ) -> Result<Response<pulumirpc::ConstructResponse>, Status> {
         Err(Status::unimplemented("Construct"))
     }
 
@@ -333,19 +454,30 @@ impl ResourceProvider for RawRandom {
         Ok(Response::new(()))
     }
 
-    async fn get_plugin_info(&self, _r: Request<()>) -> Result<Response<pulumirpc::PluginInfo>, Status> {
-        Ok(Response::new(pulumirpc::PluginInfo { version: env!("CARGO_PKG_VERSION").into() }))
+    async fn get_plugin_info(
+        &self,
+        _r: Request<()>,
+    ) -> Result<Response<pulumirpc::PluginInfo>, Status> {
+        Ok(Response::new(pulumirpc::PluginInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+        }))
     }
 
     async fn attach(&self, _r: Request<pulumirpc::PluginAttach>) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }
 
-    async fn get_mapping(&self, _r: Request<pulumirpc::GetMappingRequest>) -> Result<Response<pulumirpc::GetMappingResponse>, Status> {
+    async fn get_mapping(
+        &self,
+        _r: Request<pulumirpc::GetMappingRequest>,
+    ) -> Result<Response<pulumirpc::GetMappingResponse>, Status> {
         Err(Status::unimplemented("GetMapping"))
     }
 
-    async fn get_mappings(&self, _r: Request<pulumirpc::GetMappingsRequest>) -> Result<Response<pulumirpc::GetMappingsResponse>, Status> {
+    async fn get_mappings(
+        &self,
+        _r: Request<pulumirpc::GetMappingsRequest>,
+    ) -> Result<Response<pulumirpc::GetMappingsResponse>, Status> {
         Err(Status::unimplemented("GetMappings"))
     }
 }
@@ -376,7 +508,10 @@ pub async fn main(bug: Bug) -> ExitCode {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let shutdown = async {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {},
@@ -386,7 +521,11 @@ pub async fn main(bug: Bug) -> ExitCode {
             _ => std::future::pending::<()>().await,
         }
     };
-    match tonic::transport::Server::builder().add_service(service).serve_with_incoming_shutdown(incoming, shutdown).await {
+    match tonic::transport::Server::builder()
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server failed: {e}");

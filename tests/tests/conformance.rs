@@ -1,0 +1,309 @@
+//! The conformance kit, end to end: it passes on the example provider, and each deliberately
+//! broken plugin (one bug each) is caught by the right case with a message naming the bug.
+//! Every plugin here is a real process driven over real gRPC.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use provider_conformance::{Fixture, Kit, PluginCommand, Report, Status};
+
+fn fixture(name: &str) -> Fixture {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    Fixture::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn kit(program: PathBuf, concurrency: usize) -> Kit {
+    let mut kit = Kit::new(PluginCommand::new(vec![program.display().to_string()]))
+        .with_fixture(fixture("local.yaml"));
+    kit.concurrency = concurrency;
+    kit
+}
+
+fn failed(report: &Report) -> Vec<&str> {
+    report
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+fn status(report: &Report, case: &str) -> Status {
+    report
+        .case(case)
+        .unwrap_or_else(|| panic!("no case {case} in the report"))
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kit_passes_on_the_example_provider() {
+    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let report = kit(plugin, 200).run(&[]).await.expect("the kit runs");
+    eprintln!("{}", report.table());
+    assert!(report.passed(), "{}", report.table());
+    // The cases that the fixture makes applicable really ran and passed.
+    for case in [
+        "process.port-line",
+        "process.loopback",
+        "process.flags",
+        "process.attach",
+        "process.sigint",
+        "protocol.handshake-configure",
+        "check.invalid-inputs",
+        "create.outputs",
+        "read.after-create",
+        "diff.unchanged",
+        "diff.update-vs-replace",
+        "preview.unknowns",
+        "secrets.roundtrip",
+        "idempotency",
+        "cancel",
+        "concurrency",
+    ] {
+        assert_eq!(
+            status(&report, case),
+            Status::Pass,
+            "{case}:\n{}",
+            report.table()
+        );
+    }
+    // The fixture says a Random lives only in state, so Read cannot observe a Delete.
+    let delete = report.case("delete.then-read").unwrap();
+    assert_eq!(delete.status, Status::NotApplicable);
+    assert!(
+        delete.notes[0].contains("lives only in state"),
+        "{:?}",
+        delete.notes
+    );
+    assert_eq!(report.cases.len(), provider_conformance::CASES.len());
+}
+
+/// Runs the kit on `broken-<name>` and checks that exactly `expected` cases fail, the first of
+/// them with a finding containing `needle`.
+async fn caught(name: &str, expected: &[&str], needle: &str) -> Report {
+    let plugin = support::binary("fixture-plugins", &format!("broken-{name}"));
+    let report = kit(plugin, 20).run(&[]).await.expect("the kit runs");
+    eprintln!("broken-{name}:\n{}", report.table());
+    assert_eq!(
+        failed(&report),
+        expected,
+        "broken-{name}:\n{}",
+        report.table()
+    );
+    let case = report.case(expected[0]).unwrap();
+    assert!(
+        case.findings
+            .iter()
+            .any(|f| format!("{} {} {}", f.check, f.actual, f.fix).contains(needle)),
+        "broken-{name}: no finding of {} mentions {needle:?}:\n{}",
+        expected[0],
+        report.table()
+    );
+    for f in report.cases.iter().flat_map(|c| &c.findings) {
+        assert!(
+            !f.expected.is_empty() && !f.actual.is_empty() && !f.fix.is_empty(),
+            "incomplete finding {f:?}"
+        );
+    }
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_line_before_the_port_is_caught_by_the_port_line_case() {
+    let report = caught(
+        "log-before-port",
+        &["process.port-line"],
+        "log line printed before the port",
+    )
+    .await;
+    let f = &report.case("process.port-line").unwrap().findings[0];
+    assert!(
+        f.actual.contains("starting the Random provider") && f.actual.contains("line 2"),
+        "{f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_id_from_create_is_caught() {
+    // Every case that creates a resource notices; create.outputs is the one about it.
+    let report = caught(
+        "empty-id",
+        &[
+            "create.outputs",
+            "read.after-create",
+            "diff.unchanged",
+            "diff.update-vs-replace",
+            "secrets.roundtrip",
+            "idempotency",
+            "concurrency",
+        ],
+        "empty id",
+    )
+    .await;
+    assert_eq!(
+        report.case("create.outputs").unwrap().findings.len(),
+        1,
+        "{}",
+        report.table()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_drifts_is_caught() {
+    let report = caught(
+        "drifting-read",
+        &["read.after-create", "idempotency"],
+        "drifted",
+    )
+    .await;
+    let read = report.case("read.after-create").unwrap();
+    assert!(
+        read.findings.iter().any(|f| f.check.contains("`result`")),
+        "{}",
+        report.table()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_that_ignores_a_replace_on_change_field_is_caught() {
+    caught(
+        "diff-ignores-replace",
+        &["diff.update-vs-replace"],
+        "ignored the replace-on-change field `length`",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_secret_is_caught() {
+    let report = caught(
+        "dropped-secret",
+        &["secrets.roundtrip"],
+        "the secret was dropped",
+    )
+    .await;
+    // Not a word of the secret in any report format.
+    for text in [report.table(), report.json(), report.junit()] {
+        assert!(
+            !text.contains("hush-") && !text.contains("quiet-"),
+            "a secret leaked into the report:\n{text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_on_invalid_input_is_caught() {
+    let report = caught(
+        "crash-on-invalid",
+        &["check.invalid-inputs"],
+        "crashed on invalid input",
+    )
+    .await;
+    let f = &report.case("check.invalid-inputs").unwrap().findings[0];
+    assert!(
+        f.actual.contains("exited") && f.actual.contains("cannot handle invalid length"),
+        "{f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_schema_is_caught() {
+    let report = caught(
+        "invalid-schema",
+        &["schema.metaschema", "schema.check-consistency"],
+        "invalid schema at",
+    )
+    .await;
+    let meta = report.case("schema.metaschema").unwrap();
+    assert!(
+        meta.findings.iter().any(|f| f
+            .check
+            .contains("/resources/local:index:Random/inputProperties/length")),
+        "{}",
+        report.table()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_writes_json_and_junit_and_exits_non_zero_on_failure() {
+    let plugin = support::binary("fixture-plugins", "broken-dropped-secret")
+        .display()
+        .to_string();
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/local.yaml")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let args = |format: &str, out: &PathBuf, cases: &str| {
+        vec![
+            "--fixture".to_string(),
+            fixture.clone(),
+            "--case".into(),
+            cases.into(),
+            "--format".into(),
+            format.into(),
+            "--output".into(),
+            out.display().to_string(),
+            "--".into(),
+            plugin.clone(),
+        ]
+    };
+    let code =
+        provider_conformance::cli::run(args("json", &json, "secrets.roundtrip,create.outputs"))
+            .await;
+    assert_eq!(code, ExitCode::FAILURE);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[0]["name"], "create.outputs");
+    assert_eq!(cases[0]["status"], "pass");
+    assert_eq!(cases[1]["status"], "fail");
+    assert!(
+        cases[1]["findings"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("secret")
+    );
+
+    let junit = dir.path().join("report.xml");
+    let code = provider_conformance::cli::run(args("junit", &junit, "create.outputs")).await;
+    assert_eq!(code, ExitCode::SUCCESS);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testcase classname=\"conformance\" name=\"create.outputs\"")
+            && xml.contains("failures=\"0\""),
+        "{xml}"
+    );
+
+    // Usage errors say what is wrong and exit 2.
+    assert_eq!(
+        provider_conformance::cli::run(vec![
+            "--case".into(),
+            "no.such-case".into(),
+            "--".into(),
+            plugin.clone()
+        ])
+        .await,
+        ExitCode::from(2)
+    );
+    assert_eq!(
+        provider_conformance::cli::run(vec![
+            "--fixture".into(),
+            "/nonexistent.yaml".into(),
+            "--".into(),
+            plugin
+        ])
+        .await,
+        ExitCode::from(2)
+    );
+    assert_eq!(
+        provider_conformance::cli::run(vec![]).await,
+        ExitCode::from(2)
+    );
+}
