@@ -11,9 +11,9 @@ Cases (each assertion is reported; the exit status is non-zero if any failed):
            Update, Delete of local:index:Random, a secret prefix, a preview with an unknown
            `length`, Log tagged with the URN, stdout clean, SIGINT exits 0.
   partial  a partial-initialization error decoded from the `grpc-status-details-bin` trailer:
-           against pulumi-resource-fixture's `fixture:index:InitFails`, and against
-           pulumi-resource-local's `local:index:Service` (a service that never becomes ready)
-           once the example provider has that resource.
+           against pulumi-resource-local's `local:index:Service` (a process that never becomes
+           ready; Delete then stops it), and against pulumi-resource-fixture's
+           `fixture:index:InitFails` (fixed id, properties and reasons).
 
 Usage: interop.py --local PATH --fixture PATH [--expect-version X.Y.Z]
 """
@@ -445,10 +445,7 @@ def free_port():
 
 
 def partial_local_service(report, stub, root):
-    """`local:index:Service` whose process never becomes ready: a partial initialization.
-
-    Runs once the example provider has the resource; until then it reports a skip.
-    """
+    """`local:index:Service` whose process never becomes ready: a partial initialization."""
     case = "partial/local-service"
     ty = "local:index:Service"
     svc_urn = urn(ty, "never-ready")
@@ -459,9 +456,6 @@ def partial_local_service(report, stub, root):
             timeout=CALL_TIMEOUT,
         )
     )
-    if probe is not None and "unknown resource type" in (probe.details() or ""):
-        print(f"skip  {case}: the example provider has no {ty} yet", flush=True)
-        return
     report.check(case, "Check answers", probe is None, probe)
     created = {}
 

@@ -70,9 +70,16 @@ fn random_inputs(length: f64, prefix: &str) -> Struct {
     structure([("length", num(length)), ("prefix", string(prefix))])
 }
 
+/// Configure as the engine sends it. The example provider needs `local:root`, the directory its
+/// resources' relative paths resolve against; Random writes nothing, so the system's temporary
+/// directory serves.
 fn configure_request() -> pb::ConfigureRequest {
+    let root = std::env::temp_dir();
     pb::ConfigureRequest {
-        args: Some(Struct::default()),
+        args: Some(structure([(
+            "root",
+            string(root.to_str().expect("a UTF-8 temporary directory")),
+        )])),
         accept_secrets: true,
         accept_resources: true,
         ..Default::default()
@@ -624,6 +631,24 @@ async fn sigint_when_idle_exits_0_within_a_second() {
         took < Duration::from_secs(1),
         "SIGINT to exit took {took:?}"
     );
+}
+
+#[tokio::test]
+async fn sigint_right_after_the_port_line_exits_0() {
+    // The engine may signal as soon as it has read the port: the handlers must already be there.
+    for _ in 0..5 {
+        let mut plugin = PluginProcess::spawn(&local(), &[]).await;
+        plugin.signal(libc::SIGINT);
+        let status = plugin
+            .wait_exit(PATIENCE)
+            .await
+            .expect("the plugin exits after SIGINT");
+        assert!(
+            status.success(),
+            "exit status {status}; stderr:\n{}",
+            plugin.stderr()
+        );
+    }
 }
 
 #[tokio::test]
