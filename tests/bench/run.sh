@@ -5,7 +5,9 @@
 # (bare-tonic-provider) and provider-bench; creates the Python virtualenv with Pulumi's Python
 # SDK from PyPI (tests/python/setup-venv.sh); then measures all three in the same run and
 # prints a Markdown report (also saved to $CARGO_TARGET_DIR/provider-bench.md).
-# With valgrind installed it also counts instructions per Create for the two Rust plugins.
+# `local-nolog` is the same example provider started without an engine address: its Create then
+# sends no Log call to the engine, which separates the SDK's serving cost from logging.
+# With valgrind installed it also counts instructions per Create for all three (load-independent).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -18,19 +20,19 @@ cargo build --release -p provider-bench -p provider-example -p fixture-plugins \
 echo "== Python virtualenv with Pulumi's SDK" >&2
 python=$(tests/python/setup-venv.sh)
 
-# The Python-SDK peer: the project's pyrandom provider when present, else the minimal one here.
-pyrandom="$root/tests/python/pyprovider/pulumi-resource-pyrandom"
-if [ -x "$pyrandom" ]; then
-  python_peer="python-sdk=pyrandom:index:Random=$pyrandom"
+# The Python-SDK peer: the project's pyrandom provider (tests/python/pyprovider), run with the
+# virtualenv's python directly (its launcher script only adds a bash exec, and valgrind must see
+# python itself); the minimal provider in this folder stands in when pyrandom is absent.
+pyrandom="$root/tests/python/pyprovider/pyrandom_provider.py"
+if [ -f "$pyrandom" ]; then
+  python_peer="python-sdk=pyrandom:index:Random=$python -u $pyrandom"
 else
-  python_peer="python-sdk=pyrandom:index:Random=$python $root/tests/bench/pyprovider_min.py"
+  python_peer="python-sdk=pyrandom:index:Random=$python -u $root/tests/bench/pyprovider_min.py"
 fi
-# pulumi-resource-pyrandom may look for the virtualenv's python on PATH.
-export PATH="$(dirname "$python"):$PATH"
 
 callgrind=()
 if command -v valgrind >/dev/null 2>&1; then
-  callgrind=(--callgrind local --callgrind bare-tonic)
+  callgrind=(--callgrind local --callgrind local-nolog --callgrind bare-tonic --callgrind python-sdk)
 else
   echo "valgrind not found: skipping instruction counts" >&2
 fi
@@ -40,4 +42,7 @@ echo "== measuring" >&2
   --plugin "local=local:index:Random=$target/release/pulumi-resource-local" \
   --plugin "bare-tonic=bare:index:Random=$target/release/bare-tonic-provider" \
   --plugin "$python_peer" \
+  --plugin "local-nolog=local:index:Random=$target/release/pulumi-resource-local" \
+  --without-engine local-nolog \
+  --subject local --subject local-nolog \
   "${callgrind[@]}" "$@" | tee "$target/provider-bench.md"

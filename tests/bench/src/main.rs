@@ -57,6 +57,13 @@ struct Cli {
     /// Count instructions per Create with callgrind for this plugin label (repeatable).
     #[arg(long = "callgrind")]
     callgrind: Vec<String>,
+    /// Start this plugin label without the engine address (repeatable): an SDK plugin then has
+    /// no engine to send log messages to, which isolates the cost of serving from logging.
+    #[arg(long = "without-engine")]
+    without_engine: Vec<String>,
+    /// Print ratios of this plugin against every other (repeatable; default: the first plugin).
+    #[arg(long = "subject")]
+    subjects: Vec<String>,
     /// Calls that separate the two callgrind runs.
     #[arg(long, default_value_t = 1000)]
     callgrind_calls: u64,
@@ -150,8 +157,7 @@ async fn measure_launches(cli: &Cli, engine: &str, figures: &mut [PluginFigures]
     let settle = Duration::from_millis(cli.settle_ms);
     for round in 0..cli.launches {
         for (spec, fig) in cli.plugins.iter().zip(figures.iter_mut()) {
-            let mut command = spec.command.clone();
-            command.push(engine.to_string());
+            let command = spec.command_line(engine);
             match plugin::launch(&command, Duration::from_secs(60)).await {
                 Ok(running) => {
                     fig.launches
@@ -176,8 +182,7 @@ async fn measure_load(
     ticks: u64,
     fig: &mut PluginFigures,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut command = spec.command.clone();
-    command.push(engine.address.clone());
+    let command = spec.command_line(&engine.address);
     let running = plugin::launch(&command, Duration::from_secs(60)).await?;
     let pid = running.pid;
     {
@@ -269,6 +274,88 @@ fn cpu_per_call_us(l: &LoadFigures) -> f64 {
     } else {
         l.server_cpu.as_secs_f64() * 1e6 / l.phase.calls as f64
     }
+}
+
+/// The ratio table of plugin `s` against every other plugin.
+fn ratio_table(cli: &Cli, figures: &[PluginFigures], s: usize, out: &mut String) {
+    let subject = &figures[s];
+    let subject_label = &cli.plugins[s].label;
+    let peers: Vec<usize> = (0..figures.len()).filter(|&i| i != s).collect();
+    let _ = writeln!(
+        out,
+        "### Ratios: {subject_label} / peer (below 1 means {subject_label} is smaller or faster)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| figure | {} |",
+        peers
+            .iter()
+            .map(|&i| cli.plugins[i].label.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(
+        out,
+        "|---|{}",
+        "---:|".repeat(cli.plugins.len().saturating_sub(1))
+    );
+    let row = |name: &str, value: &dyn Fn(&PluginFigures) -> f64| -> String {
+        let cells: Vec<String> = peers
+            .iter()
+            .map(|&i| fmt_ratio(value(subject), value(&figures[i])))
+            .collect();
+        format!("| {name} | {} |", cells.join(" | "))
+    };
+    if !cli.no_launches {
+        let _ = writeln!(
+            out,
+            "{}",
+            row("start to port (median)", &|f| median(&f.launches.start_ms))
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            row("RSS after start (median)", &|f| median(
+                &f.launches
+                    .rss_kib
+                    .iter()
+                    .map(|&k| k as f64)
+                    .collect::<Vec<_>>()
+            ))
+        );
+    }
+    if !cli.no_load {
+        for (i, in_flight) in cli.in_flight.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}",
+                row(
+                    &format!("server CPU per Create, {in_flight} in flight"),
+                    &|f| f.load.get(i).map_or(f64::NAN, cpu_per_call_us)
+                )
+            );
+        }
+        for (i, in_flight) in cli.in_flight.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}",
+                row(&format!("calls/s, {in_flight} in flight"), &|f| f
+                    .load
+                    .get(i)
+                    .map_or(f64::NAN, |l| l.phase.calls_per_second()))
+            );
+        }
+    }
+    if figures.iter().any(|f| f.callgrind.is_some()) {
+        let _ = writeln!(
+            out,
+            "{}",
+            row("instructions per Create", &|f| f
+                .callgrind
+                .map_or(f64::NAN, |c| c.0))
+        );
+    }
+    let _ = writeln!(out);
 }
 
 fn report(cli: &Cli, figures: &[PluginFigures], machine: &str, ticks: u64) -> String {
@@ -396,84 +483,15 @@ fn report(cli: &Cli, figures: &[PluginFigures], machine: &str, ticks: u64) -> St
         let _ = writeln!(out);
     }
 
-    // Ratios of the subject (the first plugin) against each peer.
-    let subject = &figures[0];
-    let subject_label = &cli.plugins[0].label;
-    let _ = writeln!(
-        out,
-        "### Ratios: {subject_label} / peer (below 1 means {subject_label} is smaller or faster)\n"
-    );
-    let _ = writeln!(
-        out,
-        "| figure | {} |",
-        cli.plugins[1..]
-            .iter()
-            .map(|s| s.label.as_str())
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(
-        out,
-        "|---|{}",
-        "---:|".repeat(cli.plugins.len().saturating_sub(1))
-    );
-    let row = |name: &str, value: &dyn Fn(&PluginFigures) -> f64| -> String {
-        let cells: Vec<String> = figures[1..]
-            .iter()
-            .map(|peer| fmt_ratio(value(subject), value(peer)))
-            .collect();
-        format!("| {name} | {} |", cells.join(" | "))
-    };
-    if !cli.no_launches {
-        let _ = writeln!(
-            out,
-            "{}",
-            row("start to port (median)", &|f| median(&f.launches.start_ms))
-        );
-        let _ = writeln!(
-            out,
-            "{}",
-            row("RSS after start (median)", &|f| median(
-                &f.launches
-                    .rss_kib
-                    .iter()
-                    .map(|&k| k as f64)
-                    .collect::<Vec<_>>()
-            ))
-        );
-    }
-    if !cli.no_load {
-        for (i, in_flight) in cli.in_flight.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{}",
-                row(
-                    &format!("server CPU per Create, {in_flight} in flight"),
-                    &|f| f.load.get(i).map_or(f64::NAN, cpu_per_call_us)
-                )
-            );
-        }
-        for (i, in_flight) in cli.in_flight.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{}",
-                row(&format!("calls/s, {in_flight} in flight"), &|f| f
-                    .load
-                    .get(i)
-                    .map_or(f64::NAN, |l| l.phase.calls_per_second()))
-            );
+    // Ratios of each subject (by default the first plugin) against each peer.
+    for label in &cli.subjects {
+        if let Some(i) = cli.plugins.iter().position(|p| &p.label == label) {
+            ratio_table(cli, figures, i, &mut out);
         }
     }
-    if figures.iter().any(|f| f.callgrind.is_some()) {
-        let _ = writeln!(
-            out,
-            "{}",
-            row("instructions per Create", &|f| f
-                .callgrind
-                .map_or(f64::NAN, |c| c.0))
-        );
+    if cli.subjects.is_empty() {
+        ratio_table(cli, figures, 0, &mut out);
     }
-    let _ = writeln!(out);
 
     let errors: Vec<String> = cli
         .plugins
@@ -487,7 +505,7 @@ fn report(cli: &Cli, figures: &[PluginFigures], machine: &str, ticks: u64) -> St
     out
 }
 
-async fn run(cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
+async fn run(mut cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
     let mut labels = std::collections::BTreeSet::new();
     for spec in &cli.plugins {
         if !labels.insert(spec.label.clone()) {
@@ -498,10 +516,19 @@ async fn run(cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
             .into());
         }
     }
-    for label in &cli.callgrind {
+    for label in &cli.without_engine {
+        let Some(spec) = cli.plugins.iter_mut().find(|s| &s.label == label) else {
+            return Err(format!(
+                "--without-engine {label}: no --plugin has that label (labels: {labels:?})"
+            )
+            .into());
+        };
+        spec.engine_arg = false;
+    }
+    for label in cli.callgrind.iter().chain(&cli.subjects) {
         if !labels.contains(label) {
             return Err(format!(
-                "--callgrind {label}: no --plugin has that label (labels: {labels:?})"
+                "--callgrind/--subject {label}: no --plugin has that label (labels: {labels:?})"
             )
             .into());
         }

@@ -16,6 +16,19 @@ pub struct PluginSpec {
     pub type_token: String,
     /// Program and arguments; the engine address is appended as the last argument.
     pub command: Vec<String>,
+    /// Whether the engine address is passed (off: the plugin runs with no engine to log to).
+    pub engine_arg: bool,
+}
+
+impl PluginSpec {
+    /// The command line that starts this plugin against the engine at `engine_address`.
+    pub fn command_line(&self, engine_address: &str) -> Vec<String> {
+        let mut command = self.command.clone();
+        if self.engine_arg {
+            command.push(engine_address.to_string());
+        }
+        command
+    }
 }
 
 impl std::str::FromStr for PluginSpec {
@@ -41,6 +54,7 @@ impl std::str::FromStr for PluginSpec {
             label: label.into(),
             type_token: type_token.into(),
             command,
+            engine_arg: true,
         })
     }
 }
@@ -193,9 +207,18 @@ impl Running {
 
     /// Asks the plugin to stop as the engine does (SIGINT), waits up to `grace`, then kills it.
     /// Returns whether it exited by itself with status 0.
-    pub async fn stop(mut self, grace: Duration) -> bool {
+    pub async fn stop(self, grace: Duration) -> bool {
+        self.signal_and_wait("INT", grace).await
+    }
+
+    /// Sends SIGTERM, waits up to `grace`, then kills. Returns whether it exited with status 0.
+    pub async fn terminate(self, grace: Duration) -> bool {
+        self.signal_and_wait("TERM", grace).await
+    }
+
+    async fn signal_and_wait(mut self, signal: &str, grace: Duration) -> bool {
         let _ = std::process::Command::new("kill")
-            .arg("-INT")
+            .arg(format!("-{signal}"))
             .arg(self.pid.to_string())
             .status();
         match tokio::time::timeout(grace, self.child.wait()).await {
@@ -220,6 +243,18 @@ mod tests {
         assert_eq!(spec.label, "py");
         assert_eq!(spec.type_token, "pyrandom:index:Random");
         assert_eq!(spec.command, vec!["/venv/bin/python", "/x/p.py"]);
+        assert_eq!(
+            spec.command_line("127.0.0.1:9"),
+            vec!["/venv/bin/python", "/x/p.py", "127.0.0.1:9"]
+        );
+        let without = PluginSpec {
+            engine_arg: false,
+            ..spec
+        };
+        assert_eq!(
+            without.command_line("127.0.0.1:9"),
+            vec!["/venv/bin/python", "/x/p.py"]
+        );
     }
 
     #[test]
