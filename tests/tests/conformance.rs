@@ -307,3 +307,34 @@ async fn the_cli_writes_json_and_junit_and_exits_non_zero_on_failure() {
         ExitCode::from(2)
     );
 }
+
+/// The kit against a provider built with Pulumi's own Python SDK: it must run every case and
+/// report, whatever the provider's results are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kit_reports_on_a_provider_built_with_pulumis_python_sdk() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let setup = std::process::Command::new(root.join("python/setup-venv.sh"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run tests/python/setup-venv.sh");
+    assert!(setup.status.success(), "setup-venv.sh failed:\n{}", String::from_utf8_lossy(&setup.stderr));
+    let launcher = root.join("python/pyprovider/pulumi-resource-pyrandom");
+    let mut kit = Kit::new(PluginCommand::new(vec![launcher.display().to_string()])).with_fixture(fixture("pyrandom.yaml"));
+    kit.concurrency = 200;
+    let report = kit.run(&[]).await.expect("the kit runs against the Python provider");
+    eprintln!("pulumi-resource-pyrandom (Pulumi's Python SDK):\n{}", report.table());
+    assert_eq!(report.cases.len(), provider_conformance::CASES.len());
+    // The plugin really ran: the cases that only need a working plugin came back with a verdict
+    // from real calls, and every failure is a complete finding.
+    assert_eq!(status(&report, "process.port-line"), Status::Pass, "{}", report.table());
+    assert_eq!(status(&report, "create.outputs"), Status::Pass, "{}", report.table());
+    for c in &report.cases {
+        assert_eq!(c.status == Status::Fail, !c.findings.is_empty(), "{}: {:?}", c.name, c);
+        for f in &c.findings {
+            assert!(!f.check.is_empty() && !f.expected.is_empty() && !f.actual.is_empty() && !f.fix.is_empty(), "{f:?}");
+        }
+    }
+    let json: serde_json::Value = serde_json::from_str(&report.json()).expect("the JSON report parses");
+    assert_eq!(json["cases"].as_array().map(Vec::len), Some(provider_conformance::CASES.len()));
+    assert!(report.junit().contains(&format!("tests=\"{}\"", provider_conformance::CASES.len())));
+}
