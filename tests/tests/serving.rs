@@ -1060,3 +1060,86 @@ async fn without_an_engine_address_the_plugin_waits_for_attach() {
         engine.logs()
     );
 }
+
+/// A codec that sends and receives raw bytes, to put undecodable messages on the wire.
+#[derive(Clone, Copy, Default)]
+struct RawBytes;
+
+impl tonic::codec::Codec for RawBytes {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawBytes
+    }
+}
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        prost::bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let len = prost::bytes::Buf::remaining(src);
+        Ok(Some(prost::bytes::Buf::copy_to_bytes(src, len).to_vec()))
+    }
+}
+
+#[tokio::test]
+async fn undecodable_protobuf_gets_an_error_status_and_the_plugin_keeps_serving() {
+    let mut plugin = PluginProcess::spawn(&local(), &[]).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", plugin.address()))
+        .expect("a valid URI")
+        .connect()
+        .await
+        .expect("connect");
+    let mut raw = tonic::client::Grpc::new(channel);
+    // Field 2 (`properties`, a message) claims 100 bytes and carries 3: not a valid CreateRequest.
+    let garbage = vec![0x12, 100, 1, 2, 3];
+    raw.ready().await.expect("ready");
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/pulumirpc.ResourceProvider/Create");
+    let status = raw
+        .unary(tonic::Request::new(garbage), path, RawBytes)
+        .await
+        .expect_err("an undecodable request fails");
+    assert!(
+        matches!(status.code(), Code::Internal | Code::InvalidArgument),
+        "an undecodable message is refused with a clear status: {status:?}"
+    );
+    assert!(
+        status.message().to_lowercase().contains("decode"),
+        "the message says what went wrong: {status:?}"
+    );
+    assert!(
+        plugin.is_running(),
+        "an undecodable request must not crash the plugin"
+    );
+    let mut client = plugin.connect().await;
+    client
+        .get_plugin_info(())
+        .await
+        .expect("GetPluginInfo after the bad request");
+}
