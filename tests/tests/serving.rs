@@ -622,6 +622,7 @@ async fn sigint_when_idle_exits_0_within_a_second() {
         .await
         .expect("the plugin exits after SIGINT");
     let took = sent.elapsed();
+    eprintln!("SIGINT to exit: {took:?}");
     assert!(
         status.success(),
         "exit status {status}; stderr:\n{}",
@@ -676,6 +677,7 @@ async fn sigint_with_a_call_in_flight_cancels_it_and_exits_0() {
     assert_eq!(status.code(), Code::Cancelled, "{status:?}");
     let exit = plugin.wait_exit(PATIENCE).await.expect("the plugin exits");
     let took = sent.elapsed();
+    eprintln!("SIGINT to exit: {took:?}");
     assert!(exit.success(), "exit status {exit}");
     // The SDK's grace period is 3 s and the engine kills after 5 s.
     assert!(
@@ -711,6 +713,7 @@ async fn sigint_with_a_call_that_ignores_cancellation_still_exits_0_within_the_g
         .await
         .expect("the plugin exits although a call ignores cancellation");
     let took = sent.elapsed();
+    eprintln!("SIGINT to exit: {took:?}");
     assert!(
         exit.success(),
         "exit status {exit}; stderr:\n{}",
@@ -1142,4 +1145,38 @@ async fn undecodable_protobuf_gets_an_error_status_and_the_plugin_keeps_serving(
         .get_plugin_info(())
         .await
         .expect("GetPluginInfo after the bad request");
+}
+
+#[tokio::test]
+async fn the_grpc_health_service_reports_serving() {
+    let plugin = PluginProcess::spawn(&local(), &[]).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", plugin.address()))
+        .expect("a valid URI")
+        .connect()
+        .await
+        .expect("connect");
+    let mut raw = tonic::client::Grpc::new(channel);
+    for service in ["", "pulumirpc.ResourceProvider"] {
+        // grpc.health.v1.HealthCheckRequest { service = 1 }, encoded by hand.
+        let mut request = Vec::new();
+        if !service.is_empty() {
+            request.push(0x0a);
+            request.push(u8::try_from(service.len()).expect("a short name"));
+            request.extend_from_slice(service.as_bytes());
+        }
+        raw.ready().await.expect("ready");
+        let path =
+            tonic::codegen::http::uri::PathAndQuery::from_static("/grpc.health.v1.Health/Check");
+        let response = raw
+            .unary(tonic::Request::new(request), path, RawBytes)
+            .await
+            .unwrap_or_else(|e| panic!("Health/Check({service:?}): {e:?}"))
+            .into_inner();
+        // HealthCheckResponse { status = 1 (SERVING) }.
+        assert_eq!(
+            response,
+            vec![0x08, 0x01],
+            "Health/Check({service:?}) answers SERVING"
+        );
+    }
 }
