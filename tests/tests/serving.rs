@@ -1180,3 +1180,20 @@ async fn the_grpc_health_service_reports_serving() {
         );
     }
 }
+
+#[tokio::test]
+async fn sigterm_exits_0_too() {
+    let mut plugin = PluginProcess::spawn(&local(), &[]).await;
+    let mut client = plugin.connect().await;
+    client.get_plugin_info(()).await.expect("GetPluginInfo");
+    plugin.signal(libc::SIGTERM);
+    let status = plugin
+        .wait_exit(PATIENCE)
+        .await
+        .expect("the plugin exits after SIGTERM");
+    assert!(
+        status.success(),
+        "exit status {status}; stderr:\n{}",
+        plugin.stderr()
+    );
+}
