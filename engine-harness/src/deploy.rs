@@ -583,8 +583,10 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
     let t0 = Instant::now();
     let plugin = ctx.plugins[&decl.package].clone();
     let evaluated = {
-        let resolved = ctx.resolved.lock().map(|r| r.clone()).unwrap_or_default();
-        let ev = Evaluator { project: &ctx.project, resources: &resolved };
+        let empty = HashMap::new();
+        let guard = ctx.resolved.lock();
+        let resolved = guard.as_deref().unwrap_or(&empty);
+        let ev = Evaluator { project: &ctx.project, resources: resolved };
         ev.eval(&Json::Object(decl.properties.clone()))
     };
     let mut news = match evaluated {

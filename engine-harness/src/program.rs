@@ -93,6 +93,7 @@ pub struct Project {
     pub outputs: Vec<(String, Json)>,
     /// Plugins named in `plugins.providers`.
     pub plugins: Vec<PluginDecl>,
+    index: HashMap<String, usize>,
 }
 
 impl Project {
@@ -103,7 +104,10 @@ impl Project {
 
     /// Finds a resource by name.
     pub fn resource(&self, name: &str) -> Option<&ResourceDecl> {
-        self.resources.iter().find(|r| r.name == name)
+        match self.index.get(name) {
+            Some(i) => self.resources.get(*i),
+            None => self.resources.iter().find(|r| r.name == name),
+        }
     }
 }
 
@@ -111,11 +115,12 @@ impl Project {
 struct Source {
     file: PathBuf,
     lines: Vec<String>,
+    children: std::cell::RefCell<HashMap<String, HashMap<String, usize>>>,
 }
 
 impl Source {
     fn new(file: &Path, text: &str) -> Self {
-        Source { file: file.to_path_buf(), lines: text.lines().map(str::to_string).collect() }
+        Source { file: file.to_path_buf(), lines: text.lines().map(str::to_string).collect(), children: Default::default() }
     }
 
     fn err(&self, line: usize, message: impl Into<String>) -> Error {
@@ -134,20 +139,34 @@ impl Source {
         self.lines.iter().position(|l| l.starts_with(&pat)).map(|i| i + 1).unwrap_or(1)
     }
 
-    /// The line of `key:` indented under the top-level `section:`.
+    /// The line of `key:` indented under the top-level `section:` (indexed once per section).
     fn child_key(&self, section: &str, key: &str) -> usize {
         let start = self.top_key(section);
-        for (i, l) in self.lines.iter().enumerate().skip(start) {
-            if !l.starts_with(' ') && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
-                break;
+        let mut cache = self.children.borrow_mut();
+        let index = cache.entry(section.to_string()).or_insert_with(|| {
+            let mut index = HashMap::new();
+            let mut indent = None;
+            for (i, l) in self.lines.iter().enumerate().skip(start) {
+                let t = l.trim_start();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                let depth = l.len() - t.len();
+                if depth == 0 {
+                    break;
+                }
+                if *indent.get_or_insert(depth) != depth {
+                    continue;
+                }
+                let t = t.trim_start_matches("- ");
+                if let Some((k, _)) = t.split_once(':') {
+                    let k = k.trim().trim_matches('"').trim_matches('\'');
+                    index.entry(k.to_string()).or_insert(i + 1);
+                }
             }
-            let t = l.trim_start();
-            let t = t.strip_prefix('"').unwrap_or(t);
-            if (t.starts_with(&format!("{key}:")) || t.starts_with(&format!("{key}\":"))) && l.len() - l.trim_start().len() > 0 {
-                return i + 1;
-            }
-        }
-        start
+            index
+        });
+        index.get(key).copied().unwrap_or(start)
     }
 }
 
@@ -451,7 +470,9 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         resources.push(parse_resource(&src, line, &rname, v)?);
     }
 
+    let index = resources.iter().enumerate().map(|(i, r): (usize, &ResourceDecl)| (r.name.clone(), i)).collect();
     let project = Project {
+        index,
         name,
         stack: stack.to_string(),
         dir: dir.to_path_buf(),

@@ -24,6 +24,10 @@ VERSION = "0.1.0"
 RANDOM = "pyrandom:index:Random"
 ALPHABET = string.ascii_letters + string.digits
 INPUTS = ("length", "prefix")
+# Pulumi's Python SDK 3.272.0 reads unknowns as `Computed` but cannot marshal `Computed` back
+# (`PropertyValue.marshal` raises "Unsupported value type"), so an unknown output is sent as the
+# wire sentinel itself, which is what an unknown is on the wire.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def _length(inputs):
@@ -52,9 +56,13 @@ def _prefix(inputs):
     return v.value, v.is_secret, None
 
 
+def _known(v):
+    return PropertyValue(UNKNOWN, is_secret=v.is_secret) if isinstance(v.value, Computed) else v
+
+
 def _outputs(inputs, random_part):
     prefix, secret, _ = _prefix(inputs)
-    out = {k: v for k, v in inputs.items() if k in INPUTS}
+    out = {k: _known(v) for k, v in inputs.items() if k in INPUTS}
     out["result"] = PropertyValue(prefix + random_part, is_secret=secret)
     return out
 
@@ -116,7 +124,7 @@ class PyRandomProvider(p.Provider):
             raise ValueError(err)
         if n is None or request.preview:
             out = _outputs(request.properties, "")
-            out["result"] = PropertyValue.computed()
+            out["result"] = PropertyValue(UNKNOWN)
             return p.CreateResponse(resource_id="", properties=out)
         random_part = "".join(secrets.choice(ALPHABET) for _ in range(n))
         rid = "pyrandom-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
@@ -138,7 +146,7 @@ class PyRandomProvider(p.Provider):
         random_part = result.value[len(old_prefix):]
         if request.preview and any(isinstance(v.value, Computed) for v in request.news.values()):
             out = _outputs(request.news, "")
-            out["result"] = PropertyValue.computed()
+            out["result"] = PropertyValue(UNKNOWN)
             return p.UpdateResponse(properties=out)
         return p.UpdateResponse(properties=_outputs(request.news, random_part))
 
