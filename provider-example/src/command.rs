@@ -28,257 +28,292 @@
 //! | `dir` | the working directory, relative to `local:root`; default the root itself. |
 //! | `triggers` | any values; a change replaces the resource (to re-run `create` on demand). |
 //!
-//! Outputs: the inputs, plus `stdout` and `stderr` (trailing newlines removed, at most 1 MiB
-//! each). When a script or an environment value is secret, both outputs are secret, and a
-//! failure message does not quote them.
+//! Outputs ([`CommandState`]): the inputs, plus `stdout` and `stderr` (trailing newlines
+//! removed, at most 1 MiB each). When a script or an environment value is secret, the SDK
+//! keeps both outputs secret, and a failure message does not quote the command's output.
 //!
 //! # Timeouts, cancellation and stray processes
 //!
 //! Each script runs in its own process group. When the user's custom timeout
 //! (`customTimeouts`, which the SDK hands over as [`Context::timeout`]) runs out, or the engine
 //! cancels the operation ([`Context::cancelled`]: Ctrl-C on `pulumi up`), the whole group gets
-//! SIGTERM, then SIGKILL after 3 s, and the operation fails with [`Error::Timeout`] or
-//! [`Error::Cancelled`] saying so. When a script finishes, anything it left running in the
-//! background is killed too: a `Command` never leaks processes (use a
-//! [`crate::service`] for something meant to keep running).
+//! SIGTERM, then SIGKILL after 3 s, and the operation fails with [`Error::Timeout`](provider_sdk::Error::Timeout) or
+//! [`Error::Cancelled`](provider_sdk::Error::Cancelled) saying so. When a script finishes, anything it left running in the
+//! background is killed too: a `Command` never leaks processes (use a [`crate::service`] for
+//! something meant to keep running).
 //!
 //! A script that exits non-zero fails the operation with its exit status and the end of its
-//! stderr; a failed Create leaves no resource in the state. A command has no live state, so
-//! Read keeps what was recorded.
+//! stderr; a failed Create leaves no resource in the state.
+//!
+//! # How it is written
+//!
+//! A typed [`Resource`] whose **diff** refines the SDK's structural diff: with no `update`
+//! script, a change to what `create` runs must replace the resource. A command has no live
+//! state to drift from, so it has no `read` (the SDK keeps the recorded state on refresh).
 
 use std::collections::BTreeMap;
 
-use provider_sdk::ops::*;
-use provider_sdk::{Context, Error, PropertyMap, PropertyValue, Result, diff_top_level};
+use provider_sdk::ops::{CheckFailure, DiffResponse};
+use provider_sdk::typed::{
+    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, Resource, UpdateArgs,
+};
+use provider_sdk::{Context, Result, async_trait};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::process::{self, Script};
-use crate::props::{self, maybe_secret};
-use crate::root::Root;
+use crate::root::{self, LocalConfig};
 
 /// The type token.
 pub const TYPE: &str = "local:index:Command";
 
-const INPUTS: &[&str] = &[
-    "create",
-    "update",
-    "delete",
-    "environment",
-    "dir",
-    "triggers",
-];
-const COMPUTED: &[&str] = &["stdout", "stderr"];
+/// The inputs of a [`Command`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandArgs {
+    /// The shell script run when the resource is created.
+    pub create: String,
+    /// The shell script run on update; without it, changes replace the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+    /// The shell script run when the resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<String>,
+    /// Environment variables for the scripts (values may be secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<BTreeMap<String, String>>,
+    /// The working directory, relative to `local:root` (default: the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Values whose change replaces the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<Vec<serde_json::Value>>,
+}
+
+/// Shell commands and what the last one printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandState {
+    /// The create script.
+    pub create: String,
+    /// The update script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+    /// The delete script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<String>,
+    /// Environment variables for the scripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<BTreeMap<String, String>>,
+    /// The working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Values whose change replaces the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<Vec<serde_json::Value>>,
+    /// What the last script printed on stdout (trailing newlines removed).
+    pub stdout: String,
+    /// What the last script printed on stderr (trailing newlines removed).
+    pub stderr: String,
+}
+
+impl CommandArgs {
+    fn state(self, out: process::Output) -> CommandState {
+        CommandState {
+            create: self.create,
+            update: self.update,
+            delete: self.delete,
+            environment: self.environment,
+            dir: self.dir,
+            triggers: self.triggers,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
+    }
+}
 
 /// The `Command` resource.
 #[derive(Debug, Default)]
-pub struct Command;
-
-fn bad(p: props::Problem) -> Error {
-    Error::InvalidRequest(p.reason)
+pub struct Command {
+    config: ConfigHandle<LocalConfig>,
 }
 
-/// The script under `key`, ready to run, or `None` when the inputs have none.
-fn script(
-    root: &Root,
-    inputs: &PropertyMap,
-    key: &str,
-    extra: BTreeMap<String, String>,
-) -> Result<Option<Script>> {
-    let Some(text) = props::string(inputs, key).map_err(bad)? else {
-        return Ok(None);
-    };
-    let env = props::string_map(inputs, "environment").map_err(bad)?;
-    let dir = match props::string(inputs, "dir").map_err(bad)? {
-        Some(d) => root.resolve("dir", &d.value)?,
-        None => root.dir().to_path_buf(),
-    };
-    let secret = secret_inputs(inputs) || text.secret || env.secret;
-    let mut vars = env.value;
-    vars.extend(extra);
-    Ok(Some(Script {
-        script: text.value,
-        dir,
-        env: vars,
-        secret,
-    }))
-}
+impl Command {
+    /// A `Command` running its scripts under the root in `config`.
+    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
+        Command { config }
+    }
 
-fn secret_inputs(inputs: &PropertyMap) -> bool {
-    ["create", "update", "delete", "environment"]
-        .iter()
-        .any(|k| inputs.get(*k).is_some_and(PropertyValue::contains_secrets))
+    /// `script` ready to run with the resource's environment and directory, plus `extra`
+    /// variables. The typed layer does not tell which inputs were secret (it keeps outputs
+    /// secret itself), so a failure message quotes the command's stderr only when there is no
+    /// `environment`, the usual carrier of secrets.
+    fn script(
+        &self,
+        script: &str,
+        env: &Option<BTreeMap<String, String>>,
+        dir: &Option<String>,
+        extra: BTreeMap<String, String>,
+    ) -> Result<Script> {
+        let root = root::configured(&self.config)?;
+        let dir = match dir {
+            Some(d) => root.resolve("dir", d)?,
+            None => root.dir().to_path_buf(),
+        };
+        let mut vars = env.clone().unwrap_or_default();
+        vars.extend(extra);
+        let secret = env.as_ref().is_some_and(|e| !e.is_empty());
+        Ok(Script {
+            script: script.to_string(),
+            dir,
+            env: vars,
+            secret,
+        })
+    }
 }
 
 /// `PULUMI_COMMAND_STDOUT` and `PULUMI_COMMAND_STDERR` from the recorded outputs.
-fn last_output(state: &PropertyMap) -> BTreeMap<String, String> {
-    let mut vars = BTreeMap::new();
-    for (key, var) in [
-        ("stdout", "PULUMI_COMMAND_STDOUT"),
-        ("stderr", "PULUMI_COMMAND_STDERR"),
-    ] {
-        if let Some(s) = state.get(key).and_then(|v| v.unwrap_secret().0.as_str()) {
-            vars.insert(var.to_string(), s.to_string());
-        }
-    }
-    vars
+fn last_output(state: &CommandState) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("PULUMI_COMMAND_STDOUT".to_string(), state.stdout.clone()),
+        ("PULUMI_COMMAND_STDERR".to_string(), state.stderr.clone()),
+    ])
 }
 
 async fn run(ctx: &Context, what: String, script: &Script) -> Result<process::Output> {
     process::run(&what, script, ctx.timeout(), ctx.cancelled()).await
 }
 
-fn outputs(inputs: &PropertyMap, out: process::Output, secret: bool) -> PropertyMap {
-    let mut props = inputs.clone();
-    props.insert("stdout".into(), maybe_secret(out.stdout, secret));
-    props.insert("stderr".into(), maybe_secret(out.stderr, secret));
-    props
+/// Whether the diff path `path` is under the top-level property `key`.
+fn under(path: &str, key: &str) -> bool {
+    path.strip_prefix(key)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
-fn unknown_outputs(inputs: &PropertyMap) -> PropertyMap {
-    let mut out = inputs.clone();
-    for key in COMPUTED {
-        out.insert(key.to_string(), PropertyValue::Unknown(Default::default()));
-    }
-    out
-}
+#[async_trait]
+impl Resource for Command {
+    type Inputs = CommandArgs;
+    type Outputs = CommandState;
+    const UPDATES_IN_PLACE: bool = true;
+    const REPLACE_ON_CHANGES: &'static [&'static str] = &["triggers"];
 
-impl Command {
-    pub(crate) fn check(&self, req: CheckRequest) -> Result<CheckResponse> {
-        let news = &req.news;
-        let mut failures = props::unknown_keys(news, "Command", INPUTS);
-        if let Err(p) = props::required_string(
-            news,
-            "create",
-            "the shell script to run when the resource is created",
-        ) {
-            failures.push(p);
+    async fn check(&self, _ctx: &Context, inputs: &mut CommandArgs) -> Result<Vec<CheckFailure>> {
+        let mut failures = Vec::new();
+        if inputs.create.trim().is_empty() {
+            failures.push(CheckFailure::new(
+                "create",
+                "`create` is empty; give the shell script to run on create",
+            ));
         }
-        for key in ["update", "delete", "dir"] {
-            if let Err(p) = props::string(news, key) {
-                failures.push(p);
+        Ok(failures)
+    }
+
+    async fn diff(
+        &self,
+        _ctx: &Context,
+        args: DiffArgs<CommandArgs, CommandState>,
+    ) -> Result<DiffResponse> {
+        let has_update = args.news.as_ref().is_some_and(|n| n.update.is_some());
+        if has_update {
+            return Ok(args.default);
+        }
+        // Without an update script, the only way to run a changed create script is to replace.
+        let mut detailed = args.default.detailed_diff.clone();
+        for (path, change) in detailed.iter_mut() {
+            if ["create", "environment", "dir"]
+                .iter()
+                .any(|k| under(path, k))
+            {
+                change.kind = change.kind.replacing();
             }
         }
-        if let Err(p) = props::string_map(news, "environment") {
-            failures.push(p);
-        }
-        Ok(CheckResponse::invalid(req.news, failures))
+        Ok(DiffResponse::from_detailed(detailed))
     }
 
-    pub(crate) fn diff(&self, req: DiffRequest) -> Result<DiffResponse> {
-        let olds = if req.old_inputs.is_empty() {
-            props::inputs_of(&req.olds, COMPUTED)
-        } else {
-            req.old_inputs.clone()
-        };
-        let has_update = req
-            .news
-            .get("update")
-            .is_some_and(|v| !matches!(v.unwrap_secret().0, PropertyValue::Null));
-        let replacing: &[&str] = if has_update {
-            &["triggers"]
-        } else {
-            &["create", "environment", "dir", "triggers"]
-        };
-        Ok(diff_top_level(&olds, &req.news, replacing))
-    }
-
-    pub(crate) async fn create(
+    async fn create(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: CreateRequest,
-    ) -> Result<CreateResponse> {
-        if req.preview {
-            return Ok(CreateResponse::new("", unknown_outputs(&req.properties)));
-        }
-        let script = script(root, &req.properties, "create", BTreeMap::new())?
-            .ok_or_else(|| Error::InvalidRequest("`create` is required".into()))?;
+        args: CreateArgs<CommandArgs>,
+    ) -> Result<Created<CommandState>> {
+        let inputs = args.inputs;
+        let script = self.script(
+            &inputs.create,
+            &inputs.environment,
+            &inputs.dir,
+            BTreeMap::new(),
+        )?;
         let out = run(
             ctx,
-            format!("the create command of `{}`", req.name),
+            format!("the create command of `{}`", args.name),
             &script,
         )
         .await?;
-        let id = format!("command-{}", rand::random::<u64>() % 1_000_000_000_000);
-        Ok(CreateResponse::new(
-            id,
-            outputs(&req.properties, out, script.secret),
-        ))
+        let id = format!("command-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+        Ok(Created::new(id, inputs.state(out)))
     }
 
-    pub(crate) async fn read(
-        &self,
-        _ctx: &Context,
-        _root: &Root,
-        req: ReadRequest,
-    ) -> Result<ReadResponse> {
-        let inputs = if req.inputs.is_empty() {
-            props::inputs_of(&req.properties, COMPUTED)
-        } else {
-            req.inputs
-        };
-        Ok(ReadResponse::found(req.id, req.properties, inputs))
-    }
-
-    pub(crate) async fn update(
+    async fn update(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: UpdateRequest,
-    ) -> Result<UpdateResponse> {
-        if req.preview {
-            return Ok(UpdateResponse::new(unknown_outputs(&req.news)));
-        }
-        let olds = if req.old_inputs.is_empty() {
-            props::inputs_of(&req.olds, COMPUTED)
-        } else {
-            req.old_inputs.clone()
-        };
-        let only_delete_changed = INPUTS
-            .iter()
-            .filter(|k| **k != "delete")
-            .all(|k| olds.get(*k) == req.news.get(*k));
-        match script(root, &req.news, "update", last_output(&req.olds))? {
-            Some(script) if !only_delete_changed => {
+        args: UpdateArgs<CommandArgs, CommandState>,
+    ) -> Result<CommandState> {
+        let news = args.news;
+        let only_delete_changed = args.old_inputs.as_ref().is_some_and(|old| {
+            let mut old = old.clone();
+            old.delete = news.delete.clone();
+            old == news
+        });
+        match &news.update {
+            Some(update) if !only_delete_changed => {
+                let script = self.script(
+                    update,
+                    &news.environment,
+                    &news.dir,
+                    last_output(&args.state),
+                )?;
                 let out = run(
                     ctx,
-                    format!("the update command of `{}`", req.name),
+                    format!("the update command of `{}`", args.name),
                     &script,
                 )
                 .await?;
-                Ok(UpdateResponse::new(outputs(&req.news, out, script.secret)))
+                Ok(news.state(out))
             }
+            // Nothing to run: keep the last output.
             _ => {
-                // Nothing to run: keep the last output.
-                let mut out = req.news.clone();
-                for key in COMPUTED {
-                    if let Some(v) = req.olds.get(*key) {
-                        out.insert(key.to_string(), v.clone());
-                    }
-                }
-                Ok(UpdateResponse::new(out))
+                let out = process::Output {
+                    stdout: args.state.stdout.clone(),
+                    stderr: args.state.stderr.clone(),
+                };
+                Ok(news.state(out))
             }
         }
     }
 
-    pub(crate) async fn delete(
-        &self,
-        ctx: &Context,
-        root: &Root,
-        req: DeleteRequest,
-    ) -> Result<()> {
-        let inputs = if req.old_inputs.is_empty() {
-            props::inputs_of(&req.properties, COMPUTED)
-        } else {
-            req.old_inputs.clone()
-        };
-        if let Some(script) = script(root, &inputs, "delete", last_output(&req.properties))? {
+    async fn delete(&self, ctx: &Context, args: DeleteArgs<CommandState>) -> Result<()> {
+        let state = &args.state;
+        if let Some(delete) = &state.delete {
+            let script = self.script(delete, &state.environment, &state.dir, last_output(state))?;
             run(
                 ctx,
-                format!("the delete command of `{}`", req.name),
+                format!("the delete command of `{}`", args.name),
                 &script,
             )
             .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under;
+
+    #[test]
+    fn paths_under_a_property() {
+        assert!(under("environment", "environment"));
+        assert!(under("environment.NAME", "environment"));
+        assert!(under("triggers[0]", "triggers"));
+        assert!(!under("environments", "environment"));
     }
 }

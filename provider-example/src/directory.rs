@@ -24,145 +24,141 @@
 //! | `permissions` | optional octal mode such as `"0755"`. |
 //! | `recursive` | let Delete remove the directory *with* whatever is inside (default `false`). Changing it updates in place, so it can be switched on just before a destroy. |
 //!
-//! The id is the directory's absolute path; the outputs are the inputs.
+//! The id is the directory's absolute path; the outputs ([`DirectoryState`]) repeat the inputs.
 //!
-//! # How each operation works
+//! # How it is written
 //!
-//! - **Create** makes the directory with `mkdir` (not `mkdir -p`: parents are their own
+//! A typed [`Resource`] with `path` in [`Resource::REPLACE_ON_CHANGES`]; the SDK's structural
+//! diff does the rest of the diffing.
+//!
+//! - **create** makes the directory with `mkdir` (not `mkdir -p`: parents are their own
 //!   resources, so Delete never leaves empty parents behind). A directory that already exists
 //!   is an error rather than silently adopted.
-//! - **Read** reports a directory removed outside as *gone*.
-//! - **Delete** removes an empty directory. A non-empty one is refused with an error naming the
-//!   path and the `recursive` option, unless `recursive` is `true`: deleting files the program
-//!   did not create must be an explicit choice.
+//! - **read** reports a directory removed outside as *gone*.
+//! - **update** applies new `permissions`; `recursive` only matters to a later delete.
+//! - **delete** removes an empty directory. A non-empty one is refused with an error naming
+//!   the path and the `recursive` option, unless `recursive` is `true`: deleting files the
+//!   program did not create must be an explicit choice.
 
-use provider_sdk::ops::*;
-use provider_sdk::{Context, Error, PropertyMap, Result, diff_top_level};
+use std::os::unix::fs::PermissionsExt;
+
+use provider_sdk::ops::CheckFailure;
+use provider_sdk::typed::{
+    ConfigHandle, CreateArgs, Created, DeleteArgs, ReadArgs, ReadResult, Resource, UpdateArgs,
+};
+use provider_sdk::{Context, Error, Result, async_trait};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::props;
-use crate::root::Root;
+use crate::root::{self, LocalConfig};
 
 /// The type token.
 pub const TYPE: &str = "local:index:Directory";
 
-const INPUTS: &[&str] = &["path", "permissions", "recursive"];
+/// The inputs of a [`Directory`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DirectoryArgs {
+    /// The directory, relative to `local:root`; its parent must exist. Changing it replaces
+    /// the directory.
+    pub path: String,
+    /// Octal permissions such as "0755".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// Let Delete remove the directory with everything inside (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recursive: Option<bool>,
+}
+
+/// A directory on the local disk.
+pub type DirectoryState = DirectoryArgs;
 
 /// The `Directory` resource.
 #[derive(Debug, Default)]
-pub struct Directory;
-
-fn bad(p: props::Problem) -> Error {
-    Error::InvalidRequest(p.reason)
-}
-
-fn located(root: &Root, id: &str, state: &PropertyMap) -> Result<std::path::PathBuf> {
-    if id.starts_with('/') {
-        return Ok(id.into());
-    }
-    root.resolve(
-        "path",
-        &props::required_string(state, "path", "the directory")
-            .map_err(bad)?
-            .value,
-    )
+pub struct Directory {
+    config: ConfigHandle<LocalConfig>,
 }
 
 impl Directory {
-    pub(crate) fn check(&self, req: CheckRequest) -> Result<CheckResponse> {
-        let news = &req.news;
-        let mut failures = props::unknown_keys(news, "Directory", INPUTS);
-        if let Err(p) = props::required_string(
-            news,
-            "path",
-            "the directory to create (relative to `local:root`)",
-        ) {
-            failures.push(p);
-        }
-        match props::string(news, "permissions") {
-            Ok(Some(p)) => {
-                if let Err(reason) = fs::parse_permissions(&p.value) {
-                    failures.push(CheckFailure::new("permissions", reason));
-                }
-            }
-            Ok(None) => {}
-            Err(p) => failures.push(p),
-        }
-        if let Err(p) = props::flag(news, "recursive") {
-            failures.push(p);
-        }
-        Ok(CheckResponse::invalid(req.news, failures))
+    /// A `Directory` resolving its paths against the root in `config`.
+    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
+        Directory { config }
     }
 
-    pub(crate) fn diff(&self, req: DiffRequest) -> Result<DiffResponse> {
-        let olds = if req.old_inputs.is_empty() {
-            &req.olds
+    fn located(&self, id: &str, path: &str) -> Result<std::path::PathBuf> {
+        if id.starts_with('/') {
+            Ok(id.into())
         } else {
-            &req.old_inputs
-        };
-        Ok(diff_top_level(olds, &req.news, &["path"]))
+            root::configured(&self.config)?.resolve("path", path)
+        }
+    }
+}
+
+fn mode(permissions: &Option<String>) -> Result<Option<u32>> {
+    permissions
+        .as_deref()
+        .map(fs::parse_permissions)
+        .transpose()
+        .map_err(Error::InvalidRequest)
+}
+
+#[async_trait]
+impl Resource for Directory {
+    type Inputs = DirectoryArgs;
+    type Outputs = DirectoryState;
+    const UPDATES_IN_PLACE: bool = true;
+    const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
+
+    async fn check(&self, _ctx: &Context, inputs: &mut DirectoryArgs) -> Result<Vec<CheckFailure>> {
+        let mut failures = Vec::new();
+        if inputs.path.is_empty() {
+            failures.push(CheckFailure::new(
+                "path",
+                "`path` is empty; give the directory's path",
+            ));
+        }
+        if let Err(Error::InvalidRequest(reason)) = mode(&inputs.permissions) {
+            failures.push(CheckFailure::new("permissions", reason));
+        }
+        Ok(failures)
     }
 
-    pub(crate) async fn create(
+    async fn create(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: CreateRequest,
-    ) -> Result<CreateResponse> {
-        if req.preview {
-            return Ok(CreateResponse::new("", req.properties));
-        }
-        let path = root.resolve(
-            "path",
-            &props::required_string(&req.properties, "path", "the directory")
-                .map_err(bad)?
-                .value,
-        )?;
-        let mode = match props::string(&req.properties, "permissions").map_err(bad)? {
-            Some(p) => Some(fs::parse_permissions(&p.value).map_err(Error::InvalidRequest)?),
-            None => None,
-        };
-        fs::create_directory(&path, mode)?;
+        args: CreateArgs<DirectoryArgs>,
+    ) -> Result<Created<DirectoryState>> {
+        let path = root::configured(&self.config)?.resolve("path", &args.inputs.path)?;
+        fs::create_directory(&path, mode(&args.inputs.permissions)?)?;
         ctx.log()
             .info(format!("created directory {}", path.display()));
-        Ok(CreateResponse::new(
-            path.display().to_string(),
-            req.properties,
-        ))
+        Ok(Created::new(path.display().to_string(), args.inputs))
     }
 
-    pub(crate) async fn read(
+    async fn read(
         &self,
         _ctx: &Context,
-        root: &Root,
-        req: ReadRequest,
-    ) -> Result<ReadResponse> {
-        let path = located(root, &req.id, &req.properties)?;
+        args: ReadArgs<DirectoryArgs, DirectoryState>,
+    ) -> Result<Option<ReadResult<DirectoryArgs, DirectoryState>>> {
+        let path = self.located(&args.id, &args.state.path)?;
         match fs::directory_state(&path) {
             Ok(Some(_)) => {
-                let inputs = if req.inputs.is_empty() {
-                    req.properties.clone()
-                } else {
-                    req.inputs
-                };
-                Ok(ReadResponse::found(req.id, req.properties, inputs))
+                let inputs = args.inputs.unwrap_or_else(|| args.state.clone());
+                Ok(Some(ReadResult::new(args.id, inputs, args.state)))
             }
             // Gone, or replaced by something that is not a directory: either way ours is gone.
-            Ok(None) | Err(_) => Ok(ReadResponse::gone()),
+            Ok(None) | Err(_) => Ok(None),
         }
     }
 
-    pub(crate) async fn update(
+    async fn update(
         &self,
         _ctx: &Context,
-        root: &Root,
-        req: UpdateRequest,
-    ) -> Result<UpdateResponse> {
-        let permissions = props::string(&req.news, "permissions").map_err(bad)?;
-        if let (Some(p), false) = (permissions, req.preview) {
-            let mode = fs::parse_permissions(&p.value).map_err(Error::InvalidRequest)?;
-            let path = located(root, &req.id, &req.olds)?;
-            use std::os::unix::fs::PermissionsExt;
+        args: UpdateArgs<DirectoryArgs, DirectoryState>,
+    ) -> Result<DirectoryState> {
+        if let Some(mode) = mode(&args.news.permissions)? {
+            let path = self.located(&args.id, &args.state.path)?;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(
                 |e| {
                     Error::failed(format!(
@@ -172,18 +168,12 @@ impl Directory {
                 },
             )?;
         }
-        Ok(UpdateResponse::new(req.news))
+        Ok(args.news)
     }
 
-    pub(crate) async fn delete(
-        &self,
-        ctx: &Context,
-        root: &Root,
-        req: DeleteRequest,
-    ) -> Result<()> {
-        let path = located(root, &req.id, &req.properties)?;
-        let recursive = props::flag(&req.properties, "recursive").map_err(bad)?;
-        fs::remove_directory(&path, recursive)?;
+    async fn delete(&self, ctx: &Context, args: DeleteArgs<DirectoryState>) -> Result<()> {
+        let path = self.located(&args.id, &args.state.path)?;
+        fs::remove_directory(&path, args.state.recursive.unwrap_or(false))?;
         ctx.log()
             .info(format!("removed directory {}", path.display()));
         Ok(())

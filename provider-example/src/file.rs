@@ -15,173 +15,263 @@
 //! | input | meaning |
 //! |---|---|
 //! | `path` | where the file lives; relative paths are resolved against `local:root`. Changing it **replaces** the file (a new file is written, then the old one removed). |
-//! | `content` | the file's text. May be a secret: then every output derived from it (`content`, `sha256`) is secret too. |
+//! | `content` | the file's text. May be a secret: then every output computed from it (`sha256`, `size`) is secret too. |
 //! | `source` | instead of `content`: an asset (`fn::stringAsset`, or `fn::fileAsset` whose relative path is resolved against the program's directory, as Pulumi defines for assets). |
 //! | `permissions` | octal mode such as `"0600"`; default `"0644"`. |
-//! | `overwrite` | take over a file that already exists at `path` (default `false`: creating over an existing file is an error, so a program never silently clobbers and later deletes someone's file). |
+//! | `overwrite` | take over a file that already exists at `path` (default `false`: creating over an existing file is an error, so a program never silently clobbers, and later deletes, someone's file). |
 //!
-//! Outputs: the inputs, plus `sha256` (hex SHA-256 of the content) and `size` (bytes). The id
-//! is the file's absolute path.
+//! Outputs ([`FileState`]): the inputs, plus `sha256` (hex SHA-256 of the content) and `size`
+//! (bytes). The id is the file's absolute path.
 //!
-//! # How each operation works
+//! # How it is written
 //!
-//! - **Check** validates the inputs (a missing `path`, `content` together with `source`, a bad
-//!   `permissions` string each become a failure naming the property) and fills the default
-//!   `permissions`.
-//! - **Diff** compares old and new inputs: `path` replaces, everything else updates in place.
-//!   It also hashes the new content and compares it with the recorded `sha256`, so a file
-//!   edited outside (after a refresh) or a changed asset file is rewritten even when the
-//!   program's inputs did not change.
-//! - **Create** writes the file atomically (a temporary file renamed into place) with its
+//! `File` implements the SDK's typed [`Resource`]: [`FileArgs`] and [`FileState`] are plain
+//! serde structs, and the SDK does the rest: it reads and validates the inputs (a missing
+//! `path` or a misspelled property is a check failure naming it), computes the structural diff
+//! (with `path` in [`Resource::REPLACE_ON_CHANGES`]), answers previews, and keeps outputs
+//! secret when the content is. The operations:
+//!
+//! - **check** adds what serde cannot say: `content` and `source` together, a malformed
+//!   `permissions`; and it fills the default `permissions`.
+//! - **diff** starts from the SDK's structural diff and adds one thing: it hashes the wanted
+//!   content and compares it with the recorded `sha256`, so a file edited outside (found by a
+//!   refresh) or an asset file edited since is written again although the inputs look equal.
+//! - **create** writes the file atomically (a temporary file renamed into place) with its
 //!   permissions. The parent directory must exist; the error says to create it (for example
 //!   with a [`crate::directory`] resource the file depends on).
-//! - **Read** is where drift shows: a file removed outside reads as *gone* (an empty id, so
-//!   `refresh` drops it from the state and the next `up` creates it again); a file edited
+//! - **read** is where drift shows: a file removed outside reads as *gone* (`None`: the engine
+//!   drops it from the state on refresh and the next `up` creates it again); a file edited
 //!   outside reads with its live `content`, `permissions` and `sha256`, so the next `up` shows
 //!   the difference and writes the program's content back.
-//! - **Update** rewrites content and permissions in place; **Delete** removes the file (a file
+//! - **update** rewrites content and permissions in place; **delete** removes the file (a file
 //!   already gone is fine).
 
-use provider_sdk::ops::*;
-use provider_sdk::{Context, Error, PropertyMap, PropertyValue, Result, diff_top_level};
+use provider_sdk::ops::{CheckFailure, DiffKind, DiffResponse, PropertyDiff};
+use provider_sdk::typed::{
+    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource,
+    UpdateArgs,
+};
+use provider_sdk::value::{Asset, AssetSource};
+use provider_sdk::{Context, Error, Result, async_trait};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::props::{self, maybe_secret};
-use crate::root::Root;
+use crate::root::{self, LocalConfig, Root};
 
 /// The type token.
 pub const TYPE: &str = "local:index:File";
 
-const INPUTS: &[&str] = &["path", "content", "source", "permissions", "overwrite"];
-const COMPUTED: &[&str] = &["sha256", "size"];
 const DEFAULT_PERMISSIONS: &str = "0644";
+
+/// The inputs of a [`File`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileArgs {
+    /// Where the file is written; relative paths are resolved against `local:root`. Changing
+    /// it replaces the file.
+    pub path: String,
+    /// The file's text (may be a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The file's content as an asset, instead of `content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AssetArg>,
+    /// Octal permissions such as "0600"; default "0644".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// Take over a file that already exists at `path` (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwrite: Option<bool>,
+}
+
+/// A file on the local disk, with its content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileState {
+    /// Where the file is.
+    pub path: String,
+    /// The file's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The asset the content came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AssetArg>,
+    /// The file's permissions, as four octal digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// Whether an existing file was taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwrite: Option<bool>,
+    /// The hex SHA-256 of the content.
+    pub sha256: String,
+    /// The content's size in bytes.
+    pub size: u64,
+}
+
+/// An asset as the File resource reads it: inline text, a local path, or a `file://` URI.
+///
+/// The provider receives Pulumi assets (`fn::stringAsset`, `fn::fileAsset`) and hands them to
+/// the typed layer in this form (see [`crate::LocalProvider`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetArg {
+    /// Inline text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A local file path (relative to the program's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A `file://` URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// The SHA-256 the engine computed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+impl AssetArg {
+    fn to_asset(&self) -> Result<Asset> {
+        let source = match (&self.text, &self.path, &self.uri) {
+            (Some(t), None, None) => AssetSource::Text(t.clone()),
+            (None, Some(p), None) => AssetSource::Path(p.clone()),
+            (None, None, Some(u)) => AssetSource::Uri(u.clone()),
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "`source` must be an asset with exactly one of text, path or uri".into(),
+                ));
+            }
+        };
+        Ok(Asset {
+            hash: self.hash.clone(),
+            source,
+        })
+    }
+}
+
+impl FileArgs {
+    /// The bytes the file should hold.
+    fn bytes(&self) -> Result<Vec<u8>> {
+        match (&self.content, &self.source) {
+            (Some(text), _) => Ok(text.clone().into_bytes()),
+            (None, Some(asset)) => fs::asset_bytes("source", &asset.to_asset()?),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+
+    fn mode(&self) -> Result<u32> {
+        fs::parse_permissions(self.permissions.as_deref().unwrap_or(DEFAULT_PERMISSIONS))
+            .map_err(Error::InvalidRequest)
+    }
+
+    fn state(self, content: &[u8]) -> FileState {
+        FileState {
+            path: self.path,
+            content: self.content,
+            source: self.source,
+            permissions: self.permissions,
+            overwrite: self.overwrite,
+            sha256: fs::sha256_hex(content),
+            size: content.len() as u64,
+        }
+    }
+}
+
+impl FileState {
+    fn args(&self) -> FileArgs {
+        FileArgs {
+            path: self.path.clone(),
+            content: self.content.clone(),
+            source: self.source.clone(),
+            permissions: self.permissions.clone(),
+            overwrite: self.overwrite,
+        }
+    }
+}
 
 /// The `File` resource.
 #[derive(Debug, Default)]
-pub struct File;
-
-/// The desired file, read from checked inputs.
-struct Desired {
-    path: String,
-    content: Vec<u8>,
-    secret: bool,
-    mode: u32,
-    overwrite: bool,
-}
-
-fn desired(inputs: &PropertyMap) -> Result<Desired> {
-    let bad = |p: props::Problem| Error::InvalidRequest(p.reason);
-    let path = props::required_string(inputs, "path", "where to write the file")
-        .map_err(bad)?
-        .value;
-    let (content, secret) = match (
-        props::string(inputs, "content").map_err(bad)?,
-        props::asset(inputs, "source").map_err(bad)?,
-    ) {
-        (Some(text), _) => (text.value.into_bytes(), text.secret),
-        (None, Some(asset)) => (fs::asset_bytes("source", &asset.value)?, asset.secret),
-        (None, None) => (Vec::new(), false),
-    };
-    let permissions = props::string(inputs, "permissions")
-        .map_err(bad)?
-        .map(|p| p.value);
-    let mode = fs::parse_permissions(permissions.as_deref().unwrap_or(DEFAULT_PERMISSIONS))
-        .map_err(Error::InvalidRequest)?;
-    Ok(Desired {
-        path,
-        content,
-        secret,
-        mode,
-        overwrite: props::flag(inputs, "overwrite").map_err(bad)?,
-    })
-}
-
-fn outputs(inputs: &PropertyMap, d: &Desired) -> PropertyMap {
-    let mut out = inputs.clone();
-    out.insert(
-        "sha256".into(),
-        maybe_secret(fs::sha256_hex(&d.content), d.secret),
-    );
-    out.insert("size".into(), PropertyValue::Number(d.content.len() as f64));
-    out
-}
-
-/// The file's absolute path: the id when it is one, else `path` resolved against the root.
-fn located(root: &Root, id: &str, state: &PropertyMap) -> Result<std::path::PathBuf> {
-    if id.starts_with('/') {
-        return Ok(id.into());
-    }
-    let path = props::required_string(state, "path", "where the file is")
-        .map_err(|p| Error::InvalidRequest(p.reason))?;
-    root.resolve("path", &path.value)
+pub struct File {
+    config: ConfigHandle<LocalConfig>,
 }
 
 impl File {
-    pub(crate) fn check(&self, req: CheckRequest) -> Result<CheckResponse> {
-        let news = &req.news;
-        let mut failures = props::unknown_keys(news, "File", INPUTS);
-        if let Err(p) = props::required_string(
-            news,
-            "path",
-            "where to write the file (relative to `local:root`)",
-        ) {
-            failures.push(p);
+    /// A `File` resolving its paths against the root in `config`.
+    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
+        File { config }
+    }
+
+    fn root(&self) -> Result<Root> {
+        root::configured(&self.config)
+    }
+
+    /// The file's absolute path: the id when it is one, else `path` resolved against the root.
+    fn located(&self, id: &str, path: &str) -> Result<std::path::PathBuf> {
+        if id.starts_with('/') {
+            Ok(id.into())
+        } else {
+            self.root()?.resolve("path", path)
         }
-        let content = props::string(news, "content").unwrap_or_else(|p| {
-            failures.push(p);
-            None
-        });
-        match props::asset(news, "source") {
-            Ok(Some(_)) if content.is_some() || props::is_unknown(news, "content") => failures
-                .push(CheckFailure::new(
-                    "source",
-                    "give either `content` or `source`, not both",
-                )),
-            Ok(_) => {}
-            Err(p) => failures.push(p),
+    }
+}
+
+#[async_trait]
+impl Resource for File {
+    type Inputs = FileArgs;
+    type Outputs = FileState;
+    const UPDATES_IN_PLACE: bool = true;
+    const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
+
+    async fn check(&self, _ctx: &Context, inputs: &mut FileArgs) -> Result<Vec<CheckFailure>> {
+        let mut failures = Vec::new();
+        if inputs.path.is_empty() {
+            failures.push(CheckFailure::new(
+                "path",
+                "`path` is empty; give the file's path (relative to `local:root`)",
+            ));
         }
-        let mut inputs = req.news.clone();
-        match props::string(news, "permissions") {
-            Ok(Some(p)) => {
-                if let Err(reason) = fs::parse_permissions(&p.value) {
+        if inputs.content.is_some() && inputs.source.is_some() {
+            failures.push(CheckFailure::new(
+                "source",
+                "give either `content` or `source`, not both",
+            ));
+        }
+        if let Some(Err(e)) = inputs.source.as_ref().map(AssetArg::to_asset) {
+            failures.push(CheckFailure::new("source", e.to_string()));
+        }
+        match &inputs.permissions {
+            Some(p) => {
+                if let Err(reason) = fs::parse_permissions(p) {
                     failures.push(CheckFailure::new("permissions", reason));
                 }
             }
-            Ok(None) if !props::is_unknown(news, "permissions") => {
-                inputs.insert("permissions".into(), DEFAULT_PERMISSIONS.into());
-            }
-            Ok(None) => {}
-            Err(p) => failures.push(p),
+            None => inputs.permissions = Some(DEFAULT_PERMISSIONS.to_string()),
         }
-        if let Err(p) = props::flag(news, "overwrite") {
-            failures.push(p);
-        }
-        Ok(CheckResponse::invalid(inputs, failures))
+        Ok(failures)
     }
 
-    pub(crate) fn diff(&self, req: DiffRequest) -> Result<DiffResponse> {
-        let olds = if req.old_inputs.is_empty() {
-            props::inputs_of(&req.olds, COMPUTED)
-        } else {
-            req.old_inputs.clone()
-        };
-        let mut diff = diff_top_level(&olds, &req.news, &["path"]);
-        // The content on disk (as last recorded) differs from what the program wants, although
-        // the inputs may look the same: drift found by a refresh, or an edited asset file.
-        let recorded = req
-            .olds
-            .get("sha256")
-            .and_then(|v| v.unwrap_secret().0.as_str().map(str::to_string));
-        let known =
-            !props::is_unknown(&req.news, "content") && !props::is_unknown(&req.news, "source");
-        let wanted = if known { desired(&req.news).ok() } else { None };
-        if let (Some(recorded), Some(d)) = (recorded, wanted) {
-            let key = if req.news.contains_key("source") {
+    async fn diff(
+        &self,
+        _ctx: &Context,
+        args: DiffArgs<FileArgs, FileState>,
+    ) -> Result<DiffResponse> {
+        let mut diff = args.default;
+        // What is on disk (as last recorded) differs from what the program wants, although the
+        // inputs may look the same: drift found by a refresh, or an edited asset file.
+        if let (Some(state), Some(news)) = (&args.state, &args.news) {
+            let key = if news.source.is_some() {
                 "source"
             } else {
                 "content"
             };
-            if fs::sha256_hex(&d.content) != recorded && !diff.detailed_diff.contains_key(key) {
+            let already = diff
+                .detailed_diff
+                .keys()
+                .any(|k| k == key || k.starts_with(&format!("{key}.")));
+            let differs = news
+                .bytes()
+                .is_ok_and(|bytes| fs::sha256_hex(&bytes) != state.sha256);
+            if differs && !already {
                 let mut detailed = diff.detailed_diff.clone();
                 detailed.insert(key.to_string(), PropertyDiff::input(DiffKind::Update));
                 diff = DiffResponse::from_detailed(detailed);
@@ -190,117 +280,72 @@ impl File {
         Ok(diff)
     }
 
-    pub(crate) async fn create(
+    async fn create(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: CreateRequest,
-    ) -> Result<CreateResponse> {
-        if req.preview {
-            let mut out = req.properties.clone();
-            for key in COMPUTED {
-                out.insert(key.to_string(), PropertyValue::Unknown(Default::default()));
-            }
-            return Ok(CreateResponse::new("", out));
-        }
-        let d = desired(&req.properties)?;
-        let path = root.resolve("path", &d.path)?;
-        fs::write_file(&path, &d.content, d.mode, !d.overwrite)?;
+        args: CreateArgs<FileArgs>,
+    ) -> Result<Created<FileState>> {
+        let inputs = args.inputs;
+        let path = self.root()?.resolve("path", &inputs.path)?;
+        let content = inputs.bytes()?;
+        fs::write_file(
+            &path,
+            &content,
+            inputs.mode()?,
+            !inputs.overwrite.unwrap_or(false),
+        )?;
         ctx.log().info(format!(
             "wrote {} ({} bytes)",
             path.display(),
-            d.content.len()
+            content.len()
         ));
-        Ok(CreateResponse::new(
+        Ok(Created::new(
             path.display().to_string(),
-            outputs(&req.properties, &d),
+            inputs.state(&content),
         ))
     }
 
-    pub(crate) async fn read(
+    async fn read(
         &self,
         _ctx: &Context,
-        root: &Root,
-        req: ReadRequest,
-    ) -> Result<ReadResponse> {
-        let path = located(root, &req.id, &req.properties)?;
+        args: ReadArgs<FileArgs, FileState>,
+    ) -> Result<Option<ReadResult<FileArgs, FileState>>> {
+        let path = self.located(&args.id, &args.state.path)?;
         let Some(live) = fs::read_file(&path)? else {
-            return Ok(ReadResponse::gone());
+            return Ok(None);
         };
-        let mut inputs = if req.inputs.is_empty() {
-            props::inputs_of(&req.properties, COMPUTED)
-        } else {
-            req.inputs.clone()
-        };
-        let secret = req
-            .properties
-            .get("content")
-            .is_some_and(PropertyValue::is_secret)
-            || inputs.get("content").is_some_and(PropertyValue::is_secret)
-            || req
-                .properties
-                .get("sha256")
-                .is_some_and(PropertyValue::is_secret);
-        let recorded = req
-            .properties
-            .get("sha256")
-            .and_then(|v| v.unwrap_secret().0.as_str().map(str::to_string));
+        let mut inputs = args.inputs.unwrap_or_else(|| args.state.args());
         let live_sha = live.sha256();
-        if recorded.as_deref() != Some(live_sha.as_str()) && inputs.contains_key("content") {
+        if live_sha != args.state.sha256 && inputs.content.is_some() {
             // Edited outside: report the live text (when it is text) as the content.
             if let Ok(text) = String::from_utf8(live.content.clone()) {
-                inputs.insert("content".into(), maybe_secret(text, secret));
+                inputs.content = Some(text);
             }
         }
-        inputs.insert(
-            "permissions".into(),
-            fs::format_permissions(live.mode).into(),
-        );
-        let mut out = req.properties.clone();
-        for key in ["content", "permissions"] {
-            if let Some(v) = inputs.get(key) {
-                out.insert(key.into(), v.clone());
-            }
-        }
-        out.insert("sha256".into(), maybe_secret(live_sha, secret));
-        out.insert(
-            "size".into(),
-            PropertyValue::Number(live.content.len() as f64),
-        );
-        Ok(ReadResponse::found(req.id, out, inputs))
+        inputs.permissions = Some(fs::format_permissions(live.mode));
+        let mut state = inputs.clone().state(&live.content);
+        state.sha256 = live_sha;
+        Ok(Some(ReadResult::new(args.id, inputs, state)))
     }
 
-    pub(crate) async fn update(
+    async fn update(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: UpdateRequest,
-    ) -> Result<UpdateResponse> {
-        if req.preview {
-            let mut out = req.news.clone();
-            for key in COMPUTED {
-                out.insert(key.to_string(), PropertyValue::Unknown(Default::default()));
-            }
-            return Ok(UpdateResponse::new(out));
-        }
-        let d = desired(&req.news)?;
-        let path = located(root, &req.id, &req.olds)?;
-        fs::write_file(&path, &d.content, d.mode, false)?;
+        args: UpdateArgs<FileArgs, FileState>,
+    ) -> Result<FileState> {
+        let path = self.located(&args.id, &args.state.path)?;
+        let content = args.news.bytes()?;
+        fs::write_file(&path, &content, args.news.mode()?, false)?;
         ctx.log().info(format!(
             "rewrote {} ({} bytes)",
             path.display(),
-            d.content.len()
+            content.len()
         ));
-        Ok(UpdateResponse::new(outputs(&req.news, &d)))
+        Ok(args.news.state(&content))
     }
 
-    pub(crate) async fn delete(
-        &self,
-        ctx: &Context,
-        root: &Root,
-        req: DeleteRequest,
-    ) -> Result<()> {
-        let path = located(root, &req.id, &req.properties)?;
+    async fn delete(&self, ctx: &Context, args: DeleteArgs<FileState>) -> Result<()> {
+        let path = self.located(&args.id, &args.state.path)?;
         fs::remove_file(&path)?;
         ctx.log().info(format!("removed {}", path.display()));
         Ok(())

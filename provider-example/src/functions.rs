@@ -17,79 +17,99 @@
 //! | `readFile` | `path` | `content` (text; invalid UTF-8 is replaced), `sha256`, `size` |
 //! | `hash` | `content` | `sha256` (hex SHA-256 of the UTF-8 bytes) |
 //!
-//! A missing or wrongly typed argument is a failure naming it (the engine shows it like a
-//! Check failure); a file that cannot be read is an error naming the file. A secret argument
-//! makes every result secret.
+//! Each is a typed [`Function`]: the SDK reads the arguments (a missing or wrongly typed one is
+//! a failure naming it, which the engine shows like a Check failure) and keeps the result
+//! secret when an argument was. A file that cannot be read is an error naming the file.
 
-use provider_sdk::ops::*;
-use provider_sdk::{Error, PropertyMap, PropertyValue, Result};
+use provider_sdk::typed::{ConfigHandle, Function};
+use provider_sdk::{Context, Error, Result, async_trait};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::props::{self, maybe_secret};
-use crate::root::Root;
+use crate::root::{self, LocalConfig};
 
 /// The token of the function that reads a file.
 pub const READ_FILE: &str = "local:index:readFile";
 /// The token of the function that hashes content.
 pub const HASH: &str = "local:index:hash";
 
-/// Runs the function `req.token`.
-pub(crate) fn invoke(root: &Root, req: InvokeRequest) -> Result<InvokeResponse> {
-    let secret = req.args.values().any(PropertyValue::contains_secrets);
-    match req.token.as_str() {
-        READ_FILE => {
-            let mut failures = props::unknown_keys(&req.args, "readFile", &["path"]);
-            let path = match props::required_string(
-                &req.args,
-                "path",
-                "the file to read (relative to `local:root`)",
-            ) {
-                Ok(p) => Some(p.value),
-                Err(p) => {
-                    failures.push(p);
-                    None
-                }
-            };
-            let Some(path) = path.filter(|_| failures.is_empty()) else {
-                return Ok(InvokeResponse::invalid(failures));
-            };
-            let resolved = root.resolve("path", &path)?;
-            let live = fs::read_file(&resolved)?.ok_or_else(|| {
-                Error::failed(format!("readFile: {} does not exist", resolved.display()))
-            })?;
-            let mut result = PropertyMap::new();
-            result.insert("sha256".into(), maybe_secret(live.sha256(), secret));
-            result.insert(
-                "size".into(),
-                PropertyValue::Number(live.content.len() as f64),
-            );
-            result.insert(
-                "content".into(),
-                maybe_secret(String::from_utf8_lossy(&live.content).into_owned(), secret),
-            );
-            Ok(InvokeResponse::ok(result))
-        }
-        HASH => {
-            let mut failures = props::unknown_keys(&req.args, "hash", &["content"]);
-            let content = match props::required_string(&req.args, "content", "the text to hash") {
-                Ok(c) => Some(c.value),
-                Err(p) => {
-                    failures.push(p);
-                    None
-                }
-            };
-            let Some(content) = content.filter(|_| failures.is_empty()) else {
-                return Ok(InvokeResponse::invalid(failures));
-            };
-            let mut result = PropertyMap::new();
-            result.insert(
-                "sha256".into(),
-                maybe_secret(fs::sha256_hex(content.as_bytes()), secret),
-            );
-            Ok(InvokeResponse::ok(result))
-        }
-        other => Err(Error::InvalidRequest(format!(
-            "unknown function `{other}`; this provider has {READ_FILE} and {HASH}"
-        ))),
+/// Reads a file under `local:root`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadFileArgs {
+    /// The file to read, relative to `local:root`.
+    pub path: String,
+}
+
+/// A file's content.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ReadFileResult {
+    /// The content as text (invalid UTF-8 replaced).
+    pub content: String,
+    /// The hex SHA-256 of the content.
+    pub sha256: String,
+    /// The size in bytes.
+    pub size: u64,
+}
+
+/// `local:index:readFile`.
+#[derive(Debug, Default)]
+pub struct ReadFile {
+    config: ConfigHandle<LocalConfig>,
+}
+
+impl ReadFile {
+    /// `readFile` resolving paths against the root in `config`.
+    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
+        ReadFile { config }
+    }
+}
+
+#[async_trait]
+impl Function for ReadFile {
+    type Args = ReadFileArgs;
+    type Output = ReadFileResult;
+
+    async fn call(&self, _ctx: &Context, args: ReadFileArgs) -> Result<ReadFileResult> {
+        let path = root::configured(&self.config)?.resolve("path", &args.path)?;
+        let live = fs::read_file(&path)?
+            .ok_or_else(|| Error::failed(format!("readFile: {} does not exist", path.display())))?;
+        Ok(ReadFileResult {
+            sha256: live.sha256(),
+            size: live.content.len() as u64,
+            content: String::from_utf8_lossy(&live.content).into_owned(),
+        })
+    }
+}
+
+/// Hashes text with SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HashArgs {
+    /// The text to hash.
+    pub content: String,
+}
+
+/// A SHA-256 digest.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HashResult {
+    /// The hex SHA-256 of the content's UTF-8 bytes.
+    pub sha256: String,
+}
+
+/// `local:index:hash`.
+#[derive(Debug, Default)]
+pub struct Hash;
+
+#[async_trait]
+impl Function for Hash {
+    type Args = HashArgs;
+    type Output = HashResult;
+
+    async fn call(&self, _ctx: &Context, args: HashArgs) -> Result<HashResult> {
+        Ok(HashResult {
+            sha256: fs::sha256_hex(args.content.as_bytes()),
+        })
     }
 }

@@ -8,10 +8,48 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use provider_sdk::ops::CheckFailure;
+use provider_sdk::typed::{ConfigHandle, ProviderConfig};
 use provider_sdk::{Error, MissingKey, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The configuration key, as users write it.
 pub const ROOT_KEY: &str = "local:root";
+
+/// Configuration of the `local` provider.
+///
+/// The typed layer reads it in `Configure`: a missing `root` fails with the missing-key error
+/// the engine understands (naming `local:root`), and [`ProviderConfig::validate`] rejects a
+/// root that is not an existing, writable directory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalConfig {
+    /// The directory that every relative path of this provider's resources is resolved
+    /// against; it must exist and be writable. Set it with `pulumi config set local:root <dir>`.
+    pub root: String,
+}
+
+impl ProviderConfig for LocalConfig {
+    fn validate(&self) -> Vec<CheckFailure> {
+        match Root::from_config(Some(&self.root)) {
+            Ok(_) => Vec::new(),
+            Err(Error::InvalidRequest(reason)) => vec![CheckFailure::new("root", reason)],
+            Err(other) => vec![CheckFailure::new("root", other.to_string())],
+        }
+    }
+}
+
+/// The configured root, for a resource to resolve paths against; an error naming `local:root`
+/// when the provider has not been configured.
+pub(crate) fn configured(config: &ConfigHandle<LocalConfig>) -> Result<Root> {
+    let config = config.get().ok_or_else(|| {
+        Error::failed(format!(
+            "the provider is not configured yet: `{ROOT_KEY}` must be set (Configure has not run)"
+        ))
+    })?;
+    Ok(Root::checked_before(&config.root))
+}
 
 /// A checked root directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +104,22 @@ impl Root {
         let dir = dir.canonicalize().unwrap_or(dir);
         check_writable(&dir)?;
         Ok(Root { dir })
+    }
+
+    /// The root that [`Root::from_config`] accepted for `value` earlier, resolved again without
+    /// re-checking it (the check writes a probe file, which is not for every operation).
+    pub(crate) fn checked_before(value: &str) -> Root {
+        let given = Path::new(value);
+        let dir = if given.is_absolute() {
+            given.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map(|cwd| cwd.join(given))
+                .unwrap_or_else(|_| given.to_path_buf())
+        };
+        Root {
+            dir: dir.canonicalize().unwrap_or(dir),
+        }
     }
 
     /// The root directory (absolute).

@@ -25,9 +25,9 @@
 //! | `readyTimeout` | how long to wait for readiness, in seconds (default 30; the user's custom timeout, when shorter, wins). Updates in place. |
 //! | `logFile` | where the process's stdout and stderr go (default: nowhere); the end of it is quoted when the process fails. Delete removes it. |
 //!
-//! Outputs: the inputs, plus `pid` and `processStartTime` (the process's start time in clock
-//! ticks after boot, which tells it apart from a later process that reuses the pid). The id is
-//! the pid.
+//! Outputs ([`ServiceState`]): the inputs, plus `pid` and `processStartTime` (the process's
+//! start time in clock ticks after boot, which tells it apart from a later process that reuses
+//! the pid). The id is the pid.
 //!
 //! # Partial failure: created, but not initialized
 //!
@@ -46,81 +46,150 @@
 //!   the readiness check against the same process: ready means initialized at last; not ready
 //!   is another partial failure.
 //!
-//! Replacing a service deletes the old process before starting the new one, so the new one can
-//! bind the same port (and the readiness check cannot be fooled by the old process).
+//! Replacing a service deletes the old process before starting the new one
+//! (`deleteBeforeReplace`), so the new one can bind the same port and the readiness check
+//! cannot be fooled by the old process.
 //!
-//! Read reports a process that has died (or whose pid now belongs to another process) as gone.
-//! Delete stops the whole process group: SIGTERM, then SIGKILL after 3 s.
+//! **read** reports a process that has died (or whose pid now belongs to another process) as
+//! gone. **delete** stops the whole process group: SIGTERM, then SIGKILL after 3 s.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use provider_sdk::ops::*;
-use provider_sdk::{Context, Error, PropertyMap, PropertyValue, Result, diff_top_level};
+use provider_sdk::ops::{CheckFailure, DiffResponse};
+use provider_sdk::typed::{
+    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource,
+    UpdateArgs,
+};
+use provider_sdk::{Context, Error, PropertyValue, Result, async_trait, serde_bridge};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::process::{self, Script};
-use crate::props::{self};
 use crate::readiness::{Check, Outcome, wait_ready};
-use crate::root::Root;
+use crate::root::{self, LocalConfig, Root};
 
 /// The type token.
 pub const TYPE: &str = "local:index:Service";
 
-const INPUTS: &[&str] = &[
-    "command",
-    "environment",
-    "dir",
-    "readyPort",
-    "readyUrl",
-    "readyTimeout",
-    "logFile",
-];
-const COMPUTED: &[&str] = &["pid", "processStartTime"];
 const DEFAULT_READY_TIMEOUT: u64 = 30;
 
-/// The `Service` resource.
-#[derive(Debug, Default)]
-pub struct Service;
-
-fn bad(p: props::Problem) -> Error {
-    Error::InvalidRequest(p.reason)
+/// The inputs of a [`Service`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceArgs {
+    /// The long-running process to start (a shell command). Changing it replaces the service.
+    pub command: String,
+    /// Environment variables for the process (values may be secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<BTreeMap<String, String>>,
+    /// The working directory, relative to `local:root` (default: the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Ready when this TCP port on 127.0.0.1 accepts a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_port: Option<u16>,
+    /// Ready when GET on this http:// URL answers 2xx or 3xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_url: Option<String>,
+    /// How long to wait for readiness, in seconds (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_timeout: Option<u64>,
+    /// Where the process's output goes, relative to `local:root` (default: nowhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
 }
 
-fn readiness(inputs: &PropertyMap) -> std::result::Result<Option<Check>, props::Problem> {
-    let port = props::whole(inputs, "readyPort", 1, 65535)?;
-    let url = props::string(inputs, "readyUrl")?;
-    match (port, url) {
-        (Some(_), Some(_)) => Err(CheckFailure::new(
-            "readyUrl",
-            "give either `readyPort` or `readyUrl`, not both",
-        )),
-        (Some(port), None) => Ok(Some(Check::tcp(port as u16))),
-        (None, Some(url)) => Check::http(&url.value)
-            .map(Some)
-            .map_err(|r| CheckFailure::new("readyUrl", r)),
-        (None, None) => Ok(None),
+/// A running local process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    /// The process's command.
+    pub command: String,
+    /// Its environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<BTreeMap<String, String>>,
+    /// Its working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// The TCP port of the readiness check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_port: Option<u16>,
+    /// The URL of the readiness check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_url: Option<String>,
+    /// The readiness timeout, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_timeout: Option<u64>,
+    /// Where the process's output goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+    /// The process id.
+    pub pid: i32,
+    /// When the process started, in clock ticks after boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_start_time: Option<u64>,
+}
+
+impl ServiceArgs {
+    fn readiness(&self) -> std::result::Result<Check, CheckFailure> {
+        match (self.ready_port, &self.ready_url) {
+            (Some(_), Some(_)) => Err(CheckFailure::new(
+                "readyUrl",
+                "give either `readyPort` or `readyUrl`, not both",
+            )),
+            (Some(0), None) => Err(CheckFailure::new(
+                "readyPort",
+                "`readyPort` must be from 1 to 65535",
+            )),
+            (Some(port), None) => Ok(Check::tcp(port)),
+            (None, Some(url)) => Check::http(url).map_err(|r| CheckFailure::new("readyUrl", r)),
+            (None, None) => Err(CheckFailure::new(
+                "readyPort",
+                "a readiness check is required: give `readyPort` (a TCP port on 127.0.0.1) or `readyUrl` (an http:// URL)",
+            )),
+        }
+    }
+
+    fn state(self, pid: i32, start: Option<u64>) -> ServiceState {
+        ServiceState {
+            command: self.command,
+            environment: self.environment,
+            dir: self.dir,
+            ready_port: self.ready_port,
+            ready_url: self.ready_url,
+            ready_timeout: self.ready_timeout,
+            log_file: self.log_file,
+            pid,
+            process_start_time: start,
+        }
+    }
+
+    fn ready_within(&self, ctx: &Context) -> Duration {
+        let wanted = Duration::from_secs(self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT));
+        ctx.timeout().map_or(wanted, |t| t.min(wanted))
+    }
+
+    /// Whether anything here may be secret; then the log is not quoted. The typed layer does
+    /// not say which inputs were secret, so any environment counts.
+    fn maybe_secret(&self) -> bool {
+        self.environment.as_ref().is_some_and(|e| !e.is_empty())
     }
 }
 
-fn ready_within(ctx: &Context, inputs: &PropertyMap) -> Result<Duration> {
-    let secs = props::whole(inputs, "readyTimeout", 1, 86_400)
-        .map_err(bad)?
-        .unwrap_or(DEFAULT_READY_TIMEOUT);
-    let wanted = Duration::from_secs(secs);
-    Ok(ctx.timeout().map_or(wanted, |t| t.min(wanted)))
-}
-
-fn log_file(root: &Root, inputs: &PropertyMap) -> Result<Option<PathBuf>> {
-    match props::string(inputs, "logFile").map_err(bad)? {
-        Some(p) => Ok(Some(root.resolve("logFile", &p.value)?)),
-        None => Ok(None),
+impl ServiceState {
+    fn args(&self) -> ServiceArgs {
+        ServiceArgs {
+            command: self.command.clone(),
+            environment: self.environment.clone(),
+            dir: self.dir.clone(),
+            ready_port: self.ready_port,
+            ready_url: self.ready_url.clone(),
+            ready_timeout: self.ready_timeout,
+            log_file: self.log_file.clone(),
+        }
     }
-}
-
-fn secret(inputs: &PropertyMap) -> bool {
-    ["command", "environment"]
-        .iter()
-        .any(|k| inputs.get(*k).is_some_and(PropertyValue::contains_secrets))
 }
 
 /// The end of the log, as a reason line, when there is a log and nothing is secret.
@@ -133,130 +202,117 @@ fn log_tail(log: Option<&PathBuf>, secret: bool) -> Option<String> {
     Some(format!("the log ends with:\n{}", process::tail(text, 2000)))
 }
 
-/// The pid and start time recorded for a service.
-fn identity(id: &str, state: &PropertyMap) -> Result<(i32, Option<u64>)> {
-    let pid = id.parse::<i32>().ok().filter(|p| *p > 1).ok_or_else(|| {
-        Error::InvalidRequest(format!("a Service id is a process id, got {id:?}"))
-    })?;
-    let start = state
-        .get("processStartTime")
-        .and_then(|v| v.unwrap_secret().0.as_f64())
-        .map(|n| n as u64);
-    Ok((pid, start))
-}
-
-fn with_identity(inputs: &PropertyMap, pid: i32, start: Option<u64>) -> PropertyMap {
-    let mut out = inputs.clone();
-    out.insert("pid".into(), PropertyValue::Number(pid as f64));
-    out.insert(
-        "processStartTime".into(),
-        start.map_or(PropertyValue::Null, |s| PropertyValue::Number(s as f64)),
-    );
-    out
-}
-
+/// A partial failure: `state` exists (its process runs) but did not become ready.
 fn not_ready(
-    pid: i32,
+    state: &ServiceState,
     check: &Check,
     within: Duration,
     reason: String,
     log: Option<String>,
-    outputs: PropertyMap,
 ) -> Error {
+    let pid = state.pid;
     let mut reasons = vec![
-        format!(
-            "process {pid} is running but {} was not ready within {} s: {reason}",
-            check.describe(),
-            within.as_secs_f64()
-        ),
+        format!("process {pid} is running but {} was not ready within {} s: {reason}", check.describe(), within.as_secs_f64()),
         "run `pulumi up` again to retry the readiness check, or fix the command and replace the service".to_string(),
     ];
     reasons.extend(log);
-    Error::init_failed(pid.to_string(), outputs, reasons)
+    let mut properties = serde_bridge::to_property_map(state).unwrap_or_default();
+    // The SDK does not pass these properties through its secret propagation; keep the
+    // environment (where secrets usually are) secret in the engine's state.
+    if let Some(env) = properties.remove("environment") {
+        properties.insert("environment".into(), PropertyValue::secret(env));
+    }
+    Error::init_failed(pid.to_string(), properties, reasons)
+}
+
+/// The `Service` resource.
+#[derive(Debug, Default)]
+pub struct Service {
+    config: ConfigHandle<LocalConfig>,
 }
 
 impl Service {
-    pub(crate) fn check(&self, req: CheckRequest) -> Result<CheckResponse> {
-        let news = &req.news;
-        let mut failures = props::unknown_keys(news, "Service", INPUTS);
-        if let Err(p) = props::required_string(news, "command", "the long-running process to start")
-        {
-            failures.push(p);
-        }
-        match readiness(news) {
-            Ok(Some(_)) => {}
-            Ok(None) if props::is_unknown(news, "readyPort") || props::is_unknown(news, "readyUrl") => {}
-            Ok(None) => failures.push(CheckFailure::new(
-                "readyPort",
-                "a readiness check is required: give `readyPort` (a TCP port on 127.0.0.1) or `readyUrl` (an http:// URL)",
-            )),
-            Err(p) => failures.push(p),
-        }
-        if let Err(p) = props::whole(news, "readyTimeout", 1, 86_400) {
-            failures.push(p);
-        }
-        for key in ["dir", "logFile"] {
-            if let Err(p) = props::string(news, key) {
-                failures.push(p);
-            }
-        }
-        if let Err(p) = props::string_map(news, "environment") {
-            failures.push(p);
-        }
-        Ok(CheckResponse::invalid(req.news, failures))
+    /// A `Service` starting its processes under the root in `config`.
+    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
+        Service { config }
     }
 
-    pub(crate) fn diff(&self, req: DiffRequest) -> Result<DiffResponse> {
-        let olds = if req.old_inputs.is_empty() {
-            props::inputs_of(&req.olds, COMPUTED)
-        } else {
-            req.old_inputs.clone()
-        };
-        let mut diff = diff_top_level(
-            &olds,
-            &req.news,
-            &["command", "environment", "dir", "logFile"],
-        );
+    fn root(&self) -> Result<Root> {
+        root::configured(&self.config)
+    }
+
+    fn log_file(&self, args: &ServiceArgs) -> Result<Option<PathBuf>> {
+        args.log_file
+            .as_deref()
+            .map(|p| self.root()?.resolve("logFile", p))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl Resource for Service {
+    type Inputs = ServiceArgs;
+    type Outputs = ServiceState;
+    const UPDATES_IN_PLACE: bool = true;
+    const REPLACE_ON_CHANGES: &'static [&'static str] =
+        &["command", "environment", "dir", "logFile"];
+
+    async fn check(&self, _ctx: &Context, inputs: &mut ServiceArgs) -> Result<Vec<CheckFailure>> {
+        let mut failures = Vec::new();
+        if inputs.command.trim().is_empty() {
+            failures.push(CheckFailure::new(
+                "command",
+                "`command` is empty; give the process to start",
+            ));
+        }
+        if let Err(f) = inputs.readiness() {
+            failures.push(f);
+        }
+        if inputs.ready_timeout == Some(0) {
+            failures.push(CheckFailure::new(
+                "readyTimeout",
+                "`readyTimeout` must be at least 1 second",
+            ));
+        }
+        Ok(failures)
+    }
+
+    async fn diff(
+        &self,
+        _ctx: &Context,
+        args: DiffArgs<ServiceArgs, ServiceState>,
+    ) -> Result<DiffResponse> {
+        let mut diff = args.default;
         diff.delete_before_replace = diff.requires_replace();
         Ok(diff)
     }
 
-    pub(crate) async fn create(
+    async fn create(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: CreateRequest,
-    ) -> Result<CreateResponse> {
-        if req.preview {
-            let mut out = req.properties.clone();
-            for key in COMPUTED {
-                out.insert(key.to_string(), PropertyValue::Unknown(Default::default()));
-            }
-            return Ok(CreateResponse::new("", out));
-        }
-        let inputs = &req.properties;
-        let check = readiness(inputs)
-            .map_err(bad)?
-            .ok_or_else(|| Error::InvalidRequest("a readiness check is required".into()))?;
-        let command =
-            props::required_string(inputs, "command", "the process to start").map_err(bad)?;
-        let env = props::string_map(inputs, "environment").map_err(bad)?;
-        let dir = match props::string(inputs, "dir").map_err(bad)? {
-            Some(d) => root.resolve("dir", &d.value)?,
+        args: CreateArgs<ServiceArgs>,
+    ) -> Result<Created<ServiceState>> {
+        let inputs = args.inputs;
+        let check = inputs
+            .readiness()
+            .map_err(|f| Error::InvalidRequest(f.reason))?;
+        let root = self.root()?;
+        let dir = match &inputs.dir {
+            Some(d) => root.resolve("dir", d)?,
             None => root.dir().to_path_buf(),
         };
-        let log = log_file(root, inputs)?;
-        let secret = secret(inputs);
+        let log = self.log_file(&inputs)?;
+        let secret = inputs.maybe_secret();
         let script = Script {
-            script: command.value,
+            script: inputs.command.clone(),
             dir,
-            env: env.value,
+            env: inputs.environment.clone().unwrap_or_default(),
             secret,
         };
-        let within = ready_within(ctx, inputs)?;
+        let within = inputs.ready_within(ctx);
 
         let mut started = process::spawn_detached(&script, log.as_deref())
-            .map_err(|e| Error::failed(format!("cannot start the service `{}`: {e}", req.name)))?;
+            .map_err(|e| Error::failed(format!("cannot start the service `{}`: {e}", args.name)))?;
         let (pid, start) = (started.pid, Some(started.start_ticks));
         ctx.log().info(format!(
             "started process {pid}; waiting up to {} s for {}",
@@ -272,122 +328,122 @@ impl Service {
             ctx.cancelled(),
         )
         .await;
-        let outputs = with_identity(inputs, pid, start);
+        let state = inputs.state(pid, start);
+        let cleanup = |log: &Option<PathBuf>| {
+            if let Some(log) = log {
+                let _ = std::fs::remove_file(log);
+            }
+        };
         match outcome {
             Outcome::Ready => {
                 ctx.log()
                     .info(format!("process {pid} is ready ({})", check.describe()));
-                Ok(CreateResponse::new(pid.to_string(), outputs))
+                Ok(Created::new(pid.to_string(), state))
             }
-            Outcome::NotReady(reason) => {
-                let tail = log_tail(log.as_ref(), secret);
-                Err(not_ready(pid, &check, within, reason, tail, outputs))
-            }
+            Outcome::NotReady(reason) => Err(not_ready(
+                &state,
+                &check,
+                within,
+                reason,
+                log_tail(log.as_ref(), secret),
+            )),
             Outcome::Exited(reason) => {
                 let _ = process::stop_group(pid, process::STOP_GRACE).await;
                 let tail = log_tail(log.as_ref(), secret)
                     .map(|t| format!("; {t}"))
                     .unwrap_or_default();
-                if let Some(log) = &log {
-                    let _ = std::fs::remove_file(log);
-                }
+                cleanup(&log);
                 Err(Error::failed(format!(
                     "the service `{}` did not start: {reason}{tail}",
-                    req.name
+                    args.name
                 )))
             }
             Outcome::Cancelled => {
                 let _ = process::stop_group(pid, process::STOP_GRACE).await;
-                if let Some(log) = &log {
-                    let _ = std::fs::remove_file(log);
-                }
+                cleanup(&log);
                 Err(Error::Cancelled(format!(
                     "the service `{}` was cancelled while waiting for readiness; stopped process {pid}",
-                    req.name
+                    args.name
                 )))
             }
         }
     }
 
-    pub(crate) async fn read(
+    async fn read(
         &self,
         _ctx: &Context,
-        _root: &Root,
-        req: ReadRequest,
-    ) -> Result<ReadResponse> {
-        let (pid, start) = identity(&req.id, &req.properties)?;
-        if !process::is_alive(pid, start) {
-            return Ok(ReadResponse::gone());
+        args: ReadArgs<ServiceArgs, ServiceState>,
+    ) -> Result<Option<ReadResult<ServiceArgs, ServiceState>>> {
+        if !process::is_alive(args.state.pid, args.state.process_start_time) {
+            return Ok(None);
         }
-        let inputs = if req.inputs.is_empty() {
-            props::inputs_of(&req.properties, COMPUTED)
-        } else {
-            req.inputs
-        };
-        Ok(ReadResponse::found(req.id, req.properties, inputs))
+        let inputs = args.inputs.unwrap_or_else(|| args.state.args());
+        Ok(Some(ReadResult::new(args.id, inputs, args.state)))
     }
 
-    pub(crate) async fn update(
+    async fn update(
         &self,
         ctx: &Context,
-        root: &Root,
-        req: UpdateRequest,
-    ) -> Result<UpdateResponse> {
-        let (pid, start) = identity(&req.id, &req.olds)?;
-        let outputs = with_identity(&req.news, pid, start);
-        if req.preview {
-            return Ok(UpdateResponse::new(outputs));
-        }
+        args: UpdateArgs<ServiceArgs, ServiceState>,
+    ) -> Result<ServiceState> {
+        let (pid, start) = (args.state.pid, args.state.process_start_time);
         if !process::is_alive(pid, start) {
             return Err(Error::failed(format!(
                 "process {pid} of the service `{}` is no longer running; run `pulumi refresh` so that the next \
                  `pulumi up` starts a new one",
-                req.name
+                args.name
             )));
         }
-        let check = readiness(&req.news)
-            .map_err(bad)?
-            .ok_or_else(|| Error::InvalidRequest("a readiness check is required".into()))?;
-        let within = ready_within(ctx, &req.news)?;
+        let news = args.news;
+        let check = news
+            .readiness()
+            .map_err(|f| Error::InvalidRequest(f.reason))?;
+        let within = news.ready_within(ctx);
+        let log = self.log_file(&news)?;
+        let secret = news.maybe_secret();
+        let state = news.state(pid, start);
         ctx.log().info(format!(
             "checking process {pid} for readiness ({})",
             check.describe()
         ));
         match wait_ready(pid, start, None, &check, within, ctx.cancelled()).await {
-            Outcome::Ready => Ok(UpdateResponse::new(outputs)),
-            Outcome::NotReady(reason) => {
-                let tail = log_tail(log_file(root, &req.news)?.as_ref(), secret(&req.news));
-                Err(not_ready(pid, &check, within, reason, tail, outputs))
-            }
+            Outcome::Ready => Ok(state),
+            Outcome::NotReady(reason) => Err(not_ready(
+                &state,
+                &check,
+                within,
+                reason,
+                log_tail(log.as_ref(), secret),
+            )),
             Outcome::Exited(reason) => Err(Error::failed(format!(
                 "the service `{}` stopped: {reason}",
-                req.name
+                args.name
             ))),
             Outcome::Cancelled => Err(Error::Cancelled(format!(
                 "the readiness check of `{}` was cancelled; process {pid} keeps running",
-                req.name
+                args.name
             ))),
         }
     }
 
-    pub(crate) async fn delete(
-        &self,
-        ctx: &Context,
-        root: &Root,
-        req: DeleteRequest,
-    ) -> Result<()> {
-        let (pid, start) = identity(&req.id, &req.properties)?;
+    async fn delete(&self, ctx: &Context, args: DeleteArgs<ServiceState>) -> Result<()> {
+        let (pid, start) = (args.state.pid, args.state.process_start_time);
+        if pid <= 1 {
+            return Err(Error::InvalidRequest(format!(
+                "the recorded pid {pid} cannot be a service's"
+            )));
+        }
         // A live process with another start time is not ours: the pid was reused.
         let reused = process::stat(pid).is_some_and(|s| start.is_some_and(|t| t != s.start_ticks));
         if !reused {
             let stopped = process::stop_group(pid, process::STOP_GRACE)
                 .await
                 .map_err(|e| {
-                    Error::failed(format!("cannot stop process {pid} of `{}`: {e}", req.name))
+                    Error::failed(format!("cannot stop process {pid} of `{}`: {e}", args.name))
                 })?;
             ctx.log().info(format!("process {pid}: {stopped:?}"));
         }
-        if let Some(log) = log_file(root, &req.properties)? {
+        if let Some(log) = self.log_file(&args.state.args())? {
             crate::fs::remove_file(&log)?;
         }
         Ok(())

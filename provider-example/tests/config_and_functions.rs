@@ -49,7 +49,8 @@ async fn configure_rejects_a_root_that_is_not_a_usable_directory() {
         );
     }
     let err = p.configure(props! { "root" => 42 }).await.unwrap_err();
-    assert!(err.message().contains("local:root"), "{err:?}");
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("root"), "{err:?}");
     std::fs::remove_file(&file).unwrap();
 }
 

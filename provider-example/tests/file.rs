@@ -229,15 +229,25 @@ async fn bad_inputs_and_unsafe_writes_are_refused_clearly() {
             FILE,
             "bad",
             &Default::default(),
-            props! { "content" => "x", "permissions" => "rwx" },
+            props! { "content" => "x", "mode" => "0644" },
         )
         .await
         .unwrap_err();
     let all = failures.join("\n");
     assert!(all.contains("path"), "a missing path is named: {all}");
+    assert!(all.contains("mode"), "an unknown property is named: {all}");
+    let failures = p
+        .check(
+            FILE,
+            "bad",
+            &Default::default(),
+            props! { "path" => "x", "permissions" => "rwx" },
+        )
+        .await
+        .unwrap_err();
     assert!(
-        all.contains("permissions"),
-        "bad permissions are named: {all}"
+        failures.join("\n").contains("permissions"),
+        "bad permissions are named: {failures:?}"
     );
 
     let text = Asset {
