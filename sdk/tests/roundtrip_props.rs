@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use provider_sdk::value::{
-    Archive, ArchiveSource, Asset, AssetOrArchive, AssetSource, OutputValue, ResourceReference, UnknownKind,
+    Archive, ArchiveSource, Asset, AssetOrArchive, AssetSource, OutputValue, ResourceReference,
+    UnknownKind,
 };
 use provider_sdk::wire::{decode_struct, encode_map};
 use provider_sdk::{PropertyMap, PropertyValue, Secret, serde_bridge};
@@ -46,7 +47,10 @@ fn asset() -> impl Strategy<Value = Asset> {
 fn archive() -> impl Strategy<Value = Archive> {
     let leaf = (
         proptest::option::of("[0-9a-f]{8}"),
-        prop_oneof![text().prop_map(ArchiveSource::Path), text().prop_map(ArchiveSource::Uri)],
+        prop_oneof![
+            text().prop_map(ArchiveSource::Path),
+            text().prop_map(ArchiveSource::Uri)
+        ],
     )
         .prop_map(|(hash, source)| Archive { hash, source });
     leaf.prop_recursive(3, 12, 4, |inner| {
@@ -54,11 +58,17 @@ fn archive() -> impl Strategy<Value = Archive> {
             proptest::option::of("[0-9a-f]{8}"),
             proptest::collection::btree_map(
                 key(),
-                prop_oneof![asset().prop_map(AssetOrArchive::Asset), inner.prop_map(AssetOrArchive::Archive)],
+                prop_oneof![
+                    asset().prop_map(AssetOrArchive::Asset),
+                    inner.prop_map(AssetOrArchive::Archive)
+                ],
                 0..4,
             ),
         )
-            .prop_map(|(hash, members)| Archive { hash, source: ArchiveSource::Assets(members) })
+            .prop_map(|(hash, members)| Archive {
+                hash,
+                source: ArchiveSource::Assets(members),
+            })
     })
 }
 
@@ -66,20 +76,28 @@ fn scalar() -> impl Strategy<Value = PropertyValue> {
     prop_oneof![
         Just(PropertyValue::Null),
         any::<bool>().prop_map(PropertyValue::Bool),
-        any::<f64>().prop_filter("NaN is not equal to itself", |n| !n.is_nan()).prop_map(PropertyValue::Number),
+        any::<f64>()
+            .prop_filter("NaN is not equal to itself", |n| !n.is_nan())
+            .prop_map(PropertyValue::Number),
         text().prop_map(PropertyValue::String),
         unknown_kind().prop_map(PropertyValue::Unknown),
         asset().prop_map(PropertyValue::Asset),
         archive().prop_map(PropertyValue::Archive),
-        (text(), proptest::option::of(prop_oneof![
-            text().prop_map(PropertyValue::String),
-            Just(PropertyValue::Unknown(UnknownKind::Any))
-        ]), proptest::option::of("[0-9]\\.[0-9]\\.[0-9]"))
-            .prop_map(|(urn, id, package_version)| PropertyValue::ResourceReference(ResourceReference {
-                urn: format!("urn:pulumi:s::p::t::{urn}"),
-                id: id.map(Box::new),
-                package_version,
-            })),
+        (
+            text(),
+            proptest::option::of(prop_oneof![
+                text().prop_map(PropertyValue::String),
+                Just(PropertyValue::Unknown(UnknownKind::Any))
+            ]),
+            proptest::option::of("[0-9]\\.[0-9]\\.[0-9]")
+        )
+            .prop_map(
+                |(urn, id, package_version)| PropertyValue::ResourceReference(ResourceReference {
+                    urn: format!("urn:pulumi:s::p::t::{urn}"),
+                    id: id.map(Box::new),
+                    package_version,
+                })
+            ),
     ]
 }
 
@@ -89,15 +107,21 @@ fn property_value() -> impl Strategy<Value = PropertyValue> {
     scalar().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..5).prop_map(PropertyValue::Array),
-            proptest::collection::btree_map(key(), inner.clone(), 0..5).prop_map(PropertyValue::Object),
+            proptest::collection::btree_map(key(), inner.clone(), 0..5)
+                .prop_map(PropertyValue::Object),
             inner.clone().prop_map(PropertyValue::secret),
-            (proptest::option::of(inner), any::<bool>(), proptest::collection::vec("urn:[a-z]{1,6}", 0..3)).prop_map(
-                |(value, secret, dependencies)| PropertyValue::Output(OutputValue {
-                    value: value.map(Box::new),
-                    secret,
-                    dependencies
-                })
-            ),
+            (
+                proptest::option::of(inner),
+                any::<bool>(),
+                proptest::collection::vec("urn:[a-z]{1,6}", 0..3)
+            )
+                .prop_map(|(value, secret, dependencies)| PropertyValue::Output(
+                    OutputValue {
+                        value: value.map(Box::new),
+                        secret,
+                        dependencies
+                    }
+                )),
         ]
     })
 }
@@ -184,7 +208,14 @@ fn everything() -> impl Strategy<Value = Everything> {
     ];
     let mode = prop_oneof![Just(Mode::Fast), Just(Mode::SlowAndSteady)];
     (
-        (any::<u32>(), -(1i64 << 53)..(1i64 << 53), finite(), text(), any::<bool>(), proptest::option::of(text())),
+        (
+            any::<u32>(),
+            -(1i64 << 53)..(1i64 << 53),
+            finite(),
+            text(),
+            any::<bool>(),
+            proptest::option::of(text()),
+        ),
         (
             proptest::collection::vec(inner(), 0..4),
             proptest::collection::btree_map(key(), any::<u16>(), 0..4),
@@ -197,39 +228,55 @@ fn everything() -> impl Strategy<Value = Everything> {
             proptest::collection::vec(proptest::collection::vec(any::<i32>(), 0..3), 0..3),
         ),
     )
-        .prop_map(|((count, offset, ratio, name, enabled, note), (items, tags, mode, shape, password, inner_secret, nested, pair, matrix))| {
-            Everything {
-                count,
-                offset,
-                ratio,
-                name,
-                enabled,
-                note,
-                items,
-                tags,
-                mode,
-                shape,
-                password: Secret::new(password),
-                inner_secret: inner_secret.map(Secret::new),
-                nested,
-                pair,
-                matrix,
-            }
-        })
+        .prop_map(
+            |(
+                (count, offset, ratio, name, enabled, note),
+                (items, tags, mode, shape, password, inner_secret, nested, pair, matrix),
+            )| {
+                Everything {
+                    count,
+                    offset,
+                    ratio,
+                    name,
+                    enabled,
+                    note,
+                    items,
+                    tags,
+                    mode,
+                    shape,
+                    password: Secret::new(password),
+                    inner_secret: inner_secret.map(Secret::new),
+                    nested,
+                    pair,
+                    matrix,
+                }
+            },
+        )
 }
 
 /// Wraps values in secrets (and secret outputs) wherever `coins` says so, at every depth.
 fn wrap_in_secrets(v: PropertyValue, coins: &mut impl Iterator<Item = u8>) -> PropertyValue {
     let v = match v {
-        PropertyValue::Array(items) => PropertyValue::Array(items.into_iter().map(|i| wrap_in_secrets(i, coins)).collect()),
-        PropertyValue::Object(map) => {
-            PropertyValue::Object(map.into_iter().map(|(k, i)| (k, wrap_in_secrets(i, coins))).collect())
-        }
+        PropertyValue::Array(items) => PropertyValue::Array(
+            items
+                .into_iter()
+                .map(|i| wrap_in_secrets(i, coins))
+                .collect(),
+        ),
+        PropertyValue::Object(map) => PropertyValue::Object(
+            map.into_iter()
+                .map(|(k, i)| (k, wrap_in_secrets(i, coins)))
+                .collect(),
+        ),
         other => other,
     };
     match coins.next().unwrap_or(0) % 4 {
         0 => PropertyValue::secret(v),
-        1 => PropertyValue::Output(OutputValue { value: Some(Box::new(v)), secret: true, dependencies: vec!["urn:x".into()] }),
+        1 => PropertyValue::Output(OutputValue {
+            value: Some(Box::new(v)),
+            secret: true,
+            dependencies: vec!["urn:x".into()],
+        }),
         _ => v,
     }
 }

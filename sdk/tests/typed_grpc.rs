@@ -8,11 +8,15 @@ use std::time::Duration;
 
 use provider_sdk::ops::CheckFailure;
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, Function, PreviewArgs, ProviderBuilder, ProviderConfig, Resource, UpdateArgs,
+    ConfigHandle, CreateArgs, Created, Function, PreviewArgs, ProviderBuilder, ProviderConfig,
+    Resource, UpdateArgs,
 };
 use provider_sdk::value::UnknownKind;
 use provider_sdk::wire::{decode_struct, encode_map};
-use provider_sdk::{CancellationToken, Context, Error, Plugin, PropertyMap, PropertyValue, Result, Secret, async_trait};
+use provider_sdk::{
+    CancellationToken, Context, Error, Plugin, PropertyMap, PropertyValue, Result, Secret,
+    async_trait,
+};
 use pulumirpc::resource_provider_client::ResourceProviderClient;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -103,7 +107,11 @@ impl Resource for Service {
     const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["name"];
 
-    async fn create(&self, ctx: &Context, args: CreateArgs<ServiceArgs>) -> Result<Created<ServiceState>> {
+    async fn create(
+        &self,
+        ctx: &Context,
+        args: CreateArgs<ServiceArgs>,
+    ) -> Result<Created<ServiceState>> {
         self.creates.fetch_add(1, Ordering::SeqCst);
         if args.inputs.name == "wait-for-cancel" {
             // Long-running work that watches the context.
@@ -112,12 +120,26 @@ impl Resource for Service {
                 _ = tokio::time::sleep(Duration::from_secs(120)) => return Err(Error::failed("never cancelled")),
             }
         }
-        let endpoint = format!("{}.example:{}", args.inputs.name, args.inputs.password.as_ref().map_or(0, |p| p.expose().len()));
+        let endpoint = format!(
+            "{}.example:{}",
+            args.inputs.name,
+            args.inputs
+                .password
+                .as_ref()
+                .map_or(0, |p| p.expose().len())
+        );
         let timeout = ctx.timeout().map_or(0.0, |t| t.as_secs_f64());
-        Ok(Created::new(format!("svc-{}", args.inputs.name), state(args.inputs, endpoint, timeout)))
+        Ok(Created::new(
+            format!("svc-{}", args.inputs.name),
+            state(args.inputs, endpoint, timeout),
+        ))
     }
 
-    async fn update(&self, _ctx: &Context, args: UpdateArgs<ServiceArgs, ServiceState>) -> Result<ServiceState> {
+    async fn update(
+        &self,
+        _ctx: &Context,
+        args: UpdateArgs<ServiceArgs, ServiceState>,
+    ) -> Result<ServiceState> {
         self.updates.fetch_add(1, Ordering::SeqCst);
         let endpoint = args.state.endpoint.clone();
         Ok(state(args.news, endpoint, args.state.timeout_seen))
@@ -128,7 +150,10 @@ impl Resource for Service {
         if inputs.size > 100 {
             failures.push(CheckFailure::new("size", "at most 100 instances"));
         }
-        inputs.tags.entry("managed-by".into()).or_insert_with(|| "test".into());
+        inputs
+            .tags
+            .entry("managed-by".into())
+            .or_insert_with(|| "test".into());
         Ok(failures)
     }
 }
@@ -142,7 +167,11 @@ impl Resource for Previewing {
     type Inputs = ServiceArgs;
     type Outputs = ServiceState;
 
-    async fn create(&self, _ctx: &Context, _args: CreateArgs<ServiceArgs>) -> Result<Created<ServiceState>> {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        _args: CreateArgs<ServiceArgs>,
+    ) -> Result<Created<ServiceState>> {
         Err(Error::failed("not used in these tests"))
     }
 
@@ -175,7 +204,9 @@ impl Function for Add {
     type Args = Terms;
     type Output = Sum;
     async fn call(&self, _ctx: &Context, args: Terms) -> Result<Sum> {
-        Ok(Sum { sum: args.a + args.b })
+        Ok(Sum {
+            sum: args.a + args.b,
+        })
     }
 }
 
@@ -190,7 +221,11 @@ struct TestConfig {
 
 impl ProviderConfig for TestConfig {
     fn validate(&self) -> Vec<CheckFailure> {
-        if self.region.is_empty() { vec![CheckFailure::new("region", "must not be empty")] } else { Vec::new() }
+        if self.region.is_empty() {
+            vec![CheckFailure::new("region", "must not be empty")]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -221,20 +256,40 @@ impl Server {
         let plugin = Plugin::new(provider, "1.2.3");
         let stopping = stop.clone();
         let task = tokio::spawn(async move {
-            plugin.serve_on(listener, None, stopping).await.expect("serves");
+            plugin
+                .serve_on(listener, None, stopping)
+                .await
+                .expect("serves");
         });
-        let client = ResourceProviderClient::connect(format!("http://{addr}")).await.expect("connects");
-        Server { client, stop, creates, updates, config, task }
+        let client = ResourceProviderClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connects");
+        Server {
+            client,
+            stop,
+            creates,
+            updates,
+            config,
+            task,
+        }
     }
 
     async fn shutdown(self) {
         self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.task).await.expect("stops").unwrap();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("stops")
+            .unwrap();
     }
 }
 
 fn obj(entries: Vec<(&str, PropertyValue)>) -> PropertyValue {
-    PropertyValue::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    PropertyValue::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 fn map(entries: Vec<(&str, PropertyValue)>) -> PropertyMap {
@@ -252,12 +307,21 @@ fn good_inputs() -> PropertyMap {
     map(vec![
         ("name", "web".into()),
         ("size", 3.0.into()),
-        ("rules", PropertyValue::Array(vec![obj(vec![("port", 443.0.into()), ("protocol", "tcp".into())])])),
+        (
+            "rules",
+            PropertyValue::Array(vec![obj(vec![
+                ("port", 443.0.into()),
+                ("protocol", "tcp".into()),
+            ])]),
+        ),
         ("tags", obj(vec![("env", "prod".into())])),
     ])
 }
 
-async fn check(client: &mut ResourceProviderClient<Channel>, news: &PropertyMap) -> pulumirpc::CheckResponse {
+async fn check(
+    client: &mut ResourceProviderClient<Channel>,
+    news: &PropertyMap,
+) -> pulumirpc::CheckResponse {
     client
         .check(pulumirpc::CheckRequest {
             urn: urn("web"),
@@ -289,7 +353,19 @@ async fn check_reports_every_bad_field_with_its_path_and_the_authors_validation(
     let resp = check(&mut s.client, &bad).await;
     let mut paths: Vec<&str> = resp.failures.iter().map(|f| f.property.as_str()).collect();
     paths.sort();
-    assert_eq!(paths, vec!["colour", "name", "rules[1].port", "rules[1].protocol", "size", "tags[\"env\"]"], "{:?}", resp.failures);
+    assert_eq!(
+        paths,
+        vec![
+            "colour",
+            "name",
+            "rules[1].port",
+            "rules[1].protocol",
+            "size",
+            "tags[\"env\"]"
+        ],
+        "{:?}",
+        resp.failures
+    );
     let size = resp.failures.iter().find(|f| f.property == "size").unwrap();
     assert!(size.reason.contains("whole number"), "{}", size.reason);
 
@@ -301,8 +377,14 @@ async fn check_reports_every_bad_field_with_its_path_and_the_authors_validation(
     assert_eq!(resp.failures.len(), 1);
     assert_eq!(resp.failures[0].property, "size");
     let inputs = decode_struct(resp.inputs.as_ref()).unwrap();
-    assert_eq!(inputs["tags"].as_object().unwrap()["managed-by"], PropertyValue::from("test"));
-    assert!(inputs["password"].is_secret(), "a secret input stays secret through Check");
+    assert_eq!(
+        inputs["tags"].as_object().unwrap()["managed-by"],
+        PropertyValue::from("test")
+    );
+    assert!(
+        inputs["password"].is_secret(),
+        "a secret input stays secret through Check"
+    );
 
     // Unknowns during preview are not failures, and the author is not asked to validate them.
     let mut unknown = good_inputs();
@@ -317,7 +399,13 @@ async fn secret_values_never_appear_in_failures_or_errors() {
     let mut s = Server::start().await;
     let mut inputs = good_inputs();
     inputs.insert("size".into(), PropertyValue::secret("hunter2-size".into()));
-    inputs.insert("rules".into(), PropertyValue::Array(vec![obj(vec![("port", 1.0.into()), ("protocol", PropertyValue::secret("hunter2-proto".into()))])]));
+    inputs.insert(
+        "rules".into(),
+        PropertyValue::Array(vec![obj(vec![
+            ("port", 1.0.into()),
+            ("protocol", PropertyValue::secret("hunter2-proto".into())),
+        ])]),
+    );
     let resp = check(&mut s.client, &inputs).await;
     assert_eq!(resp.failures.len(), 2, "{:?}", resp.failures);
     for f in &resp.failures {
@@ -337,7 +425,11 @@ async fn secret_values_never_appear_in_failures_or_errors() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(!err.message().contains("hunter2"), "{}", err.message());
-    assert!(err.message().contains("rules[0].protocol"), "{}", err.message());
+    assert!(
+        err.message().contains("rules[0].protocol"),
+        "{}",
+        err.message()
+    );
     s.shutdown().await;
 }
 
@@ -351,8 +443,17 @@ async fn default_diff_is_structural_with_replaces() {
     let mut s = Server::start().await;
     let olds = good_inputs();
     let mut news = good_inputs();
-    news.insert("rules".into(), PropertyValue::Array(vec![obj(vec![("port", 8443.0.into()), ("protocol", "tcp".into())])]));
-    news.insert("tags".into(), obj(vec![("env", "prod".into()), ("team", "core".into())]));
+    news.insert(
+        "rules".into(),
+        PropertyValue::Array(vec![obj(vec![
+            ("port", 8443.0.into()),
+            ("protocol", "tcp".into()),
+        ])]),
+    );
+    news.insert(
+        "tags".into(),
+        obj(vec![("env", "prod".into()), ("team", "core".into())]),
+    );
     let diff = |olds: &PropertyMap, news: &PropertyMap| pulumirpc::DiffRequest {
         id: "svc-web".into(),
         urn: urn("web"),
@@ -363,8 +464,16 @@ async fn default_diff_is_structural_with_replaces() {
         news: Some(encode_map(news)),
         ..Default::default()
     };
-    let resp = s.client.diff(diff(&olds, &news)).await.unwrap().into_inner();
-    assert_eq!(resp.changes, pulumirpc::diff_response::DiffChanges::DiffSome as i32);
+    let resp = s
+        .client
+        .diff(diff(&olds, &news))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        resp.changes,
+        pulumirpc::diff_response::DiffChanges::DiffSome as i32
+    );
     assert!(resp.has_detailed_diff);
     assert_eq!(kind_of(&resp, "rules[0].port"), Some(Kind::Update as i32));
     assert_eq!(kind_of(&resp, "tags.team"), Some(Kind::Add as i32));
@@ -375,15 +484,31 @@ async fn default_diff_is_structural_with_replaces() {
     assert_eq!(diffs, vec!["rules".to_string(), "tags".into()]);
 
     news.insert("name".into(), "api".into());
-    let resp = s.client.diff(diff(&olds, &news)).await.unwrap().into_inner();
+    let resp = s
+        .client
+        .diff(diff(&olds, &news))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(kind_of(&resp, "name"), Some(Kind::UpdateReplace as i32));
     assert_eq!(resp.replaces, vec!["name".to_string()]);
 
-    let resp = s.client.diff(diff(&olds, &olds)).await.unwrap().into_inner();
-    assert_eq!(resp.changes, pulumirpc::diff_response::DiffChanges::DiffNone as i32);
+    let resp = s
+        .client
+        .diff(diff(&olds, &olds))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        resp.changes,
+        pulumirpc::diff_response::DiffChanges::DiffNone as i32
+    );
 
     // A resource without update: every change replaces.
-    let mut req = diff(&olds, &map(vec![("name", "web".into()), ("size", 4.0.into())]));
+    let mut req = diff(
+        &olds,
+        &map(vec![("name", "web".into()), ("size", 4.0.into())]),
+    );
     req.r#type = "test:index:Previewing".into();
     let resp = s.client.diff(req).await.unwrap().into_inner();
     assert_eq!(kind_of(&resp, "size"), Some(Kind::UpdateReplace as i32));
@@ -411,9 +536,18 @@ async fn outputs_derived_from_secret_inputs_are_secret() {
     assert_eq!(created.id, "svc-web");
     let outputs = decode_struct(created.properties.as_ref()).unwrap();
     assert!(outputs["password"].is_secret());
-    assert!(outputs["endpoint"].is_secret(), "computed while a secret input was present");
-    assert!(!outputs["name"].is_secret(), "a copy of a plain input stays plain");
-    assert_eq!(outputs["endpoint"].unwrap_secret().0, &PropertyValue::from("web.example:2"));
+    assert!(
+        outputs["endpoint"].is_secret(),
+        "computed while a secret input was present"
+    );
+    assert!(
+        !outputs["name"].is_secret(),
+        "a copy of a plain input stays plain"
+    );
+    assert_eq!(
+        outputs["endpoint"].unwrap_secret().0,
+        &PropertyValue::from("web.example:2")
+    );
 
     // Without secrets nothing is secret.
     let created = s
@@ -471,12 +605,30 @@ async fn preview_with_unknowns_never_calls_the_author() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(s.creates.load(Ordering::SeqCst), 0, "create must not run during preview");
+    assert_eq!(
+        s.creates.load(Ordering::SeqCst),
+        0,
+        "create must not run during preview"
+    );
     let outputs = decode_struct(resp.properties.as_ref()).unwrap();
-    assert_eq!(outputs["name"], PropertyValue::from("web"), "known inputs are echoed");
-    assert_eq!(outputs["size"], PropertyValue::Unknown(UnknownKind::Number), "unknown inputs stay unknown");
-    assert_eq!(outputs["endpoint"], PropertyValue::Unknown(UnknownKind::Any));
-    assert_eq!(outputs["timeout_seen"], PropertyValue::Unknown(UnknownKind::Number));
+    assert_eq!(
+        outputs["name"],
+        PropertyValue::from("web"),
+        "known inputs are echoed"
+    );
+    assert_eq!(
+        outputs["size"],
+        PropertyValue::Unknown(UnknownKind::Number),
+        "unknown inputs stay unknown"
+    );
+    assert_eq!(
+        outputs["endpoint"],
+        PropertyValue::Unknown(UnknownKind::Any)
+    );
+    assert_eq!(
+        outputs["timeout_seen"],
+        PropertyValue::Unknown(UnknownKind::Number)
+    );
 
     // Update previews likewise.
     let resp = s
@@ -554,11 +706,17 @@ async fn timeout_and_cancellation_reach_the_author() {
     // Cancel once the create is running.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while s.creates.load(Ordering::SeqCst) < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "create never started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "create never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     s.client.cancel(()).await.unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(60), call).await.expect("cancelled create returns").unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("cancelled create returns")
+        .unwrap();
     assert_eq!(result.unwrap_err().code(), tonic::Code::Cancelled);
     s.shutdown().await;
 }
@@ -568,24 +726,41 @@ async fn unknown_types_functions_and_config() {
     let mut s = Server::start().await;
     let err = s
         .client
-        .check(pulumirpc::CheckRequest { r#type: "test:index:Nope".into(), urn: urn("x"), ..Default::default() })
+        .check(pulumirpc::CheckRequest {
+            r#type: "test:index:Nope".into(),
+            urn: urn("x"),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    assert!(err.message().contains("test:index:Nope") && err.message().contains(SERVICE), "{}", err.message());
+    assert!(
+        err.message().contains("test:index:Nope") && err.message().contains(SERVICE),
+        "{}",
+        err.message()
+    );
 
     let args = map(vec![("a", 2.0.into()), ("b", 40.0.into())]);
     let resp = s
         .client
-        .invoke(pulumirpc::InvokeRequest { tok: "test:index:add".into(), args: Some(encode_map(&args)), ..Default::default() })
+        .invoke(pulumirpc::InvokeRequest {
+            tok: "test:index:add".into(),
+            args: Some(encode_map(&args)),
+        })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(decode_struct(resp.r#return.as_ref()).unwrap()["sum"], PropertyValue::from(42.0));
+    assert_eq!(
+        decode_struct(resp.r#return.as_ref()).unwrap()["sum"],
+        PropertyValue::from(42.0)
+    );
     let bad = map(vec![("a", "two".into())]);
     let resp = s
         .client
-        .invoke(pulumirpc::InvokeRequest { tok: "test:index:add".into(), args: Some(encode_map(&bad)), ..Default::default() })
+        .invoke(pulumirpc::InvokeRequest {
+            tok: "test:index:add".into(),
+            args: Some(encode_map(&bad)),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -596,13 +771,19 @@ async fn unknown_types_functions_and_config() {
     // Configure without the required key fails with the key named.
     let err = s
         .client
-        .configure(pulumirpc::ConfigureRequest { args: Some(encode_map(&PropertyMap::new())), ..Default::default() })
+        .configure(pulumirpc::ConfigureRequest {
+            args: Some(encode_map(&PropertyMap::new())),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("test:region"), "{}", err.message());
     assert!(s.config.get().is_none());
-    let config = map(vec![("region", "eu".into()), ("token", PropertyValue::secret("t0k".into()))]);
+    let config = map(vec![
+        ("region", "eu".into()),
+        ("token", PropertyValue::secret("t0k".into())),
+    ]);
     s.client
         .configure(pulumirpc::ConfigureRequest {
             args: Some(encode_map(&config)),
@@ -633,30 +814,56 @@ async fn unknown_types_functions_and_config() {
 #[tokio::test]
 async fn get_schema_describes_the_types() {
     let mut s = Server::start().await;
-    let resp = s.client.get_schema(pulumirpc::GetSchemaRequest::default()).await.unwrap().into_inner();
+    let resp = s
+        .client
+        .get_schema(pulumirpc::GetSchemaRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     let schema: serde_json::Value = serde_json::from_str(&resp.schema).unwrap();
     assert_eq!(schema["name"], "test");
     assert_eq!(schema["version"], "1.2.3");
     let service = &schema["resources"][SERVICE];
     assert_eq!(service["description"], "A service.");
     assert_eq!(service["inputProperties"]["name"]["replaceOnChanges"], true);
-    assert_eq!(service["inputProperties"]["name"]["description"], "The service's name; changing it replaces the service.");
+    assert_eq!(
+        service["inputProperties"]["name"]["description"],
+        "The service's name; changing it replaces the service."
+    );
     assert_eq!(service["inputProperties"]["password"]["secret"], true);
     assert_eq!(service["inputProperties"]["size"]["type"], "integer");
     assert_eq!(service["inputProperties"]["tags"]["type"], "object");
-    assert_eq!(service["inputProperties"]["tags"]["additionalProperties"]["type"], "string");
-    assert_eq!(service["inputProperties"]["rules"]["items"]["$ref"], "#/types/test:index:Rule");
-    let mut required: Vec<String> = serde_json::from_value(service["requiredInputs"].clone()).unwrap();
+    assert_eq!(
+        service["inputProperties"]["tags"]["additionalProperties"]["type"],
+        "string"
+    );
+    assert_eq!(
+        service["inputProperties"]["rules"]["items"]["$ref"],
+        "#/types/test:index:Rule"
+    );
+    let mut required: Vec<String> =
+        serde_json::from_value(service["requiredInputs"].clone()).unwrap();
     required.sort();
     assert_eq!(required, vec!["name".to_string(), "size".into()]);
     let rule = &schema["types"]["test:index:Rule"];
     assert_eq!(rule["type"], "object");
-    assert_eq!(rule["properties"]["protocol"]["$ref"], "#/types/test:index:Protocol");
+    assert_eq!(
+        rule["properties"]["protocol"]["$ref"],
+        "#/types/test:index:Protocol"
+    );
     let protocol = &schema["types"]["test:index:Protocol"];
     assert_eq!(protocol["type"], "string");
-    let values: Vec<&str> = protocol["enum"].as_array().unwrap().iter().map(|v| v["value"].as_str().unwrap()).collect();
+    let values: Vec<&str> = protocol["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap())
+        .collect();
     assert_eq!(values, vec!["tcp", "udp"]);
-    assert_eq!(schema["functions"]["test:index:add"]["inputs"]["properties"]["a"]["type"], "integer");
+    assert_eq!(
+        schema["functions"]["test:index:add"]["inputs"]["properties"]["a"]["type"],
+        "integer"
+    );
     assert_eq!(schema["config"]["variables"]["token"]["secret"], true);
     assert_eq!(schema["config"]["defaults"], serde_json::json!(["region"]));
     s.shutdown().await;

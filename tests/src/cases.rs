@@ -142,7 +142,7 @@ type CaseResult = Result<(), Stop>;
 
 /// Runs each resource of the fixture through `$case`; not applicable only when no resource is.
 macro_rules! each_resource {
-    ($ctx:expr, $rec:expr, $case:ident) => {{
+    ($ctx:expr, $rec:expr, $name:expr, $case:ident) => {{
         let ctx: &Ctx = $ctx;
         if ctx.fixture.resources.is_empty() {
             return Err(Stop::NotApplicable(no_resources(ctx)));
@@ -150,7 +150,11 @@ macro_rules! each_resource {
         let mut skipped = Vec::new();
         let mut ran = false;
         for r in &ctx.fixture.resources {
-            match $case(ctx, $rec, r).await {
+            let outcome = match r.skip.get($name) {
+                Some(why) => Err(Stop::NotApplicable(format!("the fixture skips it: {why}"))),
+                None => $case(ctx, $rec, r).await,
+            };
+            match outcome {
                 Ok(()) => ran = true,
                 Err(Stop::Failed(f)) => {
                     $rec.findings.push(f);
@@ -196,20 +200,20 @@ pub(crate) async fn run_case(name: &str, ctx: &Ctx, rec: &mut Rec) -> CaseResult
             if !matches!(ctx.schema, SchemaAnswer::Json(_)) {
                 return Err(Stop::NotApplicable(schema_absent(ctx)));
             }
-            each_resource!(ctx, rec, schema_consistency)
+            each_resource!(ctx, rec, name, schema_consistency)
         }
-        "check.invalid-inputs" => each_resource!(ctx, rec, invalid_inputs),
-        "create.outputs" => each_resource!(ctx, rec, create_outputs),
-        "read.after-create" => each_resource!(ctx, rec, read_after_create),
-        "diff.unchanged" => each_resource!(ctx, rec, diff_unchanged),
-        "diff.update-vs-replace" => each_resource!(ctx, rec, update_vs_replace),
-        "preview.unknowns" => each_resource!(ctx, rec, preview_unknowns),
-        "secrets.roundtrip" => each_resource!(ctx, rec, secrets),
-        "delete.then-read" => each_resource!(ctx, rec, delete_then_read),
-        "idempotency" => each_resource!(ctx, rec, idempotency),
-        "errors.partial-init" => each_resource!(ctx, rec, partial_init),
+        "check.invalid-inputs" => each_resource!(ctx, rec, name, invalid_inputs),
+        "create.outputs" => each_resource!(ctx, rec, name, create_outputs),
+        "read.after-create" => each_resource!(ctx, rec, name, read_after_create),
+        "diff.unchanged" => each_resource!(ctx, rec, name, diff_unchanged),
+        "diff.update-vs-replace" => each_resource!(ctx, rec, name, update_vs_replace),
+        "preview.unknowns" => each_resource!(ctx, rec, name, preview_unknowns),
+        "secrets.roundtrip" => each_resource!(ctx, rec, name, secrets),
+        "delete.then-read" => each_resource!(ctx, rec, name, delete_then_read),
+        "idempotency" => each_resource!(ctx, rec, name, idempotency),
+        "errors.partial-init" => each_resource!(ctx, rec, name, partial_init),
         "cancel" => cancel(ctx, rec).await,
-        "concurrency" => each_resource!(ctx, rec, concurrency),
+        "concurrency" => each_resource!(ctx, rec, name, concurrency),
         other => Err(Stop::NotApplicable(format!("unknown case {other}"))),
     }
 }
@@ -1526,6 +1530,7 @@ async fn partial_init(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResu
             "the fixture names no way to provoke a partial-initialization error".into(),
         ));
     };
+    let r = &r.retyped(fx.type_token.as_ref());
     let s = start(ctx).await?;
     let inputs = s
         .check_valid(
@@ -1661,6 +1666,97 @@ async fn cancel(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             "still running",
             "after Cancel, stop work and exit promptly on SIGINT",
         ),
+    }
+    let slow: Vec<&ResourceFixture> = ctx
+        .fixture
+        .resources
+        .iter()
+        .filter(|r| r.slow_create.is_some())
+        .collect();
+    if slow.is_empty() {
+        rec.note("no `slow_create` in the fixture: Cancel of an in-flight Create not tried");
+    }
+    for r in slow {
+        if let Err(Stop::Failed(f)) = cancel_in_flight(ctx, rec, r).await {
+            rec.findings.push(f);
+        }
+    }
+    Ok(())
+}
+
+async fn cancel_in_flight(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
+    let Some(fx) = &r.slow_create else {
+        return Ok(());
+    };
+    let r = &r.retyped(fx.type_token.as_ref());
+    let within = Duration::from_secs_f64(fx.cancel_within.unwrap_or(10.0).max(0.1));
+    let s = start(ctx).await?;
+    let inputs = s
+        .check_valid(
+            r,
+            &PropertyMap::new(),
+            &ResourceFixture::map(&fx.inputs),
+            "slow_create inputs",
+        )
+        .await?;
+    let create = async {
+        let created = s.create(r, &inputs, false).await;
+        (created, std::time::Instant::now())
+    };
+    let cancel = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let sent = std::time::Instant::now();
+        (s.call("Cancel", s.plugin.client().cancel(())).await, sent)
+    };
+    let ((created, ended), (cancelled, sent)) = tokio::join!(create, cancel);
+    let check = format!("Create({}) in flight when Cancel came", r.type_token);
+    if ended < sent {
+        rec.fail(
+            check,
+            "a Create still running 1 s after it started",
+            format!(
+                "it ended first ({})",
+                if created.is_ok() {
+                    "succeeded"
+                } else {
+                    "failed"
+                }
+            ),
+            "make the fixture's slow_create inputs run longer",
+        );
+        return Ok(());
+    }
+    if let Err(e) = &cancelled {
+        if e.unimplemented() {
+            rec.note("Cancel answered UNIMPLEMENTED");
+        } else {
+            rec.findings
+                .push(e.finding("Cancel during a Create", "answer Cancel promptly"));
+        }
+    }
+    let after = ended.duration_since(sent);
+    if after > within {
+        rec.fail(
+            check.clone(),
+            format!("Create ends within {within:?} of Cancel"),
+            format!("it ran on for {:.1} s after Cancel", after.as_secs_f64()),
+            "watch for cancellation in long operations and stop them when Cancel arrives",
+        );
+    } else {
+        rec.note(format!(
+            "{}: Create ended {:.2} s after Cancel",
+            r.type_token,
+            after.as_secs_f64()
+        ));
+    }
+    if let Ok((id, outputs)) = created {
+        rec.note(format!(
+            "{}: the cancelled Create still succeeded (id {id:?})",
+            r.type_token
+        ));
+        if !id.is_empty() {
+            let _ = s.delete(r, &id, &outputs, &inputs).await;
+        }
     }
     Ok(())
 }

@@ -25,12 +25,20 @@
 //!       secret_outputs: [prefix, result]
 //!       update: {length: 8, prefix: {$secret: "quiet-"}}
 //!     partial_init:                 # inputs that make Create fail after creating (optional)
+//!       type: local:index:Service   # default: this resource's type
 //!       inputs: {...}
 //!     lives_in_state: "why Read cannot observe a Delete"   # optional
+//!     slow_create:                  # a Create that runs long: Cancel must end it (optional)
+//!       type: local:index:Command   # default: this resource's type
+//!       inputs: {create: "sleep 60"}
+//!       cancel_within: 10           # seconds
+//!     skip:                         # cases that do not apply, with the reason (optional)
+//!       concurrency: "every Create writes the same file"
 //! ```
 //!
 //! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -96,6 +104,26 @@ pub struct ResourceFixture {
     /// Delete: the reason, shown when the delete-then-read case is skipped.
     #[serde(default)]
     pub lives_in_state: Option<String>,
+    /// A Create that takes long, for the cancel case: Cancel must end it promptly.
+    #[serde(default)]
+    pub slow_create: Option<SlowCreateFixture>,
+    /// Cases that do not apply to this resource, by name, with the reason (shown as n/a).
+    #[serde(default)]
+    pub skip: BTreeMap<String, String>,
+}
+
+/// A Create that runs for a long time unless cancelled.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowCreateFixture {
+    /// The type token, when not the resource's own.
+    #[serde(default, rename = "type")]
+    pub type_token: Option<String>,
+    /// Inputs with which Create runs long.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Seconds within which Create must end after Cancel (default 10).
+    #[serde(default)]
+    pub cancel_within: Option<f64>,
 }
 
 /// Inputs that Check must reject.
@@ -138,6 +166,9 @@ pub struct SecretsFixture {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialInitFixture {
+    /// The type token, when not the resource's own.
+    #[serde(default, rename = "type")]
+    pub type_token: Option<String>,
     /// Inputs with which Create creates the resource but fails to initialise it.
     pub inputs: serde_json::Map<String, serde_json::Value>,
 }
@@ -229,6 +260,19 @@ impl ResourceFixture {
         if let Some(p) = &self.partial_init {
             to_map(&p.inputs, "partial_init.inputs")?;
         }
+        if let Some(s) = &self.slow_create {
+            to_map(&s.inputs, "slow_create.inputs")?;
+        }
+        if let Some(name) = self
+            .skip
+            .keys()
+            .find(|k| !crate::cases::CASES.iter().any(|(n, _)| n == *k))
+        {
+            return Err(Error::Fixture {
+                path: format!("skip.{name}"),
+                problem: "no case has this name (see --list)".into(),
+            });
+        }
         Ok(())
     }
 
@@ -258,6 +302,15 @@ impl ResourceFixture {
         );
         keys.sort();
         keys
+    }
+
+    /// This fixture with another type token (for `partial_init` and `slow_create`).
+    pub fn retyped(&self, type_token: Option<&String>) -> ResourceFixture {
+        let mut r = self.clone();
+        if let Some(t) = type_token {
+            r.type_token = t.clone();
+        }
+        r
     }
 
     /// Derives a fixture for `type_token` from its schema entry (`resources[type_token]`):

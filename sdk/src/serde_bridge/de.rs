@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
-use super::error::{ConvertError, ConvertErrorKind};
 use super::SECRET_NEWTYPE;
+use super::error::{ConvertError, ConvertErrorKind};
 use crate::value::{PropertyMap, PropertyValue};
 use crate::wire::values::join_key;
 
@@ -82,7 +82,12 @@ static NULL: PropertyValue = PropertyValue::Null;
 
 impl<'s, 'de: 's> De<'s, 'de> {
     pub(crate) fn root(src: Src<'de>, opts: &'s Options) -> Self {
-        De { src, path: Path::Root, secret: false, opts }
+        De {
+            src,
+            path: Path::Root,
+            secret: false,
+            opts,
+        }
     }
 
     /// Looks through wrappers; decides whether this value is a placeholder.
@@ -116,7 +121,9 @@ impl<'s, 'de: 's> De<'s, 'de> {
                 PropertyValue::Object(map) => return Ok(View::Object(map)),
                 PropertyValue::Asset(_) => return Ok(View::Special("an asset")),
                 PropertyValue::Archive(_) => return Ok(View::Special("an archive")),
-                PropertyValue::ResourceReference(_) => return Ok(View::Special("a resource reference")),
+                PropertyValue::ResourceReference(_) => {
+                    return Ok(View::Special("a resource reference"));
+                }
             }
         }
     }
@@ -125,7 +132,10 @@ impl<'s, 'de: 's> De<'s, 'de> {
         if self.opts.unknowns_as_placeholders {
             Ok(View::Placeholder)
         } else {
-            Err(ConvertError::new(ConvertErrorKind::Unknown, "the value is not known yet (it is computed during the deployment)"))
+            Err(ConvertError::new(
+                ConvertErrorKind::Unknown,
+                "the value is not known yet (it is computed during the deployment)",
+            ))
         }
     }
 
@@ -137,7 +147,8 @@ impl<'s, 'de: 's> De<'s, 'de> {
                 return e.located(|| Path::Field(&self.path, &field).render());
             }
             if self.secret && matches!(e.kind, ConvertErrorKind::InvalidValue) {
-                e.message = "the value is not acceptable (details not shown: the value is secret)".into();
+                e.message =
+                    "the value is not acceptable (details not shown: the value is secret)".into();
             }
         }
         e.located(|| self.path.render())
@@ -154,12 +165,24 @@ impl<'s, 'de: 's> De<'s, 'de> {
             View::Placeholder => "a placeholder",
             View::Special(kind) => kind,
         };
-        let kind = if matches!(view, View::Special(_)) { ConvertErrorKind::Unsupported } else { ConvertErrorKind::TypeMismatch };
-        self.locate(ConvertError::new(kind, format!("expected {expected}, got {got}")))
+        let kind = if matches!(view, View::Special(_)) {
+            ConvertErrorKind::Unsupported
+        } else {
+            ConvertErrorKind::TypeMismatch
+        };
+        self.locate(ConvertError::new(
+            kind,
+            format!("expected {expected}, got {got}"),
+        ))
     }
 
     fn child<'c>(&'c self, value: &'de PropertyValue, path: Path<'c>) -> De<'c, 'de> {
-        De { src: Src::Value(value), path, secret: self.secret, opts: self.opts }
+        De {
+            src: Src::Value(value),
+            path,
+            secret: self.secret,
+            opts: self.opts,
+        }
     }
 
     fn whole(&self, n: f64, min: f64, max: f64, expected: &str) -> Result<f64> {
@@ -178,12 +201,29 @@ impl<'s, 'de: 's> De<'s, 'de> {
         Ok(n)
     }
 
-    fn integer<V: Visitor<'de>>(mut self, visitor: V, min: f64, max: f64, expected: &str, signed: bool) -> Result<V::Value> {
+    fn integer<V: Visitor<'de>>(
+        mut self,
+        visitor: V,
+        min: f64,
+        max: f64,
+        expected: &str,
+        signed: bool,
+    ) -> Result<V::Value> {
         match self.view()? {
-            View::Placeholder => if signed { visitor.visit_i64(0) } else { visitor.visit_u64(0) },
+            View::Placeholder => {
+                if signed {
+                    visitor.visit_i64(0)
+                } else {
+                    visitor.visit_u64(0)
+                }
+            }
             View::Number(n) => {
                 let n = self.whole(n, min, max, expected)?;
-                if signed { visitor.visit_i64(n as i64) } else { visitor.visit_u64(n as u64) }
+                if signed {
+                    visitor.visit_i64(n as i64)
+                } else {
+                    visitor.visit_u64(n as u64)
+                }
             }
             other => Err(self.mismatch(expected, &other)),
         }
@@ -212,13 +252,21 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
             View::Bool(b) => visitor.visit_bool(b),
             View::Number(n) => {
                 if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
-                    if n >= 0.0 { visitor.visit_u64(n as u64) } else { visitor.visit_i64(n as i64) }
+                    if n >= 0.0 {
+                        visitor.visit_u64(n as u64)
+                    } else {
+                        visitor.visit_i64(n as i64)
+                    }
                 } else {
                     visitor.visit_f64(n)
                 }
             }
             View::Str(s) => visitor.visit_borrowed_str(s),
-            View::Array(items) => visitor.visit_seq(Seq { de: &self, items: items.iter().enumerate(), len: None }),
+            View::Array(items) => visitor.visit_seq(Seq {
+                de: &self,
+                items: items.iter().enumerate(),
+                len: None,
+            }),
             View::Object(map) => visitor.visit_map(Map::new(&self, map, None)),
             other @ View::Special(_) => Err(self.mismatch("a plain value", &other)),
         };
@@ -313,11 +361,19 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
         .map_err(|e| self.locate(e))
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         if name == SECRET_NEWTYPE {
             // `Secret<T>`: the inner value is read through the same wrappers.
             return visitor.visit_newtype_struct(self);
@@ -328,7 +384,11 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
     fn deserialize_seq<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
         match self.view()? {
             View::Placeholder => visitor.visit_seq(Placeholders { remaining: 0 }),
-            View::Array(items) => visitor.visit_seq(Seq { de: &self, items: items.iter().enumerate(), len: None }),
+            View::Array(items) => visitor.visit_seq(Seq {
+                de: &self,
+                items: items.iter().enumerate(),
+                len: None,
+            }),
             other => Err(self.mismatch("an array", &other)),
         }
         .map_err(|e| self.locate(e))
@@ -337,13 +397,22 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
     fn deserialize_tuple<V: Visitor<'de>>(mut self, len: usize, visitor: V) -> Result<V::Value> {
         match self.view()? {
             View::Placeholder => visitor.visit_seq(Placeholders { remaining: len }),
-            View::Array(items) => visitor.visit_seq(Seq { de: &self, items: items.iter().enumerate(), len: Some(len) }),
+            View::Array(items) => visitor.visit_seq(Seq {
+                de: &self,
+                items: items.iter().enumerate(),
+                len: Some(len),
+            }),
             other => Err(self.mismatch("an array", &other)),
         }
         .map_err(|e| self.locate(e))
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _name: &'static str, len: usize, visitor: V) -> Result<V::Value> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
         self.deserialize_tuple(len, visitor)
     }
 
@@ -363,7 +432,9 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
         visitor: V,
     ) -> Result<V::Value> {
         match self.view()? {
-            View::Placeholder => visitor.visit_map(PlaceholderFields { fields: fields.iter() }),
+            View::Placeholder => visitor.visit_map(PlaceholderFields {
+                fields: fields.iter(),
+            }),
             View::Object(map) => visitor.visit_map(Map::new(&self, map, Some(fields))),
             other => Err(self.mismatch("an object", &other)),
         }
@@ -377,13 +448,21 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
         visitor: V,
     ) -> Result<V::Value> {
         match self.view()? {
-            View::Placeholder => visitor.visit_enum(PlaceholderEnum { variant: variants.first().copied().unwrap_or("") }),
+            View::Placeholder => visitor.visit_enum(PlaceholderEnum {
+                variant: variants.first().copied().unwrap_or(""),
+            }),
             View::Str(s) => visitor.visit_enum(s.into_deserializer()),
             View::Object(map) if map.len() == 1 => {
                 let (name, value) = map.iter().next().expect("one entry");
-                visitor.visit_enum(Variant { name, value: self.child(value, Path::Field(&self.path, name)) })
+                visitor.visit_enum(Variant {
+                    name,
+                    value: self.child(value, Path::Field(&self.path, name)),
+                })
             }
-            other => Err(self.mismatch("one of the accepted values (a string, or an object with one key)", &other)),
+            other => Err(self.mismatch(
+                "one of the accepted values (a string, or an object with one key)",
+                &other,
+            )),
         }
         .map_err(|e| self.locate(e))
     }
@@ -407,10 +486,14 @@ impl<'s, 'de: 's> de::SeqAccess<'de> for Seq<'_, 's, 'de> {
     type Error = ConvertError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        let Some((i, item)) = self.items.next() else { return Ok(None) };
+        let Some((i, item)) = self.items.next() else {
+            return Ok(None);
+        };
         let path = Path::Index(&self.de.path, i);
         let child = self.de.child(item, path);
-        let value = seed.deserialize(child).map_err(|e| e.located(|| path.render()))?;
+        let value = seed
+            .deserialize(child)
+            .map_err(|e| e.located(|| path.render()))?;
         Ok(Some(value))
     }
 
@@ -432,20 +515,42 @@ struct Map<'c, 's, 'de> {
 }
 
 impl<'c, 's, 'de: 's> Map<'c, 's, 'de> {
-    fn new(de: &'c De<'s, 'de>, map: &'de PropertyMap, fields: Option<&'static [&'static str]>) -> Self {
+    fn new(
+        de: &'c De<'s, 'de>,
+        map: &'de PropertyMap,
+        fields: Option<&'static [&'static str]>,
+    ) -> Self {
         let missing = match (fields, de.opts.is_lenient()) {
             (Some(fields), true) => fields
                 .iter()
                 .copied()
-                .filter(|f| !map.contains_key(*f) && de.opts.placeholders.contains(&Path::Field(&de.path, f).render()))
+                .filter(|f| {
+                    !map.contains_key(*f)
+                        && de
+                            .opts
+                            .placeholders
+                            .contains(&Path::Field(&de.path, f).render())
+                })
                 .collect(),
             _ => Vec::new(),
         };
-        Map { de, entries: map.iter(), fields, map, current: None, missing, offering_missing: None }
+        Map {
+            de,
+            entries: map.iter(),
+            fields,
+            map,
+            current: None,
+            missing,
+            offering_missing: None,
+        }
     }
 
     fn path_of<'k>(&'k self, key: &'de str) -> Path<'k> {
-        if self.fields.is_some() { Path::Field(&self.de.path, key) } else { Path::Key(&self.de.path, key) }
+        if self.fields.is_some() {
+            Path::Field(&self.de.path, key)
+        } else {
+            Path::Key(&self.de.path, key)
+        }
     }
 }
 
@@ -456,7 +561,9 @@ impl<'s, 'de: 's> de::MapAccess<'de> for Map<'_, 's, 'de> {
         loop {
             match self.entries.next() {
                 Some((key, value)) => {
-                    if self.de.opts.is_lenient() && self.de.opts.skipped.contains(&self.path_of(key).render()) {
+                    if self.de.opts.is_lenient()
+                        && self.de.opts.skipped.contains(&self.path_of(key).render())
+                    {
                         continue;
                     }
                     self.current = Some((key, value));
@@ -467,9 +574,15 @@ impl<'s, 'de: 's> de::MapAccess<'de> for Map<'_, 's, 'de> {
                     return Ok(Some(k));
                 }
                 None => {
-                    let Some(field) = self.missing.pop() else { return Ok(None) };
+                    let Some(field) = self.missing.pop() else {
+                        return Ok(None);
+                    };
                     self.offering_missing = Some(field);
-                    return seed.deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(field)).map(Some);
+                    return seed
+                        .deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(
+                            field,
+                        ))
+                        .map(Some);
                 }
             }
         }
@@ -478,12 +591,21 @@ impl<'s, 'de: 's> de::MapAccess<'de> for Map<'_, 's, 'de> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
         if let Some(field) = self.offering_missing.take() {
             let path = Path::Field(&self.de.path, field);
-            return seed.deserialize(De { src: Src::Value(&NULL), path, secret: self.de.secret, opts: self.de.opts });
+            return seed.deserialize(De {
+                src: Src::Value(&NULL),
+                path,
+                secret: self.de.secret,
+                opts: self.de.opts,
+            });
         }
-        let (key, value) = self.current.take().expect("next_value_seed follows next_key_seed");
+        let (key, value) = self
+            .current
+            .take()
+            .expect("next_value_seed follows next_key_seed");
         let path = self.path_of(key);
         let child = self.de.child(value, path);
-        seed.deserialize(child).map_err(|e| e.located(|| path.render()))
+        seed.deserialize(child)
+            .map_err(|e| e.located(|| path.render()))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -501,7 +623,9 @@ impl<'c, 'de: 'c> de::EnumAccess<'de> for Variant<'c, 'de> {
     type Variant = De<'c, 'de>;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, De<'c, 'de>)> {
-        let v = seed.deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(self.name))?;
+        let v = seed.deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(
+            self.name,
+        ))?;
         Ok((v, self.value))
     }
 }
@@ -521,7 +645,11 @@ impl<'s, 'de: 's> de::VariantAccess<'de> for De<'s, 'de> {
         de::Deserializer::deserialize_tuple(self, len, visitor)
     }
 
-    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
         de::Deserializer::deserialize_struct(self, "", fields, visitor)
     }
 }
@@ -560,19 +688,42 @@ impl<'de> de::Deserializer<'de> for Placeholder {
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
         visitor.visit_seq(Placeholders { remaining: len })
     }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, len: usize, visitor: V) -> Result<V::Value> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
         visitor.visit_seq(Placeholders { remaining: len })
     }
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_map(PlaceholderFields { fields: [].iter() })
     }
-    fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
-        visitor.visit_map(PlaceholderFields { fields: fields.iter() })
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_map(PlaceholderFields {
+            fields: fields.iter(),
+        })
     }
-    fn deserialize_enum<V: Visitor<'de>>(self, _: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value> {
-        visitor.visit_enum(PlaceholderEnum { variant: variants.first().copied().unwrap_or("") })
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_enum(PlaceholderEnum {
+            variant: variants.first().copied().unwrap_or(""),
+        })
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -630,7 +781,9 @@ impl<'de> de::MapAccess<'de> for PlaceholderFields {
     type Error = ConvertError;
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
         match self.fields.next() {
-            Some(f) => seed.deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(f)).map(Some),
+            Some(f) => seed
+                .deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(f))
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -647,7 +800,9 @@ impl<'de> de::EnumAccess<'de> for PlaceholderEnum {
     type Error = ConvertError;
     type Variant = Placeholder;
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Placeholder)> {
-        let v = seed.deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(self.variant))?;
+        let v = seed.deserialize(de::value::BorrowedStrDeserializer::<ConvertError>::new(
+            self.variant,
+        ))?;
         Ok((v, Placeholder))
     }
 }
@@ -663,7 +818,13 @@ impl<'de> de::VariantAccess<'de> for Placeholder {
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
         visitor.visit_seq(Placeholders { remaining: len })
     }
-    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
-        visitor.visit_map(PlaceholderFields { fields: fields.iter() })
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_map(PlaceholderFields {
+            fields: fields.iter(),
+        })
     }
 }

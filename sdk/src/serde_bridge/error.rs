@@ -45,7 +45,13 @@ pub struct ConvertError {
 
 impl ConvertError {
     pub(crate) fn new(kind: ConvertErrorKind, message: impl Into<String>) -> Self {
-        ConvertError { path: String::new(), kind, message: message.into(), located: false, field: None }
+        ConvertError {
+            path: String::new(),
+            kind,
+            message: message.into(),
+            located: false,
+            field: None,
+        }
     }
 
     pub(crate) fn located(mut self, path: impl FnOnce() -> String) -> Self {
@@ -59,7 +65,11 @@ impl ConvertError {
 
 impl fmt::Display for ConvertError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "property `{}`: {}", self.path, self.message) }
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "property `{}`: {}", self.path, self.message)
+        }
     }
 }
 
@@ -86,7 +96,9 @@ fn unexpected(u: &serde::de::Unexpected<'_>) -> String {
         U::Seq => "an array".into(),
         U::Map => "an object".into(),
         U::Enum => "an enum".into(),
-        U::UnitVariant | U::NewtypeVariant | U::TupleVariant | U::StructVariant => "an enum variant".into(),
+        U::UnitVariant | U::NewtypeVariant | U::TupleVariant | U::StructVariant => {
+            "an enum variant".into()
+        }
         U::Other(other) => (*other).to_string(),
     }
 }
@@ -97,35 +109,53 @@ impl serde::de::Error for ConvertError {
     }
 
     fn invalid_type(unexp: serde::de::Unexpected<'_>, exp: &dyn serde::de::Expected) -> Self {
-        ConvertError::new(ConvertErrorKind::TypeMismatch, format!("expected {exp}, got {}", unexpected(&unexp)))
+        ConvertError::new(
+            ConvertErrorKind::TypeMismatch,
+            format!("expected {exp}, got {}", unexpected(&unexp)),
+        )
     }
 
     fn invalid_value(unexp: serde::de::Unexpected<'_>, exp: &dyn serde::de::Expected) -> Self {
-        ConvertError::new(ConvertErrorKind::InvalidValue, format!("expected {exp}, got another {}", unexpected(&unexp)))
+        ConvertError::new(
+            ConvertErrorKind::InvalidValue,
+            format!("expected {exp}, got another {}", unexpected(&unexp)),
+        )
     }
 
     fn invalid_length(len: usize, exp: &dyn serde::de::Expected) -> Self {
-        ConvertError::new(ConvertErrorKind::TypeMismatch, format!("expected {exp}, got {len} elements"))
+        ConvertError::new(
+            ConvertErrorKind::TypeMismatch,
+            format!("expected {exp}, got {len} elements"),
+        )
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         ConvertError::new(
             ConvertErrorKind::InvalidValue,
-            format!("`{variant}` is not one of the accepted values: {}", quoted_list(expected)),
+            format!(
+                "`{variant}` is not one of the accepted values: {}",
+                quoted_list(expected)
+            ),
         )
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         let mut e = ConvertError::new(
             ConvertErrorKind::UnknownProperty,
-            format!("unknown property; the accepted properties are {}", quoted_list(expected)),
+            format!(
+                "unknown property; the accepted properties are {}",
+                quoted_list(expected)
+            ),
         );
         e.field = Some(field.to_string());
         e
     }
 
     fn missing_field(field: &'static str) -> Self {
-        let mut e = ConvertError::new(ConvertErrorKind::MissingProperty, "missing required property");
+        let mut e = ConvertError::new(
+            ConvertErrorKind::MissingProperty,
+            "missing required property",
+        );
         e.field = Some(field.to_string());
         e
     }
@@ -141,5 +171,9 @@ fn quoted_list(items: &[&str]) -> String {
     if items.is_empty() {
         return "none".into();
     }
-    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

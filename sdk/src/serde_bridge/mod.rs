@@ -65,7 +65,10 @@ pub fn to_property_map<T: Serialize + ?Sized>(value: &T) -> Result<PropertyMap, 
         PropertyValue::Object(map) => Ok(map),
         other => Err(ConvertError::new(
             ConvertErrorKind::TypeMismatch,
-            format!("expected the type to serialize as an object (a struct or map), got {}", other.kind_name()),
+            format!(
+                "expected the type to serialize as an object (a struct or map), got {}",
+                other.kind_name()
+            ),
         )),
     }
 }
@@ -85,7 +88,9 @@ pub fn from_property_map<'a, T: Deserialize<'a>>(map: &'a PropertyMap) -> Result
 /// Reads a `T` from a property map, reporting every bad property rather than only the first.
 ///
 /// Unknown values are reported too (with [`ConvertErrorKind::Unknown`]).
-pub fn from_property_map_all<T: for<'a> Deserialize<'a>>(map: &PropertyMap) -> Result<T, Vec<ConvertError>> {
+pub fn from_property_map_all<T: for<'a> Deserialize<'a>>(
+    map: &PropertyMap,
+) -> Result<T, Vec<ConvertError>> {
     match read_all(map, false) {
         (Some(v), errors) if errors.is_empty() => Ok(v),
         (_, errors) => Err(errors),
@@ -98,19 +103,30 @@ const MAX_PASSES: usize = 64;
 /// Reads `map` leniently: each bad property is recorded and then read as a placeholder, so that
 /// the next pass finds the next one. With `unknowns_ok`, unknown values read as placeholders and
 /// are not errors; the value is returned only when there were no errors and no unknowns.
-pub(crate) fn read_all<T: for<'a> Deserialize<'a>>(map: &PropertyMap, unknowns_ok: bool) -> (Option<T>, Vec<ConvertError>) {
-    let mut opts = Options { unknowns_as_placeholders: unknowns_ok, placeholders: HashSet::new(), skipped: HashSet::new() };
+pub(crate) fn read_all<T: for<'a> Deserialize<'a>>(
+    map: &PropertyMap,
+    unknowns_ok: bool,
+) -> (Option<T>, Vec<ConvertError>) {
+    let mut opts = Options {
+        unknowns_as_placeholders: unknowns_ok,
+        placeholders: HashSet::new(),
+        skipped: HashSet::new(),
+    };
     let mut errors: Vec<ConvertError> = Vec::new();
     for _ in 0..MAX_PASSES {
         match T::deserialize(De::root(Src::Map(map), &opts)) {
             Ok(v) => {
-                let complete = errors.is_empty() && !(unknowns_ok && map.values().any(PropertyValue::contains_unknowns));
+                let complete = errors.is_empty()
+                    && !(unknowns_ok && map.values().any(PropertyValue::contains_unknowns));
                 return (complete.then_some(v), errors);
             }
             Err(e) => {
                 let e = e.located(String::new);
                 let seen = opts.placeholders.contains(&e.path) || opts.skipped.contains(&e.path);
-                if !errors.iter().any(|x| x.path == e.path && x.message == e.message) {
+                if !errors
+                    .iter()
+                    .any(|x| x.path == e.path && x.message == e.message)
+                {
                     errors.push(e.clone());
                 }
                 if seen || e.path.is_empty() {

@@ -77,7 +77,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a secret value")
             }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Secret<T>, D::Error> {
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Secret<T>, D::Error> {
                 T::deserialize(d).map(Secret)
             }
         }

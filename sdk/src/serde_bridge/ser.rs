@@ -80,7 +80,11 @@ impl ser::Serializer for Ser {
         Ok(PropertyValue::String(v.to_string()))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<PropertyValue> {
-        Ok(PropertyValue::Array(v.iter().map(|b| PropertyValue::Number((*b).into())).collect()))
+        Ok(PropertyValue::Array(
+            v.iter()
+                .map(|b| PropertyValue::Number((*b).into()))
+                .collect(),
+        ))
     }
     fn serialize_none(self) -> Result<PropertyValue> {
         Ok(PropertyValue::Null)
@@ -94,10 +98,19 @@ impl ser::Serializer for Ser {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<PropertyValue> {
         Ok(PropertyValue::Null)
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<PropertyValue> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<PropertyValue> {
         Ok(PropertyValue::String(variant.to_string()))
     }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, name: &'static str, value: &T) -> Result<PropertyValue> {
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<PropertyValue> {
         let inner = value.serialize(Ser)?;
         if name == SECRET_NEWTYPE {
             return Ok(PropertyValue::secret(inner));
@@ -111,10 +124,15 @@ impl ser::Serializer for Ser {
         variant: &'static str,
         value: &T,
     ) -> Result<PropertyValue> {
-        Ok(PropertyValue::Object(PropertyMap::from([(variant.to_string(), value.serialize(Ser)?)])))
+        Ok(PropertyValue::Object(PropertyMap::from([(
+            variant.to_string(),
+            value.serialize(Ser)?,
+        )])))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqSer> {
-        Ok(SeqSer { items: Vec::with_capacity(len.unwrap_or(0)) })
+        Ok(SeqSer {
+            items: Vec::with_capacity(len.unwrap_or(0)),
+        })
     }
     fn serialize_tuple(self, len: usize) -> Result<SeqSer> {
         self.serialize_seq(Some(len))
@@ -129,13 +147,26 @@ impl ser::Serializer for Ser {
         variant: &'static str,
         len: usize,
     ) -> Result<VariantSer<SeqSer>> {
-        Ok(VariantSer { variant, inner: SeqSer { items: Vec::with_capacity(len) } })
+        Ok(VariantSer {
+            variant,
+            inner: SeqSer {
+                items: Vec::with_capacity(len),
+            },
+        })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<MapSer> {
-        Ok(MapSer { map: PropertyMap::new(), key: None, skip_nulls: false })
+        Ok(MapSer {
+            map: PropertyMap::new(),
+            key: None,
+            skip_nulls: false,
+        })
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<MapSer> {
-        Ok(MapSer { map: PropertyMap::new(), key: None, skip_nulls: true })
+        Ok(MapSer {
+            map: PropertyMap::new(),
+            key: None,
+            skip_nulls: true,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -144,7 +175,14 @@ impl ser::Serializer for Ser {
         variant: &'static str,
         _len: usize,
     ) -> Result<VariantSer<MapSer>> {
-        Ok(VariantSer { variant, inner: MapSer { map: PropertyMap::new(), key: None, skip_nulls: true } })
+        Ok(VariantSer {
+            variant,
+            inner: MapSer {
+                map: PropertyMap::new(),
+                key: None,
+                skip_nulls: true,
+            },
+        })
     }
 }
 
@@ -158,7 +196,8 @@ impl ser::SerializeSeq for SeqSer {
     type Error = ConvertError;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<()> {
         let path = self.items.len();
-        self.items.push(value.serialize(Ser).map_err(|e| prefix_index(e, path))?);
+        self.items
+            .push(value.serialize(Ser).map_err(|e| prefix_index(e, path))?);
         Ok(())
     }
     fn end(self) -> Result<PropertyValue> {
@@ -214,15 +253,23 @@ impl ser::SerializeMap for MapSer {
             other => {
                 return Err(ConvertError::new(
                     ConvertErrorKind::Unrepresentable,
-                    format!("object keys must be strings, numbers or booleans, not {}", other.kind_name()),
+                    format!(
+                        "object keys must be strings, numbers or booleans, not {}",
+                        other.kind_name()
+                    ),
                 ));
             }
         });
         Ok(())
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<()> {
-        let key = self.key.take().expect("serialize_value follows serialize_key");
-        let value = value.serialize(Ser).map_err(|e| prefix_key(e, &key, false))?;
+        let key = self
+            .key
+            .take()
+            .expect("serialize_value follows serialize_key");
+        let value = value
+            .serialize(Ser)
+            .map_err(|e| prefix_key(e, &key, false))?;
         self.insert(key, value);
         Ok(())
     }
@@ -234,7 +281,11 @@ impl ser::SerializeMap for MapSer {
 impl ser::SerializeStruct for MapSer {
     type Ok = PropertyValue;
     type Error = ConvertError;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         let value = value.serialize(Ser).map_err(|e| prefix_key(e, key, true))?;
         self.insert(key.to_string(), value);
         Ok(())
@@ -258,25 +309,39 @@ impl ser::SerializeTupleVariant for VariantSer<SeqSer> {
     }
     fn end(self) -> Result<PropertyValue> {
         let inner = ser::SerializeSeq::end(self.inner)?;
-        Ok(PropertyValue::Object(PropertyMap::from([(self.variant.to_string(), inner)])))
+        Ok(PropertyValue::Object(PropertyMap::from([(
+            self.variant.to_string(),
+            inner,
+        )])))
     }
 }
 
 impl ser::SerializeStructVariant for VariantSer<MapSer> {
     type Ok = PropertyValue;
     type Error = ConvertError;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         ser::SerializeStruct::serialize_field(&mut self.inner, key, value)
     }
     fn end(self) -> Result<PropertyValue> {
         let inner = ser::SerializeStruct::end(self.inner)?;
-        Ok(PropertyValue::Object(PropertyMap::from([(self.variant.to_string(), inner)])))
+        Ok(PropertyValue::Object(PropertyMap::from([(
+            self.variant.to_string(),
+            inner,
+        )])))
     }
 }
 
 /// Errors are built innermost first; each level puts its own segment in front.
 fn prefix_key(mut e: ConvertError, key: &str, field: bool) -> ConvertError {
-    let segment = if field { crate::wire::values::join_key("", key) } else { format!("[{key:?}]") };
+    let segment = if field {
+        crate::wire::values::join_key("", key)
+    } else {
+        format!("[{key:?}]")
+    };
     e.path = if e.path.is_empty() {
         segment
     } else if e.path.starts_with('[') {

@@ -30,13 +30,24 @@ struct Firewall {
 }
 
 fn obj(entries: Vec<(&str, PropertyValue)>) -> PropertyValue {
-    PropertyValue::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    PropertyValue::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 fn good() -> PropertyMap {
     let PropertyValue::Object(map) = obj(vec![
         ("name", "fw".into()),
-        ("rules", PropertyValue::Array(vec![obj(vec![("port", 22.0.into())]), obj(vec![("port", 443.0.into())])])),
+        (
+            "rules",
+            PropertyValue::Array(vec![
+                obj(vec![("port", 22.0.into())]),
+                obj(vec![("port", 443.0.into())]),
+            ]),
+        ),
         ("tags", obj(vec![("env", "prod".into())])),
         ("mode", "careful".into()),
         ("password", PropertyValue::secret("hunter2".into())),
@@ -71,27 +82,52 @@ fn mismatches_name_their_path() {
     assert_eq!(e.kind, ConvertErrorKind::TypeMismatch);
 
     let mut map = good();
-    map.insert("rules".into(), PropertyValue::Array(vec![obj(vec![("port", 1.0.into())]), obj(vec![("port", 2.5.into())])]));
+    map.insert(
+        "rules".into(),
+        PropertyValue::Array(vec![
+            obj(vec![("port", 1.0.into())]),
+            obj(vec![("port", 2.5.into())]),
+        ]),
+    );
     let e = from_property_map::<Firewall>(&map).unwrap_err();
     assert_eq!(e.path, "rules[1].port");
     assert!(e.message.contains("fractional"), "{e}");
 
     let mut map = good();
-    map.insert("rules".into(), PropertyValue::Array(vec![obj(vec![("port", 70000.0.into())])]));
-    assert_eq!(from_property_map::<Firewall>(&map).unwrap_err().path, "rules[0].port");
+    map.insert(
+        "rules".into(),
+        PropertyValue::Array(vec![obj(vec![("port", 70000.0.into())])]),
+    );
+    assert_eq!(
+        from_property_map::<Firewall>(&map).unwrap_err().path,
+        "rules[0].port"
+    );
 }
 
 #[test]
 fn every_bad_property_is_reported() {
     let mut map = good();
     map.remove("name");
-    map.insert("rules".into(), PropertyValue::Array(vec![obj(vec![("port", "x".into())]), obj(vec![])]));
+    map.insert(
+        "rules".into(),
+        PropertyValue::Array(vec![obj(vec![("port", "x".into())]), obj(vec![])]),
+    );
     map.insert("tags".into(), obj(vec![("env", true.into())]));
     map.insert("mode".into(), "sloppy".into());
     let errors = from_property_map_all::<Firewall>(&map).unwrap_err();
     let mut paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
     paths.sort();
-    assert_eq!(paths, vec!["mode", "name", "rules[0].port", "rules[1].port", "tags[\"env\"]"], "{errors:?}");
+    assert_eq!(
+        paths,
+        vec![
+            "mode",
+            "name",
+            "rules[0].port",
+            "rules[1].port",
+            "tags[\"env\"]"
+        ],
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -103,7 +139,12 @@ fn secret_values_never_appear_in_errors() {
     assert!(!e.to_string().contains("topsecretmode"), "{e}");
     let mut map = good();
     map.insert("weight".into(), PropertyValue::secret("s3cr3t".into()));
-    assert!(!from_property_map::<Firewall>(&map).unwrap_err().to_string().contains("s3cr3t"));
+    assert!(
+        !from_property_map::<Firewall>(&map)
+            .unwrap_err()
+            .to_string()
+            .contains("s3cr3t")
+    );
 }
 
 #[test]
@@ -112,7 +153,11 @@ fn unknowns_are_errors_unless_lenient() {
     map.insert("name".into(), PropertyValue::Unknown(UnknownKind::Any));
     map.insert(
         "weight".into(),
-        PropertyValue::Output(OutputValue { value: None, secret: false, dependencies: vec![] }),
+        PropertyValue::Output(OutputValue {
+            value: None,
+            secret: false,
+            dependencies: vec![],
+        }),
     );
     let e = from_property_map::<Firewall>(&map).unwrap_err();
     assert_eq!(e.kind, ConvertErrorKind::Unknown);

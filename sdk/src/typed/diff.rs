@@ -37,7 +37,10 @@ pub fn structural_diff(
         .filter(|(path, _)| !ignore_changes.iter().any(|ic| is_under(path, ic)))
         .map(|(path, kind)| {
             let top = top_level_name(&path);
-            let replace = !updates_in_place || replace_on_changes.iter().any(|r| *r == top || is_under(&path, r));
+            let replace = !updates_in_place
+                || replace_on_changes
+                    .iter()
+                    .any(|r| *r == top || is_under(&path, r));
             let kind = if replace { kind.replacing() } else { kind };
             (path, PropertyDiff::input(kind))
         })
@@ -47,25 +50,37 @@ pub fn structural_diff(
 
 /// The top-level property name of a path: `a` of `a.b`, `a[0]`; `a.b` of `["a.b"].c`.
 pub(crate) fn top_level_name(path: &str) -> String {
-    if let Some(rest) = path.strip_prefix('[') {
-        if let Some(end) = rest.find(']') {
-            return serde_json::from_str::<String>(&rest[..end]).unwrap_or_else(|_| rest[..end].to_string());
-        }
+    if let Some(rest) = path.strip_prefix('[')
+        && let Some(end) = rest.find(']')
+    {
+        return serde_json::from_str::<String>(&rest[..end])
+            .unwrap_or_else(|_| rest[..end].to_string());
     }
     path[..path.find(['.', '[']).unwrap_or(path.len())].to_string()
 }
 
 /// Whether `path` is `prefix` or lies under it.
 fn is_under(path: &str, prefix: &str) -> bool {
-    path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
 fn present(v: Option<&PropertyValue>) -> Option<&PropertyValue> {
     v.filter(|v| !matches!(v.unwrap_secret().0, PropertyValue::Null))
 }
 
-fn diff_maps(path: &str, olds: &PropertyMap, news: &PropertyMap, out: &mut BTreeMap<String, DiffKind>) {
-    for key in olds.keys().chain(news.keys().filter(|k| !olds.contains_key(*k))) {
+fn diff_maps(
+    path: &str,
+    olds: &PropertyMap,
+    news: &PropertyMap,
+    out: &mut BTreeMap<String, DiffKind>,
+) {
+    for key in olds
+        .keys()
+        .chain(news.keys().filter(|k| !olds.contains_key(*k)))
+    {
         let child = join_key(path, key);
         match (present(olds.get(key)), present(news.get(key))) {
             (Some(_), None) => {
@@ -80,7 +95,12 @@ fn diff_maps(path: &str, olds: &PropertyMap, news: &PropertyMap, out: &mut BTree
     }
 }
 
-fn diff_values(path: &str, old: &PropertyValue, new: &PropertyValue, out: &mut BTreeMap<String, DiffKind>) {
+fn diff_values(
+    path: &str,
+    old: &PropertyValue,
+    new: &PropertyValue,
+    out: &mut BTreeMap<String, DiffKind>,
+) {
     let (old, _) = old.unwrap_secret();
     let (new, _) = new.unwrap_secret();
     if new.is_unknown() {
@@ -118,7 +138,12 @@ mod tests {
     use crate::ops::DiffChanges;
 
     fn obj(entries: Vec<(&str, PropertyValue)>) -> PropertyValue {
-        PropertyValue::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        PropertyValue::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     fn map(entries: Vec<(&str, PropertyValue)>) -> PropertyMap {
@@ -132,18 +157,41 @@ mod tests {
     fn nested_paths_and_replaces() {
         let old = map(vec![
             ("name", "a".into()),
-            ("rules", PropertyValue::Array(vec![obj(vec![("port", 22.0.into())]), obj(vec![("port", 80.0.into())])])),
-            ("tags", obj(vec![("env", "dev".into()), ("team", "x".into())])),
+            (
+                "rules",
+                PropertyValue::Array(vec![
+                    obj(vec![("port", 22.0.into())]),
+                    obj(vec![("port", 80.0.into())]),
+                ]),
+            ),
+            (
+                "tags",
+                obj(vec![("env", "dev".into()), ("team", "x".into())]),
+            ),
             ("gone", 1.0.into()),
         ]);
         let new = map(vec![
             ("name", PropertyValue::secret("a".into())),
-            ("rules", PropertyValue::Array(vec![obj(vec![("port", 22.0.into())]), obj(vec![("port", 443.0.into())]), obj(vec![])])),
-            ("tags", obj(vec![("env", "prod".into()), ("owner", "me".into())])),
+            (
+                "rules",
+                PropertyValue::Array(vec![
+                    obj(vec![("port", 22.0.into())]),
+                    obj(vec![("port", 443.0.into())]),
+                    obj(vec![]),
+                ]),
+            ),
+            (
+                "tags",
+                obj(vec![("env", "prod".into()), ("owner", "me".into())]),
+            ),
             ("zone", PropertyValue::Unknown(Default::default())),
         ]);
         let d = structural_diff(&old, &new, &["rules"], true, &[]);
-        let kinds: Vec<(&str, DiffKind)> = d.detailed_diff.iter().map(|(k, v)| (k.as_str(), v.kind)).collect();
+        let kinds: Vec<(&str, DiffKind)> = d
+            .detailed_diff
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.kind))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -157,11 +205,33 @@ mod tests {
             ]
         );
         assert_eq!(d.replaces, vec!["rules".to_string()]);
-        assert_eq!(d.diffs, vec!["gone".to_string(), "rules".into(), "tags".into(), "zone".into()]);
+        assert_eq!(
+            d.diffs,
+            vec![
+                "gone".to_string(),
+                "rules".into(),
+                "tags".into(),
+                "zone".into()
+            ]
+        );
 
-        let ignored = structural_diff(&old, &new, &[], false, &["tags".to_string(), "rules[2]".to_string()]);
-        assert!(ignored.detailed_diff.keys().all(|k| !k.starts_with("tags") && k != "rules[2]"));
+        let ignored = structural_diff(
+            &old,
+            &new,
+            &[],
+            false,
+            &["tags".to_string(), "rules[2]".to_string()],
+        );
+        assert!(
+            ignored
+                .detailed_diff
+                .keys()
+                .all(|k| !k.starts_with("tags") && k != "rules[2]")
+        );
         assert!(ignored.detailed_diff.values().all(|d| d.kind.is_replace()));
-        assert_eq!(structural_diff(&old, &old, &[], true, &[]).changes, DiffChanges::None);
+        assert_eq!(
+            structural_diff(&old, &old, &[], true, &[]).changes,
+            DiffChanges::None
+        );
     }
 }

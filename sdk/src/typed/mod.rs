@@ -147,7 +147,11 @@ pub trait Resource: Send + Sync + 'static {
     const REPLACE_ON_CHANGES: &'static [&'static str] = &[];
 
     /// Creates the resource. Never called during preview: inputs are always fully known.
-    async fn create(&self, ctx: &Context, args: CreateArgs<Self::Inputs>) -> Result<Created<Self::Outputs>>;
+    async fn create(
+        &self,
+        ctx: &Context,
+        args: CreateArgs<Self::Inputs>,
+    ) -> Result<Created<Self::Outputs>>;
 
     /// Reads the live state. `Ok(None)` means the resource no longer exists.
     ///
@@ -162,7 +166,11 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Updates the resource in place and returns its new outputs. Called only when
     /// [`Resource::UPDATES_IN_PLACE`] is `true`, never during preview.
-    async fn update(&self, _ctx: &Context, _args: UpdateArgs<Self::Inputs, Self::Outputs>) -> Result<Self::Outputs> {
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _args: UpdateArgs<Self::Inputs, Self::Outputs>,
+    ) -> Result<Self::Outputs> {
         Err(Error::Unimplemented("Update"))
     }
 
@@ -181,7 +189,11 @@ pub trait Resource: Send + Sync + 'static {
     /// A custom diff. `args.default` holds the structural diff; return it, or another.
     /// When [`Resource::UPDATES_IN_PLACE`] is `false`, every change in the returned diff is
     /// turned into a replace.
-    async fn diff(&self, _ctx: &Context, args: DiffArgs<Self::Inputs, Self::Outputs>) -> Result<DiffResponse> {
+    async fn diff(
+        &self,
+        _ctx: &Context,
+        args: DiffArgs<Self::Inputs, Self::Outputs>,
+    ) -> Result<DiffResponse> {
         Ok(args.default)
     }
 
@@ -253,7 +265,11 @@ pub struct CreateArgs<I> {
 impl<I> CreateArgs<I> {
     /// Arguments for creating `name` from `inputs` (for calling a resource directly in tests).
     pub fn new(name: impl Into<String>, inputs: I) -> Self {
-        CreateArgs { urn: String::new(), name: name.into(), inputs }
+        CreateArgs {
+            urn: String::new(),
+            name: name.into(),
+            inputs,
+        }
     }
 }
 
@@ -270,7 +286,10 @@ pub struct Created<O> {
 impl<O> Created<O> {
     /// A resource with `id` and `outputs`.
     pub fn new(id: impl Into<String>, outputs: O) -> Self {
-        Created { id: id.into(), outputs }
+        Created {
+            id: id.into(),
+            outputs,
+        }
     }
 }
 
@@ -305,7 +324,11 @@ pub struct ReadResult<I, O> {
 impl<I, O> ReadResult<I, O> {
     /// The resource `id` exists with `inputs` and `state`.
     pub fn new(id: impl Into<String>, inputs: I, state: O) -> Self {
-        ReadResult { id: id.into(), inputs, state }
+        ReadResult {
+            id: id.into(),
+            inputs,
+            state,
+        }
     }
 }
 

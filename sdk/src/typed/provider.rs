@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::schema::{SchemaBuilder, property_kinds};
 use super::secrets::propagate;
 use super::{
-    CreateArgs, DeleteArgs, DiffArgs, Function, PreviewArgs, ProviderConfig, ReadArgs, Resource, UpdateArgs,
-    structural_diff,
+    CreateArgs, DeleteArgs, DiffArgs, Function, PreviewArgs, ProviderConfig, ReadArgs, Resource,
+    UpdateArgs, structural_diff,
 };
 use crate::context::Context;
 use crate::error::{Error, MissingKey, Result};
@@ -35,7 +35,9 @@ pub enum BuildError {
     #[error("type token `{0}` is registered twice")]
     Duplicate(String),
     /// The package name is not usable in a schema.
-    #[error("package name `{0}` is malformed: letters, digits, `-` and `_`, starting with a letter")]
+    #[error(
+        "package name `{0}` is malformed: letters, digits, `-` and `_`, starting with a letter"
+    )]
     BadPackageName(String),
 }
 
@@ -93,13 +95,15 @@ impl ProviderBuilder {
 
     /// Registers `resource` under `token` (`<package>:<module>:<Name>`).
     pub fn resource<R: Resource>(mut self, token: impl Into<String>, resource: R) -> Self {
-        self.resources.push((token.into(), Arc::new(Registered::new(resource))));
+        self.resources
+            .push((token.into(), Arc::new(Registered::new(resource))));
         self
     }
 
     /// Registers `function` under `token` (`<package>:<module>:<name>`).
     pub fn function<F: Function>(mut self, token: impl Into<String>, function: F) -> Self {
-        self.functions.push((token.into(), Arc::new(RegisteredFunction(function))));
+        self.functions
+            .push((token.into(), Arc::new(RegisteredFunction(function))));
         self
     }
 
@@ -112,7 +116,10 @@ impl ProviderBuilder {
     /// Checks the registrations and builds the provider.
     pub fn build(self) -> std::result::Result<TypedProvider, BuildError> {
         let valid_package = self.package.starts_with(|c: char| c.is_ascii_alphabetic())
-            && self.package.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self
+                .package
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_package {
             return Err(BuildError::BadPackageName(self.package));
         }
@@ -126,7 +133,8 @@ impl ProviderBuilder {
         let mut functions = BTreeMap::new();
         for (token, function) in self.functions {
             check_token(&token, &self.package)?;
-            if resources.contains_key(&token) || functions.insert(token.clone(), function).is_some() {
+            if resources.contains_key(&token) || functions.insert(token.clone(), function).is_some()
+            {
                 return Err(BuildError::Duplicate(token));
             }
         }
@@ -150,8 +158,18 @@ fn check_token(token: &str, package: &str) -> std::result::Result<(), BuildError
         && parts[0] == package
         && !parts[2].is_empty()
         && !parts[2].starts_with(|c: char| c.is_ascii_digit())
-        && parts[1..].iter().all(|p| p.chars().all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c)));
-    if ok { Ok(()) } else { Err(BuildError::BadToken { token: token.to_string(), package: package.to_string() }) }
+        && parts[1..].iter().all(|p| {
+            p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(BuildError::BadToken {
+            token: token.to_string(),
+            package: package.to_string(),
+        })
+    }
 }
 
 /// Where `Configure` puts the typed configuration, for resources and functions to read.
@@ -164,19 +182,25 @@ pub struct ConfigHandle<C> {
 
 impl<C> Clone for ConfigHandle<C> {
     fn clone(&self) -> Self {
-        ConfigHandle { slot: self.slot.clone() }
+        ConfigHandle {
+            slot: self.slot.clone(),
+        }
     }
 }
 
 impl<C> Default for ConfigHandle<C> {
     fn default() -> Self {
-        ConfigHandle { slot: Arc::new(RwLock::new(None)) }
+        ConfigHandle {
+            slot: Arc::new(RwLock::new(None)),
+        }
     }
 }
 
 impl<C> std::fmt::Debug for ConfigHandle<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigHandle").field("configured", &self.get().is_some()).finish()
+        f.debug_struct("ConfigHandle")
+            .field("configured", &self.get().is_some())
+            .finish()
     }
 }
 
@@ -193,7 +217,9 @@ impl<C> ConfigHandle<C> {
 
     /// The configuration, or an error saying the provider is not configured yet.
     pub fn require(&self) -> Result<Arc<C>> {
-        self.get().ok_or_else(|| Error::failed("the provider is not configured yet (Configure has not run)"))
+        self.get().ok_or_else(|| {
+            Error::failed("the provider is not configured yet (Configure has not run)")
+        })
     }
 
     fn set(&self, value: C) {
@@ -241,7 +267,11 @@ impl TypedProvider {
             Error::InvalidRequest(format!(
                 "unknown resource type `{token}`; this provider ({}) manages: {}",
                 self.package,
-                if known.is_empty() { "no resources".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "no resources".to_string()
+                } else {
+                    known.join(", ")
+                }
             ))
         })
     }
@@ -265,7 +295,8 @@ impl TypedProvider {
                 }
             }
             schema["config"] = json!({"variables": variables, "defaults": spec.required});
-            let mut provider = json!({"inputProperties": spec.properties, "requiredInputs": spec.required});
+            let mut provider =
+                json!({"inputProperties": spec.properties, "requiredInputs": spec.required});
             if let Some(d) = spec.description {
                 provider["description"] = d.into();
             }
@@ -291,7 +322,11 @@ fn failures_of(errors: Vec<ConvertError>) -> Vec<CheckFailure> {
     errors
         .into_iter()
         .map(|e| {
-            let property = if e.path.is_empty() { "<inputs>".to_string() } else { e.path.clone() };
+            let property = if e.path.is_empty() {
+                "<inputs>".to_string()
+            } else {
+                e.path.clone()
+            };
             CheckFailure::new(property, e.message)
         })
         .collect()
@@ -352,13 +387,21 @@ impl ResourceProvider for TypedProvider {
                 "unknown function `{}`; this provider ({}) offers: {}",
                 req.token,
                 self.package,
-                if known.is_empty() { "no functions".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "no functions".to_string()
+                } else {
+                    known.join(", ")
+                }
             ))
         })?;
         function.invoke(ctx, req).await
     }
 
-    async fn get_schema(&self, _ctx: &Context, _req: GetSchemaRequest) -> Result<GetSchemaResponse> {
+    async fn get_schema(
+        &self,
+        _ctx: &Context,
+        _req: GetSchemaRequest,
+    ) -> Result<GetSchemaResponse> {
         Ok(GetSchemaResponse::new(self.schema.to_string()))
     }
 }
@@ -387,7 +430,10 @@ impl<R: Resource> Registered<R> {
         Registered {
             resource,
             outputs: property_kinds::<R::Outputs>(),
-            inputs: property_kinds::<R::Inputs>().into_iter().map(|(name, _)| name).collect(),
+            inputs: property_kinds::<R::Inputs>()
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
         }
     }
 
@@ -396,7 +442,10 @@ impl<R: Resource> Registered<R> {
         if !old_inputs.is_empty() {
             return old_inputs.clone();
         }
-        olds.iter().filter(|(k, _)| self.inputs.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        olds.iter()
+            .filter(|(k, _)| self.inputs.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The SDK's preview: inputs echoed into same-named outputs, every other output unknown.
@@ -411,7 +460,14 @@ impl<R: Resource> Registered<R> {
             .collect()
     }
 
-    async fn preview(&self, ctx: &Context, urn: &str, name: &str, inputs: &PropertyMap, state: Option<&PropertyMap>) -> Result<PropertyMap> {
+    async fn preview(
+        &self,
+        ctx: &Context,
+        urn: &str,
+        name: &str,
+        inputs: &PropertyMap,
+        state: Option<&PropertyMap>,
+    ) -> Result<PropertyMap> {
         let args = PreviewArgs {
             urn: urn.to_string(),
             name: name.to_string(),
@@ -432,9 +488,11 @@ impl<R: Resource> ErasedResource for Registered<R> {
         let Some(mut inputs) = typed else {
             return Ok(CheckResponse::invalid(req.news, failures));
         };
-        let before = serde_bridge::to_property_map(&inputs).map_err(|e| bad_request("the inputs", e))?;
+        let before =
+            serde_bridge::to_property_map(&inputs).map_err(|e| bad_request("the inputs", e))?;
         failures.extend(self.resource.check(ctx, &mut inputs).await?);
-        let after = serde_bridge::to_property_map(&inputs).map_err(|e| bad_request("the checked inputs", e))?;
+        let after = serde_bridge::to_property_map(&inputs)
+            .map_err(|e| bad_request("the checked inputs", e))?;
         if before == after {
             return Ok(CheckResponse::invalid(req.news, failures));
         }
@@ -442,7 +500,10 @@ impl<R: Resource> ErasedResource for Registered<R> {
         let checked = after
             .into_iter()
             .map(|(k, v)| {
-                let secret = req.news.get(&k).is_some_and(PropertyValue::contains_secrets);
+                let secret = req
+                    .news
+                    .get(&k)
+                    .is_some_and(PropertyValue::contains_secrets);
                 let v = if secret { PropertyValue::secret(v) } else { v };
                 (k, v)
             })
@@ -452,7 +513,13 @@ impl<R: Resource> ErasedResource for Registered<R> {
 
     async fn diff(&self, ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
         let olds = self.old_inputs(&req.old_inputs, &req.olds);
-        let default = structural_diff(&olds, &req.news, R::REPLACE_ON_CHANGES, R::UPDATES_IN_PLACE, &req.ignore_changes);
+        let default = structural_diff(
+            &olds,
+            &req.news,
+            R::REPLACE_ON_CHANGES,
+            R::UPDATES_IN_PLACE,
+            &req.ignore_changes,
+        );
         let args = DiffArgs {
             id: req.id,
             urn: req.urn,
@@ -477,23 +544,44 @@ impl<R: Resource> ErasedResource for Registered<R> {
 
     async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse> {
         if req.preview || ctx.is_preview() {
-            let outputs = self.preview(ctx, &req.urn, &req.name, &req.properties, None).await?;
+            let outputs = self
+                .preview(ctx, &req.urn, &req.name, &req.properties, None)
+                .await?;
             return Ok(CreateResponse::new("", outputs));
         }
-        let inputs = serde_bridge::from_property_map(&req.properties).map_err(|e| bad_request("the inputs of Create", e))?;
-        let created = self.resource.create(ctx, CreateArgs { urn: req.urn, name: req.name, inputs }).await?;
+        let inputs = serde_bridge::from_property_map(&req.properties)
+            .map_err(|e| bad_request("the inputs of Create", e))?;
+        let created = self
+            .resource
+            .create(
+                ctx,
+                CreateArgs {
+                    urn: req.urn,
+                    name: req.name,
+                    inputs,
+                },
+            )
+            .await?;
         if created.id.is_empty() {
-            return Err(Error::Internal("the resource's create returned an empty id".into()));
+            return Err(Error::Internal(
+                "the resource's create returned an empty id".into(),
+            ));
         }
-        let outputs = serde_bridge::to_property_map(&created.outputs).map_err(|e| bad_request("the outputs of Create", e))?;
-        Ok(CreateResponse::new(created.id, propagate(outputs, &req.properties, None)))
+        let outputs = serde_bridge::to_property_map(&created.outputs)
+            .map_err(|e| bad_request("the outputs of Create", e))?;
+        Ok(CreateResponse::new(
+            created.id,
+            propagate(outputs, &req.properties, None),
+        ))
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest) -> Result<ReadResponse> {
         let recorded_inputs = self.old_inputs(&req.inputs, &req.properties);
         let state = match serde_bridge::from_property_map(&req.properties) {
             Ok(state) => state,
-            Err(e) if req.properties.is_empty() => return Err(bad_request("Read needs the recorded state", e)),
+            Err(e) if req.properties.is_empty() => {
+                return Err(bad_request("Read needs the recorded state", e));
+            }
             Err(e) => return Err(bad_request("the recorded state", e)),
         };
         let args = ReadArgs {
@@ -504,12 +592,16 @@ impl<R: Resource> ErasedResource for Registered<R> {
             state,
         };
         match self.resource.read(ctx, args).await {
-            Err(Error::Unimplemented(_)) => Ok(ReadResponse::found(req.id, req.properties, recorded_inputs)),
+            Err(Error::Unimplemented(_)) => {
+                Ok(ReadResponse::found(req.id, req.properties, recorded_inputs))
+            }
             Err(e) => Err(e),
             Ok(None) => Ok(ReadResponse::gone()),
             Ok(Some(found)) => {
-                let inputs = serde_bridge::to_property_map(&found.inputs).map_err(|e| bad_request("the inputs from Read", e))?;
-                let state = serde_bridge::to_property_map(&found.state).map_err(|e| bad_request("the state from Read", e))?;
+                let inputs = serde_bridge::to_property_map(&found.inputs)
+                    .map_err(|e| bad_request("the inputs from Read", e))?;
+                let state = serde_bridge::to_property_map(&found.state)
+                    .map_err(|e| bad_request("the state from Read", e))?;
                 let inputs = propagate(inputs, &recorded_inputs, Some(&recorded_inputs));
                 let state = propagate(state, &recorded_inputs, Some(&req.properties));
                 Ok(ReadResponse::found(found.id, state, inputs))
@@ -519,7 +611,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
 
     async fn update(&self, ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse> {
         if req.preview || ctx.is_preview() {
-            let outputs = self.preview(ctx, &req.urn, &req.name, &req.news, Some(&req.olds)).await?;
+            let outputs = self
+                .preview(ctx, &req.urn, &req.name, &req.news, Some(&req.olds))
+                .await?;
             return Ok(UpdateResponse::new(outputs));
         }
         if !R::UPDATES_IN_PLACE {
@@ -534,18 +628,36 @@ impl<R: Resource> ErasedResource for Registered<R> {
             urn: req.urn,
             name: req.name,
             old_inputs: serde_bridge::from_property_map(&olds).ok(),
-            state: serde_bridge::from_property_map(&req.olds).map_err(|e| bad_request("the recorded state", e))?,
-            news: serde_bridge::from_property_map(&req.news).map_err(|e| bad_request("the inputs of Update", e))?,
+            state: serde_bridge::from_property_map(&req.olds)
+                .map_err(|e| bad_request("the recorded state", e))?,
+            news: serde_bridge::from_property_map(&req.news)
+                .map_err(|e| bad_request("the inputs of Update", e))?,
             ignore_changes: req.ignore_changes,
         };
         let outputs = self.resource.update(ctx, args).await?;
-        let outputs = serde_bridge::to_property_map(&outputs).map_err(|e| bad_request("the outputs of Update", e))?;
-        Ok(UpdateResponse::new(propagate(outputs, &req.news, Some(&req.olds))))
+        let outputs = serde_bridge::to_property_map(&outputs)
+            .map_err(|e| bad_request("the outputs of Update", e))?;
+        Ok(UpdateResponse::new(propagate(
+            outputs,
+            &req.news,
+            Some(&req.olds),
+        )))
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()> {
-        let state = serde_bridge::from_property_map(&req.properties).map_err(|e| bad_request("the recorded state", e))?;
-        self.resource.delete(ctx, DeleteArgs { id: req.id, urn: req.urn, name: req.name, state }).await
+        let state = serde_bridge::from_property_map(&req.properties)
+            .map_err(|e| bad_request("the recorded state", e))?;
+        self.resource
+            .delete(
+                ctx,
+                DeleteArgs {
+                    id: req.id,
+                    urn: req.urn,
+                    name: req.name,
+                    state,
+                },
+            )
+            .await
     }
 
     fn schema(&self, builder: &mut SchemaBuilder) -> Value {
@@ -585,9 +697,12 @@ struct RegisteredFunction<F>(F);
 impl<F: Function> ErasedFunction for RegisteredFunction<F> {
     async fn invoke(&self, ctx: &Context, req: InvokeRequest) -> Result<InvokeResponse> {
         let (typed, errors) = read_all::<F::Args>(&req.args, false);
-        let Some(args) = typed else { return Ok(InvokeResponse::invalid(failures_of(errors))) };
+        let Some(args) = typed else {
+            return Ok(InvokeResponse::invalid(failures_of(errors)));
+        };
         let output = self.0.call(ctx, args).await?;
-        let result = serde_bridge::to_property_map(&output).map_err(|e| bad_request("the function's result", e))?;
+        let result = serde_bridge::to_property_map(&output)
+            .map_err(|e| bad_request("the function's result", e))?;
         Ok(InvokeResponse::ok(propagate(result, &req.args, None)))
     }
 
@@ -614,7 +729,10 @@ trait ErasedConfig: Send + Sync {
 impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
     fn check(&self, args: &PropertyMap) -> Vec<CheckFailure> {
         match read_all::<C>(args, true) {
-            (Some(config), errors) => failures_of(errors).into_iter().chain(config.validate()).collect(),
+            (Some(config), errors) => failures_of(errors)
+                .into_iter()
+                .chain(config.validate())
+                .collect(),
             (None, errors) => failures_of(errors),
         }
     }
@@ -644,13 +762,22 @@ impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
             Some(config) => config,
             None => {
                 let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                return Err(Error::InvalidRequest(format!("invalid provider configuration: {}", problems.join("; "))));
+                return Err(Error::InvalidRequest(format!(
+                    "invalid provider configuration: {}",
+                    problems.join("; ")
+                )));
             }
         };
         let failures = config.validate();
         if !failures.is_empty() {
-            let problems: Vec<String> = failures.iter().map(|f| format!("`{}`: {}", f.property, f.reason)).collect();
-            return Err(Error::InvalidRequest(format!("invalid provider configuration: {}", problems.join("; "))));
+            let problems: Vec<String> = failures
+                .iter()
+                .map(|f| format!("`{}`: {}", f.property, f.reason))
+                .collect();
+            return Err(Error::InvalidRequest(format!(
+                "invalid provider configuration: {}",
+                problems.join("; ")
+            )));
         }
         self.set(config);
         Ok(())

@@ -38,7 +38,11 @@ const ANY: &str = "pulumi.json#/Any";
 
 impl SchemaBuilder {
     pub(crate) fn new(package: &str) -> Self {
-        SchemaBuilder { package: package.to_string(), generator: SchemaGenerator::default(), types: BTreeMap::new() }
+        SchemaBuilder {
+            package: package.to_string(),
+            generator: SchemaGenerator::default(),
+            types: BTreeMap::new(),
+        }
     }
 
     /// The object spec of `T`'s properties.
@@ -73,7 +77,10 @@ impl SchemaBuilder {
 
     fn object_spec(&mut self, schema: &Value) -> ObjectSpec {
         let mut spec = ObjectSpec {
-            description: schema.get("description").and_then(Value::as_str).map(str::to_string),
+            description: schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             properties: Map::new(),
             required: Vec::new(),
         };
@@ -90,9 +97,19 @@ impl SchemaBuilder {
             }
         }
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            spec.required.extend(required.iter().filter_map(Value::as_str).map(str::to_string));
+            spec.required.extend(
+                required
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string),
+            );
         }
-        for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for part in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let part = self.resolve(part);
             self.merge_object(&part, spec);
         }
@@ -100,14 +117,19 @@ impl SchemaBuilder {
 
     fn property_spec(&mut self, schema: &Value) -> Value {
         let mut spec = self.type_spec(schema);
-        let Value::Object(map) = &mut spec else { return spec };
+        let Value::Object(map) = &mut spec else {
+            return spec;
+        };
         if let Some(d) = schema.get("description").and_then(Value::as_str) {
             map.insert("description".into(), d.into());
         }
         if is_secret(schema) {
             map.insert("secret".into(), true.into());
         }
-        if let Some(default) = schema.get("default").filter(|d| d.is_string() || d.is_number() || d.is_boolean()) {
+        if let Some(default) = schema
+            .get("default")
+            .filter(|d| d.is_string() || d.is_number() || d.is_boolean())
+        {
             map.insert("default".into(), default.clone());
         }
         spec
@@ -117,7 +139,9 @@ impl SchemaBuilder {
         let schema = strip_null(schema);
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let name = reference.rsplit('/').next().unwrap_or("Type").to_string();
-            let Some(def) = self.definition(reference) else { return json!({"$ref": ANY}) };
+            let Some(def) = self.definition(reference) else {
+                return json!({"$ref": ANY});
+            };
             if let Some(values) = enum_values(&def) {
                 let token = self.token(&name);
                 if !self.types.contains_key(&token) {
@@ -155,7 +179,10 @@ impl SchemaBuilder {
         match ty {
             "string" | "integer" | "number" | "boolean" => json!({"type": ty}),
             "array" => {
-                let items = schema.get("items").map(|i| self.type_spec(i)).unwrap_or_else(|| json!({"$ref": ANY}));
+                let items = schema
+                    .get("items")
+                    .map(|i| self.type_spec(i))
+                    .unwrap_or_else(|| json!({"$ref": ANY}));
                 json!({"type": "array", "items": items})
             }
             "object" => {
@@ -170,7 +197,10 @@ impl SchemaBuilder {
     }
 
     fn token(&self, name: &str) -> String {
-        let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         format!("{}:index:{name}", self.package)
     }
 }
@@ -180,7 +210,10 @@ fn strip_null(schema: &Value) -> Value {
     let mut schema = schema.clone();
     for key in ["anyOf", "oneOf"] {
         if let Some(parts) = schema.get(key).and_then(Value::as_array) {
-            let non_null: Vec<&Value> = parts.iter().filter(|p| p.get("type") != Some(&json!("null"))).collect();
+            let non_null: Vec<&Value> = parts
+                .iter()
+                .filter(|p| p.get("type") != Some(&json!("null")))
+                .collect();
             if non_null.len() == 1 && parts.len() == 2 {
                 return strip_null(non_null[0]);
             }
@@ -209,15 +242,24 @@ fn is_secret(schema: &Value) -> bool {
 /// The values of a string enum, in Pulumi's form, when `def` is one.
 fn enum_values(def: &Value) -> Option<Vec<Value>> {
     if let Some(values) = def.get("enum").and_then(Value::as_array) {
-        return values.iter().map(|v| v.as_str().map(|s| json!({"value": s}))).collect();
+        return values
+            .iter()
+            .map(|v| v.as_str().map(|s| json!({"value": s})))
+            .collect();
     }
     let parts = def.get("oneOf").and_then(Value::as_array)?;
     parts
         .iter()
         .flat_map(|p| match p.get("enum").and_then(Value::as_array) {
             // A group of undocumented variants.
-            Some(values) => values.iter().map(|v| Some((v.clone(), None))).collect::<Vec<_>>(),
-            None => vec![p.get("const").map(|c| (c.clone(), p.get("description").cloned()))],
+            Some(values) => values
+                .iter()
+                .map(|v| Some((v.clone(), None)))
+                .collect::<Vec<_>>(),
+            None => vec![
+                p.get("const")
+                    .map(|c| (c.clone(), p.get("description").cloned())),
+            ],
         })
         .map(|entry| {
             let (value, description) = entry?;
@@ -237,7 +279,11 @@ pub(crate) fn property_kinds<T: JsonSchema>() -> Vec<(String, UnknownKind)> {
     let root = generator.into_root_schema_for::<T>().to_value();
     let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
     let resolve = |s: &Value| -> Value {
-        match s.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
+        match s
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.rsplit('/').next())
+        {
             Some(name) => defs.get(name).cloned().unwrap_or(Value::Bool(true)),
             None => s.clone(),
         }
@@ -245,7 +291,12 @@ pub(crate) fn property_kinds<T: JsonSchema>() -> Vec<(String, UnknownKind)> {
     let mut out = Vec::new();
     let mut stack = vec![resolve(&root)];
     while let Some(schema) = stack.pop() {
-        for (name, prop) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        for (name, prop) in schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let prop = strip_null(&resolve(&strip_null(prop)));
             let kind = match prop.get("type").and_then(Value::as_str) {
                 Some("boolean") => UnknownKind::Bool,
@@ -256,7 +307,12 @@ pub(crate) fn property_kinds<T: JsonSchema>() -> Vec<(String, UnknownKind)> {
             };
             out.push((name.clone(), kind));
         }
-        for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for part in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             stack.push(resolve(part));
         }
     }
