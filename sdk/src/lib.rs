@@ -67,3 +67,9 @@ pub use serve::{Plugin, PluginArgs, ServeError};
 pub use serde_bridge::Secret;
 pub use tokio_util::sync::CancellationToken;
 pub use value::{PropertyMap, PropertyValue};
+
+/// The README's code blocks, compiled as doctests so the "your first provider" example stays
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
