@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::SECRET_NEWTYPE;
 use super::error::{ConvertError, ConvertErrorKind};
-use crate::value::{PropertyMap, PropertyValue};
+use crate::value::{ArchiveSource, AssetSource, PropertyMap, PropertyValue};
 use crate::wire::values::join_key;
 
 type Result<T> = std::result::Result<T, ConvertError>;
@@ -76,6 +76,8 @@ enum View<'de> {
     Object(&'de PropertyMap),
     Placeholder,
     Special(&'static str),
+    /// An asset, archive or resource reference read as an object of strings.
+    Fields(&'static str, Vec<(&'static str, &'de str)>),
 }
 
 static NULL: PropertyValue = PropertyValue::Null;
@@ -119,10 +121,33 @@ impl<'s, 'de: 's> De<'s, 'de> {
                 PropertyValue::String(s) => return Ok(View::Str(s)),
                 PropertyValue::Array(items) => return Ok(View::Array(items)),
                 PropertyValue::Object(map) => return Ok(View::Object(map)),
-                PropertyValue::Asset(_) => return Ok(View::Special("an asset")),
-                PropertyValue::Archive(_) => return Ok(View::Special("an archive")),
-                PropertyValue::ResourceReference(_) => {
-                    return Ok(View::Special("a resource reference"));
+                PropertyValue::Asset(a) => {
+                    let mut fields = vec![match &a.source {
+                        AssetSource::Text(t) => ("text", t.as_str()),
+                        AssetSource::Path(p) => ("path", p.as_str()),
+                        AssetSource::Uri(u) => ("uri", u.as_str()),
+                    }];
+                    fields.extend(a.hash.as_deref().map(|h| ("hash", h)));
+                    return Ok(View::Fields("an asset", fields));
+                }
+                PropertyValue::Archive(a) => {
+                    let mut fields = match &a.source {
+                        ArchiveSource::Path(p) => vec![("path", p.as_str())],
+                        ArchiveSource::Uri(u) => vec![("uri", u.as_str())],
+                        ArchiveSource::Assets(_) => {
+                            return Ok(View::Special("an archive of assets"));
+                        }
+                    };
+                    fields.extend(a.hash.as_deref().map(|h| ("hash", h)));
+                    return Ok(View::Fields("an archive", fields));
+                }
+                PropertyValue::ResourceReference(r) => {
+                    let mut fields = vec![("urn", r.urn.as_str())];
+                    if let Some(PropertyValue::String(id)) = r.id.as_deref() {
+                        fields.push(("id", id.as_str()));
+                    }
+                    fields.extend(r.package_version.as_deref().map(|v| ("packageVersion", v)));
+                    return Ok(View::Fields("a resource reference", fields));
                 }
             }
         }
@@ -163,9 +188,9 @@ impl<'s, 'de: 's> De<'s, 'de> {
             View::Array(_) => "an array",
             View::Object(_) => "an object",
             View::Placeholder => "a placeholder",
-            View::Special(kind) => kind,
+            View::Special(kind) | View::Fields(kind, _) => kind,
         };
-        let kind = if matches!(view, View::Special(_)) {
+        let kind = if matches!(view, View::Special(_) | View::Fields(..)) {
             ConvertErrorKind::Unsupported
         } else {
             ConvertErrorKind::TypeMismatch
@@ -268,6 +293,9 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
                 len: None,
             }),
             View::Object(map) => visitor.visit_map(Map::new(&self, map, None)),
+            View::Fields(_, fields) => visitor.visit_map(de::value::MapDeserializer::new(
+                fields.into_iter().map(|(k, v)| (k, StrValue(v))),
+            )),
             other @ View::Special(_) => Err(self.mismatch("a plain value", &other)),
         };
         r.map_err(|e| self.locate(e))
@@ -420,6 +448,9 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
         match self.view()? {
             View::Placeholder => visitor.visit_map(PlaceholderFields { fields: [].iter() }),
             View::Object(map) => visitor.visit_map(Map::new(&self, map, None)),
+            View::Fields(_, fields) => visitor.visit_map(de::value::MapDeserializer::new(
+                fields.into_iter().map(|(k, v)| (k, StrValue(v))),
+            )),
             other => Err(self.mismatch("an object", &other)),
         }
         .map_err(|e| self.locate(e))
@@ -436,6 +467,9 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
                 fields: fields.iter(),
             }),
             View::Object(map) => visitor.visit_map(Map::new(&self, map, Some(fields))),
+            View::Fields(_, pairs) => visitor.visit_map(de::value::MapDeserializer::new(
+                pairs.into_iter().map(|(k, v)| (k, StrValue(v))),
+            )),
             other => Err(self.mismatch("an object", &other)),
         }
         .map_err(|e| self.locate(e))
@@ -826,5 +860,33 @@ impl<'de> de::VariantAccess<'de> for Placeholder {
         visitor.visit_map(PlaceholderFields {
             fields: fields.iter(),
         })
+    }
+}
+
+/// A string field of an asset, archive or resource reference.
+pub(crate) struct StrValue<'de>(&'de str);
+
+impl<'de> de::Deserializer<'de> for StrValue<'de> {
+    type Error = ConvertError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, ConvertError> for StrValue<'de> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
     }
 }

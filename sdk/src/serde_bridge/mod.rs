@@ -9,6 +9,9 @@
 //!   value secret, give the field the type [`Secret<T>`], which is always written as a secret;
 //! - `None` struct fields are left out when writing; absent and `null` both read as `None`;
 //! - enums are written as their variant name (unit variants) or `{variant: value}`;
+//! - assets, archives (by path or URI) and resource references read as objects of strings:
+//!   `{text | path | uri, hash}`, `{path | uri, hash}` and `{urn, id, packageVersion}`, so a
+//!   struct with those fields (all but one `Option`) can receive them;
 //! - an error names the property path, such as `rules[2].port` (a struct field) or
 //!   `tags["env"]` (a map key), and never shows a value, so it is safe to log.
 //!

@@ -165,3 +165,42 @@ fn unknowns_are_errors_unless_lenient() {
     assert!(errors.is_empty(), "{errors:?}");
     assert!(value.is_none());
 }
+
+#[test]
+fn assets_and_references_read_as_objects() {
+    use crate::value::{Asset, AssetSource, ResourceReference};
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct AssetArg {
+        text: Option<String>,
+        path: Option<String>,
+        hash: Option<String>,
+    }
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(rename_all = "camelCase")]
+    struct Reference {
+        urn: String,
+        id: Option<String>,
+    }
+    let asset = PropertyValue::secret(PropertyValue::Asset(Asset {
+        hash: Some("abc".into()),
+        source: AssetSource::Path("/tmp/x".into()),
+    }));
+    let read: AssetArg = from_value(&asset).unwrap();
+    assert_eq!(
+        read,
+        AssetArg {
+            text: None,
+            path: Some("/tmp/x".into()),
+            hash: Some("abc".into())
+        }
+    );
+    let reference = PropertyValue::ResourceReference(ResourceReference {
+        urn: "urn:pulumi:s::p::t::n".into(),
+        id: Some(Box::new("i-1".into())),
+        package_version: None,
+    });
+    let read: Reference = from_value(&reference).unwrap();
+    assert_eq!(read.id.as_deref(), Some("i-1"));
+    let e = from_value::<String>(&reference).unwrap_err();
+    assert_eq!(e.kind, ConvertErrorKind::Unsupported);
+}
