@@ -240,7 +240,7 @@ pub trait Function: Send + Sync + 'static {
 /// The provider's configuration, read by `Configure` (keys without the package prefix).
 ///
 /// Required fields (not `Option`, no `#[serde(default)]`) that are missing make `Configure`
-/// fail with [`Error::MissingConfig`](crate::Error::MissingConfig), which the engine shows as
+/// fail with [`Error::MissingConfig`], which the engine shows as
 /// "missing required configuration key". Register it with [`ProviderBuilder::config`] and read
 /// it from resources through the [`ConfigHandle`].
 pub trait ProviderConfig: Data {
