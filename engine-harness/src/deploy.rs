@@ -163,7 +163,16 @@ impl Ctx {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step(&self, op: &str, urn: &str, ty: &str, status: &str, t0: Instant, diff: Vec<DiffLine>, message: Option<String>) {
+    fn step(
+        &self,
+        op: &str,
+        urn: &str,
+        ty: &str,
+        status: &str,
+        t0: Instant,
+        diff: Vec<DiffLine>,
+        message: Option<String>,
+    ) {
         if status != "failed" {
             self.count(op);
         }
@@ -195,7 +204,14 @@ fn provider_urn(p: &Project, pkg: &str) -> String {
 fn new_uuid() -> String {
     let b: [u8; 16] = rand::random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 fn package_of(type_token: &str) -> &str {
@@ -206,23 +222,46 @@ fn package_of(type_token: &str) -> &str {
 /// returns [`Error::StepsFailed`] after saving state.
 pub async fn run(opts: Options) -> Result<Summary, Error> {
     let started = Instant::now();
-    let display = opts.display.clone().unwrap_or_else(|| Display::stdout(false));
+    let display = opts
+        .display
+        .clone()
+        .unwrap_or_else(|| Display::stdout(false));
     let project = program::load(&opts.dir, &opts.stack)?;
-    display.emit(Event::Start { operation: opts.operation.name().into(), project: project.name.clone(), stack: project.stack.clone() });
-    let state_dir = opts.state_dir.clone().unwrap_or_else(|| default_state_dir(&project.dir));
+    display.emit(Event::Start {
+        operation: opts.operation.name().into(),
+        project: project.name.clone(),
+        stack: project.stack.clone(),
+    });
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&project.dir));
     let files = StateFiles::new(&state_dir, &project.stack);
     let (snap, replayed) = files.load()?;
     if replayed {
-        display.log("warning", format!("recovered the state of an interrupted run from {}", files.journal.display()));
+        display.log(
+            "warning",
+            format!(
+                "recovered the state of an interrupted run from {}",
+                files.journal.display()
+            ),
+        );
     }
     let preview = opts.operation == Operation::Preview;
     let pending = snap.pending();
     if !pending.is_empty() {
-        let mut msg = format!("{} operation(s) from an interrupted run were never confirmed:", pending.len());
+        let mut msg = format!(
+            "{} operation(s) from an interrupted run were never confirmed:",
+            pending.len()
+        );
         for (_, op) in &pending {
             let advice = match op.op {
-                OperationType::Creating => "the provider may have created it; check, and delete or import it by hand if it exists",
-                OperationType::Updating => "it may be partly updated; `refresh` reads its real state",
+                OperationType::Creating => {
+                    "the provider may have created it; check, and delete or import it by hand if it exists"
+                }
+                OperationType::Updating => {
+                    "it may be partly updated; `refresh` reads its real state"
+                }
                 OperationType::Deleting => "it may already be deleted; `refresh` finds out",
                 OperationType::Reading => "harmless",
             };
@@ -234,7 +273,13 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         } else if !opts.clear_pending {
             return Err(Error::PendingOperations(msg));
         } else {
-            display.log("warning", msg.replace("\nThen run again with --clear-pending to drop these records.", "\nClearing them (--clear-pending)."));
+            display.log(
+                "warning",
+                msg.replace(
+                    "\nThen run again with --clear-pending to drop these records.",
+                    "\nClearing them (--clear-pending).",
+                ),
+            );
         }
     }
     let journal = Journal::open(files.clone(), snap.clone(), preview)?;
@@ -244,7 +289,12 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         }
     }
     let stack_urn = stack_urn(&project);
-    let engine = engine_service::serve(display.clone(), stack_urn.clone()).await.map_err(|e| Error::Io { context: "cannot serve the engine on 127.0.0.1".into(), source: e })?;
+    let engine = engine_service::serve(display.clone(), stack_urn.clone())
+        .await
+        .map_err(|e| Error::Io {
+            context: "cannot serve the engine on 127.0.0.1".into(),
+            source: e,
+        })?;
 
     // Which packages are needed: the program's, and those of resources already in state.
     let mut packages: BTreeSet<String> = match opts.operation {
@@ -376,26 +426,55 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let counts = ctx.counts.lock().map(|c| c.clone()).unwrap_or_default();
     let failures = ctx.failures.lock().map(|f| f.clone()).unwrap_or_default();
     if !outputs.is_empty() {
-        display.emit(Event::Outputs { outputs: outputs.iter().map(|(k, v)| (k.clone(), value::masked(v))).collect() });
+        display.emit(Event::Outputs {
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), value::masked(v)))
+                .collect(),
+        });
     }
-    let summary = Summary { counts: counts.clone(), failed: failures.len(), outputs, state_bytes_written: bytes, duration: started.elapsed() };
-    display.emit(Event::Summary { counts, failed: failures.len(), seconds: summary.duration.as_secs_f64(), state_bytes_written: bytes });
+    let summary = Summary {
+        counts: counts.clone(),
+        failed: failures.len(),
+        outputs,
+        state_bytes_written: bytes,
+        duration: started.elapsed(),
+    };
+    display.emit(Event::Summary {
+        counts,
+        failed: failures.len(),
+        seconds: summary.duration.as_secs_f64(),
+        state_bytes_written: bytes,
+    });
     if opts.interrupt.is_cancelled() {
         let mut msg = "state saved; run the command again to finish".to_string();
         if !failures.is_empty() {
-            msg.push_str(&format!(". Steps that failed while stopping:\n  - {}", failures.join("\n  - ")));
+            msg.push_str(&format!(
+                ". Steps that failed while stopping:\n  - {}",
+                failures.join("\n  - ")
+            ));
         }
         return Err(Error::Interrupted(msg));
     }
     if !failures.is_empty() {
-        return Err(Error::StepsFailed(format!("{} step(s) failed:\n  - {}", failures.len(), failures.join("\n  - "))));
+        return Err(Error::StepsFailed(format!(
+            "{} step(s) failed:\n  - {}",
+            failures.len(),
+            failures.join("\n  - ")
+        )));
     }
     Ok(summary)
 }
 
 /// Runs `f(i)` for every node once all of `deps[i]` succeeded, at most `parallel` at once. After
 /// a failure or an interrupt, running steps finish and no new step starts. Returns which succeeded.
-async fn schedule<F, Fut>(display: &Display, deps: Vec<Vec<usize>>, parallel: usize, interrupt: &CancellationToken, f: F) -> Vec<bool>
+async fn schedule<F, Fut>(
+    display: &Display,
+    deps: Vec<Vec<usize>>,
+    parallel: usize,
+    interrupt: &CancellationToken,
+    f: F,
+) -> Vec<bool>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = bool> + Send + 'static,
@@ -408,7 +487,8 @@ where
             dependents[d].push(i);
         }
     }
-    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|i| indegree[*i] == 0).collect();
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|i| indegree[*i] == 0).collect();
     let mut ok = vec![false; n];
     let mut set = JoinSet::new();
     let mut halted = false;
@@ -455,7 +535,12 @@ where
     ok
 }
 
-fn diff_lines(d: &plugin::DiffResult, old: &PropertyMap, new: &PropertyMap, forced: &[String]) -> Vec<DiffLine> {
+fn diff_lines(
+    d: &plugin::DiffResult,
+    old: &PropertyMap,
+    new: &PropertyMap,
+    forced: &[String],
+) -> Vec<DiffLine> {
     let mut paths: Vec<(String, i32)> = d.detailed.clone();
     if paths.is_empty() {
         for k in &d.diffs {
@@ -464,7 +549,10 @@ fn diff_lines(d: &plugin::DiffResult, old: &PropertyMap, new: &PropertyMap, forc
                 (_, false) => 2,
                 _ => 4,
             };
-            paths.push((k.clone(), kind + i32::from(d.replaces.contains(k) || forced.contains(k))));
+            paths.push((
+                k.clone(),
+                kind + i32::from(d.replaces.contains(k) || forced.contains(k)),
+            ));
         }
     }
     paths
@@ -472,14 +560,24 @@ fn diff_lines(d: &plugin::DiffResult, old: &PropertyMap, new: &PropertyMap, forc
         .map(|(path, kind)| {
             let top = path.split(['.', '[']).next().unwrap_or(&path).to_string();
             let replace = kind % 2 == 1 || d.replaces.contains(&top) || forced.contains(&top);
-            let old_v = (path == top).then(|| old.get(&top).map(value::masked)).flatten();
-            let new_v = (path == top).then(|| new.get(&top).map(value::masked)).flatten();
+            let old_v = (path == top)
+                .then(|| old.get(&top).map(value::masked))
+                .flatten();
+            let new_v = (path == top)
+                .then(|| new.get(&top).map(value::masked))
+                .flatten();
             let kind = match kind {
                 0 | 1 => "add",
                 2 | 3 => "delete",
                 _ => "update",
             };
-            DiffLine { path, kind: kind.into(), replace, old: old_v, new: new_v }
+            DiffLine {
+                path,
+                kind: kind.into(),
+                replace,
+                old: old_v,
+                new: new_v,
+            }
         })
         .collect()
 }
@@ -510,10 +608,24 @@ fn secs(d: Option<Duration>) -> f64 {
     d.map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-async fn up(ctx: &Arc<Ctx>, snap: &Snapshot, parallel: usize, interrupt: &CancellationToken) -> Result<BTreeMap<String, Json>, Error> {
+async fn up(
+    ctx: &Arc<Ctx>,
+    snap: &Snapshot,
+    parallel: usize,
+    interrupt: &CancellationToken,
+) -> Result<BTreeMap<String, Json>, Error> {
     let p = &ctx.project;
-    let index: HashMap<&str, usize> = p.resources.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
-    let deps: Vec<Vec<usize>> = p.resources.iter().map(|r| r.dependencies.iter().map(|d| index[d.as_str()]).collect()).collect();
+    let index: HashMap<&str, usize> = p
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
+    let deps: Vec<Vec<usize>> = p
+        .resources
+        .iter()
+        .map(|r| r.dependencies.iter().map(|d| index[d.as_str()]).collect())
+        .collect();
     let state_err: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
     let ok = schedule(&ctx.display, deps, parallel, interrupt, |i| {
         let ctx = ctx.clone();
@@ -539,17 +651,28 @@ async fn up(ctx: &Arc<Ctx>, snap: &Snapshot, parallel: usize, interrupt: &Cancel
     let mut outputs = BTreeMap::new();
     if all_ok && !interrupt.is_cancelled() {
         // Deletions: resources no longer in the program, and old copies of replaced resources.
-        let program_urns: HashSet<String> = p.resources.iter().map(|r| ctx.urn(&r.type_token, &r.name)).collect();
+        let program_urns: HashSet<String> = p
+            .resources
+            .iter()
+            .map(|r| ctx.urn(&r.type_token, &r.name))
+            .collect();
         let current = ctx.journal.snapshot();
         let doomed: Vec<Resource> = current
             .resources()
             .into_iter()
-            .filter(|r| r.custom && !r.type_token.starts_with("pulumi:") && (r.delete || !program_urns.contains(&r.urn)))
+            .filter(|r| {
+                r.custom
+                    && !r.type_token.starts_with("pulumi:")
+                    && (r.delete || !program_urns.contains(&r.urn))
+            })
             .collect();
         delete_all(ctx, doomed, parallel, interrupt).await?;
         // Stack outputs.
         let resolved = ctx.resolved.lock().map(|r| r.clone()).unwrap_or_default();
-        let ev = Evaluator { project: p, resources: &resolved };
+        let ev = Evaluator {
+            project: p,
+            resources: &resolved,
+        };
         for (name, tmpl) in &p.outputs {
             match ev.eval(tmpl) {
                 Ok(v) => {
@@ -563,7 +686,10 @@ async fn up(ctx: &Arc<Ctx>, snap: &Snapshot, parallel: usize, interrupt: &Cancel
                 urn: ctx.stack_urn.clone(),
                 custom: false,
                 type_token: "pulumi:pulumi:Stack".into(),
-                outputs: outputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                outputs: outputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 ..Default::default()
             };
             ctx.journal.write(vec![stack], vec![]).await?;
@@ -586,7 +712,10 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
         let empty = HashMap::new();
         let guard = ctx.resolved.lock();
         let resolved = guard.as_deref().unwrap_or(&empty);
-        let ev = Evaluator { project: &ctx.project, resources: resolved };
+        let ev = Evaluator {
+            project: &ctx.project,
+            resources: resolved,
+        };
         ev.eval(&Json::Object(decl.properties.clone()))
     };
     let mut news = match evaluated {
@@ -614,9 +743,26 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
     };
     let checked = match plugin.check(&urn, name, ty, old_inputs, &news).await {
         Ok(c) => c,
-        Err(e) => return failed(if old.is_some() { "update" } else { "create" }, format!("Check: {e}")),
+        Err(e) => {
+            return failed(
+                if old.is_some() { "update" } else { "create" },
+                format!("Check: {e}"),
+            );
+        }
     };
-    let deps: Vec<String> = decl.dependencies.iter().map(|d| ctx.urn(&ctx.project.resource(d).map(|r| r.type_token.clone()).unwrap_or_default(), d)).collect();
+    let deps: Vec<String> = decl
+        .dependencies
+        .iter()
+        .map(|d| {
+            ctx.urn(
+                &ctx.project
+                    .resource(d)
+                    .map(|r| r.type_token.clone())
+                    .unwrap_or_default(),
+                d,
+            )
+        })
+        .collect();
     let now = state::now_rfc3339();
     let mut new_res = Resource {
         urn: urn.clone(),
@@ -626,7 +772,11 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
         parent: ctx.stack_urn.clone(),
         protect: opts.protect,
         dependencies: deps,
-        provider: ctx.provider_refs.get(&decl.package).cloned().unwrap_or_default(),
+        provider: ctx
+            .provider_refs
+            .get(&decl.package)
+            .cloned()
+            .unwrap_or_default(),
         retain_on_delete: opts.retain_on_delete,
         custom_timeouts: timeouts_json(&opts.custom_timeouts),
         ignore_changes: opts.ignore_changes.clone(),
@@ -647,12 +797,28 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
     let kind = match &old {
         None => Kind::Create,
         Some(o) => {
-            let d = match plugin.diff(&urn, name, ty, &o.id, &o.outputs, &o.inputs, &checked, &opts.ignore_changes).await {
+            let d = match plugin
+                .diff(
+                    &urn,
+                    name,
+                    ty,
+                    &o.id,
+                    &o.outputs,
+                    &o.inputs,
+                    &checked,
+                    &opts.ignore_changes,
+                )
+                .await
+            {
                 Ok(d) => d,
                 Err(e) => return failed("update", format!("Diff: {e}")),
             };
             let mut changed: Vec<String> = d.diffs.clone();
-            changed.extend(d.detailed.iter().map(|(k, _)| k.split(['.', '[']).next().unwrap_or(k).to_string()));
+            changed.extend(
+                d.detailed
+                    .iter()
+                    .map(|(k, _)| k.split(['.', '[']).next().unwrap_or(k).to_string()),
+            );
             let has_changes = match d.changes {
                 2 => true,
                 1 => false,
@@ -668,8 +834,16 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                     !changed.is_empty()
                 }
             };
-            let forced: Vec<String> = opts.replace_on_changes.iter().filter(|r| r.as_str() == "*" || changed.iter().any(|c| c == *r)).cloned().collect();
-            let replace = has_changes && (!d.replaces.is_empty() || d.detailed.iter().any(|(_, k)| k % 2 == 1) || !forced.is_empty());
+            let forced: Vec<String> = opts
+                .replace_on_changes
+                .iter()
+                .filter(|r| r.as_str() == "*" || changed.iter().any(|c| c == *r))
+                .cloned()
+                .collect();
+            let replace = has_changes
+                && (!d.replaces.is_empty()
+                    || d.detailed.iter().any(|(_, k)| k % 2 == 1)
+                    || !forced.is_empty());
             let mut dd = d.clone();
             if dd.diffs.is_empty() && dd.detailed.is_empty() {
                 dd.diffs = changed.clone();
@@ -702,7 +876,8 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
         }
         Kind::Create => {
             if ctx.preview {
-                let outputs = preview_create(&plugin, &urn, name, ty, &checked, create_timeout).await;
+                let outputs =
+                    preview_create(&plugin, &urn, name, ty, &checked, create_timeout).await;
                 match outputs {
                     Ok(out) => {
                         ctx.step("create", &urn, ty, status_ok, t0, vec![], None);
@@ -712,7 +887,7 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                     Err(e) => failed("create", e.to_string()),
                 }
             } else {
-                create(ctx, &plugin, new_res, "create", t0, None).await
+                create(ctx, &plugin, new_res, "create", t0, None, vec![]).await
             }
         }
         Kind::Update(lines) => {
@@ -721,7 +896,20 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
             new_res.created = o.created.clone();
             if ctx.preview {
                 let out = if plugin.supports_preview {
-                    plugin.update(&urn, name, ty, &o.id, &o.outputs, &o.inputs, &checked, secs(opts.custom_timeouts.update), &opts.ignore_changes, true).await
+                    plugin
+                        .update(
+                            &urn,
+                            name,
+                            ty,
+                            &o.id,
+                            &o.outputs,
+                            &o.inputs,
+                            &checked,
+                            secs(opts.custom_timeouts.update),
+                            &opts.ignore_changes,
+                            true,
+                        )
+                        .await
                 } else {
                     let mut m = o.outputs.clone();
                     m.extend(checked.clone());
@@ -737,7 +925,21 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                 };
             }
             let op = ctx.journal.begin(OperationType::Updating, &o).await?;
-            match plugin.update(&urn, name, ty, &o.id, &o.outputs, &o.inputs, &checked, secs(opts.custom_timeouts.update), &opts.ignore_changes, false).await {
+            match plugin
+                .update(
+                    &urn,
+                    name,
+                    ty,
+                    &o.id,
+                    &o.outputs,
+                    &o.inputs,
+                    &checked,
+                    secs(opts.custom_timeouts.update),
+                    &opts.ignore_changes,
+                    false,
+                )
+                .await
+            {
                 Ok(out) => {
                     new_res.outputs = out.clone();
                     ctx.journal.end(Some(op), vec![new_res], vec![]).await?;
@@ -745,7 +947,9 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                     resolve(ctx, name, &urn, Json::String(o.id), out);
                     Ok(true)
                 }
-                Err(CallError::InitFailed { outputs, reasons, .. }) => {
+                Err(CallError::InitFailed {
+                    outputs, reasons, ..
+                }) => {
                     // The update half-happened: keep the old inputs, record the new outputs.
                     new_res.inputs = o.inputs.clone();
                     new_res.outputs = outputs;
@@ -756,7 +960,10 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                     ctx.fail(format!("{name} ({ty}): {msg}; the next `up` retries it"));
                     Ok(false)
                 }
-                Err(CallError::Failed { message, outcome_unknown }) => {
+                Err(CallError::Failed {
+                    message,
+                    outcome_unknown,
+                }) => {
                     if !outcome_unknown {
                         ctx.journal.end(Some(op), vec![], vec![]).await?;
                     }
@@ -767,7 +974,8 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
         Kind::Replace(lines, delete_first) => {
             let o = old.expect("replace implies old state");
             if ctx.preview {
-                return match preview_create(&plugin, &urn, name, ty, &checked, create_timeout).await {
+                return match preview_create(&plugin, &urn, name, ty, &checked, create_timeout).await
+                {
                     Ok(out) => {
                         ctx.step("replace", &urn, ty, status_ok, t0, lines, None);
                         resolve(ctx, name, &urn, value::unknown(), out);
@@ -782,34 +990,73 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                 }
                 if !o.retain_on_delete {
                     let op = ctx.journal.begin(OperationType::Deleting, &o).await?;
-                    match plugin.delete(&urn, name, ty, &o.id, &o.outputs, &o.inputs, secs(opts.custom_timeouts.delete)).await {
-                        Ok(()) => ctx.journal.end(Some(op), vec![], vec![(urn.clone(), false)]).await?,
+                    match plugin
+                        .delete(
+                            &urn,
+                            name,
+                            ty,
+                            &o.id,
+                            &o.outputs,
+                            &o.inputs,
+                            secs(opts.custom_timeouts.delete),
+                        )
+                        .await
+                    {
+                        Ok(()) => {
+                            ctx.journal
+                                .end(Some(op), vec![], vec![(urn.clone(), false)])
+                                .await?
+                        }
                         Err(e) => {
-                            if !matches!(e, CallError::Failed { outcome_unknown: true, .. }) {
+                            if !matches!(
+                                e,
+                                CallError::Failed {
+                                    outcome_unknown: true,
+                                    ..
+                                }
+                            ) {
                                 ctx.journal.end(Some(op), vec![], vec![]).await?;
                             }
                             return failed("replace", format!("Delete (before replace): {e}"));
                         }
                     }
                 } else {
-                    ctx.journal.write(vec![], vec![(urn.clone(), false)]).await?;
+                    ctx.journal
+                        .write(vec![], vec![(urn.clone(), false)])
+                        .await?;
                 }
-                create(ctx, &plugin, new_res, "replace", t0, None).await.map(|ok| {
-                    let _ = lines;
-                    ok
-                })
+                create(ctx, &plugin, new_res, "replace", t0, None, lines).await
             } else {
                 let mut old_marked = o.clone();
                 old_marked.delete = true;
-                create(ctx, &plugin, new_res, "replace", t0, Some((old_marked, lines))).await
+                create(
+                    ctx,
+                    &plugin,
+                    new_res,
+                    "replace",
+                    t0,
+                    Some(old_marked),
+                    lines,
+                )
+                .await
             }
         }
     }
 }
 
-async fn preview_create(plugin: &Plugin, urn: &str, name: &str, ty: &str, checked: &PropertyMap, timeout: f64) -> Result<PropertyMap, CallError> {
+async fn preview_create(
+    plugin: &Plugin,
+    urn: &str,
+    name: &str,
+    ty: &str,
+    checked: &PropertyMap,
+    timeout: f64,
+) -> Result<PropertyMap, CallError> {
     if plugin.supports_preview {
-        plugin.create(urn, name, ty, checked, timeout, true).await.map(|(_, out)| out)
+        plugin
+            .create(urn, name, ty, checked, timeout, true)
+            .await
+            .map(|(_, out)| out)
     } else {
         Ok(checked.clone())
     }
@@ -817,21 +1064,37 @@ async fn preview_create(plugin: &Plugin, urn: &str, name: &str, ty: &str, checke
 
 fn resolve(ctx: &Ctx, name: &str, urn: &str, id: Json, outputs: PropertyMap) {
     if let Ok(mut r) = ctx.resolved.lock() {
-        r.insert(name.to_string(), ResolvedResource { urn: urn.to_string(), id, outputs });
+        r.insert(
+            name.to_string(),
+            ResolvedResource {
+                urn: urn.to_string(),
+                id,
+                outputs,
+            },
+        );
     }
 }
 
-/// Create (also the create half of a replace). `replacing` = the old copy, marked for deletion,
+/// Create (also the create half of a replace). `old_marked` = the old copy, marked for deletion,
 /// written in the same record as the new resource when the create succeeds.
-async fn create(ctx: &Arc<Ctx>, plugin: &Plugin, mut res: Resource, op_name: &str, t0: Instant, replacing: Option<(Resource, Vec<DiffLine>)>) -> Result<bool, Error> {
+async fn create(
+    ctx: &Arc<Ctx>,
+    plugin: &Plugin,
+    mut res: Resource,
+    op_name: &str,
+    t0: Instant,
+    old_marked: Option<Resource>,
+    lines: Vec<DiffLine>,
+) -> Result<bool, Error> {
     let name = res.name().to_string();
     let urn = res.urn.clone();
     let ty = res.type_token.clone();
-    let timeout = res.custom_timeouts.as_ref().and_then(|t| t["create"].as_f64()).unwrap_or(0.0);
-    let (old_marked, lines) = match replacing {
-        Some((o, l)) => (Some(o), l),
-        None => (None, vec![]),
-    };
+    let timeout = res
+        .custom_timeouts
+        .as_ref()
+        .and_then(|t| t["create"].as_f64())
+        .unwrap_or(0.0);
+
     let mut extra = Vec::new();
     let mut remove = Vec::new();
     if let Some(o) = &old_marked {
@@ -839,7 +1102,10 @@ async fn create(ctx: &Arc<Ctx>, plugin: &Plugin, mut res: Resource, op_name: &st
         remove.push((urn.clone(), false));
     }
     let op = ctx.journal.begin(OperationType::Creating, &res).await?;
-    match plugin.create(&urn, &name, &ty, &res.inputs, timeout, false).await {
+    match plugin
+        .create(&urn, &name, &ty, &res.inputs, timeout, false)
+        .await
+    {
         Ok((id, out)) => {
             res.id = id.clone();
             res.outputs = out.clone();
@@ -850,7 +1116,12 @@ async fn create(ctx: &Arc<Ctx>, plugin: &Plugin, mut res: Resource, op_name: &st
             resolve(ctx, &name, &urn, Json::String(id), out);
             Ok(true)
         }
-        Err(CallError::InitFailed { id, outputs, inputs, reasons }) => {
+        Err(CallError::InitFailed {
+            id,
+            outputs,
+            inputs,
+            reasons,
+        }) => {
             res.id = id;
             res.outputs = outputs;
             if let Some(i) = inputs {
@@ -862,10 +1133,15 @@ async fn create(ctx: &Arc<Ctx>, plugin: &Plugin, mut res: Resource, op_name: &st
             ctx.journal.end(Some(op), put, remove).await?;
             let msg = format!("created but failed to initialize: {}", reasons.join("; "));
             ctx.step(op_name, &urn, &ty, "partial", t0, lines, Some(msg.clone()));
-            ctx.fail(format!("{name} ({ty}): {msg}; the next `up` retries it with an update"));
+            ctx.fail(format!(
+                "{name} ({ty}): {msg}; the next `up` retries it with an update"
+            ));
             Ok(false)
         }
-        Err(CallError::Failed { message, outcome_unknown }) => {
+        Err(CallError::Failed {
+            message,
+            outcome_unknown,
+        }) => {
             let advice = if outcome_unknown {
                 "; the outcome is unknown, so the pending operation stays recorded".to_string()
             } else {
@@ -881,7 +1157,12 @@ async fn create(ctx: &Arc<Ctx>, plugin: &Plugin, mut res: Resource, op_name: &st
 }
 
 /// Deletes `doomed` in reverse dependency order.
-async fn delete_all(ctx: &Arc<Ctx>, doomed: Vec<Resource>, parallel: usize, interrupt: &CancellationToken) -> Result<(), Error> {
+async fn delete_all(
+    ctx: &Arc<Ctx>,
+    doomed: Vec<Resource>,
+    parallel: usize,
+    interrupt: &CancellationToken,
+) -> Result<(), Error> {
     if doomed.is_empty() {
         return Ok(());
     }
@@ -929,10 +1210,16 @@ async fn delete_all(ctx: &Arc<Ctx>, doomed: Vec<Resource>, parallel: usize, inte
 async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
     let t0 = Instant::now();
     let ty = r.type_token.as_str();
-    let op_name = if r.delete { "delete-replaced" } else { "delete" };
+    let op_name = if r.delete {
+        "delete-replaced"
+    } else {
+        "delete"
+    };
     let status_ok = if ctx.preview { "planned" } else { "ok" };
     if r.protect && !r.delete {
-        let msg = "it is protected; set `protect: false` in the program and run `up` before deleting it".to_string();
+        let msg =
+            "it is protected; set `protect: false` in the program and run `up` before deleting it"
+                .to_string();
         ctx.step(op_name, &r.urn, ty, "failed", t0, vec![], Some(msg.clone()));
         ctx.fail(format!("{} ({ty}): {msg}", r.name()));
         return Ok(false);
@@ -942,8 +1229,18 @@ async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
         return Ok(true);
     }
     if r.retain_on_delete {
-        ctx.journal.write(vec![], vec![(r.urn.clone(), r.delete)]).await?;
-        ctx.step(op_name, &r.urn, ty, "ok", t0, vec![], Some("retained (retainOnDelete): dropped from state, not deleted".into()));
+        ctx.journal
+            .write(vec![], vec![(r.urn.clone(), r.delete)])
+            .await?;
+        ctx.step(
+            op_name,
+            &r.urn,
+            ty,
+            "ok",
+            t0,
+            vec![],
+            Some("retained (retainOnDelete): dropped from state, not deleted".into()),
+        );
         return Ok(true);
     }
     let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
@@ -952,16 +1249,31 @@ async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
         ctx.fail(msg);
         return Ok(false);
     };
-    let timeout = r.custom_timeouts.as_ref().and_then(|t| t["delete"].as_f64()).unwrap_or(0.0);
+    let timeout = r
+        .custom_timeouts
+        .as_ref()
+        .and_then(|t| t["delete"].as_f64())
+        .unwrap_or(0.0);
     let op = ctx.journal.begin(OperationType::Deleting, r).await?;
-    match plugin.delete(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs, timeout).await {
+    match plugin
+        .delete(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs, timeout)
+        .await
+    {
         Ok(()) => {
-            ctx.journal.end(Some(op), vec![], vec![(r.urn.clone(), r.delete)]).await?;
+            ctx.journal
+                .end(Some(op), vec![], vec![(r.urn.clone(), r.delete)])
+                .await?;
             ctx.step(op_name, &r.urn, ty, "ok", t0, vec![], None);
             Ok(true)
         }
         Err(e) => {
-            if !matches!(e, CallError::Failed { outcome_unknown: true, .. }) {
+            if !matches!(
+                e,
+                CallError::Failed {
+                    outcome_unknown: true,
+                    ..
+                }
+            ) {
                 ctx.journal.end(Some(op), vec![], vec![]).await?;
             }
             let msg = format!("Delete: {e}");
@@ -972,18 +1284,42 @@ async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
     }
 }
 
-async fn destroy(ctx: &Arc<Ctx>, snap: &Snapshot, parallel: usize, interrupt: &CancellationToken) -> Result<(), Error> {
-    let doomed: Vec<Resource> = snap.resources().into_iter().filter(|r| r.custom && !r.type_token.starts_with("pulumi:")).collect();
+async fn destroy(
+    ctx: &Arc<Ctx>,
+    snap: &Snapshot,
+    parallel: usize,
+    interrupt: &CancellationToken,
+) -> Result<(), Error> {
+    let doomed: Vec<Resource> = snap
+        .resources()
+        .into_iter()
+        .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+        .collect();
     delete_all(ctx, doomed, parallel, interrupt).await?;
     let left = ctx.journal.snapshot().resources();
     if left.iter().all(|r| r.type_token.starts_with("pulumi:")) {
-        ctx.journal.write(vec![], left.iter().map(|r| (r.urn.clone(), r.delete)).collect()).await?;
+        ctx.journal
+            .write(
+                vec![],
+                left.iter().map(|r| (r.urn.clone(), r.delete)).collect(),
+            )
+            .await?;
     }
     Ok(())
 }
 
-async fn refresh(ctx: &Arc<Ctx>, snap: &Snapshot, parallel: usize, interrupt: &CancellationToken) -> Result<(), Error> {
-    let targets: Arc<Vec<Resource>> = Arc::new(snap.resources().into_iter().filter(|r| r.custom && !r.type_token.starts_with("pulumi:")).collect());
+async fn refresh(
+    ctx: &Arc<Ctx>,
+    snap: &Snapshot,
+    parallel: usize,
+    interrupt: &CancellationToken,
+) -> Result<(), Error> {
+    let targets: Arc<Vec<Resource>> = Arc::new(
+        snap.resources()
+            .into_iter()
+            .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+            .collect(),
+    );
     let state_err: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
     let deps = vec![Vec::new(); targets.len()];
     schedule(&ctx.display, deps, parallel, interrupt, |i| {
@@ -1017,19 +1353,45 @@ async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
         ctx.fail(format!("no plugin for package `{}`", package_of(ty)));
         return Ok(false);
     };
-    let (id, outputs, inputs, init_errors) = match plugin.read(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs).await {
+    let (id, outputs, inputs, init_errors) = match plugin
+        .read(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs)
+        .await
+    {
         Ok((id, out, ins)) => (id, out, ins, vec![]),
-        Err(CallError::InitFailed { id, outputs, inputs, reasons }) => (id, outputs, inputs, reasons),
+        Err(CallError::InitFailed {
+            id,
+            outputs,
+            inputs,
+            reasons,
+        }) => (id, outputs, inputs, reasons),
         Err(e) => {
             let msg = format!("Read: {e}");
-            ctx.step("refresh", &r.urn, ty, "failed", t0, vec![], Some(msg.clone()));
+            ctx.step(
+                "refresh",
+                &r.urn,
+                ty,
+                "failed",
+                t0,
+                vec![],
+                Some(msg.clone()),
+            );
             ctx.fail(format!("{} ({ty}): {msg}", r.name()));
             return Ok(false);
         }
     };
     if id.is_empty() {
-        ctx.journal.write(vec![], vec![(r.urn.clone(), r.delete)]).await?;
-        ctx.step("read-delete", &r.urn, ty, "ok", t0, vec![], Some("the resource no longer exists; removed from state".into()));
+        ctx.journal
+            .write(vec![], vec![(r.urn.clone(), r.delete)])
+            .await?;
+        ctx.step(
+            "read-delete",
+            &r.urn,
+            ty,
+            "ok",
+            t0,
+            vec![],
+            Some("the resource no longer exists; removed from state".into()),
+        );
         return Ok(true);
     }
     let mut keys: BTreeSet<&String> = r.outputs.keys().collect();

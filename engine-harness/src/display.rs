@@ -160,7 +160,9 @@ impl Display {
 
     /// Writes to any writer.
     pub fn to_writer(json: bool, out: Box<dyn Write + Send>) -> Self {
-        Display { inner: Arc::new(Mutex::new(Inner { json, out })) }
+        Display {
+            inner: Arc::new(Mutex::new(Inner { json, out })),
+        }
     }
 
     /// Whether this display emits JSON.
@@ -170,12 +172,11 @@ impl Display {
 
     /// Emits an event.
     pub fn emit(&self, ev: Event) {
-        let Ok(mut inner) = self.inner.lock() else { return };
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
         let text = if inner.json {
-            match serde_json::to_string(&ev) {
-                Ok(s) => Some(s),
-                Err(_) => None,
-            }
+            serde_json::to_string(&ev).ok()
         } else {
             human(&ev)
         };
@@ -187,20 +188,51 @@ impl Display {
 
     /// Emits an engine diagnostic.
     pub fn log(&self, severity: &str, message: impl Into<String>) {
-        self.emit(Event::Log { severity: severity.into(), urn: None, message: message.into() });
+        self.emit(Event::Log {
+            severity: severity.into(),
+            urn: None,
+            message: message.into(),
+        });
     }
 }
 
 fn human(ev: &Event) -> Option<String> {
     Some(match ev {
-        Event::Start { operation, project, stack } => format!("{operation} {project}/{stack}"),
-        Event::Plugin { package, version, path } => format!("  plugin {package} {version} ({path})"),
+        Event::Start {
+            operation,
+            project,
+            stack,
+        } => format!("{operation} {project}/{stack}"),
+        Event::Plugin {
+            package,
+            version,
+            path,
+        } => format!("  plugin {package} {version} ({path})"),
         Event::StepStart { .. } => return None,
-        Event::Step { op, name, type_token, status, seconds, diff, message, .. } => {
-            let mut s = format!("  {:<2} {:<8} {:<28} {:<24} {:<7} {:.2}s", symbol(op), op, type_token, name, status, seconds);
+        Event::Step {
+            op,
+            name,
+            type_token,
+            status,
+            seconds,
+            diff,
+            message,
+            ..
+        } => {
+            let mut s = format!(
+                "  {:<2} {:<8} {:<28} {:<24} {:<7} {:.2}s",
+                symbol(op),
+                op,
+                type_token,
+                name,
+                status,
+                seconds
+            );
             for d in diff {
                 let arrow = match (&d.old, &d.new) {
-                    (Some(o), Some(n)) => format!("{} => {}", crate::value::render(o), crate::value::render(n)),
+                    (Some(o), Some(n)) => {
+                        format!("{} => {}", crate::value::render(o), crate::value::render(n))
+                    }
                     (None, Some(n)) => crate::value::render(n),
                     (Some(o), None) => crate::value::render(o),
                     (None, None) => String::new(),
@@ -210,15 +242,29 @@ fn human(ev: &Event) -> Option<String> {
                     "delete" => "-",
                     _ => "~",
                 };
-                s.push_str(&format!("\n        {mark} {}: {arrow}{}", d.path, if d.replace { "  (forces replacement)" } else { "" }));
+                s.push_str(&format!(
+                    "\n        {mark} {}: {arrow}{}",
+                    d.path,
+                    if d.replace {
+                        "  (forces replacement)"
+                    } else {
+                        ""
+                    }
+                ));
             }
             if let Some(m) = message {
                 s.push_str(&format!("\n        {m}"));
             }
             s
         }
-        Event::Log { severity, urn, message } => match urn {
-            Some(u) if !u.is_empty() => format!("        [{}] {severity}: {message}", short_name(u)),
+        Event::Log {
+            severity,
+            urn,
+            message,
+        } => match urn {
+            Some(u) if !u.is_empty() => {
+                format!("        [{}] {severity}: {message}", short_name(u))
+            }
             _ => format!("{severity}: {message}"),
         },
         Event::Progress { done, running } => format!("  ... {done} steps done, {running} running"),
@@ -232,12 +278,29 @@ fn human(ev: &Event) -> Option<String> {
             }
             s
         }
-        Event::Summary { counts, failed, seconds, state_bytes_written } => {
-            let parts: Vec<String> = counts.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
+        Event::Summary {
+            counts,
+            failed,
+            seconds,
+            state_bytes_written,
+        } => {
+            let parts: Vec<String> = counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
             format!(
                 "Resources: {}{}. Duration {:.2}s, {} bytes of state written.",
-                if parts.is_empty() { "no changes".to_string() } else { parts.join(", ") },
-                if *failed > 0 { format!("; {failed} failed") } else { String::new() },
+                if parts.is_empty() {
+                    "no changes".to_string()
+                } else {
+                    parts.join(", ")
+                },
+                if *failed > 0 {
+                    format!("; {failed} failed")
+                } else {
+                    String::new()
+                },
                 seconds,
                 state_bytes_written
             )

@@ -27,24 +27,44 @@ impl Engine for EngineService {
             LogSeverity::Error => "error",
         };
         if !r.ephemeral {
-            self.display.emit(Event::Log { severity: severity.into(), urn: Some(r.urn), message: r.message });
+            self.display.emit(Event::Log {
+                severity: severity.into(),
+                urn: Some(r.urn),
+                message: r.message,
+            });
         }
         Ok(Response::new(()))
     }
 
-    async fn get_root_resource(&self, _: Request<GetRootResourceRequest>) -> Result<Response<GetRootResourceResponse>, Status> {
-        Ok(Response::new(GetRootResourceResponse { urn: self.root.clone() }))
+    async fn get_root_resource(
+        &self,
+        _: Request<GetRootResourceRequest>,
+    ) -> Result<Response<GetRootResourceResponse>, Status> {
+        Ok(Response::new(GetRootResourceResponse {
+            urn: self.root.clone(),
+        }))
     }
 
-    async fn set_root_resource(&self, _: Request<SetRootResourceRequest>) -> Result<Response<SetRootResourceResponse>, Status> {
+    async fn set_root_resource(
+        &self,
+        _: Request<SetRootResourceRequest>,
+    ) -> Result<Response<SetRootResourceResponse>, Status> {
         Ok(Response::new(SetRootResourceResponse {}))
     }
 
-    async fn start_debugging(&self, _: Request<StartDebuggingRequest>) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented("engine-harness does not support debugging plugins this way"))
+    async fn start_debugging(
+        &self,
+        _: Request<StartDebuggingRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(
+            "engine-harness does not support debugging plugins this way",
+        ))
     }
 
-    async fn check_pulumi_version(&self, _: Request<CheckPulumiVersionRequest>) -> Result<Response<CheckPulumiVersionResponse>, Status> {
+    async fn check_pulumi_version(
+        &self,
+        _: Request<CheckPulumiVersionRequest>,
+    ) -> Result<Response<CheckPulumiVersionResponse>, Status> {
         Ok(Response::new(CheckPulumiVersionResponse {}))
     }
 }
@@ -70,9 +90,16 @@ pub async fn serve(display: Display, root_urn: String) -> std::io::Result<Runnin
     let stop = CancellationToken::new();
     let token = stop.clone();
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let svc = EngineServer::new(EngineService { display, root: root_urn }).max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+    let svc = EngineServer::new(EngineService {
+        display,
+        root: root_urn,
+    })
+    .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
     tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder().add_service(svc).serve_with_incoming_shutdown(incoming, token.cancelled_owned()).await;
+        let _ = tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+            .await;
     });
     Ok(RunningEngine { address, stop })
 }

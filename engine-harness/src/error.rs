@@ -79,11 +79,17 @@ impl Error {
     }
 
     pub(crate) fn plugin(package: &str, message: impl Into<String>) -> Self {
-        Error::Plugin { package: package.to_string(), message: message.into() }
+        Error::Plugin {
+            package: package.to_string(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn state(path: &std::path::Path, message: impl Into<String>) -> Self {
-        Error::State { path: path.to_path_buf(), message: message.into() }
+        Error::State {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 

@@ -74,7 +74,10 @@ struct Common {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ENGINE_HARNESS_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ENGINE_HARNESS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -86,7 +89,9 @@ async fn main() -> ExitCode {
         Command::Destroy(c) => (Operation::Destroy, c),
     };
     if op != Operation::Preview && !common.yes {
-        eprintln!("error: this command changes resources; pass --yes to confirm (engine-harness never prompts). Use `preview` to see the plan first.");
+        eprintln!(
+            "error: this command changes resources; pass --yes to confirm (engine-harness never prompts). Use `preview` to see the plan first."
+        );
         return ExitCode::from(2);
     }
     if common.parallel == 0 {
@@ -105,7 +110,11 @@ async fn main() -> ExitCode {
         }
     });
     let display = Display::stdout(common.json);
-    let mut opts = Options::new(common.cwd, common.stack, op).parallel(common.parallel).display(display.clone()).clear_pending(common.clear_pending).interrupt(token);
+    let mut opts = Options::new(common.cwd, common.stack, op)
+        .parallel(common.parallel)
+        .display(display.clone())
+        .clear_pending(common.clear_pending)
+        .interrupt(token);
     if let Some(dir) = common.state_dir {
         opts = opts.state_dir(dir);
     }

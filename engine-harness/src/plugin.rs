@@ -45,7 +45,9 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
     if let Some(decl) = project.plugins.iter().find(|p| p.name == package) {
         let p = &decl.path;
         if p.join("Cargo.toml").is_file() {
-            return Ok(PluginSource::Cargo(p.canonicalize().unwrap_or_else(|_| p.clone())));
+            return Ok(PluginSource::Cargo(
+                p.canonicalize().unwrap_or_else(|_| p.clone()),
+            ));
         }
         if p.is_dir() && p.join(&bin).is_file() {
             return Ok(PluginSource::Binary(p.join(&bin)));
@@ -71,7 +73,9 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
     }
     Err(Error::plugin(
         package,
-        format!("no `{bin}` found in Pulumi.yaml `plugins.providers` or on PATH; add `plugins: providers: [{{name: {package}, path: <dir>}}]` to Pulumi.yaml or put `{bin}` on PATH"),
+        format!(
+            "no `{bin}` found in Pulumi.yaml `plugins.providers` or on PATH; add `plugins: providers: [{{name: {package}, path: <dir>}}]` to Pulumi.yaml or put `{bin}` on PATH"
+        ),
     ))
 }
 
@@ -94,11 +98,27 @@ pub async fn build_cargo(dir: &Path, package: &str) -> Result<PathBuf, Error> {
         .map_err(|e| Error::plugin(package, format!("cannot run cargo to build {}: {e}; install Rust (rustup) or point plugins.providers at a binary", dir.display())))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(Error::plugin(package, format!("`cargo build --bin {bin}` in {} failed:\n{}", dir.display(), tail.join("\n"))));
+        let tail: Vec<&str> = err
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(Error::plugin(
+            package,
+            format!(
+                "`cargo build --bin {bin}` in {} failed:\n{}",
+                dir.display(),
+                tail.join("\n")
+            ),
+        ));
     }
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<Json>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<Json>(line) else {
+            continue;
+        };
         if msg["reason"] == "compiler-artifact"
             && msg["target"]["name"] == bin.as_str()
             && let Some(exe) = msg["executable"].as_str()
@@ -106,7 +126,13 @@ pub async fn build_cargo(dir: &Path, package: &str) -> Result<PathBuf, Error> {
             return Ok(PathBuf::from(exe));
         }
     }
-    Err(Error::plugin(package, format!("cargo built {} but reported no `{bin}` executable; does the package declare `[[bin]] name = \"{bin}\"`?", dir.display())))
+    Err(Error::plugin(
+        package,
+        format!(
+            "cargo built {} but reported no `{bin}` executable; does the package declare `[[bin]] name = \"{bin}\"`?",
+            dir.display()
+        ),
+    ))
 }
 
 /// Why a resource call failed.
@@ -135,7 +161,11 @@ pub enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::InitFailed { reasons, .. } => write!(f, "created but failed to initialize: {}", reasons.join("; ")),
+            CallError::InitFailed { reasons, .. } => write!(
+                f,
+                "created but failed to initialize: {}",
+                reasons.join("; ")
+            ),
             CallError::Failed { message, .. } => f.write_str(message),
         }
     }
@@ -176,22 +206,44 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("package", &self.package).field("path", &self.path).field("pid", &self.pid).finish_non_exhaustive()
+        f.debug_struct("Plugin")
+            .field("package", &self.package)
+            .field("path", &self.path)
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
     }
 }
 
 fn port_timeout() -> Duration {
-    std::env::var("ENGINE_HARNESS_PLUGIN_TIMEOUT").ok().and_then(|s| s.parse::<f64>().ok()).map(Duration::from_secs_f64).unwrap_or(DEFAULT_PORT_TIMEOUT)
+    std::env::var("ENGINE_HARNESS_PLUGIN_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(DEFAULT_PORT_TIMEOUT)
 }
 
 fn tail_text(tail: &Arc<Mutex<VecDeque<String>>>) -> String {
-    let lines: Vec<String> = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
-    if lines.is_empty() { "(the plugin wrote nothing to stderr)".into() } else { lines.join("\n") }
+    let lines: Vec<String> = tail
+        .lock()
+        .map(|t| t.iter().cloned().collect())
+        .unwrap_or_default();
+    if lines.is_empty() {
+        "(the plugin wrote nothing to stderr)".into()
+    } else {
+        lines.join("\n")
+    }
 }
 
 /// Launches the plugin at `path` for `package` in the program directory `dir` and connects to
 /// it. `config` is the package's provider config (for `PULUMI_CONFIG`).
-pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str, project: &str, config: &PropertyMap) -> Result<Plugin, Error> {
+pub async fn launch(
+    path: &Path,
+    package: &str,
+    dir: &Path,
+    engine_address: &str,
+    project: &str,
+    config: &PropertyMap,
+) -> Result<Plugin, Error> {
     let env_config: serde_json::Map<String, Json> = config
         .iter()
         .map(|(k, v)| {
@@ -213,7 +265,15 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| Error::plugin(package, format!("cannot start {}: {e}; check that it exists and is executable", path.display())))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::plugin(
+            package,
+            format!(
+                "cannot start {}: {e}; check that it exists and is executable",
+                path.display()
+            ),
+        )
+    })?;
     let pid = child.id();
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     if let Some(err) = child.stderr.take() {
@@ -232,7 +292,10 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
             }
         });
     }
-    let mut stdout = child.stdout.take().ok_or_else(|| Error::plugin(package, "no stdout pipe"))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::plugin(package, "no stdout pipe"))?;
     let read_port = async {
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
@@ -258,9 +321,22 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
     };
     let line = match outcome {
         Err(_) => {
-            let msg = fail(&mut child, format!("{} did not print its port within {:.0?}", path.display(), timeout));
+            let msg = fail(
+                &mut child,
+                format!(
+                    "{} did not print its port within {:.0?}",
+                    path.display(),
+                    timeout
+                ),
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
-            return Err(Error::plugin(package, format!("{msg}; a plugin must print its port as the first stdout line. stderr:\n{}", tail_text(&stderr_tail))));
+            return Err(Error::plugin(
+                package,
+                format!(
+                    "{msg}; a plugin must print its port as the first stdout line. stderr:\n{}",
+                    tail_text(&stderr_tail)
+                ),
+            ));
         }
         Ok(Err(io)) => {
             let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
@@ -270,7 +346,14 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
                 (None, Ok(Ok(st))) => format!("exited ({st}) before printing its port"),
                 (None, _) => "closed its stdout before printing its port".to_string(),
             };
-            return Err(Error::plugin(package, format!("{} {how}. stderr:\n{}", path.display(), tail_text(&stderr_tail))));
+            return Err(Error::plugin(
+                package,
+                format!(
+                    "{} {how}. stderr:\n{}",
+                    path.display(),
+                    tail_text(&stderr_tail)
+                ),
+            ));
         }
         Ok(Ok(line)) => line,
     };
@@ -279,8 +362,20 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
         Ok(p) if (1..=65535).contains(&p) => p,
         _ => {
             let shown: String = text.chars().take(80).collect();
-            let msg = fail(&mut child, format!("{} printed `{shown}` where its port number (1-65535) was expected", path.display()));
-            return Err(Error::plugin(package, format!("{msg}; nothing may precede the port on stdout. stderr:\n{}", tail_text(&stderr_tail))));
+            let msg = fail(
+                &mut child,
+                format!(
+                    "{} printed `{shown}` where its port number (1-65535) was expected",
+                    path.display()
+                ),
+            );
+            return Err(Error::plugin(
+                package,
+                format!(
+                    "{msg}; nothing may precede the port on stdout. stderr:\n{}",
+                    tail_text(&stderr_tail)
+                ),
+            ));
         }
     };
     // Drain the rest of stdout to the debug log so the plugin never blocks on a full pipe.
@@ -301,7 +396,13 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
             Ok(c) => break c,
             Err(e) if tokio::time::Instant::now() >= deadline => {
                 let _ = child.start_kill();
-                return Err(Error::plugin(package, format!("cannot connect to port {port} within 10s: {e}. stderr:\n{}", tail_text(&stderr_tail))));
+                return Err(Error::plugin(
+                    package,
+                    format!(
+                        "cannot connect to port {port} within 10s: {e}. stderr:\n{}",
+                        tail_text(&stderr_tail)
+                    ),
+                ));
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -325,10 +426,23 @@ pub async fn launch(path: &Path, package: &str, dir: &Path, engine_address: &str
 fn missing_keys(status: &Status) -> Option<Vec<String>> {
     let rpc = tonic_types::Status::decode(status.details()).ok()?;
     for any in rpc.details {
-        if any.type_url.ends_with("pulumirpc.ConfigureErrorMissingKeys")
+        if any
+            .type_url
+            .ends_with("pulumirpc.ConfigureErrorMissingKeys")
             && let Ok(m) = ConfigureErrorMissingKeys::decode(any.value.as_slice())
         {
-            return Some(m.missing_keys.into_iter().map(|k| if k.description.is_empty() { k.name } else { format!("{} ({})", k.name, k.description) }).collect());
+            return Some(
+                m.missing_keys
+                    .into_iter()
+                    .map(|k| {
+                        if k.description.is_empty() {
+                            k.name
+                        } else {
+                            format!("{} ({})", k.name, k.description)
+                        }
+                    })
+                    .collect(),
+            );
         }
     }
     None
@@ -339,7 +453,10 @@ fn init_failed(status: &Status) -> Option<ErrorResourceInitFailed> {
         return None;
     }
     let rpc = tonic_types::Status::decode(status.details()).ok()?;
-    rpc.details.into_iter().find(|a| a.type_url.ends_with("pulumirpc.ErrorResourceInitFailed")).and_then(|a| ErrorResourceInitFailed::decode(a.value.as_slice()).ok())
+    rpc.details
+        .into_iter()
+        .find(|a| a.type_url.ends_with("pulumirpc.ErrorResourceInitFailed"))
+        .and_then(|a| ErrorResourceInitFailed::decode(a.value.as_slice()).ok())
 }
 
 /// Provider configuration for [`Plugin::configure`].
@@ -425,10 +542,24 @@ impl Plugin {
             Ok(r) => {
                 let r = r.into_inner();
                 if !r.failures.is_empty() {
-                    let list: Vec<String> = r.failures.iter().map(|f| format!("`{}:{}`: {}", self.package, f.property, f.reason)).collect();
-                    return Err(Error::plugin(&self.package, format!("invalid provider configuration: {}; fix it under `config:` in the stack file", list.join("; "))));
+                    let list: Vec<String> = r
+                        .failures
+                        .iter()
+                        .map(|f| format!("`{}:{}`: {}", self.package, f.property, f.reason))
+                        .collect();
+                    return Err(Error::plugin(
+                        &self.package,
+                        format!(
+                            "invalid provider configuration: {}; fix it under `config:` in the stack file",
+                            list.join("; ")
+                        ),
+                    ));
                 }
-                r.inputs.as_ref().map(value::from_struct).map(|m| self.receive(a.news, m)).unwrap_or_else(|| a.news.clone())
+                r.inputs
+                    .as_ref()
+                    .map(value::from_struct)
+                    .map(|m| self.receive(a.news, m))
+                    .unwrap_or_else(|| a.news.clone())
             }
             Err(s) if s.code() == Code::Unimplemented => a.news.clone(),
             Err(s) => return Err(self.plugin_err("CheckConfig", &s)),
@@ -493,7 +624,11 @@ impl Plugin {
                 if let Some(keys) = missing_keys(&s) {
                     return Err(Error::plugin(
                         &self.package,
-                        format!("missing required configuration: {}; set each as `{}:<key>: <value>` under `config:` in the stack file", keys.join(", "), self.package),
+                        format!(
+                            "missing required configuration: {}; set each as `{}:<key>: <value>` under `config:` in the stack file",
+                            keys.join(", "),
+                            self.package
+                        ),
                     ));
                 }
                 return Err(self.plugin_err("Configure", &s));
@@ -507,7 +642,10 @@ impl Plugin {
         if self.accept_secrets {
             value::to_struct(m)
         } else {
-            let plain: PropertyMap = m.iter().map(|(k, v)| (k.clone(), value::unwrap_secrets(v).0)).collect();
+            let plain: PropertyMap = m
+                .iter()
+                .map(|(k, v)| (k.clone(), value::unwrap_secrets(v).0))
+                .collect();
             value::to_struct(&plain)
         }
     }
@@ -529,22 +667,50 @@ impl Plugin {
         if let Some(e) = init_failed(&s) {
             return CallError::InitFailed {
                 id: e.id,
-                outputs: e.properties.as_ref().map(value::from_struct).unwrap_or_default(),
-                inputs: e.inputs.as_ref().map(value::from_struct).filter(|m| !m.is_empty()),
-                reasons: if e.reasons.is_empty() { vec![s.message().to_string()] } else { e.reasons },
+                outputs: e
+                    .properties
+                    .as_ref()
+                    .map(value::from_struct)
+                    .unwrap_or_default(),
+                inputs: e
+                    .inputs
+                    .as_ref()
+                    .map(value::from_struct)
+                    .filter(|m| !m.is_empty()),
+                reasons: if e.reasons.is_empty() {
+                    vec![s.message().to_string()]
+                } else {
+                    e.reasons
+                },
             };
         }
         // A crashed provider shows as Unavailable (or Unknown): what it did is unknown.
-        let outcome_unknown = matches!(s.code(), Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable);
+        let outcome_unknown = matches!(
+            s.code(),
+            Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable
+        );
         let mut message = format!("{} ({:?})", s.message(), s.code());
         if matches!(s.code(), Code::Unavailable | Code::Unknown) {
-            message.push_str(&format!("; the provider may have crashed. Its stderr:\n{}", self.stderr_tail()));
+            message.push_str(&format!(
+                "; the provider may have crashed. Its stderr:\n{}",
+                self.stderr_tail()
+            ));
         }
-        CallError::Failed { message, outcome_unknown }
+        CallError::Failed {
+            message,
+            outcome_unknown,
+        }
     }
 
     /// `Check`: returns the checked inputs, or the failures as `property: reason` lines.
-    pub async fn check(&self, urn: &str, name: &str, ty: &str, olds: &PropertyMap, news: &PropertyMap) -> Result<PropertyMap, CallError> {
+    pub async fn check(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        olds: &PropertyMap,
+        news: &PropertyMap,
+    ) -> Result<PropertyMap, CallError> {
         let seed: Vec<u8> = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -567,10 +733,27 @@ impl Plugin {
             .map_err(|s| self.call_err(s))?
             .into_inner();
         if !r.failures.is_empty() {
-            let list: Vec<String> = r.failures.iter().map(|f| if f.property.is_empty() { f.reason.clone() } else { format!("`{}`: {}", f.property, f.reason) }).collect();
-            return Err(CallError::Failed { message: format!("invalid inputs: {}", list.join("; ")), outcome_unknown: false });
+            let list: Vec<String> = r
+                .failures
+                .iter()
+                .map(|f| {
+                    if f.property.is_empty() {
+                        f.reason.clone()
+                    } else {
+                        format!("`{}`: {}", f.property, f.reason)
+                    }
+                })
+                .collect();
+            return Err(CallError::Failed {
+                message: format!("invalid inputs: {}", list.join("; ")),
+                outcome_unknown: false,
+            });
         }
-        let out = r.inputs.as_ref().map(value::from_struct).unwrap_or_else(|| news.clone());
+        let out = r
+            .inputs
+            .as_ref()
+            .map(value::from_struct)
+            .unwrap_or_else(|| news.clone());
         Ok(self.receive(news, out))
     }
 
@@ -603,15 +786,27 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let mut detailed: Vec<(String, i32)> = r.detailed_diff.iter().map(|(k, v)| (k.clone(), v.kind)).collect();
+        let mut detailed: Vec<(String, i32)> = r
+            .detailed_diff
+            .iter()
+            .map(|(k, v)| (k.clone(), v.kind))
+            .collect();
         detailed.sort();
-        Ok(DiffResult { changes: r.changes, replaces: r.replaces, diffs: r.diffs, detailed, delete_before_replace: r.delete_before_replace })
+        Ok(DiffResult {
+            changes: r.changes,
+            replaces: r.replaces,
+            diffs: r.diffs,
+            detailed,
+            delete_before_replace: r.delete_before_replace,
+        })
     }
 
     fn check_known(&self, what: &str, out: &PropertyMap) -> Result<(), CallError> {
         if let Some((k, _)) = out.iter().find(|(_, v)| value::contains_unknown(v)) {
             return Err(CallError::Failed {
-                message: format!("the provider returned an unknown value for `{k}` from a non-preview {what}; this is a provider bug"),
+                message: format!(
+                    "the provider returned an unknown value for `{k}` from a non-preview {what}; this is a provider bug"
+                ),
                 outcome_unknown: true,
             });
         }
@@ -619,7 +814,15 @@ impl Plugin {
     }
 
     /// `Create`: returns the id and outputs.
-    pub async fn create(&self, urn: &str, name: &str, ty: &str, inputs: &PropertyMap, timeout: f64, preview: bool) -> Result<(String, PropertyMap), CallError> {
+    pub async fn create(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        inputs: &PropertyMap,
+        timeout: f64,
+        preview: bool,
+    ) -> Result<(String, PropertyMap), CallError> {
         let r = self
             .client
             .clone()
@@ -636,11 +839,21 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(inputs, r.properties.as_ref().map(value::from_struct).unwrap_or_default());
+        let out = self.receive(
+            inputs,
+            r.properties
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        );
         if !preview {
             self.check_known("Create", &out)?;
             if r.id.is_empty() {
-                return Err(CallError::Failed { message: "the provider's Create returned an empty id; this is a provider bug".into(), outcome_unknown: true });
+                return Err(CallError::Failed {
+                    message: "the provider's Create returned an empty id; this is a provider bug"
+                        .into(),
+                    outcome_unknown: true,
+                });
             }
         }
         Ok((r.id, out))
@@ -682,7 +895,13 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(news, r.properties.as_ref().map(value::from_struct).unwrap_or_default());
+        let out = self.receive(
+            news,
+            r.properties
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        );
         if !preview {
             self.check_known("Update", &out)?;
         }
@@ -691,7 +910,16 @@ impl Plugin {
 
     /// `Delete`.
     #[allow(clippy::too_many_arguments)]
-    pub async fn delete(&self, urn: &str, name: &str, ty: &str, id: &str, outputs: &PropertyMap, inputs: &PropertyMap, timeout: f64) -> Result<(), CallError> {
+    pub async fn delete(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        id: &str,
+        outputs: &PropertyMap,
+        inputs: &PropertyMap,
+        timeout: f64,
+    ) -> Result<(), CallError> {
         self.client
             .clone()
             .delete(DeleteRequest {
@@ -712,7 +940,15 @@ impl Plugin {
     }
 
     /// `Read`: returns `(id, outputs, inputs)`; an empty id means the resource is gone.
-    pub async fn read(&self, urn: &str, name: &str, ty: &str, id: &str, outputs: &PropertyMap, inputs: &PropertyMap) -> Result<(String, PropertyMap, Option<PropertyMap>), CallError> {
+    pub async fn read(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        id: &str,
+        outputs: &PropertyMap,
+        inputs: &PropertyMap,
+    ) -> Result<(String, PropertyMap, Option<PropertyMap>), CallError> {
         let r = self
             .client
             .clone()
@@ -730,8 +966,19 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(outputs, r.properties.as_ref().map(value::from_struct).unwrap_or_default());
-        let ins = r.inputs.as_ref().map(value::from_struct).filter(|m| !m.is_empty()).map(|m| self.receive(inputs, m));
+        let out = self.receive(
+            outputs,
+            r.properties
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        );
+        let ins = r
+            .inputs
+            .as_ref()
+            .map(value::from_struct)
+            .filter(|m| !m.is_empty())
+            .map(|m| self.receive(inputs, m));
         Ok((r.id, out, ins))
     }
 
@@ -744,7 +991,9 @@ impl Plugin {
     pub async fn shutdown(&self, grace: Duration) {
         self.cancel().await;
         let mut guard = self.child.lock().await;
-        let Some(mut child) = guard.take() else { return };
+        let Some(mut child) = guard.take() else {
+            return;
+        };
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }

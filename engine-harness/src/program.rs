@@ -120,23 +120,41 @@ struct Source {
 
 impl Source {
     fn new(file: &Path, text: &str) -> Self {
-        Source { file: file.to_path_buf(), lines: text.lines().map(str::to_string).collect(), children: Default::default() }
+        Source {
+            file: file.to_path_buf(),
+            lines: text.lines().map(str::to_string).collect(),
+            children: Default::default(),
+        }
     }
 
     fn err(&self, line: usize, message: impl Into<String>) -> Error {
-        Error::Program { file: self.file.clone(), line, message: message.into() }
+        Error::Program {
+            file: self.file.clone(),
+            line,
+            message: message.into(),
+        }
     }
 
     /// The first line at or after `from` (1-based) containing `needle`; `from` when none.
     fn find(&self, from: usize, needle: &str) -> usize {
         let start = from.saturating_sub(1);
-        self.lines.iter().enumerate().skip(start).find(|(_, l)| l.contains(needle)).map(|(i, _)| i + 1).unwrap_or(from.max(1))
+        self.lines
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, l)| l.contains(needle))
+            .map(|(i, _)| i + 1)
+            .unwrap_or(from.max(1))
     }
 
     /// The line of the top-level key `key:`.
     fn top_key(&self, key: &str) -> usize {
         let pat = format!("{key}:");
-        self.lines.iter().position(|l| l.starts_with(&pat)).map(|i| i + 1).unwrap_or(1)
+        self.lines
+            .iter()
+            .position(|l| l.starts_with(&pat))
+            .map(|i| i + 1)
+            .unwrap_or(1)
     }
 
     /// The line of `key:` indented under the top-level `section:` (indexed once per section).
@@ -174,7 +192,9 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Yaml, Error> {
     serde_yaml::from_str::<Yaml>(text).map_err(|e| Error::Program {
         file: file.to_path_buf(),
         line: e.location().map(|l| l.line()).unwrap_or(0),
-        message: format!("invalid YAML: {e}; fix the syntax (indentation uses spaces; `key: value` pairs)"),
+        message: format!(
+            "invalid YAML: {e}; fix the syntax (indentation uses spaces; `key: value` pairs)"
+        ),
     })
 }
 
@@ -190,11 +210,22 @@ fn to_json(src: &Source, line: usize, v: &Yaml) -> Result<Json, Error> {
                 Json::from(u)
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f).map(Json::Number).ok_or_else(|| src.err(line, format!("the number {n} is not finite; use a finite number")))?
+                serde_json::Number::from_f64(f)
+                    .map(Json::Number)
+                    .ok_or_else(|| {
+                        src.err(
+                            line,
+                            format!("the number {n} is not finite; use a finite number"),
+                        )
+                    })?
             }
         }
         Yaml::String(s) => Json::String(s.clone()),
-        Yaml::Sequence(s) => Json::Array(s.iter().map(|x| to_json(src, line, x)).collect::<Result<_, _>>()?),
+        Yaml::Sequence(s) => Json::Array(
+            s.iter()
+                .map(|x| to_json(src, line, x))
+                .collect::<Result<_, _>>()?,
+        ),
         Yaml::Mapping(m) => {
             let mut out = serde_json::Map::new();
             for (k, x) in m {
@@ -202,24 +233,47 @@ fn to_json(src: &Source, line: usize, v: &Yaml) -> Result<Json, Error> {
                     Yaml::String(s) => s.clone(),
                     Yaml::Number(n) => n.to_string(),
                     Yaml::Bool(b) => b.to_string(),
-                    other => return Err(src.err(line, format!("mapping keys must be strings, got {other:?}; quote the key"))),
+                    other => {
+                        return Err(src.err(
+                            line,
+                            format!("mapping keys must be strings, got {other:?}; quote the key"),
+                        ));
+                    }
                 };
                 out.insert(key, to_json(src, line, x)?);
             }
             Json::Object(out)
         }
-        Yaml::Tagged(t) => return Err(src.err(line, format!("YAML tag `{}` is not supported; remove the tag", t.tag))),
+        Yaml::Tagged(t) => {
+            return Err(src.err(
+                line,
+                format!("YAML tag `{}` is not supported; remove the tag", t.tag),
+            ));
+        }
     })
 }
 
-fn as_mapping<'a>(src: &Source, line: usize, what: &str, v: &'a Yaml) -> Result<&'a serde_yaml::Mapping, Error> {
-    v.as_mapping().ok_or_else(|| src.err(line, format!("`{what}` must be a mapping of `key: value` entries")))
+fn as_mapping<'a>(
+    src: &Source,
+    line: usize,
+    what: &str,
+    v: &'a Yaml,
+) -> Result<&'a serde_yaml::Mapping, Error> {
+    v.as_mapping().ok_or_else(|| {
+        src.err(
+            line,
+            format!("`{what}` must be a mapping of `key: value` entries"),
+        )
+    })
 }
 
 fn key_str(k: &Yaml) -> String {
     match k {
         Yaml::String(s) => s.clone(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
@@ -251,12 +305,18 @@ enum Piece {
 }
 
 fn parse_reference(text: &str) -> Result<Reference, String> {
-    let bad = |why: &str| format!("`${{{text}}}` is not a valid reference: {why}; write `${{resource.property}}`, `${{resource.id}}` or `${{variable}}`");
+    let bad = |why: &str| {
+        format!(
+            "`${{{text}}}` is not a valid reference: {why}; write `${{resource.property}}`, `${{resource.id}}` or `${{variable}}`"
+        )
+    };
     let chars: Vec<char> = text.trim().chars().collect();
     let mut i = 0;
     let ident = |i: &mut usize| {
         let start = *i;
-        while *i < chars.len() && (chars[*i].is_alphanumeric() || matches!(chars[*i], '_' | '-' | ':')) {
+        while *i < chars.len()
+            && (chars[*i].is_alphanumeric() || matches!(chars[*i], '_' | '-' | ':'))
+        {
             *i += 1;
         }
         chars[start..*i].iter().collect::<String>()
@@ -277,7 +337,11 @@ fn parse_reference(text: &str) -> Result<Reference, String> {
                 path.push(PathPart::Key(k));
             }
             '[' => {
-                let close = chars[i..].iter().position(|c| *c == ']').ok_or_else(|| bad("a `[` is not closed"))? + i;
+                let close = chars[i..]
+                    .iter()
+                    .position(|c| *c == ']')
+                    .ok_or_else(|| bad("a `[` is not closed"))?
+                    + i;
                 let inner: String = chars[i + 1..close].iter().collect();
                 let inner = inner.trim();
                 if let Some(s) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
@@ -292,7 +356,11 @@ fn parse_reference(text: &str) -> Result<Reference, String> {
             c => return Err(bad(&format!("unexpected character `{c}`"))),
         }
     }
-    Ok(Reference { root, path, text: text.to_string() })
+    Ok(Reference {
+        root,
+        path,
+        text: text.to_string(),
+    })
 }
 
 fn parse_pieces(s: &str) -> Result<Vec<Piece>, String> {
@@ -309,7 +377,9 @@ fn parse_pieces(s: &str) -> Result<Vec<Piece>, String> {
             out.push(Piece::Text(rest[..start].to_string()));
         }
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| format!("`{s}` has a `${{` without a closing `}}`; close the interpolation"))?;
+        let end = after.find('}').ok_or_else(|| {
+            format!("`{s}` has a `${{` without a closing `}}`; close the interpolation")
+        })?;
         out.push(Piece::Ref(parse_reference(&after[..end])?));
         rest = &after[end + 1..];
     }
@@ -393,7 +463,10 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
     let canonical = dir.canonicalize().map_err(|e| Error::Program {
         file: dir.join("Pulumi.yaml"),
         line: 0,
-        message: format!("cannot open the project directory {}: {e}; pass --cwd with the project directory", dir.display()),
+        message: format!(
+            "cannot open the project directory {}: {e}; pass --cwd with the project directory",
+            dir.display()
+        ),
     })?;
     let dir = canonical.as_path();
     let file = ["Pulumi.yaml", "Pulumi.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).ok_or_else(|| Error::Program {
@@ -401,10 +474,19 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         line: 0,
         message: "no Pulumi.yaml here; pass --cwd with the project directory, or create Pulumi.yaml with `name:`, `runtime: yaml` and `resources:`".into(),
     })?;
-    let text = std::fs::read_to_string(&file).map_err(|e| Error::Program { file: file.clone(), line: 0, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::Program {
+        file: file.clone(),
+        line: 0,
+        message: format!("cannot read: {e}"),
+    })?;
     let src = Source::new(&file, &text);
     let doc = parse_yaml(&file, &text)?;
-    let top = doc.as_mapping().ok_or_else(|| src.err(1, "Pulumi.yaml must be a mapping with `name`, `runtime` and `resources`"))?;
+    let top = doc.as_mapping().ok_or_else(|| {
+        src.err(
+            1,
+            "Pulumi.yaml must be a mapping with `name`, `runtime` and `resources`",
+        )
+    })?;
 
     let mut name = None;
     let mut config_decl = serde_yaml::Mapping::new();
@@ -417,23 +499,39 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         let line = src.top_key(&key);
         match key.as_str() {
             "name" => {
-                let n = v.as_str().ok_or_else(|| src.err(line, "`name` must be a string: the project name"))?;
-                if n.is_empty() || !n.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-                    return Err(src.err(line, format!("project name `{n}` may hold only letters, digits, `-`, `_` and `.`")));
+                let n = v
+                    .as_str()
+                    .ok_or_else(|| src.err(line, "`name` must be a string: the project name"))?;
+                if n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                {
+                    return Err(src.err(
+                        line,
+                        format!(
+                            "project name `{n}` may hold only letters, digits, `-`, `_` and `.`"
+                        ),
+                    ));
                 }
                 name = Some(n.to_string());
             }
             "runtime" => {
                 let rt = match v {
                     Yaml::String(s) => s.clone(),
-                    Yaml::Mapping(m) => m.get("name").and_then(Yaml::as_str).unwrap_or_default().to_string(),
+                    Yaml::Mapping(m) => m
+                        .get("name")
+                        .and_then(Yaml::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     _ => String::new(),
                 };
                 if rt != "yaml" {
                     return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs Pulumi YAML programs; set `runtime: yaml`")));
                 }
             }
-            "description" | "main" | "stackConfigDir" | "options" | "template" | "backend" | "packages" | "author" | "license" => {}
+            "description" | "main" | "stackConfigDir" | "options" | "template" | "backend"
+            | "packages" | "author" | "license" => {}
             "config" => config_decl = as_mapping(&src, line, "config", v)?.clone(),
             "variables" => {
                 for (vk, vv) in as_mapping(&src, line, "variables", v)? {
@@ -459,7 +557,12 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
             }
         }
     }
-    let name = name.ok_or_else(|| src.err(1, "missing `name:`; add the project name, e.g. `name: my-project`"))?;
+    let name = name.ok_or_else(|| {
+        src.err(
+            1,
+            "missing `name:`; add the project name, e.g. `name: my-project`",
+        )
+    })?;
 
     let (config, provider_config) = load_config(dir, &src, &name, stack, &config_decl)?;
 
@@ -470,7 +573,11 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         resources.push(parse_resource(&src, line, &rname, v)?);
     }
 
-    let index = resources.iter().enumerate().map(|(i, r): (usize, &ResourceDecl)| (r.name.clone(), i)).collect();
+    let index = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r): (usize, &ResourceDecl)| (r.name.clone(), i))
+        .collect();
     let project = Project {
         index,
         name,
@@ -487,7 +594,12 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
     resolve_dependencies(&src, project)
 }
 
-fn parse_plugins(src: &Source, dir: &Path, line: usize, v: &Yaml) -> Result<Vec<PluginDecl>, Error> {
+fn parse_plugins(
+    src: &Source,
+    dir: &Path,
+    line: usize,
+    v: &Yaml,
+) -> Result<Vec<PluginDecl>, Error> {
     let m = as_mapping(src, line, "plugins", v)?;
     let mut out = Vec::new();
     for (k, list) in m {
@@ -495,15 +607,23 @@ fn parse_plugins(src: &Source, dir: &Path, line: usize, v: &Yaml) -> Result<Vec<
         if kind != "providers" {
             continue;
         }
-        let items = list.as_sequence().ok_or_else(|| src.err(line, "`plugins.providers` must be a list of `{name, path}`"))?;
+        let items = list
+            .as_sequence()
+            .ok_or_else(|| src.err(line, "`plugins.providers` must be a list of `{name, path}`"))?;
         for item in items {
             let name = item.get("name").and_then(Yaml::as_str);
             let path = item.get("path").and_then(Yaml::as_str);
             let (Some(name), Some(path)) = (name, path) else {
-                return Err(src.err(src.find(line, "providers"), "each `plugins.providers` entry needs `name` (the package) and `path`"));
+                return Err(src.err(
+                    src.find(line, "providers"),
+                    "each `plugins.providers` entry needs `name` (the package) and `path`",
+                ));
             };
             let p = PathBuf::from(path);
-            out.push(PluginDecl { name: name.to_string(), path: if p.is_absolute() { p } else { dir.join(p) } });
+            out.push(PluginDecl {
+                name: name.to_string(),
+                path: if p.is_absolute() { p } else { dir.join(p) },
+            });
         }
     }
     Ok(out)
@@ -520,25 +640,55 @@ fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<Res
         let key = key_str(k);
         let kline = src.find(line, &format!("{key}:"));
         match key.as_str() {
-            "type" => type_token = Some(x.as_str().ok_or_else(|| src.err(kline, "`type` must be a type token string like `pkg:index:Type`"))?.to_string()),
-            "properties" => match to_json(src, kline, x)? {
-                Json::Object(p) => properties = p,
-                Json::Null => {}
-                _ => return Err(src.err(kline, format!("`properties` of `{name}` must be a mapping of property names to values"))),
-            },
+            "type" => {
+                type_token = Some(
+                    x.as_str()
+                        .ok_or_else(|| {
+                            src.err(
+                                kline,
+                                "`type` must be a type token string like `pkg:index:Type`",
+                            )
+                        })?
+                        .to_string(),
+                )
+            }
+            "properties" => {
+                match to_json(src, kline, x)? {
+                    Json::Object(p) => properties = p,
+                    Json::Null => {}
+                    _ => return Err(src.err(
+                        kline,
+                        format!(
+                            "`properties` of `{name}` must be a mapping of property names to values"
+                        ),
+                    )),
+                }
+            }
             "options" => options = parse_options(src, kline, name, x)?,
             "defaultProvider" | "get" => {
-                return Err(src.err(kline, format!("`{key}` is not supported by engine-harness; remove it")));
+                return Err(src.err(
+                    kline,
+                    format!("`{key}` is not supported by engine-harness; remove it"),
+                ));
             }
             other => {
                 return Err(src.err(kline, format!("unknown key `{other}` in resource `{name}`; expected type, properties or options")));
             }
         }
     }
-    let type_token = type_token.ok_or_else(|| src.err(line, format!("resource `{name}` has no `type`; add e.g. `type: local:index:Random`")))?;
+    let type_token = type_token.ok_or_else(|| {
+        src.err(
+            line,
+            format!("resource `{name}` has no `type`; add e.g. `type: local:index:Random`"),
+        )
+    })?;
     let tline = src.find(line, "type:");
     let parts: Vec<&str> = type_token.split(':').collect();
-    let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '.'));
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '.'))
+    };
     if parts.len() != 3 || !parts.iter().all(|p| valid(p)) {
         return Err(src.err(
             tline,
@@ -552,7 +702,10 @@ fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<Res
         ));
     }
     if name.is_empty() || name.contains("::") {
-        return Err(src.err(line, format!("resource name `{name}` must be non-empty and must not contain `::`")));
+        return Err(src.err(
+            line,
+            format!("resource name `{name}` must be non-empty and must not contain `::`"),
+        ));
     }
     Ok(ResourceDecl {
         name: name.to_string(),
@@ -566,15 +719,29 @@ fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<Res
 }
 
 fn string_list(src: &Source, line: usize, what: &str, v: &Yaml) -> Result<Vec<String>, Error> {
-    let seq = v.as_sequence().ok_or_else(|| src.err(line, format!("`{what}` must be a list of strings")))?;
-    seq.iter().map(|x| x.as_str().map(str::to_string).ok_or_else(|| src.err(line, format!("`{what}` must be a list of strings")))).collect()
+    let seq = v
+        .as_sequence()
+        .ok_or_else(|| src.err(line, format!("`{what}` must be a list of strings")))?;
+    seq.iter()
+        .map(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| src.err(line, format!("`{what}` must be a list of strings")))
+        })
+        .collect()
 }
 
 fn bool_opt(src: &Source, line: usize, what: &str, v: &Yaml) -> Result<bool, Error> {
-    v.as_bool().ok_or_else(|| src.err(line, format!("`{what}` must be true or false")))
+    v.as_bool()
+        .ok_or_else(|| src.err(line, format!("`{what}` must be true or false")))
 }
 
-fn parse_options(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<ResourceOptions, Error> {
+fn parse_options(
+    src: &Source,
+    line: usize,
+    name: &str,
+    v: &Yaml,
+) -> Result<ResourceOptions, Error> {
     let m = as_mapping(src, line, &format!("resources.{name}.options"), v)?;
     let mut o = ResourceOptions::default();
     for (k, x) in m {
@@ -583,18 +750,30 @@ fn parse_options(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<Reso
         match key.as_str() {
             "dependsOn" => {
                 for d in string_list(src, kline, "dependsOn", x)? {
-                    let r = parse_reference(d.trim().trim_start_matches("${").trim_end_matches('}')).map_err(|e| src.err(kline, e))?;
+                    let r =
+                        parse_reference(d.trim().trim_start_matches("${").trim_end_matches('}'))
+                            .map_err(|e| src.err(kline, e))?;
                     if !r.path.is_empty() {
-                        return Err(src.err(kline, format!("`dependsOn` takes resources, like `${{{}}}`, not properties", r.root)));
+                        return Err(src.err(
+                            kline,
+                            format!(
+                                "`dependsOn` takes resources, like `${{{}}}`, not properties",
+                                r.root
+                            ),
+                        ));
                     }
                     o.depends_on.push(r.root);
                 }
             }
             "protect" => o.protect = bool_opt(src, kline, "protect", x)?,
-            "deleteBeforeReplace" => o.delete_before_replace = bool_opt(src, kline, "deleteBeforeReplace", x)?,
+            "deleteBeforeReplace" => {
+                o.delete_before_replace = bool_opt(src, kline, "deleteBeforeReplace", x)?
+            }
             "retainOnDelete" => o.retain_on_delete = bool_opt(src, kline, "retainOnDelete", x)?,
             "ignoreChanges" => o.ignore_changes = string_list(src, kline, "ignoreChanges", x)?,
-            "replaceOnChanges" => o.replace_on_changes = string_list(src, kline, "replaceOnChanges", x)?,
+            "replaceOnChanges" => {
+                o.replace_on_changes = string_list(src, kline, "replaceOnChanges", x)?
+            }
             "customTimeouts" => {
                 let tm = as_mapping(src, kline, "customTimeouts", x)?;
                 for (tk, tv) in tm {
@@ -611,11 +790,25 @@ fn parse_options(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<Reso
                         "create" => o.custom_timeouts.create = Some(d),
                         "update" => o.custom_timeouts.update = Some(d),
                         "delete" => o.custom_timeouts.delete = Some(d),
-                        other => return Err(src.err(kline, format!("unknown custom timeout `{other}`; use create, update or delete"))),
+                        other => {
+                            return Err(src.err(
+                                kline,
+                                format!(
+                                    "unknown custom timeout `{other}`; use create, update or delete"
+                                ),
+                            ));
+                        }
                     }
                 }
             }
-            other => return Err(src.err(kline, format!("unknown resource option `{other}` on `{name}`; supported: {OPTION_KEYS}"))),
+            other => {
+                return Err(src.err(
+                    kline,
+                    format!(
+                        "unknown resource option `{other}` on `{name}`; supported: {OPTION_KEYS}"
+                    ),
+                ));
+            }
         }
     }
     Ok(o)
@@ -626,7 +819,9 @@ fn config_value(src: &Source, line: usize, key: &str, v: &Yaml) -> Result<Json, 
         && m.len() == 1
         && let Some(secure) = m.get("secure")
     {
-        let s = secure.as_str().ok_or_else(|| src.err(line, format!("`{key}`: `secure` must be a string")))?;
+        let s = secure
+            .as_str()
+            .ok_or_else(|| src.err(line, format!("`{key}`: `secure` must be a string")))?;
         if s.starts_with("v1:") || s.starts_with("AAAB") {
             return Err(src.err(
                 line,
@@ -640,7 +835,13 @@ fn config_value(src: &Source, line: usize, key: &str, v: &Yaml) -> Result<Json, 
 
 type Config = (BTreeMap<String, Json>, BTreeMap<String, PropertyMap>);
 
-fn load_config(dir: &Path, src: &Source, project: &str, stack: &str, decl: &serde_yaml::Mapping) -> Result<Config, Error> {
+fn load_config(
+    dir: &Path,
+    src: &Source,
+    project: &str,
+    stack: &str,
+    decl: &serde_yaml::Mapping,
+) -> Result<Config, Error> {
     let mut config = BTreeMap::new();
     let mut provider_config: BTreeMap<String, PropertyMap> = BTreeMap::new();
     let mut secret_keys = BTreeSet::new();
@@ -654,9 +855,17 @@ fn load_config(dir: &Path, src: &Source, project: &str, stack: &str, decl: &serd
             None => (project.to_string(), key.clone()),
         };
         let (default, secret) = match v.as_mapping() {
-            Some(m) if m.contains_key("type") || m.contains_key("default") || m.contains_key("secret") || m.contains_key("value") => {
+            Some(m)
+                if m.contains_key("type")
+                    || m.contains_key("default")
+                    || m.contains_key("secret")
+                    || m.contains_key("value") =>
+            {
                 let d = m.get("default").or_else(|| m.get("value"));
-                (d.map(|d| to_json(src, line, d)).transpose()?, m.get("secret").and_then(Yaml::as_bool).unwrap_or(false))
+                (
+                    d.map(|d| to_json(src, line, d)).transpose()?,
+                    m.get("secret").and_then(Yaml::as_bool).unwrap_or(false),
+                )
             }
             _ => (Some(config_value(src, line, &key, v)?), false),
         };
@@ -676,8 +885,11 @@ fn load_config(dir: &Path, src: &Source, project: &str, stack: &str, decl: &serd
     }
     let stack_file = dir.join(format!("Pulumi.{stack}.yaml"));
     if stack_file.is_file() {
-        let text = std::fs::read_to_string(&stack_file)
-            .map_err(|e| Error::Program { file: stack_file.clone(), line: 0, message: format!("cannot read: {e}") })?;
+        let text = std::fs::read_to_string(&stack_file).map_err(|e| Error::Program {
+            file: stack_file.clone(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        })?;
         let ssrc = Source::new(&stack_file, &text);
         let doc = parse_yaml(&stack_file, &text)?;
         if let Some(cfg) = doc.get("config") {
@@ -692,7 +904,10 @@ fn load_config(dir: &Path, src: &Source, project: &str, stack: &str, decl: &serd
                 if ns == project {
                     config.insert(bare.to_string(), value);
                 } else {
-                    provider_config.entry(ns.to_string()).or_default().insert(bare.to_string(), value);
+                    provider_config
+                        .entry(ns.to_string())
+                        .or_default()
+                        .insert(bare.to_string(), value);
                 }
             }
         }
@@ -744,7 +959,11 @@ fn unknown_root(p: &Project, r: &Reference) -> String {
         "`${{{}}}` refers to `{}`, which is not a resource, variable or config key of this program; declare it, or use one of: {}",
         r.text,
         r.root,
-        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+        if known.is_empty() {
+            "(none)".to_string()
+        } else {
+            known.join(", ")
+        }
     )
 }
 
@@ -770,7 +989,10 @@ fn resolve_dependencies(src: &Source, mut p: Project) -> Result<Project, Error> 
     ) -> Result<BTreeSet<String>, String> {
         if stack.iter().any(|s| s == name) {
             stack.push(name.to_string());
-            return Err(format!("variables refer to each other in a cycle: {}; break the cycle", stack.join(" -> ")));
+            return Err(format!(
+                "variables refer to each other in a cycle: {}; break the cycle",
+                stack.join(" -> ")
+            ));
         }
         stack.push(name.to_string());
         let mut out = BTreeSet::new();
@@ -788,12 +1010,14 @@ fn resolve_dependencies(src: &Source, mut p: Project) -> Result<Project, Error> 
     }
     let mut var_resources = HashMap::new();
     for name in p.variables.keys() {
-        let deps = var_deps(&p, &var_refs, name, &mut Vec::new()).map_err(|e| src.err(src.child_key("variables", name), e))?;
+        let deps = var_deps(&p, &var_refs, name, &mut Vec::new())
+            .map_err(|e| src.err(src.child_key("variables", name), e))?;
         var_resources.insert(name.clone(), deps);
     }
     let mut all_deps = Vec::new();
     for r in &p.resources {
-        let refs = references(&Json::Object(r.properties.clone())).map_err(|e| src.err(r.line, e))?;
+        let refs =
+            references(&Json::Object(r.properties.clone())).map_err(|e| src.err(r.line, e))?;
         let mut deps = BTreeSet::new();
         for rf in &refs {
             match root_kind(&p, &rf.root) {
@@ -802,7 +1026,12 @@ fn resolve_dependencies(src: &Source, mut p: Project) -> Result<Project, Error> 
                 }
                 Some(RootKind::Variable) => deps.extend(var_resources[&rf.root].iter().cloned()),
                 Some(_) => {}
-                None => return Err(src.err(src.find(r.line, &format!("${{{}", rf.text)), unknown_root(&p, rf))),
+                None => {
+                    return Err(src.err(
+                        src.find(r.line, &format!("${{{}", rf.text)),
+                        unknown_root(&p, rf),
+                    ));
+                }
             }
         }
         for d in &r.options.depends_on {
@@ -815,7 +1044,13 @@ fn resolve_dependencies(src: &Source, mut p: Project) -> Result<Project, Error> 
             deps.insert(d.clone());
         }
         if deps.contains(&r.name) {
-            return Err(src.err(r.line, format!("resource `{}` depends on itself; remove the self-reference", r.name)));
+            return Err(src.err(
+                r.line,
+                format!(
+                    "resource `{}` depends on itself; remove the self-reference",
+                    r.name
+                ),
+            ));
         }
         all_deps.push(deps);
     }
@@ -832,23 +1067,43 @@ fn resolve_dependencies(src: &Source, mut p: Project) -> Result<Project, Error> 
     }
     if let Some(cycle) = find_cycle(&p) {
         let first = p.resource(&cycle[0]).map(|r| r.line).unwrap_or(1);
-        return Err(src.err(first, format!("resources depend on each other in a cycle: {}; remove one of these references", cycle.join(" -> "))));
+        return Err(src.err(
+            first,
+            format!(
+                "resources depend on each other in a cycle: {}; remove one of these references",
+                cycle.join(" -> ")
+            ),
+        ));
     }
     Ok(p)
 }
 
 fn find_cycle(p: &Project) -> Option<Vec<String>> {
-    let index: HashMap<&str, usize> = p.resources.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = p
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
     let mut color = vec![0u8; p.resources.len()];
     let mut stack = Vec::new();
-    fn visit(i: usize, p: &Project, index: &HashMap<&str, usize>, color: &mut [u8], stack: &mut Vec<usize>) -> Option<Vec<String>> {
+    fn visit(
+        i: usize,
+        p: &Project,
+        index: &HashMap<&str, usize>,
+        color: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
         color[i] = 1;
         stack.push(i);
         for d in &p.resources[i].dependencies {
             let j = index[d.as_str()];
             if color[j] == 1 {
                 let pos = stack.iter().position(|x| *x == j).unwrap_or(0);
-                let mut c: Vec<String> = stack[pos..].iter().map(|k| p.resources[*k].name.clone()).collect();
+                let mut c: Vec<String> = stack[pos..]
+                    .iter()
+                    .map(|k| p.resources[*k].name.clone())
+                    .collect();
                 c.push(p.resources[j].name.clone());
                 return Some(c);
             }
@@ -929,12 +1184,24 @@ impl Evaluator<'_> {
                                 }
                             }
                         }
-                        if secret { value::secret(Json::String(out)) } else { Json::String(out) }
+                        if secret {
+                            value::secret(Json::String(out))
+                        } else {
+                            Json::String(out)
+                        }
                     }
                 }
             }
-            Json::Array(a) => Json::Array(a.iter().map(|x| self.eval_depth(x, depth)).collect::<Result<_, _>>()?),
-            Json::Object(m) => Json::Object(m.iter().map(|(k, x)| Ok((k.clone(), self.eval_depth(x, depth)?))).collect::<Result<_, String>>()?),
+            Json::Array(a) => Json::Array(
+                a.iter()
+                    .map(|x| self.eval_depth(x, depth))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Json::Object(m) => Json::Object(
+                m.iter()
+                    .map(|(k, x)| Ok((k.clone(), self.eval_depth(x, depth)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
             other => other.clone(),
         })
     }
@@ -943,21 +1210,38 @@ impl Evaluator<'_> {
         let p = self.project;
         let (base, path): (Json, &[PathPart]) = match root_kind(p, &r.root) {
             Some(RootKind::Resource) => {
-                let res = self.resources.get(&r.root).ok_or_else(|| format!("`${{{}}}` is used before `{}` exists", r.text, r.root))?;
+                let res = self.resources.get(&r.root).ok_or_else(|| {
+                    format!("`${{{}}}` is used before `{}` exists", r.text, r.root)
+                })?;
                 match r.path.first() {
                     Some(PathPart::Key(k)) if k == "id" => (res.id.clone(), &r.path[1..]),
-                    Some(PathPart::Key(k)) if k == "urn" => (Json::String(res.urn.clone()), &r.path[1..]),
+                    Some(PathPart::Key(k)) if k == "urn" => {
+                        (Json::String(res.urn.clone()), &r.path[1..])
+                    }
                     Some(_) => (Json::Object(res.outputs.clone()), &r.path[..]),
-                    None => return Err(format!("`${{{}}}` names a whole resource; use a property such as `${{{}.id}}`", r.text, r.root)),
+                    None => {
+                        return Err(format!(
+                            "`${{{}}}` names a whole resource; use a property such as `${{{}.id}}`",
+                            r.text, r.root
+                        ));
+                    }
                 }
             }
-            Some(RootKind::Variable) => (self.eval_depth(&p.variables[&r.root], depth + 1)?, &r.path[..]),
+            Some(RootKind::Variable) => (
+                self.eval_depth(&p.variables[&r.root], depth + 1)?,
+                &r.path[..],
+            ),
             Some(RootKind::Config) => (p.config[&r.root].clone(), &r.path[..]),
             Some(RootKind::Builtin) => {
                 let v = match r.path.first() {
                     Some(PathPart::Key(k)) if k == "stack" => Json::String(p.stack.clone()),
                     Some(PathPart::Key(k)) if k == "project" => Json::String(p.name.clone()),
-                    _ => return Err(format!("`${{{}}}`: only `${{pulumi.stack}}` and `${{pulumi.project}}` exist", r.text)),
+                    _ => {
+                        return Err(format!(
+                            "`${{{}}}`: only `${{pulumi.stack}}` and `${{pulumi.project}}` exist",
+                            r.text
+                        ));
+                    }
                 };
                 (v, &r.path[1..])
             }
@@ -982,13 +1266,16 @@ fn walk(mut cur: Json, path: &[PathPart], text: &str) -> Result<Json, String> {
             (PathPart::Index(i), Json::Array(a)) => a.get(*i).cloned().unwrap_or(Json::Null),
             (_, Json::Null) => Json::Null,
             (part, other) => {
-                return Err(format!("`${{{text}}}`: cannot take {part:?} of a {}", match other {
-                    Json::Bool(_) => "boolean",
-                    Json::Number(_) => "number",
-                    Json::String(_) => "string",
-                    Json::Array(_) => "list",
-                    _ => "map",
-                }));
+                return Err(format!(
+                    "`${{{text}}}`: cannot take {part:?} of a {}",
+                    match other {
+                        Json::Bool(_) => "boolean",
+                        Json::Number(_) => "number",
+                        Json::String(_) => "string",
+                        Json::Array(_) => "list",
+                        _ => "map",
+                    }
+                ));
             }
         };
     }
@@ -1021,7 +1308,10 @@ mod tests {
         assert_eq!(p.resources.len(), 2);
         let b = p.resource("b").unwrap();
         assert!(b.options.protect);
-        assert_eq!(b.options.custom_timeouts.create, Some(Duration::from_secs(120)));
+        assert_eq!(
+            b.options.custom_timeouts.create,
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(b.dependencies.iter().collect::<Vec<_>>(), vec!["a"]);
         assert_eq!(b.line, 8);
     }
@@ -1041,10 +1331,14 @@ mod tests {
                 .unwrap_err(),
         );
         assert!(msg.contains("cycle"), "{msg}");
-        let (line, msg) = err_line(project("name: d\nruntime: yaml\nresources:\n  a:\n    type: Random\n").unwrap_err());
+        let (line, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: Random\n").unwrap_err(),
+        );
         assert_eq!(line, 5);
         assert!(msg.contains("type token"), "{msg}");
-        let (line, msg) = err_line(project("name: d\nruntime: yaml\nresources:\n  a:\n    type: [\n").unwrap_err());
+        let (line, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: [\n").unwrap_err(),
+        );
         assert!(line >= 5, "{line}");
         assert!(msg.contains("invalid YAML"), "{msg}");
     }
@@ -1053,7 +1347,14 @@ mod tests {
     fn interpolation_keeps_types_and_secrets() {
         let p = project("name: d\nruntime: yaml\nconfig:\n  pw:\n    type: string\n    default: hunter2\n    secret: true\nresources: {}\n").unwrap();
         let mut res = HashMap::new();
-        res.insert("a".to_string(), ResolvedResource { urn: "u".into(), id: Json::String("id1".into()), outputs: serde_json::json!({"n": 3}).as_object().unwrap().clone() });
+        res.insert(
+            "a".to_string(),
+            ResolvedResource {
+                urn: "u".into(),
+                id: Json::String("id1".into()),
+                outputs: serde_json::json!({"n": 3}).as_object().unwrap().clone(),
+            },
+        );
         let mut p2 = p.clone();
         p2.resources.push(ResourceDecl {
             name: "a".into(),
@@ -1064,10 +1365,21 @@ mod tests {
             dependencies: Default::default(),
             line: 1,
         });
-        let ev = Evaluator { project: &p2, resources: &res };
-        assert_eq!(ev.eval(&Json::String("${a.n}".into())).unwrap(), serde_json::json!(3));
-        assert_eq!(ev.eval(&Json::String("x-${a.id}".into())).unwrap(), serde_json::json!("x-id1"));
-        assert!(value::is_secret(&ev.eval(&Json::String("p=${pw}".into())).unwrap()));
+        let ev = Evaluator {
+            project: &p2,
+            resources: &res,
+        };
+        assert_eq!(
+            ev.eval(&Json::String("${a.n}".into())).unwrap(),
+            serde_json::json!(3)
+        );
+        assert_eq!(
+            ev.eval(&Json::String("x-${a.id}".into())).unwrap(),
+            serde_json::json!("x-id1")
+        );
+        assert!(value::is_secret(
+            &ev.eval(&Json::String("p=${pw}".into())).unwrap()
+        ));
     }
 
     #[test]

@@ -95,12 +95,20 @@ impl Resource {
 
     /// The state-file encoding (secrets as `plaintext`).
     pub fn encode(&self) -> Resource {
-        Resource { inputs: value::map_to_state(&self.inputs), outputs: value::map_to_state(&self.outputs), ..self.clone() }
+        Resource {
+            inputs: value::map_to_state(&self.inputs),
+            outputs: value::map_to_state(&self.outputs),
+            ..self.clone()
+        }
     }
 
     /// From the state-file encoding.
     pub fn decode(&self) -> Resource {
-        Resource { inputs: value::map_from_state(&self.inputs), outputs: value::map_from_state(&self.outputs), ..self.clone() }
+        Resource {
+            inputs: value::map_from_state(&self.inputs),
+            outputs: value::map_from_state(&self.outputs),
+            ..self.clone()
+        }
     }
 }
 
@@ -150,7 +158,9 @@ impl Snapshot {
 
     /// The live (not marked for deletion) resource with this URN.
     pub fn get(&self, urn: &str) -> Option<&Resource> {
-        self.resources.get(&(urn.to_string(), false)).map(|(_, r)| r)
+        self.resources
+            .get(&(urn.to_string(), false))
+            .map(|(_, r)| r)
     }
 
     /// Number of resource entries.
@@ -179,17 +189,27 @@ impl Snapshot {
         }
         for r in &rec.put {
             let r = r.decode();
-            let seq = self.resources.get(&r.key()).map(|(s, _)| *s).unwrap_or_else(|| {
-                self.seq += 1;
-                self.seq
-            });
+            let seq = self
+                .resources
+                .get(&r.key())
+                .map(|(s, _)| *s)
+                .unwrap_or_else(|| {
+                    self.seq += 1;
+                    self.seq
+                });
             self.resources.insert(r.key(), (seq, r));
         }
         if let Some(id) = rec.pending_done {
             self.pending.remove(&id);
         }
         if let Some((id, op)) = &rec.pending_begin {
-            self.pending.insert(*id, Operation { resource: op.resource.decode(), op: op.op });
+            self.pending.insert(
+                *id,
+                Operation {
+                    resource: op.resource.decode(),
+                    op: op.op,
+                },
+            );
             self.seq = self.seq.max(*id);
         }
     }
@@ -205,10 +225,19 @@ fn topo_sort(list: Vec<Resource>) -> Vec<Resource> {
         let before = remaining.len();
         let mut next = Vec::new();
         for r in remaining {
-            let provider_urn = r.provider.rsplit_once("::").map(|(u, _)| u.to_string()).unwrap_or_default();
-            let ready = r.dependencies.iter().chain(std::iter::once(&provider_urn)).chain(std::iter::once(&r.parent)).all(|d| {
-                d.is_empty() || !urns.contains(d.as_str()) || placed.contains(d) || d == &r.urn
-            });
+            let provider_urn = r
+                .provider
+                .rsplit_once("::")
+                .map(|(u, _)| u.to_string())
+                .unwrap_or_default();
+            let ready = r
+                .dependencies
+                .iter()
+                .chain(std::iter::once(&provider_urn))
+                .chain(std::iter::once(&r.parent))
+                .all(|d| {
+                    d.is_empty() || !urns.contains(d.as_str()) || placed.contains(d) || d == &r.urn
+                });
             if ready {
                 if !r.delete {
                     placed.insert(r.urn.clone());
@@ -276,7 +305,10 @@ struct Manifest {
 
 /// Now, as RFC 3339 UTC (second precision).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm).
@@ -290,7 +322,12 @@ pub fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// The state files of one stack.
@@ -305,7 +342,10 @@ pub struct StateFiles {
 impl StateFiles {
     /// The files for `stack` in `dir` (usually `<project>/.pulumi-harness`).
     pub fn new(dir: &Path, stack: &str) -> Self {
-        StateFiles { checkpoint: dir.join(format!("{stack}.json")), journal: dir.join(format!("{stack}.journal")) }
+        StateFiles {
+            checkpoint: dir.join(format!("{stack}.json")),
+            journal: dir.join(format!("{stack}.journal")),
+        }
     }
 
     /// Loads the checkpoint, replays a leftover journal over it (a run that crashed), and, when
@@ -313,12 +353,19 @@ impl StateFiles {
     pub fn load(&self) -> Result<(Snapshot, bool), Error> {
         let mut snap = Snapshot::default();
         if self.checkpoint.is_file() {
-            let text = std::fs::read_to_string(&self.checkpoint).map_err(|e| Error::state(&self.checkpoint, format!("cannot read: {e}")))?;
+            let text = std::fs::read_to_string(&self.checkpoint)
+                .map_err(|e| Error::state(&self.checkpoint, format!("cannot read: {e}")))?;
             let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
                 Error::state(&self.checkpoint, format!("is not a valid deployment (version 3) file: {e}; restore it from a backup or move it away to start afresh"))
             })?;
             if cp.version != 3 {
-                return Err(Error::state(&self.checkpoint, format!("deployment version {} is not supported (only 3)", cp.version)));
+                return Err(Error::state(
+                    &self.checkpoint,
+                    format!(
+                        "deployment version {} is not supported (only 3)",
+                        cp.version
+                    ),
+                ));
             }
             for r in cp.deployment.resources {
                 let r = r.decode();
@@ -327,15 +374,23 @@ impl StateFiles {
             }
             for op in cp.deployment.pending_operations {
                 let id = snap.next();
-                snap.pending.insert(id, Operation { resource: op.resource.decode(), op: op.op });
+                snap.pending.insert(
+                    id,
+                    Operation {
+                        resource: op.resource.decode(),
+                        op: op.op,
+                    },
+                );
             }
         }
         let mut replayed = false;
         if self.journal.is_file() {
-            let f = File::open(&self.journal).map_err(|e| Error::state(&self.journal, format!("cannot read: {e}")))?;
+            let f = File::open(&self.journal)
+                .map_err(|e| Error::state(&self.journal, format!("cannot read: {e}")))?;
             let mut lines = BufReader::new(f).lines().peekable();
             while let Some(line) = lines.next() {
-                let line = line.map_err(|e| Error::state(&self.journal, format!("cannot read: {e}")))?;
+                let line =
+                    line.map_err(|e| Error::state(&self.journal, format!("cannot read: {e}")))?;
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -343,7 +398,14 @@ impl StateFiles {
                     Ok(rec) => snap.apply(&rec),
                     // A torn last line: the engine died while writing it; that step never completed.
                     Err(_) if lines.peek().is_none() => break,
-                    Err(e) => return Err(Error::state(&self.journal, format!("corrupt journal record: {e}; move the journal away to fall back to the last checkpoint"))),
+                    Err(e) => {
+                        return Err(Error::state(
+                            &self.journal,
+                            format!(
+                                "corrupt journal record: {e}; move the journal away to fall back to the last checkpoint"
+                            ),
+                        ));
+                    }
                 }
             }
             replayed = true;
@@ -356,7 +418,8 @@ impl StateFiles {
     /// the journal. Returns the bytes written.
     pub fn write_checkpoint(&self, snap: &Snapshot) -> Result<u64, Error> {
         let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
         let cp = Checkpoint {
             version: 3,
             deployment: Deployment {
@@ -366,21 +429,38 @@ impl StateFiles {
                     version: format!("engine-harness {}", env!("CARGO_PKG_VERSION")),
                 },
                 resources: snap.resources().iter().map(Resource::encode).collect(),
-                pending_operations: snap.pending.values().map(|o| Operation { resource: o.resource.encode(), op: o.op }).collect(),
+                pending_operations: snap
+                    .pending
+                    .values()
+                    .map(|o| Operation {
+                        resource: o.resource.encode(),
+                        op: o.op,
+                    })
+                    .collect(),
             },
         };
-        let bytes = serde_json::to_vec_pretty(&cp).map_err(|e| Error::state(&self.checkpoint, e.to_string()))?;
-        let tmp = dir.join(format!(".{}.tmp-{}", self.checkpoint.file_name().and_then(|s| s.to_str()).unwrap_or("state"), std::process::id()));
+        let bytes = serde_json::to_vec_pretty(&cp)
+            .map_err(|e| Error::state(&self.checkpoint, e.to_string()))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            self.checkpoint
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or("state"),
+            std::process::id()
+        ));
         let io = |e: std::io::Error| Error::state(&tmp, format!("cannot write: {e}"));
         {
             let mut f = File::create(&tmp).map_err(io)?;
             f.write_all(&bytes).map_err(io)?;
             f.sync_all().map_err(io)?;
         }
-        std::fs::rename(&tmp, &self.checkpoint).map_err(|e| Error::state(&self.checkpoint, format!("cannot replace: {e}")))?;
+        std::fs::rename(&tmp, &self.checkpoint)
+            .map_err(|e| Error::state(&self.checkpoint, format!("cannot replace: {e}")))?;
         sync_dir(dir);
         if self.journal.exists() {
-            std::fs::remove_file(&self.journal).map_err(|e| Error::state(&self.journal, format!("cannot remove: {e}")))?;
+            std::fs::remove_file(&self.journal)
+                .map_err(|e| Error::state(&self.journal, format!("cannot remove: {e}")))?;
             sync_dir(dir);
         }
         Ok(bytes.len() as u64)
@@ -410,7 +490,9 @@ pub struct Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("files", &self.files).finish_non_exhaustive()
+        f.debug_struct("Journal")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
     }
 }
 
@@ -422,8 +504,13 @@ impl Journal {
             None
         } else {
             let dir = files.journal.parent().unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir).map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
-            let mut file = OpenOptions::new().create(true).append(true).open(&files.journal).map_err(|e| Error::state(&files.journal, format!("cannot open: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&files.journal)
+                .map_err(|e| Error::state(&files.journal, format!("cannot open: {e}")))?;
             sync_dir(dir);
             let (tx, rx) = std::sync::mpsc::channel::<Msg>();
             let counter = bytes.clone();
@@ -442,17 +529,30 @@ impl Journal {
                             buf.extend_from_slice(&line);
                             acks.push(ack);
                         }
-                        let res = file.write_all(&buf).and_then(|_| file.sync_data()).map_err(|e| e.to_string());
+                        let res = file
+                            .write_all(&buf)
+                            .and_then(|_| file.sync_data())
+                            .map_err(|e| e.to_string());
                         counter.fetch_add(buf.len() as u64, Ordering::Relaxed);
                         for a in acks {
                             let _ = a.send(res.clone());
                         }
                     }
                 })
-                .map_err(|e| Error::state(&files.journal, format!("cannot start the journal writer: {e}")))?;
+                .map_err(|e| {
+                    Error::state(
+                        &files.journal,
+                        format!("cannot start the journal writer: {e}"),
+                    )
+                })?;
             Some(tx)
         };
-        Ok(Journal { snap: Arc::new(std::sync::Mutex::new(snap)), tx, bytes, files })
+        Ok(Journal {
+            snap: Arc::new(std::sync::Mutex::new(snap)),
+            tx,
+            bytes,
+            files,
+        })
     }
 
     /// A copy of the current snapshot.
@@ -472,35 +572,81 @@ impl Journal {
 
     async fn commit(&self, rec: Record) -> Result<(), Error> {
         if let Ok(mut s) = self.snap.lock() {
-            s.apply(&Record { put: rec.put.iter().map(Resource::encode).collect(), ..rec.clone() });
+            s.apply(&Record {
+                put: rec.put.iter().map(Resource::encode).collect(),
+                ..rec.clone()
+            });
         }
         let Some(tx) = &self.tx else { return Ok(()) };
-        let enc = Record { put: rec.put.iter().map(Resource::encode).collect(), ..rec };
         let enc = Record {
-            pending_begin: enc.pending_begin.map(|(id, op)| (id, Operation { resource: op.resource.encode(), op: op.op })),
+            put: rec.put.iter().map(Resource::encode).collect(),
+            ..rec
+        };
+        let enc = Record {
+            pending_begin: enc.pending_begin.map(|(id, op)| {
+                (
+                    id,
+                    Operation {
+                        resource: op.resource.encode(),
+                        op: op.op,
+                    },
+                )
+            }),
             ..enc
         };
-        let mut line = serde_json::to_vec(&enc).map_err(|e| Error::state(&self.files.journal, e.to_string()))?;
+        let mut line = serde_json::to_vec(&enc)
+            .map_err(|e| Error::state(&self.files.journal, e.to_string()))?;
         line.push(b'\n');
         let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
-        tx.send(Msg::Write(line, ack_tx)).map_err(|_| Error::state(&self.files.journal, "the journal writer stopped"))?;
+        tx.send(Msg::Write(line, ack_tx))
+            .map_err(|_| Error::state(&self.files.journal, "the journal writer stopped"))?;
         match ack_rx.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::state(&self.files.journal, format!("cannot append: {e}"))),
-            Err(_) => Err(Error::state(&self.files.journal, "the journal writer stopped")),
+            Ok(Err(e)) => Err(Error::state(
+                &self.files.journal,
+                format!("cannot append: {e}"),
+            )),
+            Err(_) => Err(Error::state(
+                &self.files.journal,
+                "the journal writer stopped",
+            )),
         }
     }
 
     /// Records (durably) that an operation on `resource` begins. Returns its id.
     pub async fn begin(&self, op: OperationType, resource: &Resource) -> Result<u64, Error> {
         let id = self.snap.lock().map(|mut s| s.next()).unwrap_or(0);
-        self.commit(Record { pending_begin: Some((id, Operation { resource: resource.clone(), op })), ..Default::default() }).await?;
+        self.commit(Record {
+            pending_begin: Some((
+                id,
+                Operation {
+                    resource: resource.clone(),
+                    op,
+                },
+            )),
+            ..Default::default()
+        })
+        .await?;
         Ok(id)
     }
 
     /// Records the end of operation `id` (if any) together with resources written and removed.
-    pub async fn end(&self, id: Option<u64>, put: Vec<Resource>, remove: Vec<Key>) -> Result<(), Error> {
-        self.commit(Record { pending_done: id, put, remove: remove.into_iter().map(|(urn, delete)| KeyRef { urn, delete }).collect(), pending_begin: None }).await
+    pub async fn end(
+        &self,
+        id: Option<u64>,
+        put: Vec<Resource>,
+        remove: Vec<Key>,
+    ) -> Result<(), Error> {
+        self.commit(Record {
+            pending_done: id,
+            put,
+            remove: remove
+                .into_iter()
+                .map(|(urn, delete)| KeyRef { urn, delete })
+                .collect(),
+            pending_begin: None,
+        })
+        .await
     }
 
     /// Writes resources and removals without an operation (metadata changes, refresh).
@@ -525,7 +671,13 @@ mod tests {
     use super::*;
 
     fn res(urn: &str, deps: &[&str]) -> Resource {
-        Resource { urn: urn.into(), custom: true, type_token: "t:i:T".into(), dependencies: deps.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        Resource {
+            urn: urn.into(),
+            custom: true,
+            type_token: "t:i:T".into(),
+            dependencies: deps.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -533,13 +685,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = StateFiles::new(dir.path(), "dev");
         let j = Journal::open(files.clone(), Snapshot::default(), false).unwrap();
-        let op = j.begin(OperationType::Creating, &res("a", &[])).await.unwrap();
+        let op = j
+            .begin(OperationType::Creating, &res("a", &[]))
+            .await
+            .unwrap();
         let mut a = res("a", &[]);
-        a.outputs.insert("secret".into(), value::secret(Json::String("pw".into())));
+        a.outputs
+            .insert("secret".into(), value::secret(Json::String("pw".into())));
         j.end(Some(op), vec![a.clone()], vec![]).await.unwrap();
-        let _pending = j.begin(OperationType::Creating, &res("b", &["a"])).await.unwrap();
+        let _pending = j
+            .begin(OperationType::Creating, &res("b", &["a"]))
+            .await
+            .unwrap();
         // Simulate a torn write at the end.
-        std::fs::OpenOptions::new().append(true).open(&files.journal).unwrap().write_all(b"{\"put\":[{\"ur").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&files.journal)
+            .unwrap()
+            .write_all(b"{\"put\":[{\"ur")
+            .unwrap();
         drop(j);
         let (snap, replayed) = files.load().unwrap();
         assert!(replayed);

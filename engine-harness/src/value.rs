@@ -56,7 +56,9 @@ pub fn is_secret(v: &Json) -> bool {
 pub fn is_unknown(v: &Json) -> bool {
     match v {
         Json::String(s) => UNKNOWNS.contains(&s.as_str()),
-        Json::Object(m) => m.get(SIG_KEY).and_then(Json::as_str) == Some(OUTPUT_SIG) && !m.contains_key("value"),
+        Json::Object(m) => {
+            m.get(SIG_KEY).and_then(Json::as_str) == Some(OUTPUT_SIG) && !m.contains_key("value")
+        }
         _ => false,
     }
 }
@@ -125,7 +127,9 @@ pub fn to_proto_value(v: &Json) -> Value {
         Json::Bool(b) => Kind::BoolValue(*b),
         Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
         Json::String(s) => Kind::StringValue(s.clone()),
-        Json::Array(a) => Kind::ListValue(ListValue { values: a.iter().map(to_proto_value).collect() }),
+        Json::Array(a) => Kind::ListValue(ListValue {
+            values: a.iter().map(to_proto_value).collect(),
+        }),
         Json::Object(m) => Kind::StructValue(to_struct(m)),
     };
     Value { kind: Some(kind) }
@@ -133,7 +137,12 @@ pub fn to_proto_value(v: &Json) -> Value {
 
 /// Converts a property map to a protobuf `Struct`.
 pub fn to_struct(m: &PropertyMap) -> Struct {
-    Struct { fields: m.iter().map(|(k, v)| (k.clone(), to_proto_value(v))).collect() }
+    Struct {
+        fields: m
+            .iter()
+            .map(|(k, v)| (k.clone(), to_proto_value(v)))
+            .collect(),
+    }
 }
 
 /// Converts a protobuf `Value` to JSON. Whole numbers stay whole.
@@ -150,7 +159,10 @@ pub fn from_proto_value(v: &Value) -> Json {
 
 /// Converts an optional protobuf `Struct` to a property map.
 pub fn from_struct(s: &Struct) -> PropertyMap {
-    s.fields.iter().map(|(k, v)| (k.clone(), from_proto_value(v))).collect()
+    s.fields
+        .iter()
+        .map(|(k, v)| (k.clone(), from_proto_value(v)))
+        .collect()
 }
 
 /// A JSON number for `n`: an integer when `n` is whole and exactly representable.
@@ -158,7 +170,9 @@ pub fn number(n: f64) -> Json {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         Json::from(n as i64)
     } else {
-        serde_json::Number::from_f64(n).map(Json::Number).unwrap_or(Json::Null)
+        serde_json::Number::from_f64(n)
+            .map(Json::Number)
+            .unwrap_or(Json::Null)
     }
 }
 
@@ -170,7 +184,10 @@ pub fn to_state(v: &Json) -> Json {
             let inner = m.get("value").cloned().unwrap_or(Json::Null);
             let mut out = Map::new();
             out.insert(SIG_KEY.into(), Json::String(SECRET_SIG.into()));
-            out.insert("plaintext".into(), Json::String(to_state(&inner).to_string()));
+            out.insert(
+                "plaintext".into(),
+                Json::String(to_state(&inner).to_string()),
+            );
             Json::Object(out)
         }
         Json::Array(a) => Json::Array(a.iter().map(to_state).collect()),
@@ -185,7 +202,8 @@ pub fn from_state(v: &Json) -> Json {
     match v {
         Json::Object(m) if m.get(SIG_KEY).and_then(Json::as_str) == Some(SECRET_SIG) => {
             if let Some(text) = m.get("plaintext").and_then(Json::as_str) {
-                let inner: Json = serde_json::from_str(text).unwrap_or(Json::String(text.to_string()));
+                let inner: Json =
+                    serde_json::from_str(text).unwrap_or(Json::String(text.to_string()));
                 secret(from_state(&inner))
             } else if let Some(inner) = m.get("value") {
                 secret(from_state(inner))
@@ -194,7 +212,9 @@ pub fn from_state(v: &Json) -> Json {
             }
         }
         Json::Array(a) => Json::Array(a.iter().map(from_state).collect()),
-        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), from_state(x))).collect()),
+        Json::Object(m) => {
+            Json::Object(m.iter().map(|(k, x)| (k.clone(), from_state(x))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -211,7 +231,10 @@ pub fn map_from_state(m: &PropertyMap) -> PropertyMap {
 
 /// Renders a value for humans: secrets as `[secret]`, unknowns as `[unknown]`, compact JSON otherwise.
 pub fn render(v: &Json) -> String {
-    masked(v).to_string().replace("\"[secret]\"", "[secret]").replace("\"[unknown]\"", "[unknown]")
+    masked(v)
+        .to_string()
+        .replace("\"[secret]\"", "[secret]")
+        .replace("\"[unknown]\"", "[unknown]")
 }
 
 /// A copy of `v` with every secret replaced by the string `[secret]` and every unknown by

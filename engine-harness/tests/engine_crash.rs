@@ -20,33 +20,71 @@ fn random(name: &str) -> String {
 }
 
 fn pending(p: &Project) -> Vec<serde_json::Value> {
-    p.state()["deployment"]["pending_operations"].as_array().cloned().unwrap_or_default()
+    p.state()["deployment"]["pending_operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
 fn provider_killed_mid_create_leaves_a_pending_operation_reported_next_run() {
-    let p = Project::local(&format!("resources:\n{}{}", random("a"), slow("slow", 120, "a")));
-    let _guard = KillOnDrop(vec![p.path().join("slow.script.pid"), p.path().join("slow.provider.pid")]);
-    let child = p.command(&["up", "--yes", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    wait_for("the slow create to start", Duration::from_secs(120), || read_pid(&p.path().join("slow.script.pid")).is_some());
+    let p = Project::local(&format!(
+        "resources:\n{}{}",
+        random("a"),
+        slow("slow", 120, "a")
+    ));
+    let _guard = KillOnDrop(vec![
+        p.path().join("slow.script.pid"),
+        p.path().join("slow.provider.pid"),
+    ]);
+    let child = p
+        .command(&["up", "--yes", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow create to start", Duration::from_secs(120), || {
+        read_pid(&p.path().join("slow.script.pid")).is_some()
+    });
     let provider = read_pid(&p.path().join("slow.provider.pid")).unwrap();
     kill(provider, libc::SIGKILL);
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!(r.code, 1, "{}", r.describe());
-    assert!(r.stderr.contains("slow") && r.stderr.contains("pending operation stays recorded"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("slow") && r.stderr.contains("pending operation stays recorded"),
+        "{}",
+        r.stderr
+    );
     let ops = pending(&p);
     assert_eq!(ops.len(), 1, "{}", p.state());
     assert_eq!(ops[0]["type"], "creating");
-    assert!(ops[0]["resource"]["urn"].as_str().unwrap().ends_with("::slow"));
+    assert!(
+        ops[0]["resource"]["urn"]
+            .as_str()
+            .unwrap()
+            .ends_with("::slow")
+    );
     assert!(p.resource("a").is_some(), "the finished step is kept");
 
     // Next run: reported with what to do, and refused until resolved.
     let r = p.run(&["up"]);
     assert_eq!(r.code, 3, "{}", r.describe());
-    assert!(r.stderr.contains("Creating") && r.stderr.contains("::slow") && r.stderr.contains("--clear-pending"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Creating")
+            && r.stderr.contains("::slow")
+            && r.stderr.contains("--clear-pending"),
+        "{}",
+        r.stderr
+    );
     // Preview only warns.
     let r = p.run(&["preview"]).ok();
-    assert!(r.events.iter().any(|e| e["event"] == "log" && e["message"].as_str().unwrap_or("").contains("never confirmed")));
+    assert!(r.events.iter().any(|e| {
+        e["event"] == "log"
+            && e["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("never confirmed")
+    }));
     // Resolve: the slow command becomes quick, and the record is dropped.
     p.write_local(&format!("resources:\n{}  slow:\n    type: local:index:Command\n    properties:\n      create: echo done\n", random("a")));
     let r = p.run(&["up", "--clear-pending"]).ok();
@@ -67,14 +105,30 @@ fn engine_killed_mid_up_leaves_valid_state_and_the_next_run_recovers() {
         random("c"),
         slow("slow", 120, "c")
     ));
-    let _guard = KillOnDrop(vec![p.path().join("slow.script.pid"), p.path().join("slow.provider.pid")]);
-    let mut child = p.command(&["up", "--yes"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    wait_for("the slow create to start", Duration::from_secs(120), || read_pid(&p.path().join("slow.script.pid")).is_some());
+    let _guard = KillOnDrop(vec![
+        p.path().join("slow.script.pid"),
+        p.path().join("slow.provider.pid"),
+    ]);
+    let mut child = p
+        .command(&["up", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the slow create to start", Duration::from_secs(120), || {
+        read_pid(&p.path().join("slow.script.pid")).is_some()
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // The provider it launched is orphaned: stop it and its script.
-    kill(read_pid(&p.path().join("slow.provider.pid")).unwrap(), libc::SIGKILL);
-    kill(read_pid(&p.path().join("slow.script.pid")).unwrap(), libc::SIGKILL);
+    kill(
+        read_pid(&p.path().join("slow.provider.pid")).unwrap(),
+        libc::SIGKILL,
+    );
+    kill(
+        read_pid(&p.path().join("slow.script.pid")).unwrap(),
+        libc::SIGKILL,
+    );
 
     // The checkpoint is still valid JSON (the previous run's), and the journal holds this run.
     let before = p.state();
@@ -84,10 +138,19 @@ fn engine_killed_mid_up_leaves_valid_state_and_the_next_run_recovers() {
     // The next run replays the journal: `c` was created, `slow` is a pending create.
     let r = p.run(&["up"]);
     assert_eq!(r.code, 3, "{}", r.describe());
-    assert!(r.events.iter().any(|e| e["message"].as_str().unwrap_or("").contains("recovered")), "{}", r.describe());
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e["message"].as_str().unwrap_or("").contains("recovered")),
+        "{}",
+        r.describe()
+    );
     let c_id = p.resource("c").expect("c was created before the crash")["id"].clone();
     assert_eq!(pending(&p).len(), 1);
-    assert!(!p.path().join(".pulumi-harness/dev.journal").exists(), "recovered state is compacted");
+    assert!(
+        !p.path().join(".pulumi-harness/dev.journal").exists(),
+        "recovered state is compacted"
+    );
 
     p.write_local(&format!("resources:\n{}{}{}  slow:\n    type: local:index:Command\n    properties:\n      create: echo ok\n", random("a"), random("b"), random("c")));
     let r = p.run(&["up", "--clear-pending"]).ok();
@@ -106,19 +169,38 @@ fn ctrl_c_during_up_finishes_running_steps_saves_state_and_stops() {
         slow("slow", 3, "a")
     ));
     let _guard = KillOnDrop(vec![p.path().join("slow.script.pid")]);
-    let child = p.command(&["up", "--yes", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    wait_for("the slow create to start", Duration::from_secs(120), || read_pid(&p.path().join("slow.script.pid")).is_some());
+    let child = p
+        .command(&["up", "--yes", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow create to start", Duration::from_secs(120), || {
+        read_pid(&p.path().join("slow.script.pid")).is_some()
+    });
     kill(child.id() as i32, libc::SIGINT);
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!(r.code, 130, "{}", r.describe());
     assert!(r.stderr.contains("interrupted"), "{}", r.stderr);
-    assert!(r.step("after").is_null(), "no new step after Ctrl-C: {}", r.describe());
+    assert!(
+        r.step("after").is_null(),
+        "no new step after Ctrl-C: {}",
+        r.describe()
+    );
     assert!(p.resource("a").is_some());
     assert!(p.resource("after").is_none());
-    assert!(pending(&p).is_empty(), "the in-flight step finished and was recorded: {}", p.state());
+    assert!(
+        pending(&p).is_empty(),
+        "the in-flight step finished and was recorded: {}",
+        p.state()
+    );
     // The provider was shut down with the engine: its script is gone too.
     let script = read_pid(&p.path().join("slow.script.pid")).unwrap();
-    wait_for("the script to stop", Duration::from_secs(30), || unsafe { libc::kill(script, 0) } != 0);
+    wait_for(
+        "the script to stop",
+        Duration::from_secs(30),
+        || unsafe { libc::kill(script, 0) } != 0,
+    );
     let r = p.run(&["up"]).ok();
     assert_eq!(r.step("after")["op"], "create", "{}", r.describe());
     p.run(&["destroy"]).ok();

@@ -9,16 +9,28 @@ use support::*;
 
 fn python_venv() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/setup-venv.sh");
-    let out = std::process::Command::new("bash").arg(script).output().expect("run setup-venv.sh");
-    assert!(out.status.success(), "setup-venv.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("run setup-venv.sh");
+    assert!(
+        out.status.success(),
+        "setup-venv.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 #[test]
 fn python_sdk_provider_through_preview_up_refresh_destroy() {
     python_venv();
-    let launcher_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/pyprovider").canonicalize().unwrap();
-    let p = Project { dir: tempfile::tempdir().unwrap() };
+    let launcher_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/python/pyprovider")
+        .canonicalize()
+        .unwrap();
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
     let program = |prefix: &str, length: u32| {
         format!(
             "name: py\nruntime: yaml\nplugins:\n  providers:\n    - name: pyrandom\n      path: {}\nresources:\n  r:\n    type: pyrandom:index:Random\n    properties:\n      length: {length}\n      prefix: {prefix}\n  s:\n    type: pyrandom:index:Random\n    properties:\n      length: 3\n      prefix: ${{r.result}}.\noutputs:\n  s: ${{s.result}}\n",
@@ -27,19 +39,35 @@ fn python_sdk_provider_through_preview_up_refresh_destroy() {
     };
     p.write("Pulumi.yaml", &program("a-", 6));
     let r = p.run(&["preview"]).ok();
-    assert_eq!(r.steps(), vec![s("create", "r", "planned"), s("create", "s", "planned")]);
+    assert_eq!(
+        r.steps(),
+        vec![s("create", "r", "planned"), s("create", "s", "planned")]
+    );
     let r = p.run(&["up"]).ok();
-    assert_eq!(r.steps(), vec![s("create", "r", "ok"), s("create", "s", "ok")]);
+    assert_eq!(
+        r.steps(),
+        vec![s("create", "r", "ok"), s("create", "s", "ok")]
+    );
     let res = p.resource("r").unwrap();
     let result = res["outputs"]["result"].as_str().unwrap().to_string();
     assert!(result.starts_with("a-") && result.len() == 8, "{result}");
     assert!(res["id"].as_str().unwrap().starts_with("pyrandom-"));
-    assert!(p.resource("s").unwrap()["outputs"]["result"].as_str().unwrap().starts_with(&format!("{result}.")));
+    assert!(
+        p.resource("s").unwrap()["outputs"]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{result}."))
+    );
     // Update (prefix) keeps the random part; replace (length) makes a new one.
     p.write("Pulumi.yaml", &program("b-", 6));
     let r = p.run(&["up"]).ok();
     assert_eq!(r.step("r")["op"], "update", "{}", r.describe());
-    assert_eq!(p.resource("r").unwrap()["outputs"]["result"].as_str().unwrap(), result.replacen("a-", "b-", 1));
+    assert_eq!(
+        p.resource("r").unwrap()["outputs"]["result"]
+            .as_str()
+            .unwrap(),
+        result.replacen("a-", "b-", 1)
+    );
     p.write("Pulumi.yaml", &program("b-", 9));
     let r = p.run(&["up"]).ok();
     assert_eq!(r.step("r")["op"], "replace", "{}", r.describe());
@@ -47,7 +75,10 @@ fn python_sdk_provider_through_preview_up_refresh_destroy() {
     let r = p.run(&["refresh"]).ok();
     assert_eq!(r.steps(), vec![s("same", "r", "ok"), s("same", "s", "ok")]);
     let r = p.run(&["destroy"]).ok();
-    assert_eq!(r.steps(), vec![s("delete", "r", "ok"), s("delete", "s", "ok")]);
+    assert_eq!(
+        r.steps(),
+        vec![s("delete", "r", "ok"), s("delete", "s", "ok")]
+    );
     assert!(p.resources().is_empty());
 }
 
@@ -59,7 +90,9 @@ fn fake_plugin(dir: &Path, script: &str) -> PathBuf {
 }
 
 fn launch_failure(script: &str, env: &[(&str, &str)]) -> Run {
-    let p = Project { dir: tempfile::tempdir().unwrap() };
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
     let bin = p.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     fake_plugin(&bin, script);
@@ -76,43 +109,89 @@ fn launch_failure(script: &str, env: &[(&str, &str)]) -> Run {
 
 #[test]
 fn plugin_that_exits_early_shows_its_stderr() {
-    let r = launch_failure("echo 'missing credentials: set FAKE_TOKEN' >&2; exit 3", &[]);
+    let r = launch_failure(
+        "echo 'missing credentials: set FAKE_TOKEN' >&2; exit 3",
+        &[],
+    );
     assert_eq!(r.code, 4, "{}", r.describe());
-    assert!(r.stderr.contains("exited") && r.stderr.contains("missing credentials: set FAKE_TOKEN"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("exited") && r.stderr.contains("missing credentials: set FAKE_TOKEN"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn plugin_that_prints_garbage_instead_of_a_port_is_rejected() {
-    let r = launch_failure("echo 'hello from a chatty plugin'; echo 'about to serve' >&2; sleep 30", &[]);
+    let r = launch_failure(
+        "echo 'hello from a chatty plugin'; echo 'about to serve' >&2; sleep 30",
+        &[],
+    );
     assert_eq!(r.code, 4, "{}", r.describe());
-    assert!(r.stderr.contains("hello from a chatty plugin") && r.stderr.contains("port"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hello from a chatty plugin") && r.stderr.contains("port"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn plugin_that_never_prints_a_port_times_out() {
-    let r = launch_failure("echo 'stuck starting' >&2; exec sleep 30", &[("ENGINE_HARNESS_PLUGIN_TIMEOUT", "2")]);
+    let r = launch_failure(
+        "echo 'stuck starting' >&2; exec sleep 30",
+        &[("ENGINE_HARNESS_PLUGIN_TIMEOUT", "2")],
+    );
     assert_eq!(r.code, 4, "{}", r.describe());
-    assert!(r.stderr.contains("did not print its port") && r.stderr.contains("stuck starting"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did not print its port") && r.stderr.contains("stuck starting"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn missing_plugin_says_where_it_looked() {
-    let p = Project { dir: tempfile::tempdir().unwrap() };
-    p.write("Pulumi.yaml", "name: f\nruntime: yaml\nresources:\n  x:\n    type: nosuchpkg:index:Thing\n");
-    let r = Run::from(p.command(&["preview"]).env("PATH", "/nonexistent").output().unwrap());
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    p.write(
+        "Pulumi.yaml",
+        "name: f\nruntime: yaml\nresources:\n  x:\n    type: nosuchpkg:index:Thing\n",
+    );
+    let r = Run::from(
+        p.command(&["preview"])
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap(),
+    );
     assert_eq!(r.code, 4, "{}", r.describe());
-    assert!(r.stderr.contains("pulumi-resource-nosuchpkg") && r.stderr.contains("PATH"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pulumi-resource-nosuchpkg") && r.stderr.contains("PATH"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn cargo_package_path_builds_and_runs_the_provider() {
-    let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../provider-example").canonicalize().unwrap();
-    let p = Project { dir: tempfile::tempdir().unwrap() };
+    let pkg = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../provider-example")
+        .canonicalize()
+        .unwrap();
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
     p.write(
         "Pulumi.yaml",
         &format!("name: c\nruntime: yaml\nconfig:\n  local:root: .\nplugins:\n  providers:\n    - name: local\n      path: {}\nresources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n", pkg.display()),
     );
     let r = p.run(&["preview"]).ok();
-    assert!(r.events.iter().any(|e| e["event"] == "log" && e["message"].as_str().unwrap_or("").contains("building")), "{}", r.describe());
+    assert!(
+        r.events.iter().any(
+            |e| e["event"] == "log" && e["message"].as_str().unwrap_or("").contains("building")
+        ),
+        "{}",
+        r.describe()
+    );
     assert_eq!(r.steps(), vec![s("create", "r", "planned")]);
 }

@@ -13,21 +13,28 @@ pub fn local_provider() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../provider-example");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(engine_harness::plugin::build_cargo(&dir, "local")).expect("build pulumi-resource-local")
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(engine_harness::plugin::build_cargo(&dir, "local"))
+            .expect("build pulumi-resource-local")
     })
     .clone()
 }
 
 /// A project in a temporary directory.
 pub struct Project {
+    /// The temporary project directory.
     pub dir: tempfile::TempDir,
 }
 
 impl Project {
     /// A project named `t` whose `local` plugin is the built example provider, with `local:root: .`.
     pub fn local(resources_yaml: &str) -> Self {
-        let p = Project { dir: tempfile::tempdir().unwrap() };
+        let p = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
         p.write_local(resources_yaml);
         p
     }
@@ -41,16 +48,20 @@ impl Project {
         self.write("Pulumi.yaml", &yaml);
     }
 
+    /// The project directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// Writes a file into the project.
     pub fn write(&self, file: &str, text: &str) {
         std::fs::write(self.path().join(file), text).unwrap();
     }
 
+    /// The checkpoint, parsed.
     pub fn state(&self) -> Json {
-        let text = std::fs::read_to_string(self.path().join(".pulumi-harness/dev.json")).expect("state file");
+        let text = std::fs::read_to_string(self.path().join(".pulumi-harness/dev.json"))
+            .expect("state file");
         serde_json::from_str(&text).expect("state is valid JSON")
     }
 
@@ -61,17 +72,26 @@ impl Project {
             .cloned()
             .unwrap_or_default()
             .into_iter()
-            .filter(|r| r["custom"] == true && !r["type"].as_str().unwrap_or("").starts_with("pulumi:"))
+            .filter(|r| {
+                r["custom"] == true && !r["type"].as_str().unwrap_or("").starts_with("pulumi:")
+            })
             .collect()
     }
 
+    /// The resource named `name` in state.
     pub fn resource(&self, name: &str) -> Option<Json> {
-        self.resources().into_iter().find(|r| r["urn"].as_str().unwrap().ends_with(&format!("::{name}")))
+        self.resources()
+            .into_iter()
+            .find(|r| r["urn"].as_str().unwrap().ends_with(&format!("::{name}")))
     }
 
+    /// The harness command for this project (without --json/--yes).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_engine-harness"));
-        c.args(args).arg("--cwd").arg(self.path()).stdin(Stdio::null());
+        c.args(args)
+            .arg("--cwd")
+            .arg(self.path())
+            .stdin(Stdio::null());
         c
     }
 
@@ -89,17 +109,29 @@ impl Project {
 
 /// A finished run.
 pub struct Run {
+    /// Exit code.
     pub code: i32,
+    /// JSON events from stdout.
     pub events: Vec<Json>,
+    /// Raw stdout.
     pub stdout: String,
+    /// Raw stderr.
     pub stderr: String,
 }
 
 impl From<Output> for Run {
     fn from(out: Output) -> Self {
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        let events = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        Run { code: out.status.code().unwrap_or(-1), events, stdout, stderr: String::from_utf8_lossy(&out.stderr).to_string() }
+        let events = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            events,
+            stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
     }
 }
 
@@ -110,30 +142,56 @@ impl Run {
             .events
             .iter()
             .filter(|e| e["event"] == "step")
-            .map(|e| (e["op"].as_str().unwrap().to_string(), e["name"].as_str().unwrap().to_string(), e["status"].as_str().unwrap().to_string()))
+            .map(|e| {
+                (
+                    e["op"].as_str().unwrap().to_string(),
+                    e["name"].as_str().unwrap().to_string(),
+                    e["status"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         v.sort();
         v
     }
 
+    /// The step event of `name` (null if none).
     pub fn step(&self, name: &str) -> Json {
-        self.events.iter().find(|e| e["event"] == "step" && e["name"] == name).cloned().unwrap_or(Json::Null)
+        self.events
+            .iter()
+            .find(|e| e["event"] == "step" && e["name"] == name)
+            .cloned()
+            .unwrap_or(Json::Null)
     }
 
+    /// The summary event.
     pub fn summary(&self) -> Json {
-        self.events.iter().find(|e| e["event"] == "summary").cloned().unwrap_or(Json::Null)
+        self.events
+            .iter()
+            .find(|e| e["event"] == "summary")
+            .cloned()
+            .unwrap_or(Json::Null)
     }
 
+    /// Asserts success.
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
+    /// Everything, for assertion messages.
     pub fn describe(&self) -> String {
-        format!("exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
+/// A step triple.
 pub fn s(a: &str, b: &str, c: &str) -> (String, String, String) {
     (a.to_string(), b.to_string(), c.to_string())
 }
@@ -155,6 +213,7 @@ pub fn kill(pid: i32, sig: i32) {
     }
 }
 
+/// Reads a pid file.
 pub fn read_pid(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
