@@ -173,6 +173,19 @@ macro_rules! each_resource {
     }};
 }
 
+/// Unwraps a result, or deletes the resource the case created and stops with the finding.
+macro_rules! or_cleanup {
+    ($e:expr, ($s:expr, $rec:expr, $r:expr, $id:expr, $outputs:expr, $inputs:expr)) => {
+        match $e {
+            Ok(v) => v,
+            Err(f) => {
+                cleanup($s, $rec, $r, $id, $outputs, $inputs).await;
+                return Err(Stop::Failed(f));
+            }
+        }
+    };
+}
+
 fn no_resources(ctx: &Ctx) -> String {
     match &ctx.schema {
         SchemaAnswer::Json(_) => "no fixture was given and no resource of the schema has inputs the kit can make up; pass --fixture".into(),
@@ -987,9 +1000,11 @@ async fn diff_unchanged(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseRe
         .check_valid(r, &PropertyMap::new(), &news, "inputs")
         .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
-    let again = s
-        .check_valid(r, &inputs, &news, "inputs (second Check)")
-        .await?;
+    let again = or_cleanup!(
+        s.check_valid(r, &inputs, &news, "inputs (second Check)")
+            .await,
+        (&s, rec, r, &id, &outputs, &inputs)
+    );
     let check = format!("Diff({}) of unchanged inputs", r.type_token);
     match s.diff(r, &id, &outputs, &inputs, &again).await {
         Err(e) => rec.findings.push(e.finding(check, "answer Diff")),
@@ -1042,9 +1057,10 @@ async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
     let mut state = (outputs.clone(), inputs.clone());
     if let Some(replace) = &r.replace {
         let replace = ResourceFixture::map(replace);
-        let checked = s
-            .check_valid(r, &inputs, &replace, "replace inputs")
-            .await?;
+        let checked = or_cleanup!(
+            s.check_valid(r, &inputs, &replace, "replace inputs").await,
+            (&s, rec, r, &id, &outputs, &inputs)
+        );
         let changed = changed_keys(&ResourceFixture::map(&r.inputs), &replace);
         let mut declared = r.expected_replaces();
         declared.extend(
@@ -1087,7 +1103,10 @@ async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Cas
     }
     if let Some(update) = &r.update {
         let update = ResourceFixture::map(update);
-        let checked = s.check_valid(r, &inputs, &update, "update inputs").await?;
+        let checked = or_cleanup!(
+            s.check_valid(r, &inputs, &update, "update inputs").await,
+            (&s, rec, r, &id, &outputs, &inputs)
+        );
         let changed = changed_keys(&ResourceFixture::map(&r.inputs), &update);
         let check = format!(
             "Diff({}) to the update inputs (changing {changed:?})",
@@ -1381,9 +1400,11 @@ async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
         let update = ResourceFixture::map(update);
         let mut all = secrets.clone();
         all.extend(secret_texts(&update));
-        let checked = s
-            .check_valid(r, &inputs, &update, "secret update inputs")
-            .await?;
+        let checked = or_cleanup!(
+            s.check_valid(r, &inputs, &update, "secret update inputs")
+                .await,
+            (&s, rec, r, &id, &outputs, &inputs)
+        );
         match s.update(r, &id, &outputs, &inputs, &checked).await {
             Err(e) => rec.findings.push(e.finding(
                 format!("Update({}) with secret inputs", r.type_token),
@@ -1468,9 +1489,10 @@ async fn idempotency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResul
         .await?;
     let (id, outputs) = s.create_ok(r, &inputs).await?;
     // Second `up`: Check against the recorded inputs, then Diff.
-    let again = s
-        .check_valid(r, &inputs, &news, "inputs (second up)")
-        .await?;
+    let again = or_cleanup!(
+        s.check_valid(r, &inputs, &news, "inputs (second up)").await,
+        (&s, rec, r, &id, &outputs, &inputs)
+    );
     if unwrap_map(&again) != unwrap_map(&inputs) {
         rec.fail(
             format!("{}: Check on the second up", r.type_token),

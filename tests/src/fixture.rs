@@ -333,8 +333,14 @@ impl ResourceFixture {
             })
             .unwrap_or_default();
         let mut inputs = serde_json::Map::new();
+        // Values name the type, so that resources of two types never collide (same path...).
+        let tag = type_token
+            .rsplit(':')
+            .next()
+            .unwrap_or("resource")
+            .to_lowercase();
         for name in &required {
-            inputs.insert(name.clone(), sample(props.get(name)?, 1)?);
+            inputs.insert(name.clone(), sample(props.get(name)?, &tag, 1)?);
         }
         let replaces_on = |name: &str| {
             props
@@ -351,7 +357,7 @@ impl ResourceFixture {
                 .unwrap_or("")
                 .to_string()
         };
-        let changed = |name: &str| sample(props.get(name)?, 2);
+        let changed = |name: &str| sample(props.get(name)?, &tag, 2);
         let update_key = props.keys().find(|k| {
             !replaces_on(k)
                 && matches!(
@@ -406,7 +412,7 @@ impl ResourceFixture {
 }
 
 /// A made-up value for a property schema; `variant` 1 or 2 gives two different values.
-fn sample(prop: &serde_json::Value, variant: i64) -> Option<serde_json::Value> {
+fn sample(prop: &serde_json::Value, tag: &str, variant: i64) -> Option<serde_json::Value> {
     use serde_json::json;
     if let Some(values) = prop.get("enum").and_then(|e| e.as_array()) {
         let pick = values.get((variant as usize - 1).min(values.len().saturating_sub(1)))?;
@@ -418,7 +424,7 @@ fn sample(prop: &serde_json::Value, variant: i64) -> Option<serde_json::Value> {
         return Some(default.clone());
     }
     Some(match prop.get("type")?.as_str()? {
-        "string" => json!(format!("conformance-{variant}")),
+        "string" => json!(format!("conformance-{tag}-{variant}")),
         "integer" | "number" => json!(variant),
         "boolean" => json!(variant == 1),
         "array" => json!([]),
@@ -463,9 +469,9 @@ mod tests {
             "required": ["arn"],
         });
         let f = ResourceFixture::derive("p:m:R", &resource).unwrap();
-        assert_eq!(f.inputs["name"], "conformance-1");
+        assert_eq!(f.inputs["name"], "conformance-r-1");
         assert_eq!(f.replace.as_ref().unwrap()["size"], 2);
-        assert_eq!(f.update.as_ref().unwrap()["name"], "conformance-2");
+        assert_eq!(f.update.as_ref().unwrap()["name"], "conformance-r-2");
         assert_eq!(f.invalid[0].properties, vec!["name".to_string()]);
         assert_eq!(f.computed, vec!["arn".to_string()]);
     }

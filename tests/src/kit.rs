@@ -38,7 +38,8 @@ pub enum SchemaAnswer {
 pub struct Kit {
     /// How to launch the plugin.
     pub command: PluginCommand,
-    /// The fixture; `None` derives inputs from the schema where possible.
+    /// The fixture; without one, or when it lists no resources (only `config`), inputs are
+    /// derived from the schema where possible.
     pub fixture: Option<Fixture>,
     /// Pulumi's package metaschema (default: `$PULUMI_METASCHEMA`, then `../shared/` of this
     /// repository, then `../shared/` of the current directory).
@@ -95,7 +96,7 @@ impl Kit {
         let mut fixture = self.fixture.clone().unwrap_or_default();
         let _scratch = Scratch::substitute(&mut fixture)?;
         let mut derived = Vec::new();
-        if let (SchemaAnswer::Json(schema), None) = (&schema, &self.fixture)
+        if let (SchemaAnswer::Json(schema), true) = (&schema, fixture.resources.is_empty())
             && let Some(resources) = schema.get("resources").and_then(|r| r.as_object())
         {
             for (token, resource) in resources.iter().take(10) {

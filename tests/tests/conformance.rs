@@ -404,3 +404,52 @@ async fn the_kit_reports_on_a_provider_built_with_pulumis_python_sdk() {
             .contains(&format!("tests=\"{}\"", provider_conformance::CASES.len()))
     );
 }
+
+/// Without resources in the fixture, inputs come from the plugin's schema: the example's
+/// Random and File work with made-up inputs; a Command whose made-up script does not exist
+/// fails, and the report says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_are_derived_from_the_schema_when_the_fixture_lists_no_resources() {
+    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let config_only = Fixture::parse("config: {root: \"${TEMPDIR}\"}\n").expect("parses");
+    let kit =
+        Kit::new(PluginCommand::new(vec![plugin.display().to_string()])).with_fixture(config_only);
+    let report = kit
+        .run(&[
+            "create.outputs".to_string(),
+            "read.after-create".to_string(),
+        ])
+        .await
+        .expect("the kit runs");
+    eprintln!("{}", report.table());
+    for case in &report.cases {
+        let derived = case
+            .notes
+            .iter()
+            .find(|n| n.starts_with("inputs derived from the schema"))
+            .expect("a note");
+        assert!(
+            derived.contains("local:index:Random") && derived.contains("local:index:File"),
+            "{derived}"
+        );
+        let findings: Vec<&str> = case.findings.iter().map(|f| f.check.as_str()).collect();
+        assert!(
+            findings
+                .iter()
+                .all(|c| !c.contains("local:index:Random") && !c.contains("local:index:File")),
+            "{findings:?}"
+        );
+        assert!(
+            findings.iter().any(|c| c.contains("local:index:Command")),
+            "{}",
+            report.table()
+        );
+    }
+    let created = &report.case("create.outputs").unwrap().notes;
+    assert!(
+        created
+            .iter()
+            .any(|n| n.starts_with("local:index:Random: id \"random-")),
+        "{created:?}"
+    );
+}
