@@ -38,7 +38,8 @@ enum Command {
     Refresh(Common),
     /// Delete every resource of the stack.
     Destroy(Common),
-    /// Run the provider conformance kit (arguments are passed through).
+    /// Run the provider conformance kit (arguments, including --help, are passed through).
+    #[command(disable_help_flag = true)]
     Conformance {
         /// Arguments for the conformance kit.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
