@@ -50,8 +50,9 @@ pub struct PluginArgs {
 }
 
 impl PluginArgs {
-    /// Parses the arguments after the program name. Unknown flags are tolerated; the first
-    /// positional argument is the engine's address.
+    /// Parses the arguments after the program name. Unknown flags are tolerated; the engine's
+    /// address is the first positional argument that looks like `host:port` (so the value of an
+    /// unknown two-token flag is not mistaken for it), else the first positional argument.
     ///
     /// ```
     /// use provider_sdk::PluginArgs;
@@ -59,6 +60,8 @@ impl PluginArgs {
     /// assert_eq!(args.engine_address.as_deref(), Some("127.0.0.1:5"));
     /// assert_eq!(args.verbosity, 9);
     /// assert_eq!(args.tracing.as_deref(), Some("x"));
+    /// let args = PluginArgs::parse(["--future-flag", "its-value", "127.0.0.1:5"]);
+    /// assert_eq!(args.engine_address.as_deref(), Some("127.0.0.1:5"));
     /// ```
     pub fn parse<I, S>(args: I) -> Self
     where
@@ -67,6 +70,7 @@ impl PluginArgs {
     {
         let mut parsed = PluginArgs::default();
         let mut args = args.into_iter().map(|a| a.as_ref().to_string());
+        let mut positionals = Vec::new();
         while let Some(arg) = args.next() {
             let flag = arg.trim_start_matches('-');
             if arg.starts_with('-') {
@@ -80,10 +84,18 @@ impl PluginArgs {
                     "tracing" => parsed.tracing = value.or_else(|| args.next()),
                     _ => tracing::debug!("ignoring unknown flag {arg}"),
                 }
-            } else if parsed.engine_address.is_none() {
-                parsed.engine_address = Some(arg);
+            } else {
+                positionals.push(arg);
             }
         }
+        let looks_like_address = |a: &String| {
+            a.rsplit_once(':')
+                .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+        };
+        parsed.engine_address = match positionals.iter().position(looks_like_address) {
+            Some(i) => Some(positionals.swap_remove(i)),
+            None => positionals.into_iter().next(),
+        };
         parsed
     }
 }
@@ -114,7 +126,11 @@ pub struct Plugin<P> {
 impl<P: ResourceProvider> Plugin<P> {
     /// A plugin serving `provider`, reporting `version` (usually `env!("CARGO_PKG_VERSION")`).
     pub fn new(provider: P, version: impl Into<String>) -> Self {
-        Plugin { provider: Arc::new(provider), version: version.into(), grace: Duration::from_secs(3) }
+        Plugin {
+            provider: Arc::new(provider),
+            version: version.into(),
+            grace: Duration::from_secs(3),
+        }
     }
 
     /// How long in-flight calls may run after a shutdown signal (default 3 s; the engine
@@ -142,7 +158,9 @@ impl<P: ResourceProvider> Plugin<P> {
     /// Serves as a plugin process with `args`: binds loopback, prints the port line, serves
     /// until a shutdown signal.
     pub async fn serve_process(self, args: PluginArgs) -> Result<(), ServeError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(ServeError::Bind)?;
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(ServeError::Bind)?;
         let port = listener.local_addr().map_err(ServeError::Bind)?.port();
         // Install the handlers before the port line: the engine may signal as soon as it has
         // read the port, and an uninstalled SIGINT handler would kill the process (not exit 0).
@@ -176,7 +194,9 @@ impl<P: ResourceProvider> Plugin<P> {
             .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
             .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<ResourceProviderServer<ProviderService<P>>>().await;
+        health
+            .set_serving::<ResourceProviderServer<ProviderService<P>>>()
+            .await;
 
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let stopping = stop.clone();
@@ -212,7 +232,10 @@ fn print_port_line(port: u16) -> std::io::Result<()> {
     // code is writing fd 1 concurrently.
     let redirected = unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) };
     if redirected < 0 {
-        tracing::warn!("could not redirect stdout to stderr: {}", std::io::Error::last_os_error());
+        tracing::warn!(
+            "could not redirect stdout to stderr: {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(())
 }
@@ -222,7 +245,10 @@ type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
 /// SIGINT and SIGTERM streams; from this call on, neither signal kills the process by default.
 fn install_signal_handlers() -> Option<Signals> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(int), Ok(term)) => Some((int, term)),
         _ => {
             tracing::warn!("cannot install signal handlers; the plugin stops only when killed");
@@ -256,5 +282,9 @@ fn init_tracing(verbosity: u32) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }

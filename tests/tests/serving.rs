@@ -1001,6 +1001,7 @@ async fn engine_flags_and_unknown_flags_are_tolerated() {
         "--tracing",
         "http://127.0.0.1:9",
         "--some-future-flag",
+        "its-value",
         "--another=value",
         &address,
     ];
