@@ -19,8 +19,10 @@ pub enum SchemaAnswer {
     Unimplemented,
     /// Text that is not JSON.
     NotJson(String),
-    /// Any other failure (launch or call), explained.
+    /// Any other failure of the call, explained.
     Failed(String),
+    /// The plugin did not start at all, explained.
+    NotStarted(String),
 }
 
 /// A configured conformance run.
@@ -135,7 +137,18 @@ impl Kit {
             }
             let started = Instant::now();
             let mut rec = Rec::default();
-            let outcome = cases::run_case(name, &ctx, &mut rec).await;
+            let outcome = match &ctx.schema {
+                // Nothing can run; the port-line case still explains the launch.
+                SchemaAnswer::NotStarted(why) if *name != "process.port-line" => {
+                    Err(Stop::Failed(crate::report::Finding {
+                        check: "launch the plugin".into(),
+                        expected: "a plugin that starts and prints its port".into(),
+                        actual: format!("not run: the plugin did not start: {why}"),
+                        fix: "make the plugin start (see process.port-line)".into(),
+                    }))
+                }
+                _ => cases::run_case(name, &ctx, &mut rec).await,
+            };
             let status = match outcome {
                 Ok(()) if rec.findings.is_empty() => Status::Pass,
                 Ok(()) => Status::Fail,
@@ -167,7 +180,7 @@ impl Kit {
     async fn fetch_schema(&self) -> SchemaAnswer {
         let session = match Session::launch(&self.command, self.call_timeout).await {
             Ok(s) => s,
-            Err(f) => return SchemaAnswer::Failed(f.actual),
+            Err(f) => return SchemaAnswer::NotStarted(f.actual),
         };
         let _ = session.handshake().await;
         let req = pulumirpc::GetSchemaRequest {

@@ -453,3 +453,28 @@ async fn inputs_are_derived_from_the_schema_when_the_fixture_lists_no_resources(
         "{created:?}"
     );
 }
+
+/// A plugin that cannot start fails every case at once, with the reason, instead of waiting
+/// for each launch in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_does_not_start_fails_every_case_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("pulumi-resource-missing");
+    let kit = Kit::new(PluginCommand::new(vec![missing.display().to_string()]))
+        .with_fixture(fixture("local-random.yaml"));
+    let report = kit.run(&[]).await.expect("the kit runs");
+    assert_eq!(
+        failed(&report).len(),
+        provider_conformance::CASES.len(),
+        "{}",
+        report.table()
+    );
+    let port_line = &report.case("process.port-line").unwrap().findings[0];
+    assert!(
+        port_line.actual.contains("cannot start")
+            && port_line.actual.contains("pulumi-resource-missing"),
+        "{port_line:?}"
+    );
+    let create = &report.case("create.outputs").unwrap().findings[0];
+    assert!(create.actual.contains("did not start"), "{create:?}");
+}
