@@ -311,15 +311,20 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let mut provider_states = Vec::new();
     let result = async {
         for pkg in &packages {
-            let path = match plugin::find(&project, pkg)? {
-                PluginSource::Binary(p) => p,
-                PluginSource::Cargo(dir) => {
-                    display.log("info", format!("building the `{pkg}` provider with cargo in {}", dir.display()));
-                    plugin::build_cargo(&dir, pkg).await?
-                }
-            };
             let config = project.provider_config.get(pkg).cloned().unwrap_or_default();
-            let mut p = plugin::launch(&path, pkg, &project.dir, &engine.address, &project.name, &config).await?;
+            let (mut p, path) = if let Some(port) = plugin::debug_port(pkg) {
+                display.log("info", format!("attaching to the `{pkg}` provider on port {port} (PULUMI_DEBUG_PROVIDERS)"));
+                (plugin::attach(pkg, port, &engine.address).await?, PathBuf::from(format!("127.0.0.1:{port}")))
+            } else {
+                let path = match plugin::find(&project, pkg)? {
+                    PluginSource::Binary(p) => p,
+                    PluginSource::Cargo(dir) => {
+                        display.log("info", format!("building the `{pkg}` provider with cargo in {}", dir.display()));
+                        plugin::build_cargo(&dir, pkg).await?
+                    }
+                };
+                (plugin::launch(&path, pkg, &project.dir, &engine.address, &project.name, &config).await?, path)
+            };
             let purn = provider_urn(&project, pkg);
             let old = snap.get(&purn).cloned();
             let id = old.as_ref().map(|o| o.id.clone()).filter(|s| !s.is_empty()).unwrap_or_else(new_uuid);
@@ -924,6 +929,10 @@ async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
                     Err(e) => failed("update", format!("Update (preview): {e}")),
                 };
             }
+            ctx.display.emit(Event::StepStart {
+                op: "update".into(),
+                urn: urn.clone(),
+            });
             let op = ctx.journal.begin(OperationType::Updating, &o).await?;
             match plugin
                 .update(
@@ -1101,6 +1110,10 @@ async fn create(
         extra.push(o.clone());
         remove.push((urn.clone(), false));
     }
+    ctx.display.emit(Event::StepStart {
+        op: op_name.into(),
+        urn: urn.clone(),
+    });
     let op = ctx.journal.begin(OperationType::Creating, &res).await?;
     match plugin
         .create(&urn, &name, &ty, &res.inputs, timeout, false)
@@ -1254,6 +1267,10 @@ async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
         .as_ref()
         .and_then(|t| t["delete"].as_f64())
         .unwrap_or(0.0);
+    ctx.display.emit(Event::StepStart {
+        op: op_name.into(),
+        urn: r.urn.clone(),
+    });
     let op = ctx.journal.begin(OperationType::Deleting, r).await?;
     match plugin
         .delete(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs, timeout)

@@ -386,6 +386,17 @@ pub async fn launch(
             tracing::debug!(plugin = %pkg, "stdout: {line}");
         }
     });
+    connect(package, path, port, Some(child), pid, stderr_tail).await
+}
+
+async fn connect(
+    package: &str,
+    path: &Path,
+    port: u32,
+    mut child: Option<Child>,
+    pid: Option<u32>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+) -> Result<Plugin, Error> {
     let endpoint = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
         .map_err(|e| Error::plugin(package, e.to_string()))?
         .tcp_nodelay(true)
@@ -395,7 +406,9 @@ pub async fn launch(
         match endpoint.connect().await {
             Ok(c) => break c,
             Err(e) if tokio::time::Instant::now() >= deadline => {
-                let _ = child.start_kill();
+                if let Some(c) = child.as_mut() {
+                    let _ = c.start_kill();
+                }
                 return Err(Error::plugin(
                     package,
                     format!(
@@ -417,10 +430,47 @@ pub async fn launch(
         accept_secrets: false,
         supports_preview: false,
         client,
-        child: tokio::sync::Mutex::new(Some(child)),
+        child: tokio::sync::Mutex::new(child),
         pid,
         stderr: stderr_tail,
     })
+}
+
+/// The port of a provider to attach to instead of launching it, from
+/// `PULUMI_DEBUG_PROVIDERS=<pkg>:<port>[,<pkg>:<port>...]`.
+pub fn debug_port(package: &str) -> Option<u32> {
+    let spec = std::env::var("PULUMI_DEBUG_PROVIDERS").ok()?;
+    spec.split(',').find_map(|entry| {
+        let (pkg, port) = entry.trim().split_once(':')?;
+        (pkg == package).then(|| port.parse().ok()).flatten()
+    })
+}
+
+/// Attaches to a provider already serving on `127.0.0.1:<port>` (a provider started by hand in
+/// a debugger): it is not launched, and shutting it down only sends `Cancel`.
+pub async fn attach(package: &str, port: u32, engine_address: &str) -> Result<Plugin, Error> {
+    let path = PathBuf::from(format!("attached:127.0.0.1:{port}"));
+    let plugin = connect(
+        package,
+        &path,
+        port,
+        None,
+        None,
+        Arc::new(Mutex::new(VecDeque::new())),
+    )
+    .await?;
+    match plugin
+        .client
+        .clone()
+        .attach(PluginAttach {
+            address: engine_address.to_string(),
+        })
+        .await
+    {
+        Ok(_) => Ok(plugin),
+        Err(s) if s.code() == Code::Unimplemented => Ok(plugin),
+        Err(s) => Err(plugin.plugin_err("Attach", &s)),
+    }
 }
 
 fn missing_keys(status: &Status) -> Option<Vec<String>> {

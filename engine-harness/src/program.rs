@@ -1014,6 +1014,31 @@ fn resolve_dependencies(src: &Source, mut p: Project) -> Result<Project, Error> 
             .map_err(|e| src.err(src.child_key("variables", name), e))?;
         var_resources.insert(name.clone(), deps);
     }
+    let unsupported = p
+        .resources
+        .iter()
+        .map(|r| (r.line, Json::Object(r.properties.clone())))
+        .chain(
+            p.variables
+                .iter()
+                .map(|(k, v)| (src.child_key("variables", k), v.clone())),
+        )
+        .chain(
+            p.outputs
+                .iter()
+                .map(|(k, v)| (src.child_key("outputs", k), v.clone())),
+        );
+    for (line, v) in unsupported {
+        if let Some(f) = unsupported_function(&v) {
+            return Err(src.err(
+                src.find(line, &f),
+                format!(
+                    "`{f}` is not supported by engine-harness; use one of {} or plain values",
+                    FUNCTIONS.join(", ")
+                ),
+            ));
+        }
+    }
     let mut all_deps = Vec::new();
     for r in &p.resources {
         let refs =
@@ -1127,6 +1152,75 @@ fn find_cycle(p: &Project) -> Option<Vec<String>> {
     None
 }
 
+/// The built-in functions engine-harness evaluates.
+pub const FUNCTIONS: [&str; 4] = [
+    "fn::secret",
+    "fn::stringAsset",
+    "fn::fileAsset",
+    "fn::toJSON",
+];
+
+/// The asset signature.
+const ASSET_SIG: &str = "c44067f5952c0a294b673a41bacd8c17";
+
+fn asset(kind: &str, text: &str, bytes: &[u8]) -> Json {
+    use sha2::Digest;
+    let mut m = serde_json::Map::new();
+    m.insert(value::SIG_KEY.into(), Json::String(ASSET_SIG.into()));
+    m.insert(
+        "hash".into(),
+        Json::String(hex::encode(sha2::Sha256::digest(bytes))),
+    );
+    m.insert(kind.into(), Json::String(text.into()));
+    Json::Object(m)
+}
+
+fn call_function(f: &str, arg: Json, dir: &Path) -> Result<Json, String> {
+    if value::contains_unknown(&arg) {
+        return Ok(value::unknown());
+    }
+    match f {
+        "fn::secret" => Ok(value::secret(arg)),
+        "fn::toJSON" => {
+            let (plain, secret) = value::unwrap_secrets(&arg);
+            let text = Json::String(plain.to_string());
+            Ok(if secret { value::secret(text) } else { text })
+        }
+        "fn::stringAsset" => match arg {
+            Json::String(t) => Ok(asset("text", &t, t.as_bytes())),
+            _ => Err("`fn::stringAsset` takes a string".into()),
+        },
+        "fn::fileAsset" => match arg {
+            Json::String(path) => {
+                let full = dir.join(&path);
+                let bytes = std::fs::read(&full)
+                    .map_err(|e| format!("`fn::fileAsset`: cannot read {}: {e}", full.display()))?;
+                Ok(asset("path", &path, &bytes))
+            }
+            _ => Err("`fn::fileAsset` takes a path string".into()),
+        },
+        other => Err(format!(
+            "`{other}` is not supported; engine-harness evaluates {}",
+            FUNCTIONS.join(", ")
+        )),
+    }
+}
+
+/// The first unsupported `fn::` function used in `v`, if any.
+fn unsupported_function(v: &Json) -> Option<String> {
+    match v {
+        Json::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.starts_with("fn::") && !FUNCTIONS.contains(&k.as_str()) {
+                Some(k.clone())
+            } else {
+                unsupported_function(x)
+            }
+        }),
+        Json::Array(a) => a.iter().find_map(unsupported_function),
+        _ => None,
+    }
+}
+
 /// The state of a resource as interpolations see it.
 #[derive(Debug, Clone, Default)]
 pub struct ResolvedResource {
@@ -1197,6 +1291,11 @@ impl Evaluator<'_> {
                     .map(|x| self.eval_depth(x, depth))
                     .collect::<Result<_, _>>()?,
             ),
+            Json::Object(m) if m.len() == 1 && m.keys().all(|k| k.starts_with("fn::")) => {
+                let (f, arg) = m.iter().next().expect("one entry");
+                let arg = self.eval_depth(arg, depth)?;
+                call_function(f, arg, &self.project.dir)?
+            }
             Json::Object(m) => Json::Object(
                 m.iter()
                     .map(|(k, x)| Ok((k.clone(), self.eval_depth(x, depth)?)))
@@ -1380,6 +1479,33 @@ mod tests {
         assert!(value::is_secret(
             &ev.eval(&Json::String("p=${pw}".into())).unwrap()
         ));
+    }
+
+    #[test]
+    fn functions_are_evaluated_and_unknown_ones_rejected() {
+        let p = project(
+            "name: d\nruntime: yaml\nvariables:\n  pw:\n    fn::secret: hunter2\n  page:\n    fn::stringAsset: hi\nresources: {}\n",
+        )
+        .unwrap();
+        let res = HashMap::new();
+        let ev = Evaluator {
+            project: &p,
+            resources: &res,
+        };
+        assert!(value::is_secret(
+            &ev.eval(&Json::String("${pw}".into())).unwrap()
+        ));
+        let a = ev.eval(&Json::String("${page}".into())).unwrap();
+        assert_eq!(a["text"], "hi");
+        assert_eq!(
+            a["hash"],
+            "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"
+        );
+        let (line, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: x:index:Y\n    properties:\n      v:\n        fn::invoke: {}\n").unwrap_err(),
+        );
+        assert_eq!(line, 8);
+        assert!(msg.contains("fn::invoke"), "{msg}");
     }
 
     #[test]

@@ -5,7 +5,9 @@ mod support;
 use support::*;
 
 fn file(name: &str, path: &str, content: &str, options: &str) -> String {
-    format!("  {name}:\n    type: local:index:File\n    properties:\n      path: {path}\n      content: {content}\n{options}")
+    format!(
+        "  {name}:\n    type: local:index:File\n    properties:\n      path: {path}\n      content: {content}\n{options}"
+    )
 }
 
 #[test]
@@ -15,7 +17,12 @@ fn delete_before_replace_deletes_the_old_file_first() {
     p.run(&["up"]).ok();
     p.write_local(&format!("resources:\n{}", file("f", "two.txt", "hi", opts)));
     let r = p.run(&["up"]).ok();
-    assert_eq!(r.steps(), vec![s("replace", "f", "ok")], "no separate delete-replaced step: {}", r.describe());
+    assert_eq!(
+        r.steps(),
+        vec![s("replace", "f", "ok")],
+        "no separate delete-replaced step: {}",
+        r.describe()
+    );
     assert!(!p.path().join("one.txt").exists());
     assert!(p.path().join("two.txt").exists());
     assert_eq!(p.resources().len(), 1);
@@ -25,7 +32,9 @@ fn delete_before_replace_deletes_the_old_file_first() {
 #[test]
 fn ignore_changes_and_replace_on_changes() {
     let random = |prefix: &str, opts: &str| {
-        format!("resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n      prefix: {prefix}\n{opts}")
+        format!(
+            "resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n      prefix: {prefix}\n{opts}"
+        )
     };
     let ignore = "    options:\n      ignoreChanges: [prefix]\n";
     let p = Project::local(&random("a", ignore));
@@ -49,12 +58,28 @@ fn ignore_changes_and_replace_on_changes() {
 
 #[test]
 fn retain_on_delete_drops_from_state_but_keeps_the_file() {
-    let p = Project::local(&format!("resources:\n{}", file("kept", "kept.txt", "stay", "    options:\n      retainOnDelete: true\n")));
+    let p = Project::local(&format!(
+        "resources:\n{}",
+        file(
+            "kept",
+            "kept.txt",
+            "stay",
+            "    options:\n      retainOnDelete: true\n"
+        )
+    ));
     p.run(&["up"]).ok();
     p.write_local("resources: {}\n");
     let r = p.run(&["up"]).ok();
     assert_eq!(r.steps(), vec![s("delete", "kept", "ok")]);
-    assert!(r.step("kept")["message"].as_str().unwrap().contains("retained"));
+    assert!(
+        r.step("kept")["message"]
+            .as_str()
+            .unwrap()
+            .contains("retained")
+    );
     assert!(p.resource("kept").is_none());
-    assert_eq!(std::fs::read_to_string(p.path().join("kept.txt")).unwrap(), "stay");
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("kept.txt")).unwrap(),
+        "stay"
+    );
 }

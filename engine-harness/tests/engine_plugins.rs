@@ -195,3 +195,35 @@ fn cargo_package_path_builds_and_runs_the_provider() {
     );
     assert_eq!(r.steps(), vec![s("create", "r", "planned")]);
 }
+
+#[test]
+fn attaches_to_a_running_provider_with_pulumi_debug_providers() {
+    use std::io::{BufRead, BufReader};
+    // No engine address: the provider waits for `Attach`.
+    let mut provider = std::process::Command::new(local_provider())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(provider.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().expect("port line");
+    let p = Project::local(
+        "resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 4\n",
+    );
+    let mut c = p.command(&["up", "--yes", "--json"]);
+    c.env("PULUMI_DEBUG_PROVIDERS", format!("local:{port}"));
+    let r = Run::from(c.output().unwrap());
+    let _ = provider.kill();
+    let _ = provider.wait();
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e["event"] == "log"
+                && e["message"].as_str().unwrap_or("").contains("attaching"))
+    );
+    assert_eq!(r.steps(), vec![s("create", "r", "ok")]);
+}
