@@ -341,10 +341,19 @@ impl Plugin {
 
     /// Explains a failed call: the status, and whether the process died (with its stderr).
     pub async fn explain(&self, op: &str, status: &Status) -> String {
-        let exited = if matches!(
-            status.code(),
-            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal
-        ) {
+        // A dying plugin shows as a transport failure; give the process a moment to be reaped.
+        let message = status.message().to_lowercase();
+        let transport = status.code() == tonic::Code::Unavailable
+            || [
+                "transport",
+                "connection",
+                "h2 protocol",
+                "broken pipe",
+                "reset",
+            ]
+            .iter()
+            .any(|w| message.contains(w));
+        let exited = if transport {
             self.wait_exit(Duration::from_secs(2)).await
         } else {
             self.exited()
