@@ -37,6 +37,14 @@ fn create_noop_update_replace_delete_destroy() {
             .starts_with(&format!("{a_result}/"))
     );
     assert_eq!(b["dependencies"][0], a["urn"]);
+    // The provider's Log message arrives tied to its resource.
+    assert!(
+        r.events.iter().any(|e| e["event"] == "log"
+            && e["urn"] == a["urn"]
+            && e["message"] == "generated 8 random characters"),
+        "{}",
+        r.describe()
+    );
     let outputs = r.events.iter().find(|e| e["event"] == "outputs").unwrap();
     assert_eq!(outputs["outputs"]["b"], b["outputs"]["result"]);
     assert!(
