@@ -260,9 +260,10 @@ impl Plugin {
             .take()
             .ok_or_else(|| Error::Launch("no stdout pipe".into()))?;
         let mut guard = KillOnError { pid, armed: true };
+        let seen = Arc::new(Mutex::new(None));
         let read = tokio::time::timeout(
             command.startup_timeout,
-            read_port(stdout, options.tolerate_port_line),
+            read_port(stdout, options.tolerate_port_line, seen.clone()),
         )
         .await;
         let (port, problem) = match read {
@@ -276,8 +277,12 @@ impl Plugin {
                 )));
             }
             Err(_) => {
+                let first = seen.lock().ok().and_then(|s| s.clone());
+                let first = first
+                    .map(|f| format!(" (it printed {f:?} instead, which is not a port number)"))
+                    .unwrap_or_default();
                 return Err(Error::Launch(format!(
-                    "no port line on stdout within {:?}; a plugin must print its port first{}",
+                    "no port line on stdout within {:?}{first}; a plugin must print its port first{}",
                     command.startup_timeout,
                     tail_note(&stderr)
                 )));
@@ -437,9 +442,11 @@ fn tail_note(stderr: &Arc<Mutex<Vec<u8>>>) -> String {
 }
 
 /// Reads stdout to the port line; the rest of stdout is drained in the background.
+/// The first line is also put in `seen`, for a report when the port never comes.
 async fn read_port(
     stdout: ChildStdout,
     tolerate: bool,
+    seen: Arc<Mutex<Option<String>>>,
 ) -> Result<(u16, Option<PortLineProblem>), String> {
     let mut reader = BufReader::new(stdout);
     let mut first_line: Option<String> = None;
@@ -480,7 +487,12 @@ async fn read_port(
                     "the first stdout line is {text:?}, not a port number; the engine reads the first line as the port"
                 ));
             }
-            (None, None) => first_line = Some(text),
+            (None, None) => {
+                if let Ok(mut seen) = seen.lock() {
+                    *seen = Some(text.clone());
+                }
+                first_line = Some(text);
+            }
             (None, Some(_)) => {}
         }
     }
