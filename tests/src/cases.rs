@@ -764,7 +764,11 @@ async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseRe
         );
         match s.check(r, &PropertyMap::new(), &news).await {
             Err(e) => {
-                let crashed = s.plugin.wait_exit(Duration::from_millis(500)).await.is_some();
+                let crashed = s
+                    .plugin
+                    .wait_exit(Duration::from_millis(500))
+                    .await
+                    .is_some();
                 rec.fail(
                     what,
                     format!("a response with failures naming {:?}", bad.properties),
