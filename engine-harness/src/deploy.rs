@@ -396,13 +396,20 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                         outputs: old_stack.map(|s| s.outputs).unwrap_or_default(),
                         ..Default::default()
                     });
-                    journal.write(meta, vec![]).await?;
+                    let changed: Vec<Resource> = meta.into_iter().filter(|r| snap.get(&r.urn) != Some(r)).collect();
+                    if !changed.is_empty() {
+                        journal.write(changed, vec![]).await?;
+                    }
                 }
                 up(&ctx, &snap, opts.parallel, &opts.interrupt).await?
             }
             Operation::Refresh => {
                 if !provider_states.is_empty() {
-                    journal.write(provider_states.clone(), vec![]).await?;
+                    let changed: Vec<Resource> =
+                        provider_states.iter().filter(|r| snap.get(&r.urn) != Some(*r)).cloned().collect();
+                    if !changed.is_empty() {
+                        journal.write(changed, vec![]).await?;
+                    }
                 }
                 refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
                 BTreeMap::new()
@@ -697,7 +704,9 @@ async fn up(
                     .collect(),
                 ..Default::default()
             };
-            ctx.journal.write(vec![stack], vec![]).await?;
+            if ctx.journal.get(&stack.urn).as_ref() != Some(&stack) {
+                ctx.journal.write(vec![stack], vec![]).await?;
+            }
         }
     }
     let _ = snap;

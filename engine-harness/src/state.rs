@@ -483,6 +483,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Journal {
     snap: Arc<std::sync::Mutex<Snapshot>>,
+    initial: Arc<(Vec<Resource>, Vec<Operation>)>,
     tx: Option<std::sync::mpsc::Sender<Msg>>,
     bytes: Arc<AtomicU64>,
     files: StateFiles,
@@ -547,7 +548,9 @@ impl Journal {
                 })?;
             Some(tx)
         };
+        let initial = Arc::new((snap.resources(), snap.pending.values().cloned().collect()));
         Ok(Journal {
+            initial,
             snap: Arc::new(std::sync::Mutex::new(snap)),
             tx,
             bytes,
@@ -654,12 +657,27 @@ impl Journal {
         self.end(None, put, remove).await
     }
 
-    /// Folds the journal into the checkpoint. Returns total bytes of state written this run.
+    /// Folds the journal into the checkpoint (skipped when nothing changed). Returns the total
+    /// bytes of state written this run.
     pub fn compact(&self) -> Result<u64, Error> {
         if self.tx.is_none() {
             return Ok(0);
         }
         let snap = self.snapshot();
+        let pending: Vec<Operation> = snap.pending.values().cloned().collect();
+        if self.files.checkpoint.is_file()
+            && snap.resources() == self.initial.0
+            && pending == self.initial.1
+        {
+            // Nothing changed: the checkpoint already says it all; drop the journal.
+            if self.files.journal.exists() {
+                std::fs::remove_file(&self.files.journal).map_err(|e| {
+                    Error::state(&self.files.journal, format!("cannot remove: {e}"))
+                })?;
+                sync_dir(self.files.journal.parent().unwrap_or(Path::new(".")));
+            }
+            return Ok(self.bytes_written());
+        }
         let n = self.files.write_checkpoint(&snap)?;
         self.bytes.fetch_add(n, Ordering::Relaxed);
         Ok(self.bytes_written())
