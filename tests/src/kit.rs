@@ -120,8 +120,32 @@ impl Kit {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "provider".into());
+        // The environment the engine gives a plugin: the project, and this package's config.
+        let mut kit = self.clone();
+        let config: serde_json::Map<String, serde_json::Value> = fixture
+            .config
+            .iter()
+            .map(|(k, v)| {
+                let v = v.get("$secret").unwrap_or(v);
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (format!("{package}:{k}"), serde_json::Value::String(text))
+            })
+            .collect();
+        kit.command
+            .env
+            .push(("PULUMI_PROJECT".into(), "conformance".into()));
+        kit.command
+            .env
+            .push(("PULUMI_STACK".into(), "conformance".into()));
+        kit.command.env.push((
+            "PULUMI_CONFIG".into(),
+            serde_json::Value::Object(config).to_string(),
+        ));
         let ctx = Ctx {
-            kit: self.clone(),
+            kit,
             fixture,
             schema,
             package,
