@@ -101,11 +101,22 @@ async fn main() -> ExitCode {
     }
     let token = CancellationToken::new();
     let signal_token = token.clone();
+    let mut interrupts =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot listen for Ctrl-C: {e}");
+                return ExitCode::from(5);
+            }
+        };
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupts.recv().await.is_some() {
             signal_token.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted twice: stopping now; the journal keeps every finished step");
+            if interrupts.recv().await.is_some() {
+                engine_harness::plugin::kill_all_launched();
+                eprintln!(
+                    "interrupted twice: stopped at once and killed the plugins. The journal keeps every finished step; the next run reports any operation left pending."
+                );
                 std::process::exit(130);
             }
         }

@@ -214,6 +214,33 @@ impl std::fmt::Debug for Plugin {
     }
 }
 
+/// Process-group ids of the plugins this process launched and has not shut down.
+static LAUNCHED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Kills (SIGKILL) every plugin this process launched and has not shut down yet: for a hard
+/// stop (a second Ctrl-C), so no plugin outlives the engine.
+pub fn kill_all_launched() {
+    if let Ok(pids) = LAUNCHED.lock() {
+        for pid in pids.iter() {
+            // SAFETY: plain libc call; each pid leads a process group this process created.
+            unsafe {
+                libc::kill(-(*pid as i32), libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Removes a plugin from [`kill_all_launched`]'s list when dropped.
+struct Forget(Option<u32>);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        if let (Some(pid), Ok(mut pids)) = (self.0, LAUNCHED.lock()) {
+            pids.retain(|p| *p != pid);
+        }
+    }
+}
+
 fn port_timeout() -> Duration {
     std::env::var("ENGINE_HARNESS_PLUGIN_TIMEOUT")
         .ok()
@@ -275,6 +302,9 @@ pub async fn launch(
         )
     })?;
     let pid = child.id();
+    if let (Some(pid), Ok(mut pids)) = (pid, LAUNCHED.lock()) {
+        pids.push(pid);
+    }
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     if let Some(err) = child.stderr.take() {
         let tail = stderr_tail.clone();
@@ -1044,6 +1074,7 @@ impl Plugin {
         let Some(mut child) = guard.take() else {
             return;
         };
+        let _forget = Forget(self.pid);
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }

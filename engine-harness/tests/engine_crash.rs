@@ -205,3 +205,44 @@ fn ctrl_c_during_up_finishes_running_steps_saves_state_and_stops() {
     assert_eq!(r.step("after")["op"], "create", "{}", r.describe());
     p.run(&["destroy"]).ok();
 }
+
+#[test]
+fn second_ctrl_c_stops_at_once_and_kills_the_plugins() {
+    // The script ignores SIGTERM, so after the first Ctrl-C the provider needs seconds (its
+    // SIGTERM-then-SIGKILL grace) to stop it; the second Ctrl-C does not wait.
+    let p = Project::local(&format!(
+        "resources:\n{}  stubborn:\n    type: local:index:Command\n    properties:\n      create: trap '' TERM; echo $PPID > stubborn.provider.pid; echo $$ > stubborn.script.pid; exec sleep 60\n",
+        random("a")
+    ));
+    let _guard = KillOnDrop(vec![
+        p.path().join("stubborn.script.pid"),
+        p.path().join("stubborn.provider.pid"),
+    ]);
+    let child = p
+        .command(&["up", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the stubborn create to start",
+        Duration::from_secs(120),
+        || read_pid(&p.path().join("stubborn.script.pid")).is_some(),
+    );
+    kill(child.id() as i32, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(200));
+    kill(child.id() as i32, libc::SIGINT);
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 130, "{}", r.describe());
+    assert!(r.stderr.contains("interrupted twice"), "{}", r.stderr);
+    let provider = read_pid(&p.path().join("stubborn.provider.pid")).unwrap();
+    wait_for(
+        "the provider to be killed",
+        Duration::from_secs(30),
+        || unsafe { libc::kill(provider, 0) } != 0,
+    );
+    // The next run recovers from the journal and reports the create that never finished.
+    let r = p.run(&["up"]);
+    assert_eq!(r.code, 3, "{}", r.describe());
+    assert!(p.resource("a").is_some());
+}
