@@ -408,6 +408,17 @@ impl StateFiles {
                     }
                 }
             }
+            // A journal replayed over the checkpoint it was already folded into (a crash between
+            // the rename and the journal's removal) may repeat a pending operation: keep one.
+            let mut seen: Vec<Operation> = Vec::new();
+            snap.pending.retain(|_, op| {
+                if seen.contains(op) {
+                    false
+                } else {
+                    seen.push(op.clone());
+                    true
+                }
+            });
             replayed = true;
             self.write_checkpoint(&snap)?;
         }
