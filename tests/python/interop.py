@@ -13,7 +13,8 @@ Cases (each assertion is reported; the exit status is non-zero if any failed):
   partial  a partial-initialization error decoded from the `grpc-status-details-bin` trailer:
            against pulumi-resource-local's `local:index:Service` (a process that never becomes
            ready; Delete then stops it), and against pulumi-resource-fixture's
-           `fixture:index:InitFails` (fixed id, properties and reasons).
+           `fixture:index:InitFails` (fixed id, properties and reasons); and a Service that
+           opens its port late, finished by the retry (an Update with no diff).
 
 Usage: interop.py --local PATH --fixture PATH [--expect-version X.Y.Z]
 """
@@ -396,6 +397,7 @@ def case_local(report, path, engine, engine_address, expect_version):
         )
 
         partial_local_service(report, stub, root)
+        partial_local_service_retry(report, stub)
 
         code, took, rest = plugin.interrupt_and_wait(timeout=10)
         report.equal(case, "SIGINT: exit code", code, 0)
@@ -497,6 +499,66 @@ def partial_local_service(report, stub, root):
             except ProcessLookupError:
                 gone = True
     report.check(case, "Delete stops the half-made service", gone, f"process {init.id} still exists")
+
+
+def process_alive(pid):
+    """Whether `pid` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def partial_local_service_retry(report, stub):
+    """`local:index:Service` that opens its port late: the partial failure, then the engine's
+    retry (an Update with no diff) re-runs the readiness check until it passes."""
+    case = "partial/local-service-retry"
+    ty = "local:index:Service"
+    svc_urn = urn(ty, "late")
+    port = free_port()
+    inputs = struct(
+        {
+            "command": f"sleep 3; exec python3 -m http.server {port} --bind 127.0.0.1",
+            "readyPort": port,
+            "readyTimeout": 1,
+        }
+    )
+    error = grpc_error(
+        lambda: stub.Create(
+            provider_pb2.CreateRequest(urn=svc_urn, properties=inputs, name="late", type=ty), timeout=CALL_TIMEOUT
+        )
+    )
+    init = init_failure(report, case, error)
+    if init is None:
+        return
+    state, updated, last = init.properties, None, None
+    deadline = time.monotonic() + 60
+    while updated is None and time.monotonic() < deadline:
+        try:
+            updated = stub.Update(
+                provider_pb2.UpdateRequest(
+                    id=init.id, urn=svc_urn, olds=state, news=inputs, old_inputs=inputs, name="late", type=ty
+                ),
+                timeout=CALL_TIMEOUT,
+            )
+        except grpc.RpcError as retry_error:
+            last = retry_error
+            if retry_error.code() != grpc.StatusCode.UNKNOWN:
+                break
+    report.check(case, "an Update with no diff retries the readiness check until it passes", updated is not None, last)
+    if updated is not None:
+        report.equal(case, "the retry keeps the same process", updated.properties["pid"], float(init.id))
+        state = updated.properties
+    stub.Delete(
+        provider_pb2.DeleteRequest(id=init.id, urn=svc_urn, properties=state, old_inputs=inputs, name="late", type=ty),
+        timeout=CALL_TIMEOUT,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process_alive(int(init.id)):
+        time.sleep(0.05)
+    report.check(case, "Delete stops the service", not process_alive(int(init.id)), f"process {init.id} still runs")
 
 
 def main():
