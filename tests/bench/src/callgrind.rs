@@ -41,7 +41,7 @@ async fn run_once(
     {
         let mut client = load::connect(running.port, Duration::from_secs(120)).await?;
         for n in 0..calls {
-            if let Err(code) = load::create_once(&mut client, &spec.type_token, n).await {
+            if let Err((code, _)) = load::create_once(&mut client, &spec.type_token, n).await {
                 return Err(
                     format!("{}: Create under callgrind failed: {code}", spec.label).into(),
                 );

@@ -74,11 +74,20 @@ fn check_response(response: &CreateResponse) -> Result<(), &'static str> {
     }
 }
 
-/// One `Create` call; `Err` names the failure (a gRPC code or a bad-response reason).
-pub async fn create_once(client: &mut Client, type_token: &str, n: u64) -> Result<(), String> {
+/// A failed call: its gRPC code (or bad-response reason) and the message.
+pub type Failure = (String, String);
+
+/// One `Create` call; `Err` names the failure (a gRPC code or a bad-response reason) and its
+/// message.
+pub async fn create_once(client: &mut Client, type_token: &str, n: u64) -> Result<(), Failure> {
     match client.create(create_request(type_token, n)).await {
-        Ok(response) => check_response(response.get_ref()).map_err(str::to_string),
-        Err(status) => Err(format!("{:?}", status.code())),
+        Ok(response) => check_response(response.get_ref()).map_err(|reason| {
+            (
+                reason.to_string(),
+                "the response was not a successful create".to_string(),
+            )
+        }),
+        Err(status) => Err((format!("{:?}", status.code()), status.message().to_string())),
     }
 }
 
@@ -93,6 +102,8 @@ pub struct PhaseResult {
     pub elapsed: Duration,
     /// Failed calls by gRPC code or reason.
     pub failures: BTreeMap<String, u64>,
+    /// The first message seen for each failure code.
+    pub failure_samples: BTreeMap<String, String>,
     /// Latency of each call in microseconds, sorted.
     pub latencies_us: Vec<u32>,
 }
@@ -139,6 +150,7 @@ pub async fn closed_loop(
         let type_token = type_token.to_string();
         workers.spawn(async move {
             let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+            let mut samples: BTreeMap<String, String> = BTreeMap::new();
             let mut latencies = Vec::new();
             loop {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -148,11 +160,12 @@ pub async fn closed_loop(
                 let t = Instant::now();
                 let outcome = create_once(&mut client, &type_token, n).await;
                 latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                if let Err(code) = outcome {
-                    *failures.entry(code).or_default() += 1;
+                if let Err((code, message)) = outcome {
+                    *failures.entry(code.clone()).or_default() += 1;
+                    samples.entry(code).or_insert(message);
                 }
             }
-            (failures, latencies)
+            (failures, samples, latencies)
         });
     }
     let mut result = PhaseResult {
@@ -161,11 +174,14 @@ pub async fn closed_loop(
     };
     while let Some(joined) = workers.join_next().await {
         match joined {
-            Ok((failures, latencies)) => {
+            Ok((failures, samples, latencies)) => {
                 result.calls += latencies.len() as u64;
                 result.latencies_us.extend(latencies);
                 for (code, n) in failures {
                     *result.failures.entry(code).or_default() += n;
+                }
+                for (code, message) in samples {
+                    result.failure_samples.entry(code).or_insert(message);
                 }
             }
             Err(e) => {

@@ -493,6 +493,29 @@ fn report(cli: &Cli, figures: &[PluginFigures], machine: &str, ticks: u64) -> St
         ratio_table(cli, figures, 0, &mut out);
     }
 
+    let samples: Vec<String> = cli
+        .plugins
+        .iter()
+        .zip(figures)
+        .flat_map(|(s, f)| {
+            f.load.iter().flat_map(move |l| {
+                l.phase.failure_samples.iter().map(move |(code, message)| {
+                    format!(
+                        "- {}, {} in flight, {code}: \"{message}\"",
+                        s.label, l.phase.in_flight
+                    )
+                })
+            })
+        })
+        .collect();
+    if !samples.is_empty() {
+        let _ = writeln!(
+            out,
+            "Failed calls, first message per code:\n\n{}\n",
+            samples.join("\n")
+        );
+    }
+
     let errors: Vec<String> = cli
         .plugins
         .iter()
