@@ -166,6 +166,7 @@ struct Previewing;
 impl Resource for Previewing {
     type Inputs = ServiceArgs;
     type Outputs = ServiceState;
+    const DELETE_BEFORE_REPLACE: bool = true;
 
     async fn create(
         &self,
@@ -492,6 +493,7 @@ async fn default_diff_is_structural_with_replaces() {
         .into_inner();
     assert_eq!(kind_of(&resp, "name"), Some(Kind::UpdateReplace as i32));
     assert_eq!(resp.replaces, vec!["name".to_string()]);
+    assert!(!resp.delete_before_replace);
 
     let resp = s
         .client
@@ -513,6 +515,10 @@ async fn default_diff_is_structural_with_replaces() {
     let resp = s.client.diff(req).await.unwrap().into_inner();
     assert_eq!(kind_of(&resp, "size"), Some(Kind::UpdateReplace as i32));
     assert!(resp.replaces.contains(&"size".to_string()));
+    assert!(
+        resp.delete_before_replace,
+        "Previewing declares DELETE_BEFORE_REPLACE"
+    );
     s.shutdown().await;
 }
 

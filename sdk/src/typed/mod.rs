@@ -118,6 +118,7 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static> Data 
 /// |---|---|
 /// | [`UPDATES_IN_PLACE`](Resource::UPDATES_IN_PLACE) = `false` | every change replaces the resource (create the new one, delete the old one); [`update`](Resource::update) is never called |
 /// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when updates are in place) |
+/// | [`DELETE_BEFORE_REPLACE`](Resource::DELETE_BEFORE_REPLACE) = `false` | a replacement is created before the old resource is deleted |
 /// | [`read`](Resource::read) | refresh keeps the recorded state and inputs as they are |
 /// | [`delete`](Resource::delete) | deleting only removes the resource from the state |
 /// | [`check`](Resource::check) | inputs that deserialize are valid |
@@ -145,6 +146,11 @@ pub trait Resource: Send + Sync + 'static {
     /// Input properties (top-level names, as serialized) whose change replaces the resource.
     /// They are marked `replaceOnChanges` in the schema.
     const REPLACE_ON_CHANGES: &'static [&'static str] = &[];
+
+    /// Whether a replacement must delete the old resource before creating the new one (for
+    /// resources whose identity, such as a file path, cannot exist twice). When `false` (the
+    /// default), the engine creates the replacement first.
+    const DELETE_BEFORE_REPLACE: bool = false;
 
     /// Creates the resource. Never called during preview: inputs are always fully known.
     async fn create(

@@ -539,6 +539,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
                 diff.replaces = diff.diffs.clone();
             }
         }
+        if R::DELETE_BEFORE_REPLACE && diff.requires_replace() {
+            diff.delete_before_replace = true;
+        }
         Ok(diff)
     }
 
