@@ -268,6 +268,13 @@ fn fmt_ratio(a: f64, b: f64) -> String {
     }
 }
 
+/// Instructions outside the calls: the small callgrind run minus its calls (start-up, one
+/// connection, shutdown).
+fn fixed_instructions(f: &PluginFigures, base: u64) -> f64 {
+    f.callgrind
+        .map_or(f64::NAN, |(per, small, _)| small as f64 - per * base as f64)
+}
+
 fn cpu_per_call_us(l: &LoadFigures) -> f64 {
     if l.phase.calls == 0 {
         f64::NAN
@@ -347,6 +354,14 @@ fn ratio_table(cli: &Cli, figures: &[PluginFigures], s: usize, out: &mut String)
         }
     }
     if figures.iter().any(|f| f.callgrind.is_some()) {
+        let _ = writeln!(
+            out,
+            "{}",
+            row(
+                "instructions to start, serve one connection and stop",
+                &|f| { fixed_instructions(f, cli.callgrind_base) }
+            )
+        );
         let _ = writeln!(
             out,
             "{}",
@@ -468,15 +483,19 @@ fn report(cli: &Cli, figures: &[PluginFigures], machine: &str, ticks: u64) -> St
         );
         let _ = writeln!(
             out,
-            "| plugin | instructions per Create | total, small run | total, large run |"
+            "| plugin | instructions per Create | start, one connection, stop | total, small run | total, large run |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
         for (spec, f) in cli.plugins.iter().zip(figures) {
             if let Some((per, small, large)) = f.callgrind {
                 let _ = writeln!(
                     out,
-                    "| {} | {:.0} | {} | {} |",
-                    spec.label, per, small, large
+                    "| {} | {:.0} | {:.0} | {} | {} |",
+                    spec.label,
+                    per,
+                    fixed_instructions(f, cli.callgrind_base),
+                    small,
+                    large
                 );
             }
         }
