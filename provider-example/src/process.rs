@@ -139,6 +139,37 @@ pub(crate) async fn stop_group(pgid: i32, grace: Duration) -> io::Result<Stopped
     Ok(Stopped::Killed)
 }
 
+/// Kills a process group when dropped, unless disarmed: if the future running an operation is
+/// dropped midway (the engine went away), the processes it started do not linger.
+#[derive(Debug)]
+pub(crate) struct GroupGuard {
+    pgid: i32,
+    armed: bool,
+}
+
+impl GroupGuard {
+    /// Guards process group `pgid`.
+    pub(crate) fn new(pgid: i32) -> Self {
+        GroupGuard {
+            pgid,
+            armed: pgid > 1,
+        }
+    }
+
+    /// Leaves the group running after all.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = signal_group(self.pgid, libc::SIGKILL);
+        }
+    }
+}
+
 /// A shell command to run: `/bin/sh -c <script>` in `dir` with `env` added to the provider's
 /// environment.
 #[derive(Debug, Clone, Default)]
@@ -195,6 +226,8 @@ pub(crate) async fn run(
         ))
     })?;
     let pgid = child.id().map(|id| id as i32).unwrap_or_default();
+    // Whatever happens below (even this future being dropped), the group ends with the command.
+    let _guard = GroupGuard::new(pgid);
     let stdout = tokio::spawn(read_capped(child.stdout.take()));
     let stderr = tokio::spawn(read_capped(child.stderr.take()));
 
@@ -525,6 +558,29 @@ mod tests {
             Stopped::AlreadyGone
         );
         drop(d.child);
+    }
+
+    #[tokio::test]
+    async fn a_guard_kills_its_group_unless_disarmed() {
+        let d = spawn_detached(&script("sleep 300"), None).unwrap();
+        drop(GroupGuard::new(d.pid));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while is_alive(d.pid, Some(d.start_ticks)) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            !is_alive(d.pid, Some(d.start_ticks)),
+            "a dropped guard kills the group"
+        );
+
+        let kept = spawn_detached(&script("sleep 300"), None).unwrap();
+        GroupGuard::new(kept.pid).disarm();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            is_alive(kept.pid, Some(kept.start_ticks)),
+            "a disarmed guard leaves it running"
+        );
+        stop_group(kept.pid, STOP_GRACE).await.unwrap();
     }
 
     #[tokio::test]

@@ -314,6 +314,9 @@ impl Resource for Service {
         let mut started = process::spawn_detached(&script, log.as_deref())
             .map_err(|e| Error::failed(format!("cannot start the service `{}`: {e}", args.name)))?;
         let (pid, start) = (started.pid, Some(started.start_ticks));
+        // Until the engine hears of the pid (ready, or a partial failure), the process is ours
+        // to clean up: if this call is dropped midway, the guard stops it.
+        let guard = process::GroupGuard::new(pid);
         ctx.log().info(format!(
             "started process {pid}; waiting up to {} s for {}",
             within.as_secs_f64(),
@@ -336,17 +339,21 @@ impl Resource for Service {
         };
         match outcome {
             Outcome::Ready => {
+                guard.disarm();
                 ctx.log()
                     .info(format!("process {pid} is ready ({})", check.describe()));
                 Ok(Created::new(pid.to_string(), state))
             }
-            Outcome::NotReady(reason) => Err(not_ready(
-                &state,
-                &check,
-                within,
-                reason,
-                log_tail(log.as_ref(), secret),
-            )),
+            Outcome::NotReady(reason) => {
+                guard.disarm();
+                Err(not_ready(
+                    &state,
+                    &check,
+                    within,
+                    reason,
+                    log_tail(log.as_ref(), secret),
+                ))
+            }
             Outcome::Exited(reason) => {
                 let _ = process::stop_group(pid, process::STOP_GRACE).await;
                 let tail = log_tail(log.as_ref(), secret)

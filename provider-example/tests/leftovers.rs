@@ -14,9 +14,22 @@ async fn every_resource_cleans_up_after_itself() {
     let root = p.root();
     let mut pids = Vec::new();
 
-    let dir = p.create("local:index:Directory", "d", props! { "path" => "work" }, 0.0).await.unwrap();
+    let dir = p
+        .create(
+            "local:index:Directory",
+            "d",
+            props! { "path" => "work" },
+            0.0,
+        )
+        .await
+        .unwrap();
     let file = p
-        .create("local:index:File", "f", props! { "path" => "work/a.txt", "content" => "a", "permissions" => "0600" }, 0.0)
+        .create(
+            "local:index:File",
+            "f",
+            props! { "path" => "work/a.txt", "content" => "a", "permissions" => "0600" },
+            0.0,
+        )
         .await
         .unwrap();
 
@@ -68,11 +81,19 @@ async fn every_resource_cleans_up_after_itself() {
     };
 
     // Destroy, dependents first, as the engine does.
-    p.delete("local:index:Service", "n", &half, 0.0).await.unwrap();
-    p.delete("local:index:Service", "s", &svc, 0.0).await.unwrap();
-    p.delete("local:index:Command", "c", &cmd, 0.0).await.unwrap();
+    p.delete("local:index:Service", "n", &half, 0.0)
+        .await
+        .unwrap();
+    p.delete("local:index:Service", "s", &svc, 0.0)
+        .await
+        .unwrap();
+    p.delete("local:index:Command", "c", &cmd, 0.0)
+        .await
+        .unwrap();
     p.delete("local:index:File", "f", &file, 0.0).await.unwrap();
-    p.delete("local:index:Directory", "d", &dir, 0.0).await.unwrap();
+    p.delete("local:index:Directory", "d", &dir, 0.0)
+        .await
+        .unwrap();
 
     let root_dir = p.stop().await;
     assert_nothing_left(root_dir.path(), &pids).await;

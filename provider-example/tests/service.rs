@@ -218,3 +218,36 @@ async fn a_process_that_exits_is_not_created_and_a_dead_one_reads_as_gone() {
     );
     assert_nothing_left(&p.root(), &[pid]).await;
 }
+
+#[tokio::test]
+async fn cancelling_the_readiness_wait_stops_the_process() {
+    let mut p = Provider::start().await;
+    let root = p.root();
+    let mut client = p.client.clone();
+    let inputs = props! { "command" => "exec sleep 300", "readyPort" => free_port() as i32, "readyTimeout" => 600 };
+    let waiting = tokio::spawn(async move {
+        p.create(SVC, "slow", inputs, 0.0)
+            .await
+            .map(|_| ())
+            .map_err(|e| (e, p))
+    });
+    let mut pids = Vec::new();
+    for _ in 0..600 {
+        pids = processes_under(&root);
+        if !pids.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!pids.is_empty(), "the service started");
+    client.cancel(()).await.expect("Cancel answers");
+    let (err, p) = tokio::time::timeout(Duration::from_secs(60), waiting)
+        .await
+        .expect("Create returns")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Cancelled, "{err:?}");
+    assert!(err.message().contains("stopped process"), "{err:?}");
+    assert_nothing_left(&root, &pids).await;
+    drop(p);
+}

@@ -1,0 +1,53 @@
+//! The schema derived from the local resources' Rust types says what their docs say: which
+//! inputs are required, which replace, the `local:root` configuration and the functions.
+
+use serde_json::json;
+
+#[test]
+fn local_resources_are_described_by_their_types() {
+    let provider = provider_example::typed_provider();
+    let schema = provider.schema();
+    let resources = &schema["resources"];
+
+    let file = &resources["local:index:File"];
+    assert_eq!(file["requiredInputs"], json!(["path"]));
+    assert_eq!(file["inputProperties"]["path"]["replaceOnChanges"], true);
+    assert!(
+        file["inputProperties"]["content"]
+            .get("replaceOnChanges")
+            .is_none(),
+        "content updates in place"
+    );
+    assert_eq!(file["properties"]["sha256"]["type"], "string");
+
+    let dir = &resources["local:index:Directory"];
+    assert_eq!(dir["inputProperties"]["recursive"]["type"], "boolean");
+    assert_eq!(dir["inputProperties"]["path"]["replaceOnChanges"], true);
+
+    let cmd = &resources["local:index:Command"];
+    assert_eq!(cmd["requiredInputs"], json!(["create"]));
+    assert_eq!(cmd["inputProperties"]["triggers"]["replaceOnChanges"], true);
+    let mut outputs: Vec<String> = serde_json::from_value(cmd["required"].clone()).unwrap();
+    outputs.sort();
+    assert_eq!(outputs, ["create", "stderr", "stdout"]);
+
+    let svc = &resources["local:index:Service"];
+    assert_eq!(svc["requiredInputs"], json!(["command"]));
+    for replacing in ["command", "environment", "dir", "logFile"] {
+        assert_eq!(
+            svc["inputProperties"][replacing]["replaceOnChanges"], true,
+            "{replacing}"
+        );
+    }
+    assert!(
+        svc["inputProperties"]["readyTimeout"]
+            .get("replaceOnChanges")
+            .is_none()
+    );
+    assert_eq!(svc["properties"]["pid"]["type"], "integer");
+
+    assert_eq!(schema["config"]["defaults"], json!(["root"]));
+    assert_eq!(schema["config"]["variables"]["root"]["type"], "string");
+    assert!(schema["functions"]["local:index:readFile"]["inputs"]["required"] == json!(["path"]));
+    assert!(schema["functions"]["local:index:hash"]["outputs"]["properties"]["sha256"].is_object());
+}
