@@ -38,6 +38,9 @@ else
 fi
 
 echo "== measuring" >&2
+{
+echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC'); $(rustc --version); Python SDK: $("$python" -c 'import importlib.metadata as m; print("pulumi", m.version("pulumi"), "grpcio", m.version("grpcio"))')."
+echo
 "$target/release/provider-bench" \
   --plugin "local=local:index:Random=$target/release/pulumi-resource-local" \
   --plugin "bare-tonic=bare:index:Random=$target/release/bare-tonic-provider" \
@@ -45,4 +48,5 @@ echo "== measuring" >&2
   --plugin "local-nolog=local:index:Random=$target/release/pulumi-resource-local" \
   --without-engine local-nolog \
   --subject local --subject local-nolog \
-  "${callgrind[@]}" "$@" | tee "$target/provider-bench.md"
+  "${callgrind[@]}" "$@"
+} | tee "$target/provider-bench.md"
