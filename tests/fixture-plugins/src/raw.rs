@@ -493,6 +493,15 @@ pub async fn main(bug: Bug) -> ExitCode {
         }
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    // Handlers go in before the port line: the engine may send SIGINT as soon as it has read it,
+    // and until a handler exists SIGINT kills the process.
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
     {
         let mut out = std::io::stdout().lock();
         if bug == Bug::LogBeforePort {
@@ -506,12 +515,8 @@ pub async fn main(bug: Bug) -> ExitCode {
         .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let shutdown = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
+    let shutdown = async move {
+        match signals {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {},
