@@ -4,7 +4,7 @@
 //! | type token | what it manages |
 //! |---|---|
 //! | `local:index:Random` | a random string: `length` (replaces), `prefix` (updates in place), output `result` ([`random`]) |
-//! | `local:index:File` | a file: content (plain, secret or an asset), permissions, drift detection ([`file`]) |
+//! | `local:index:File` | a file: content (plain, secret or an asset), permissions, drift detection ([`file`](mod@file)) |
 //! | `local:index:Directory` | a directory that Delete removes only when empty, or when told to ([`directory`]) |
 //! | `local:index:Command` | shell commands on create, update and delete, with timeouts and cancellation ([`command`]) |
 //! | `local:index:Service` | a long-running process with a readiness check; partial failure ([`service`]) |
