@@ -34,6 +34,11 @@
 //! }
 //! ```
 //!
+//! Most providers are better written on the [`typed`] layer: a resource is a Rust type with
+//! serde inputs and outputs, and the SDK derives Check, Diff, secrets, previews and the package
+//! schema from it ([`typed::ProviderBuilder`] builds a `ResourceProvider`). [`serde_bridge`]
+//! converts between [`PropertyMap`]s and serde types, and [`Secret`] marks secret fields.
+//!
 //! What the SDK does for every provider:
 //! - the process contract: loopback listener, the port as the only stdout line, the engine's
 //!   flags, attach mode, 400 MiB messages, the gRPC health service, graceful SIGINT/SIGTERM;
