@@ -215,48 +215,63 @@ impl Snapshot {
     }
 }
 
+/// Orders resources so that each comes after its parent, its provider and its dependencies
+/// (Kahn's algorithm, O(resources + edges)), keeping the given order where it is free to.
+/// A dependency on a URN that is not in the list, or a cycle, does not block placement.
 fn topo_sort(list: Vec<Resource>) -> Vec<Resource> {
-    let urns: HashSet<&str> = list.iter().map(|r| r.urn.as_str()).collect();
-    let mut placed: HashSet<String> = HashSet::new();
-    let mut out = Vec::with_capacity(list.len());
-    let mut remaining: Vec<Resource> = list.clone();
-    // Providers and the stack first, then repeatedly everything whose dependencies are placed.
-    while !remaining.is_empty() {
-        let before = remaining.len();
-        let mut next = Vec::new();
-        for r in remaining {
-            let provider_urn = r
-                .provider
-                .rsplit_once("::")
-                .map(|(u, _)| u.to_string())
-                .unwrap_or_default();
-            let ready = r
-                .dependencies
-                .iter()
-                .chain(std::iter::once(&provider_urn))
-                .chain(std::iter::once(&r.parent))
-                .all(|d| {
-                    d.is_empty() || !urns.contains(d.as_str()) || placed.contains(d) || d == &r.urn
-                });
-            if ready {
-                if !r.delete {
-                    placed.insert(r.urn.clone());
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut by_urn: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in list.iter().enumerate() {
+        by_urn.entry(r.urn.as_str()).or_default().push(i);
+    }
+    let n = list.len();
+    let mut indegree = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, r) in list.iter().enumerate() {
+        let provider_urn = r.provider.rsplit_once("::").map(|(u, _)| u).unwrap_or("");
+        let mut seen = HashSet::new();
+        let deps = r
+            .dependencies
+            .iter()
+            .map(String::as_str)
+            .chain([provider_urn, r.parent.as_str()]);
+        for d in deps.filter(|d| !d.is_empty() && *d != r.urn) {
+            for &j in by_urn.get(d).into_iter().flatten() {
+                // Depend on the live copy only (not on an old copy marked for deletion).
+                if !list[j].delete && seen.insert(j) {
+                    indegree[i] += 1;
+                    dependents[j].push(i);
                 }
-                out.push(r);
-            } else {
-                next.push(r);
             }
-        }
-        remaining = next;
-        if remaining.len() == before {
-            // A dependency on an entry that is only marked for deletion, or a cycle: keep order.
-            for r in &remaining {
-                placed.insert(r.urn.clone());
-            }
-            out.append(&mut remaining);
         }
     }
-    out
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|i| indegree[*i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(n);
+    let mut placed = vec![false; n];
+    while order.len() < n {
+        let next = match ready.pop() {
+            Some(Reverse(i)) => i,
+            // A cycle: place the earliest remaining resource and carry on.
+            None => (0..n)
+                .find(|i| !placed[*i])
+                .expect("some resource is not placed"),
+        };
+        if placed[next] {
+            continue;
+        }
+        placed[next] = true;
+        order.push(next);
+        for &d in &dependents[next] {
+            indegree[d] = indegree[d].saturating_sub(1);
+            if indegree[d] == 0 && !placed[d] {
+                ready.push(Reverse(d));
+            }
+        }
+    }
+    let mut slots: Vec<Option<Resource>> = list.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// A journal record: one line.
