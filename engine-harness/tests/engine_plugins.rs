@@ -79,6 +79,14 @@ fn python_sdk_provider_through_preview_up_refresh_destroy() {
         r.steps(),
         vec![s("delete", "r", "ok"), s("delete", "s", "ok")]
     );
+    // Reverse dependency order: `s` (which uses `r`) goes first.
+    let order: Vec<&str> = r
+        .events
+        .iter()
+        .filter(|e| e["event"] == "step")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, vec!["s", "r"]);
     assert!(p.resources().is_empty());
 }
 
