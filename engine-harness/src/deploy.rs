@@ -345,6 +345,15 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                     return Err(e);
                 }
             };
+            if !p.config_replaces.is_empty() {
+                display.log(
+                    "warning",
+                    format!(
+                        "the `{pkg}` provider says its configuration change ({}) requires replacing its resources; engine-harness keeps them: run `destroy` then `up` to recreate them",
+                        p.config_replaces.join(", ")
+                    ),
+                );
+            }
             display.emit(Event::Plugin { package: pkg.clone(), version: p.version.clone(), path: path.display().to_string() });
             provider_refs.insert(pkg.clone(), format!("{purn}::{id}"));
             provider_states.push(Resource {

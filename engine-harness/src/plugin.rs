@@ -198,6 +198,9 @@ pub struct Plugin {
     pub accept_secrets: bool,
     /// Whether the provider supports `preview=true` calls.
     pub supports_preview: bool,
+    /// Set when `DiffConfig` says the new provider configuration would replace the provider's
+    /// resources (engine-harness reports this but does not replace them).
+    pub config_replaces: Vec<String>,
     client: ResourceProviderClient<Channel>,
     child: tokio::sync::Mutex<Option<Child>>,
     pid: Option<u32>,
@@ -459,6 +462,7 @@ async fn connect(
         version: String::new(),
         accept_secrets: false,
         supports_preview: false,
+        config_replaces: Vec::new(),
         client,
         child: tokio::sync::Mutex::new(child),
         pid,
@@ -659,7 +663,19 @@ impl Plugin {
                 })
                 .await
             {
-                Ok(_) => {}
+                Ok(r) => {
+                    let r = r.into_inner();
+                    let mut keys = r.replaces;
+                    keys.extend(
+                        r.detailed_diff
+                            .iter()
+                            .filter(|(_, d)| d.kind % 2 == 1)
+                            .map(|(k, _)| k.clone()),
+                    );
+                    keys.sort();
+                    keys.dedup();
+                    self.config_replaces = keys;
+                }
                 Err(s) if s.code() == Code::Unimplemented => {}
                 Err(s) => return Err(self.plugin_err("DiffConfig", &s)),
             }
