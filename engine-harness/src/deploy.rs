@@ -320,7 +320,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                     PluginSource::Binary(p) => p,
                     PluginSource::Cargo(dir) => {
                         display.log("info", format!("building the `{pkg}` provider with cargo in {}", dir.display()));
-                        plugin::build_cargo(&dir, pkg).await?
+                        plugin::build_cargo(&dir, pkg, !display.is_json()).await?
                     }
                 };
                 (plugin::launch(&path, pkg, &project.dir, &engine.address, &project.name, &config).await?, path)

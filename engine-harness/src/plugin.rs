@@ -80,7 +80,11 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
 }
 
 /// Builds the `pulumi-resource-<package>` binary of the Cargo package in `dir` and returns its path.
-pub async fn build_cargo(dir: &Path, package: &str) -> Result<PathBuf, Error> {
+///
+/// With `show_progress`, cargo's progress and diagnostics go straight to this process's stderr
+/// (a first build can take minutes); otherwise they are captured and the end of them is quoted
+/// if the build fails.
+pub async fn build_cargo(dir: &Path, package: &str, show_progress: bool) -> Result<PathBuf, Error> {
     let bin = binary_name(package);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
@@ -92,7 +96,7 @@ pub async fn build_cargo(dir: &Path, package: &str) -> Result<PathBuf, Error> {
         .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if show_progress { Stdio::inherit() } else { Stdio::piped() })
         .output()
         .await
         .map_err(|e| Error::plugin(package, format!("cannot run cargo to build {}: {e}; install Rust (rustup) or point plugins.providers at a binary", dir.display())))?;
@@ -109,8 +113,13 @@ pub async fn build_cargo(dir: &Path, package: &str) -> Result<PathBuf, Error> {
         return Err(Error::plugin(
             package,
             format!(
-                "`cargo build --bin {bin}` in {} failed:\n{}",
+                "`cargo build --bin {bin}` in {} failed{}{}",
                 dir.display(),
+                if tail.is_empty() {
+                    " (see cargo's messages above)"
+                } else {
+                    ":\n"
+                },
                 tail.join("\n")
             ),
         ));

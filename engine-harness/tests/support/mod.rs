@@ -17,7 +17,7 @@ pub fn local_provider() -> PathBuf {
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(engine_harness::plugin::build_cargo(&dir, "local"))
+        rt.block_on(engine_harness::plugin::build_cargo(&dir, "local", false))
             .expect("build pulumi-resource-local")
     })
     .clone()
