@@ -786,6 +786,16 @@ async fn unknown_types_functions_and_config() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("test:region"), "{}", err.message());
     assert!(s.config.get().is_none());
+    // Unknown configuration (a preview) is accepted and configures nothing yet.
+    let unknown = map(vec![("region", PropertyValue::Unknown(UnknownKind::Any))]);
+    s.client
+        .configure(pulumirpc::ConfigureRequest {
+            args: Some(encode_map(&unknown)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(s.config.get().is_none());
     let config = map(vec![
         ("region", "eu".into()),
         ("token", PropertyValue::secret("t0k".into())),

@@ -248,7 +248,8 @@ pub trait Function: Send + Sync + 'static {
 /// Required fields (not `Option`, no `#[serde(default)]`) that are missing make `Configure`
 /// fail with [`Error::MissingConfig`], which the engine shows as
 /// "missing required configuration key". Register it with [`ProviderBuilder::config`] and read
-/// it from resources through the [`ConfigHandle`].
+/// it from resources through the [`ConfigHandle`]. A `Configure` whose values are not all known
+/// yet (during a preview) is accepted and leaves the handle as it was.
 pub trait ProviderConfig: Data {
     /// The author's validation; failures make `CheckConfig` and `Configure` fail.
     fn validate(&self) -> Vec<CheckFailure> {

@@ -741,6 +741,11 @@ impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
     }
 
     fn configure(&self, package: &str, args: &PropertyMap) -> Result<()> {
+        if args.values().any(PropertyValue::contains_unknowns) {
+            // During a preview the configuration may not be known yet; the handle stays
+            // empty until a Configure with known values.
+            return Ok(());
+        }
         let (typed, errors) = read_all::<C>(args, false);
         let missing: Vec<MissingKey> = errors
             .iter()
