@@ -242,6 +242,18 @@ pub fn kill_all_launched() {
     }
 }
 
+/// Kills a plugin that failed to start, with everything it started (its process group).
+fn kill_group(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: plain libc call; the plugin was spawned as the leader of its own process group.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
+        drop(Forget(Some(pid)));
+    }
+    let _ = child.start_kill();
+}
+
 /// Removes a plugin from [`kill_all_launched`]'s list when dropped.
 struct Forget(Option<u32>);
 
@@ -358,7 +370,7 @@ pub async fn launch(
     let timeout = port_timeout();
     let outcome = tokio::time::timeout(timeout, read_port).await;
     let fail = |child: &mut Child, msg: String| {
-        let _ = child.start_kill();
+        kill_group(child);
         msg
     };
     let line = match outcome {
@@ -382,6 +394,13 @@ pub async fn launch(
         }
         Ok(Err(io)) => {
             let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+            if let Some(pid) = pid {
+                // SAFETY: as in `kill_group`: whatever the exited plugin left in its group.
+                unsafe {
+                    libc::kill(-(pid as i32), libc::SIGKILL);
+                }
+                drop(Forget(Some(pid)));
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
             let how = match (io, status) {
                 (Some(e), _) => format!("reading its stdout failed: {e}"),
@@ -449,7 +468,7 @@ async fn connect(
             Ok(c) => break c,
             Err(e) if tokio::time::Instant::now() >= deadline => {
                 if let Some(c) = child.as_mut() {
-                    let _ = c.start_kill();
+                    kill_group(c);
                 }
                 return Err(Error::plugin(
                     package,

@@ -131,15 +131,28 @@ fn plugin_that_exits_early_shows_its_stderr() {
 
 #[test]
 fn plugin_that_prints_garbage_instead_of_a_port_is_rejected() {
+    // The plugin starts a child first: rejecting the plugin must stop that child too.
+    let scratch = tempfile::tempdir().unwrap();
+    let pidfile = scratch.path().join("child.pid");
     let r = launch_failure(
-        "echo 'hello from a chatty plugin'; echo 'about to serve' >&2; sleep 30",
-        &[],
+        "sleep 30 & echo $! > \"$CHILD_PIDFILE\"; echo 'hello from a chatty plugin'; echo 'about to serve' >&2; wait",
+        &[("CHILD_PIDFILE", pidfile.to_str().unwrap())],
     );
     assert_eq!(r.code, 4, "{}", r.describe());
     assert!(
         r.stderr.contains("hello from a chatty plugin") && r.stderr.contains("port"),
         "{}",
         r.stderr
+    );
+    let child = read_pid(&pidfile).expect("the fake plugin wrote its child's pid");
+    let _guard = KillOnDrop(vec![pidfile.clone()]);
+    wait_for(
+        "the plugin's child to be killed",
+        std::time::Duration::from_secs(30),
+        || {
+            // SAFETY: signal 0 only checks whether the process exists.
+            unsafe { libc::kill(child, 0) != 0 }
+        },
     );
 }
 
