@@ -141,7 +141,7 @@ fn symbol(op: &str) -> &'static str {
         "create" => "+",
         "update" => "~",
         "replace" => "+-",
-        "delete" => "-",
+        "delete" | "delete-replaced" => "-",
         "refresh" => "~",
         "read-delete" => "-",
         _ => " ",
@@ -239,7 +239,7 @@ fn human(ev: &Event) -> Option<String> {
                 };
                 let mark = match d.kind.as_str() {
                     "add" => "+",
-                    "delete" => "-",
+                    "delete" | "delete-replaced" => "-",
                     _ => "~",
                 };
                 s.push_str(&format!(
