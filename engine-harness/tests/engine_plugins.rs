@@ -248,3 +248,24 @@ fn attaches_to_a_running_provider_with_pulumi_debug_providers() {
     );
     assert_eq!(r.steps(), vec![s("create", "r", "ok")]);
 }
+
+#[test]
+fn missing_provider_configuration_names_the_key() {
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    p.write(
+        "Pulumi.yaml",
+        &format!(
+            "name: c\nruntime: yaml\nplugins:\n  providers:\n    - name: local\n      path: {}\nresources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n",
+            local_provider().display()
+        ),
+    );
+    let r = p.run(&["preview"]);
+    assert_eq!(r.code, 4, "{}", r.describe());
+    assert!(
+        r.stderr.contains("root") && r.stderr.contains("config"),
+        "{}",
+        r.stderr
+    );
+}
