@@ -4,5 +4,10 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    provider_sdk::Plugin::new(provider_example::LocalProvider::default(), env!("CARGO_PKG_VERSION")).main().await
+    provider_sdk::Plugin::new(
+        provider_example::LocalProvider::default(),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .main()
+    .await
 }

@@ -79,8 +79,15 @@ impl Context {
         &self.logger
     }
 
-    pub(crate) fn for_call(base: &CancellationToken, logger: &Logger, urn: &str, preview: bool, timeout: f64) -> Self {
-        let timeout = (timeout.is_finite() && timeout > 0.0).then(|| Duration::from_secs_f64(timeout));
+    pub(crate) fn for_call(
+        base: &CancellationToken,
+        logger: &Logger,
+        urn: &str,
+        preview: bool,
+        timeout: f64,
+    ) -> Self {
+        let timeout =
+            (timeout.is_finite() && timeout > 0.0).then(|| Duration::from_secs_f64(timeout));
         Context {
             cancel: base.child_token(),
             preview,

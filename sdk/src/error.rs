@@ -77,14 +77,26 @@ pub struct MissingKey {
 impl MissingKey {
     /// A missing key `name`, described by `description`.
     pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
-        MissingKey { name: name.into(), description: description.into() }
+        MissingKey {
+            name: name.into(),
+            description: description.into(),
+        }
     }
 }
 
 impl Error {
     /// A resource that exists with `id` and `properties` but failed to initialize.
-    pub fn init_failed(id: impl Into<String>, properties: PropertyMap, reasons: Vec<String>) -> Self {
-        Error::InitFailed(Box::new(InitFailure { id: id.into(), properties, inputs: PropertyMap::new(), reasons }))
+    pub fn init_failed(
+        id: impl Into<String>,
+        properties: PropertyMap,
+        reasons: Vec<String>,
+    ) -> Self {
+        Error::InitFailed(Box::new(InitFailure {
+            id: id.into(),
+            properties,
+            inputs: PropertyMap::new(),
+            reasons,
+        }))
     }
 
     /// An operation that failed and changed nothing.

@@ -29,7 +29,12 @@ struct Sink {
 impl Logger {
     /// A logger that writes to stderr only (for tests and for direct calls).
     pub fn stderr() -> Self {
-        Logger { sink: Arc::new(Sink { sender: OnceCell::new() }), urn: String::new() }
+        Logger {
+            sink: Arc::new(Sink {
+                sender: OnceCell::new(),
+            }),
+            urn: String::new(),
+        }
     }
 
     /// Starts forwarding to the engine at `address` (`host:port`). Later calls are ignored.
@@ -43,7 +48,10 @@ impl Logger {
     }
 
     pub(crate) fn for_urn(&self, urn: &str) -> Logger {
-        Logger { sink: self.sink.clone(), urn: urn.to_string() }
+        Logger {
+            sink: self.sink.clone(),
+            urn: urn.to_string(),
+        }
     }
 
     /// Logs a debug message (shown only in the engine's verbose logs).
@@ -69,13 +77,22 @@ impl Logger {
     fn send(&self, severity: LogSeverity, message: String) {
         tracing::event!(target: "provider", tracing::Level::DEBUG, urn = %self.urn, severity = ?severity, "{message}");
         if let Some(tx) = self.sink.sender.get() {
-            let _ = tx.send(LogRequest { severity: severity as i32, message, urn: self.urn.clone(), ..Default::default() });
+            let _ = tx.send(LogRequest {
+                severity: severity as i32,
+                message,
+                urn: self.urn.clone(),
+                ..Default::default()
+            });
         }
     }
 }
 
 async fn forward(address: String, mut rx: mpsc::UnboundedReceiver<LogRequest>) {
-    let endpoint = if address.contains("://") { address.clone() } else { format!("http://{address}") };
+    let endpoint = if address.contains("://") {
+        address.clone()
+    } else {
+        format!("http://{address}")
+    };
     let client = match tonic::transport::Endpoint::from_shared(endpoint) {
         Ok(e) => e.tcp_nodelay(true).connect_lazy(),
         Err(e) => {

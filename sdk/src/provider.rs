@@ -54,7 +54,11 @@ pub trait ResourceProvider: Send + Sync + 'static {
 
     /// Compares recorded state with new inputs.
     async fn diff(&self, _ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
-        let olds = if req.old_inputs.is_empty() { &req.olds } else { &req.old_inputs };
+        let olds = if req.old_inputs.is_empty() {
+            &req.olds
+        } else {
+            &req.old_inputs
+        };
         Ok(diff_top_level(olds, &req.news, &[]))
     }
 
@@ -91,7 +95,11 @@ pub trait ResourceProvider: Send + Sync + 'static {
     }
 
     /// Returns the package schema.
-    async fn get_schema(&self, _ctx: &Context, _req: GetSchemaRequest) -> Result<GetSchemaResponse> {
+    async fn get_schema(
+        &self,
+        _ctx: &Context,
+        _req: GetSchemaRequest,
+    ) -> Result<GetSchemaResponse> {
         Err(Error::Unimplemented("GetSchema"))
     }
 
@@ -113,7 +121,11 @@ pub trait ResourceProvider: Send + Sync + 'static {
 /// assert_eq!(diff.replaces, vec!["length".to_string()]);
 /// assert_eq!(diff.detailed_diff["length"].kind, DiffKind::UpdateReplace);
 /// ```
-pub fn diff_top_level(olds: &PropertyMap, news: &PropertyMap, replace_on_change: &[&str]) -> DiffResponse {
+pub fn diff_top_level(
+    olds: &PropertyMap,
+    news: &PropertyMap,
+    replace_on_change: &[&str],
+) -> DiffResponse {
     let mut detailed = BTreeMap::new();
     for (key, old) in olds {
         match news.get(key) {
@@ -132,7 +144,11 @@ pub fn diff_top_level(olds: &PropertyMap, news: &PropertyMap, replace_on_change:
     let detailed = detailed
         .into_iter()
         .map(|(key, kind)| {
-            let kind = if replace_on_change.contains(&key.as_str()) { kind.replacing() } else { kind };
+            let kind = if replace_on_change.contains(&key.as_str()) {
+                kind.replacing()
+            } else {
+                kind
+            };
             (key, PropertyDiff::input(kind))
         })
         .collect();

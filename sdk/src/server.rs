@@ -33,8 +33,19 @@ pub(crate) struct ProviderService<P> {
 }
 
 impl<P: ResourceProvider> ProviderService<P> {
-    pub(crate) fn new(provider: Arc<P>, version: String, cancel: CancellationToken, logger: Logger) -> Self {
-        ProviderService { provider, version, cancel, logger, negotiated: Arc::new(Negotiated::default()) }
+    pub(crate) fn new(
+        provider: Arc<P>,
+        version: String,
+        cancel: CancellationToken,
+        logger: Logger,
+    ) -> Self {
+        ProviderService {
+            provider,
+            version,
+            cancel,
+            logger,
+            negotiated: Arc::new(Negotiated::default()),
+        }
     }
 
     fn context(&self, urn: &str, preview: bool, timeout: f64) -> Context {
@@ -42,7 +53,12 @@ impl<P: ResourceProvider> ProviderService<P> {
     }
 
     /// Runs provider code: its errors become statuses, and a panic fails only this call.
-    async fn guard<T>(&self, op: &'static str, urn: &str, fut: impl Future<Output = crate::Result<T>>) -> Result<T, Status> {
+    async fn guard<T>(
+        &self,
+        op: &'static str,
+        urn: &str,
+        fut: impl Future<Output = crate::Result<T>>,
+    ) -> Result<T, Status> {
         match AssertUnwindSafe(fut).catch_unwind().await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
@@ -56,7 +72,10 @@ impl<P: ResourceProvider> ProviderService<P> {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic payload".to_string());
                 tracing::error!(op, urn, "provider panicked: {what}");
-                Err(status_from_error(op, Error::Internal(format!("the provider panicked: {what}"))))
+                Err(status_from_error(
+                    op,
+                    Error::Internal(format!("the provider panicked: {what}")),
+                ))
             }
         }
     }
@@ -84,40 +103,69 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
         &self,
         _request: Request<pb::ParameterizeRequest>,
     ) -> Result<Response<pb::ParameterizeResponse>, Status> {
-        Err(Status::unimplemented("Parameterize is not supported by this provider"))
+        Err(Status::unimplemented(
+            "Parameterize is not supported by this provider",
+        ))
     }
 
-    async fn get_schema(&self, request: Request<pb::GetSchemaRequest>) -> Result<Response<pb::GetSchemaResponse>, Status> {
-        let req = GetSchemaRequest { version: request.into_inner().version };
+    async fn get_schema(
+        &self,
+        request: Request<pb::GetSchemaRequest>,
+    ) -> Result<Response<pb::GetSchemaResponse>, Status> {
+        let req = GetSchemaRequest {
+            version: request.into_inner().version,
+        };
         let ctx = self.context("", false, 0.0);
-        let resp = self.guard("GetSchema", "", self.provider.get_schema(&ctx, req)).await?;
-        Ok(Response::new(pb::GetSchemaResponse { schema: resp.schema }))
+        let resp = self
+            .guard("GetSchema", "", self.provider.get_schema(&ctx, req))
+            .await?;
+        Ok(Response::new(pb::GetSchemaResponse {
+            schema: resp.schema,
+        }))
     }
 
-    async fn check_config(&self, request: Request<pb::CheckRequest>) -> Result<Response<pb::CheckResponse>, Status> {
+    async fn check_config(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> Result<Response<pb::CheckResponse>, Status> {
         let req = conv::check_request(request.into_inner())?;
         let ctx = self.context(&req.urn, false, 0.0);
         let urn = req.urn.clone();
-        let resp = self.guard("CheckConfig", &urn, self.provider.check_config(&ctx, req)).await?;
+        let resp = self
+            .guard("CheckConfig", &urn, self.provider.check_config(&ctx, req))
+            .await?;
         Ok(Response::new(conv::check_response(resp, &self.negotiated)))
     }
 
-    async fn diff_config(&self, request: Request<pb::DiffRequest>) -> Result<Response<pb::DiffResponse>, Status> {
+    async fn diff_config(
+        &self,
+        request: Request<pb::DiffRequest>,
+    ) -> Result<Response<pb::DiffResponse>, Status> {
         let req = conv::diff_request(request.into_inner())?;
         let ctx = self.context(&req.urn, false, 0.0);
         let urn = req.urn.clone();
-        let resp = self.guard("DiffConfig", &urn, self.provider.diff_config(&ctx, req)).await?;
+        let resp = self
+            .guard("DiffConfig", &urn, self.provider.diff_config(&ctx, req))
+            .await?;
         Ok(Response::new(conv::diff_response(resp)))
     }
 
-    async fn configure(&self, request: Request<pb::ConfigureRequest>) -> Result<Response<pb::ConfigureResponse>, Status> {
+    async fn configure(
+        &self,
+        request: Request<pb::ConfigureRequest>,
+    ) -> Result<Response<pb::ConfigureResponse>, Status> {
         let wire = request.into_inner();
-        self.negotiated.accept_secrets.store(wire.accept_secrets, Ordering::Relaxed);
-        self.negotiated.accept_resources.store(wire.accept_resources, Ordering::Relaxed);
+        self.negotiated
+            .accept_secrets
+            .store(wire.accept_secrets, Ordering::Relaxed);
+        self.negotiated
+            .accept_resources
+            .store(wire.accept_resources, Ordering::Relaxed);
         let req = conv::configure_request(wire)?;
         let urn = req.urn.clone().unwrap_or_default();
         let ctx = self.context(&urn, false, 0.0);
-        self.guard("Configure", &urn, self.provider.configure(&ctx, req)).await?;
+        self.guard("Configure", &urn, self.provider.configure(&ctx, req))
+            .await?;
         Ok(Response::new(pb::ConfigureResponse {
             accept_secrets: true,
             supports_preview: true,
@@ -127,62 +175,99 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
         }))
     }
 
-    async fn invoke(&self, request: Request<pb::InvokeRequest>) -> Result<Response<pb::InvokeResponse>, Status> {
+    async fn invoke(
+        &self,
+        request: Request<pb::InvokeRequest>,
+    ) -> Result<Response<pb::InvokeResponse>, Status> {
         let req = conv::invoke_request(request.into_inner())?;
         let ctx = self.context("", false, 0.0);
-        let resp = self.guard("Invoke", "", self.provider.invoke(&ctx, req)).await?;
+        let resp = self
+            .guard("Invoke", "", self.provider.invoke(&ctx, req))
+            .await?;
         Ok(Response::new(conv::invoke_response(resp, &self.negotiated)))
     }
 
-    async fn call(&self, _request: Request<pb::CallRequest>) -> Result<Response<pb::CallResponse>, Status> {
-        Err(Status::unimplemented("Call (component methods) is not supported by this provider"))
+    async fn call(
+        &self,
+        _request: Request<pb::CallRequest>,
+    ) -> Result<Response<pb::CallResponse>, Status> {
+        Err(Status::unimplemented(
+            "Call (component methods) is not supported by this provider",
+        ))
     }
 
-    async fn check(&self, request: Request<pb::CheckRequest>) -> Result<Response<pb::CheckResponse>, Status> {
+    async fn check(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> Result<Response<pb::CheckResponse>, Status> {
         let req = conv::check_request(request.into_inner())?;
         let urn = req.urn.clone();
         let ctx = self.context(&urn, false, 0.0);
-        let resp = self.guard("Check", &urn, self.provider.check(&ctx, req)).await?;
+        let resp = self
+            .guard("Check", &urn, self.provider.check(&ctx, req))
+            .await?;
         Ok(Response::new(conv::check_response(resp, &self.negotiated)))
     }
 
-    async fn diff(&self, request: Request<pb::DiffRequest>) -> Result<Response<pb::DiffResponse>, Status> {
+    async fn diff(
+        &self,
+        request: Request<pb::DiffRequest>,
+    ) -> Result<Response<pb::DiffResponse>, Status> {
         let req = conv::diff_request(request.into_inner())?;
         let urn = req.urn.clone();
         let ctx = self.context(&urn, false, 0.0);
-        let resp = self.guard("Diff", &urn, self.provider.diff(&ctx, req)).await?;
+        let resp = self
+            .guard("Diff", &urn, self.provider.diff(&ctx, req))
+            .await?;
         Ok(Response::new(conv::diff_response(resp)))
     }
 
-    async fn create(&self, request: Request<pb::CreateRequest>) -> Result<Response<pb::CreateResponse>, Status> {
+    async fn create(
+        &self,
+        request: Request<pb::CreateRequest>,
+    ) -> Result<Response<pb::CreateResponse>, Status> {
         let wire = request.into_inner();
         let ctx = self.context(&wire.urn, wire.preview, wire.timeout);
         let req = conv::create_request(wire)?;
         let (urn, preview) = (req.urn.clone(), req.preview);
-        let resp = self.guard("Create", &urn, self.provider.create(&ctx, req)).await?;
+        let resp = self
+            .guard("Create", &urn, self.provider.create(&ctx, req))
+            .await?;
         if resp.id.is_empty() && !preview {
             return Err(status_from_error(
                 "Create",
-                Error::Internal(format!("the provider returned an empty id for {urn}; Create must return the new resource's id")),
+                Error::Internal(format!(
+                    "the provider returned an empty id for {urn}; Create must return the new resource's id"
+                )),
             ));
         }
         Ok(Response::new(conv::create_response(resp, &self.negotiated)))
     }
 
-    async fn read(&self, request: Request<pb::ReadRequest>) -> Result<Response<pb::ReadResponse>, Status> {
+    async fn read(
+        &self,
+        request: Request<pb::ReadRequest>,
+    ) -> Result<Response<pb::ReadResponse>, Status> {
         let req = conv::read_request(request.into_inner())?;
         let urn = req.urn.clone();
         let ctx = self.context(&urn, false, 0.0);
-        let resp = self.guard("Read", &urn, self.provider.read(&ctx, req)).await?;
+        let resp = self
+            .guard("Read", &urn, self.provider.read(&ctx, req))
+            .await?;
         Ok(Response::new(conv::read_response(resp, &self.negotiated)))
     }
 
-    async fn update(&self, request: Request<pb::UpdateRequest>) -> Result<Response<pb::UpdateResponse>, Status> {
+    async fn update(
+        &self,
+        request: Request<pb::UpdateRequest>,
+    ) -> Result<Response<pb::UpdateResponse>, Status> {
         let wire = request.into_inner();
         let ctx = self.context(&wire.urn, wire.preview, wire.timeout);
         let req = conv::update_request(wire)?;
         let urn = req.urn.clone();
-        let resp = self.guard("Update", &urn, self.provider.update(&ctx, req)).await?;
+        let resp = self
+            .guard("Update", &urn, self.provider.update(&ctx, req))
+            .await?;
         Ok(Response::new(conv::update_response(resp, &self.negotiated)))
     }
 
@@ -191,12 +276,18 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
         let ctx = self.context(&wire.urn, false, wire.timeout);
         let req = conv::delete_request(wire)?;
         let urn = req.urn.clone();
-        self.guard("Delete", &urn, self.provider.delete(&ctx, req)).await?;
+        self.guard("Delete", &urn, self.provider.delete(&ctx, req))
+            .await?;
         Ok(Response::new(()))
     }
 
-    async fn construct(&self, _request: Request<pb::ConstructRequest>) -> Result<Response<pb::ConstructResponse>, Status> {
-        Err(Status::unimplemented("Construct (component resources) is not supported by this provider"))
+    async fn construct(
+        &self,
+        _request: Request<pb::ConstructRequest>,
+    ) -> Result<Response<pb::ConstructResponse>, Status> {
+        Err(Status::unimplemented(
+            "Construct (component resources) is not supported by this provider",
+        ))
     }
 
     async fn cancel(&self, _request: Request<()>) -> Result<Response<()>, Status> {
@@ -206,27 +297,41 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
         Ok(Response::new(()))
     }
 
-    async fn get_plugin_info(&self, _request: Request<()>) -> Result<Response<pb::PluginInfo>, Status> {
-        Ok(Response::new(pb::PluginInfo { version: self.version.clone() }))
+    async fn get_plugin_info(
+        &self,
+        _request: Request<()>,
+    ) -> Result<Response<pb::PluginInfo>, Status> {
+        Ok(Response::new(pb::PluginInfo {
+            version: self.version.clone(),
+        }))
     }
 
     async fn attach(&self, request: Request<pb::PluginAttach>) -> Result<Response<()>, Status> {
         let address = request.into_inner().address;
         if address.is_empty() {
-            return Err(Status::invalid_argument("Attach: `address` must name the engine (host:port)"));
+            return Err(Status::invalid_argument(
+                "Attach: `address` must name the engine (host:port)",
+            ));
         }
         self.logger.connect(&address);
         Ok(Response::new(()))
     }
 
-    async fn get_mapping(&self, _request: Request<pb::GetMappingRequest>) -> Result<Response<pb::GetMappingResponse>, Status> {
-        Err(Status::unimplemented("GetMapping is not supported by this provider"))
+    async fn get_mapping(
+        &self,
+        _request: Request<pb::GetMappingRequest>,
+    ) -> Result<Response<pb::GetMappingResponse>, Status> {
+        Err(Status::unimplemented(
+            "GetMapping is not supported by this provider",
+        ))
     }
 
     async fn get_mappings(
         &self,
         _request: Request<pb::GetMappingsRequest>,
     ) -> Result<Response<pb::GetMappingsResponse>, Status> {
-        Err(Status::unimplemented("GetMappings is not supported by this provider"))
+        Err(Status::unimplemented(
+            "GetMappings is not supported by this provider",
+        ))
     }
 }

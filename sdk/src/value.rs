@@ -165,7 +165,9 @@ impl PropertyValue {
     pub fn contains_secrets(&self) -> bool {
         match self {
             PropertyValue::Secret(_) => true,
-            PropertyValue::Output(o) => o.secret || o.value.as_ref().is_some_and(|v| v.contains_secrets()),
+            PropertyValue::Output(o) => {
+                o.secret || o.value.as_ref().is_some_and(|v| v.contains_secrets())
+            }
             PropertyValue::Array(items) => items.iter().any(PropertyValue::contains_secrets),
             PropertyValue::Object(map) => map.values().any(PropertyValue::contains_secrets),
             _ => false,
@@ -190,7 +192,9 @@ impl PropertyValue {
             PropertyValue::Secret(inner) => inner.contains_unknowns(),
             PropertyValue::Array(items) => items.iter().any(PropertyValue::contains_unknowns),
             PropertyValue::Object(map) => map.values().any(PropertyValue::contains_unknowns),
-            PropertyValue::ResourceReference(r) => r.id.as_ref().is_some_and(|id| id.contains_unknowns()),
+            PropertyValue::ResourceReference(r) => {
+                r.id.as_ref().is_some_and(|id| id.contains_unknowns())
+            }
             _ => false,
         }
     }
@@ -221,7 +225,9 @@ impl PropertyValue {
                 Some(v) => v.reveal(),
                 None => PropertyValue::Unknown(UnknownKind::Any),
             },
-            PropertyValue::Array(items) => PropertyValue::Array(items.iter().map(PropertyValue::reveal).collect()),
+            PropertyValue::Array(items) => {
+                PropertyValue::Array(items.iter().map(PropertyValue::reveal).collect())
+            }
             PropertyValue::Object(map) => {
                 PropertyValue::Object(map.iter().map(|(k, v)| (k.clone(), v.reveal())).collect())
             }
@@ -380,7 +386,10 @@ mod tests {
         assert!(!v.contains_unknowns());
         let u: PropertyValue = vec![PropertyValue::Unknown(UnknownKind::Number)].into();
         assert!(u.contains_unknowns());
-        assert_eq!(PropertyValue::secret(PropertyValue::secret("x".into())), PropertyValue::secret("x".into()));
+        assert_eq!(
+            PropertyValue::secret(PropertyValue::secret("x".into())),
+            PropertyValue::secret("x".into())
+        );
     }
 
     #[test]
@@ -391,6 +400,9 @@ mod tests {
         )]));
         let revealed = v.reveal();
         assert!(!revealed.contains_secrets());
-        assert_eq!(revealed.as_object().unwrap()["a"], PropertyValue::Array(vec!["s".into()]));
+        assert_eq!(
+            revealed.as_object().unwrap()["a"],
+            PropertyValue::Array(vec!["s".into()])
+        );
     }
 }

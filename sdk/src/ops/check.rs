@@ -33,7 +33,10 @@ pub struct CheckResponse {
 impl CheckResponse {
     /// Accepts `inputs` as valid.
     pub fn valid(inputs: PropertyMap) -> Self {
-        CheckResponse { inputs, failures: Vec::new() }
+        CheckResponse {
+            inputs,
+            failures: Vec::new(),
+        }
     }
 
     /// Rejects the inputs with the given failures.
@@ -55,6 +58,9 @@ pub struct CheckFailure {
 impl CheckFailure {
     /// A failure of `property` for `reason`.
     pub fn new(property: impl Into<String>, reason: impl Into<String>) -> Self {
-        CheckFailure { property: property.into(), reason: reason.into() }
+        CheckFailure {
+            property: property.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -31,7 +31,10 @@ pub struct CreateResponse {
 impl CreateResponse {
     /// A resource with `id` and output `properties`.
     pub fn new(id: impl Into<String>, properties: PropertyMap) -> Self {
-        CreateResponse { id: id.into(), properties }
+        CreateResponse {
+            id: id.into(),
+            properties,
+        }
     }
 }
 
@@ -68,7 +71,11 @@ pub struct ReadResponse {
 impl ReadResponse {
     /// The resource exists with these outputs and inputs.
     pub fn found(id: impl Into<String>, properties: PropertyMap, inputs: PropertyMap) -> Self {
-        ReadResponse { id: id.into(), properties, inputs }
+        ReadResponse {
+            id: id.into(),
+            properties,
+            inputs,
+        }
     }
 
     /// The resource no longer exists.

@@ -58,7 +58,10 @@ pub enum DiffKind {
 impl DiffKind {
     /// Whether this change requires a replace.
     pub fn is_replace(self) -> bool {
-        matches!(self, DiffKind::AddReplace | DiffKind::DeleteReplace | DiffKind::UpdateReplace)
+        matches!(
+            self,
+            DiffKind::AddReplace | DiffKind::DeleteReplace | DiffKind::UpdateReplace
+        )
     }
 
     /// The same change, requiring a replace.
@@ -84,7 +87,10 @@ pub struct PropertyDiff {
 impl PropertyDiff {
     /// An input change of `kind`.
     pub fn input(kind: DiffKind) -> Self {
-        PropertyDiff { kind, input_diff: true }
+        PropertyDiff {
+            kind,
+            input_diff: true,
+        }
     }
 }
 
@@ -109,7 +115,10 @@ pub struct DiffResponse {
 impl DiffResponse {
     /// No changes.
     pub fn none() -> Self {
-        DiffResponse { changes: DiffChanges::None, ..Default::default() }
+        DiffResponse {
+            changes: DiffChanges::None,
+            ..Default::default()
+        }
     }
 
     /// Builds a response from per-path changes, filling `changes`, `diffs` and `replaces`
@@ -126,8 +135,18 @@ impl DiffResponse {
                 replaces.push(top);
             }
         }
-        let changes = if detailed_diff.is_empty() { DiffChanges::None } else { DiffChanges::Some };
-        DiffResponse { changes, replaces, diffs, detailed_diff, ..Default::default() }
+        let changes = if detailed_diff.is_empty() {
+            DiffChanges::None
+        } else {
+            DiffChanges::Some
+        };
+        DiffResponse {
+            changes,
+            replaces,
+            diffs,
+            detailed_diff,
+            ..Default::default()
+        }
     }
 
     /// Whether this diff requires a replace.
@@ -155,16 +174,25 @@ mod tests {
     #[test]
     fn from_detailed_keeps_the_invariants() {
         let detailed = BTreeMap::from([
-            ("length".to_string(), PropertyDiff::input(DiffKind::UpdateReplace)),
+            (
+                "length".to_string(),
+                PropertyDiff::input(DiffKind::UpdateReplace),
+            ),
             ("tags.env".to_string(), PropertyDiff::input(DiffKind::Add)),
-            ("tags.team".to_string(), PropertyDiff::input(DiffKind::Delete)),
+            (
+                "tags.team".to_string(),
+                PropertyDiff::input(DiffKind::Delete),
+            ),
         ]);
         let d = DiffResponse::from_detailed(detailed);
         assert_eq!(d.changes, DiffChanges::Some);
         assert_eq!(d.diffs, vec!["length".to_string(), "tags".to_string()]);
         assert_eq!(d.replaces, vec!["length".to_string()]);
         assert!(d.requires_replace());
-        assert_eq!(DiffResponse::from_detailed(BTreeMap::new()).changes, DiffChanges::None);
+        assert_eq!(
+            DiffResponse::from_detailed(BTreeMap::new()).changes,
+            DiffChanges::None
+        );
     }
 
     #[test]

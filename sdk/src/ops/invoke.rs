@@ -26,11 +26,17 @@ pub struct InvokeResponse {
 impl InvokeResponse {
     /// A successful call returning `result`.
     pub fn ok(result: PropertyMap) -> Self {
-        InvokeResponse { result, failures: Vec::new() }
+        InvokeResponse {
+            result,
+            failures: Vec::new(),
+        }
     }
 
     /// A call rejected for invalid arguments.
     pub fn invalid(failures: Vec<CheckFailure>) -> Self {
-        InvokeResponse { result: PropertyMap::new(), failures }
+        InvokeResponse {
+            result: PropertyMap::new(),
+            failures,
+        }
     }
 }

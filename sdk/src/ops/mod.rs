@@ -13,7 +13,8 @@ mod schema;
 pub use check::{CheckFailure, CheckRequest, CheckResponse};
 pub use config::{ConfigureRequest, ConfigureResponse};
 pub use crud::{
-    CreateRequest, CreateResponse, DeleteRequest, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    CreateRequest, CreateResponse, DeleteRequest, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse,
 };
 pub use diff::{DiffChanges, DiffKind, DiffRequest, DiffResponse, PropertyDiff};
 pub use invoke::{InvokeRequest, InvokeResponse};

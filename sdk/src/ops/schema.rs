@@ -19,6 +19,8 @@ pub struct GetSchemaResponse {
 impl GetSchemaResponse {
     /// A response carrying `schema` (JSON).
     pub fn new(schema: impl Into<String>) -> Self {
-        GetSchemaResponse { schema: schema.into() }
+        GetSchemaResponse {
+            schema: schema.into(),
+        }
     }
 }

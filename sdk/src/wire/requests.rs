@@ -24,7 +24,10 @@ pub(crate) struct Negotiated {
 impl Default for Negotiated {
     fn default() -> Self {
         // Engines that handshake always accept both; older ones say otherwise in Configure.
-        Negotiated { accept_secrets: AtomicBool::new(true), accept_resources: AtomicBool::new(true) }
+        Negotiated {
+            accept_secrets: AtomicBool::new(true),
+            accept_resources: AtomicBool::new(true),
+        }
     }
 }
 
@@ -35,7 +38,10 @@ impl Negotiated {
         if secrets && resources {
             return encode_map(map);
         }
-        let adapted: PropertyMap = map.iter().map(|(k, v)| (k.clone(), downgrade(v, secrets, resources))).collect();
+        let adapted: PropertyMap = map
+            .iter()
+            .map(|(k, v)| (k.clone(), downgrade(v, secrets, resources)))
+            .collect();
         encode_map(&adapted)
     }
 }
@@ -48,16 +54,24 @@ fn downgrade(v: &PropertyValue, secrets: bool, resources: bool) -> PropertyValue
             Some(id) => (**id).clone(),
             None => PropertyValue::String(r.urn.clone()),
         },
-        PropertyValue::Array(items) => PropertyValue::Array(items.iter().map(|i| downgrade(i, secrets, resources)).collect()),
-        PropertyValue::Object(map) => {
-            PropertyValue::Object(map.iter().map(|(k, i)| (k.clone(), downgrade(i, secrets, resources))).collect())
-        }
+        PropertyValue::Array(items) => PropertyValue::Array(
+            items
+                .iter()
+                .map(|i| downgrade(i, secrets, resources))
+                .collect(),
+        ),
+        PropertyValue::Object(map) => PropertyValue::Object(
+            map.iter()
+                .map(|(k, i)| (k.clone(), downgrade(i, secrets, resources)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
 
 fn decode(field: &str, s: Option<&Struct>) -> Result<PropertyMap, Status> {
-    decode_struct(s).map_err(|e| Status::invalid_argument(format!("malformed request field `{field}`: {e}")))
+    decode_struct(s)
+        .map_err(|e| Status::invalid_argument(format!("malformed request field `{field}`: {e}")))
 }
 
 pub(crate) fn check_request(r: pb::CheckRequest) -> Result<CheckRequest, Status> {
@@ -72,11 +86,19 @@ pub(crate) fn check_request(r: pb::CheckRequest) -> Result<CheckRequest, Status>
 }
 
 pub(crate) fn check_response(r: CheckResponse, n: &Negotiated) -> pb::CheckResponse {
-    pb::CheckResponse { inputs: Some(n.outputs(&r.inputs)), failures: failures(r.failures) }
+    pb::CheckResponse {
+        inputs: Some(n.outputs(&r.inputs)),
+        failures: failures(r.failures),
+    }
 }
 
 fn failures(f: Vec<CheckFailure>) -> Vec<pb::CheckFailure> {
-    f.into_iter().map(|f| pb::CheckFailure { property: f.property, reason: f.reason }).collect()
+    f.into_iter()
+        .map(|f| pb::CheckFailure {
+            property: f.property,
+            reason: f.reason,
+        })
+        .collect()
 }
 
 pub(crate) fn diff_request(r: pb::DiffRequest) -> Result<DiffRequest, Status> {
@@ -113,7 +135,13 @@ pub(crate) fn diff_response(r: DiffResponse) -> pb::DiffResponse {
                 DiffKind::Update => K::Update,
                 DiffKind::UpdateReplace => K::UpdateReplace,
             };
-            (path, pb::PropertyDiff { kind: kind as i32, input_diff: d.input_diff })
+            (
+                path,
+                pb::PropertyDiff {
+                    kind: kind as i32,
+                    input_diff: d.input_diff,
+                },
+            )
         })
         .collect();
     pb::DiffResponse {
@@ -139,7 +167,11 @@ pub(crate) fn create_request(r: pb::CreateRequest) -> Result<CreateRequest, Stat
 }
 
 pub(crate) fn create_response(r: CreateResponse, n: &Negotiated) -> pb::CreateResponse {
-    pb::CreateResponse { id: r.id, properties: Some(n.outputs(&r.properties)), refresh_before_update: false }
+    pb::CreateResponse {
+        id: r.id,
+        properties: Some(n.outputs(&r.properties)),
+        refresh_before_update: false,
+    }
 }
 
 pub(crate) fn read_request(r: pb::ReadRequest) -> Result<ReadRequest, Status> {
@@ -177,7 +209,10 @@ pub(crate) fn update_request(r: pb::UpdateRequest) -> Result<UpdateRequest, Stat
 }
 
 pub(crate) fn update_response(r: UpdateResponse, n: &Negotiated) -> pb::UpdateResponse {
-    pb::UpdateResponse { properties: Some(n.outputs(&r.properties)), refresh_before_update: false }
+    pb::UpdateResponse {
+        properties: Some(n.outputs(&r.properties)),
+        refresh_before_update: false,
+    }
 }
 
 pub(crate) fn delete_request(r: pb::DeleteRequest) -> Result<DeleteRequest, Status> {
@@ -215,17 +250,27 @@ fn json_to_value(json: serde_json::Value) -> PropertyValue {
         serde_json::Value::Bool(b) => PropertyValue::Bool(b),
         serde_json::Value::Number(n) => PropertyValue::Number(n.as_f64().unwrap_or(f64::NAN)),
         serde_json::Value::String(s) => PropertyValue::String(s),
-        serde_json::Value::Array(a) => PropertyValue::Array(a.into_iter().map(json_to_value).collect()),
-        serde_json::Value::Object(o) => PropertyValue::Object(o.into_iter().map(|(k, v)| (k, json_to_value(v))).collect()),
+        serde_json::Value::Array(a) => {
+            PropertyValue::Array(a.into_iter().map(json_to_value).collect())
+        }
+        serde_json::Value::Object(o) => {
+            PropertyValue::Object(o.into_iter().map(|(k, v)| (k, json_to_value(v))).collect())
+        }
     }
 }
 
 pub(crate) fn invoke_request(r: pb::InvokeRequest) -> Result<InvokeRequest, Status> {
-    Ok(InvokeRequest { args: decode("args", r.args.as_ref())?, token: r.tok })
+    Ok(InvokeRequest {
+        args: decode("args", r.args.as_ref())?,
+        token: r.tok,
+    })
 }
 
 pub(crate) fn invoke_response(r: InvokeResponse, n: &Negotiated) -> pb::InvokeResponse {
-    pb::InvokeResponse { r#return: Some(n.outputs(&r.result)), failures: failures(r.failures) }
+    pb::InvokeResponse {
+        r#return: Some(n.outputs(&r.result)),
+        failures: failures(r.failures),
+    }
 }
 
 /// The status the engine sees for `error` raised by operation `op`.
@@ -247,7 +292,10 @@ pub(crate) fn status_from_error(op: &str, error: Error) -> Status {
             let detail = pb::ConfigureErrorMissingKeys {
                 missing_keys: keys
                     .into_iter()
-                    .map(|k| pb::configure_error_missing_keys::MissingKey { name: k.name, description: k.description })
+                    .map(|k| pb::configure_error_missing_keys::MissingKey {
+                        name: k.name,
+                        description: k.description,
+                    })
                     .collect(),
             };
             with_detail(code, message, &detail)
@@ -257,7 +305,14 @@ pub(crate) fn status_from_error(op: &str, error: Error) -> Status {
 }
 
 fn with_detail<M: Message + Name>(code: tonic::Code, message: String, detail: &M) -> Status {
-    let any = prost_types::Any { type_url: M::type_url(), value: detail.encode_to_vec() };
-    let rpc = tonic_types::Status { code: code as i32, message: message.clone(), details: vec![any] };
+    let any = prost_types::Any {
+        type_url: M::type_url(),
+        value: detail.encode_to_vec(),
+    };
+    let rpc = tonic_types::Status {
+        code: code as i32,
+        message: message.clone(),
+        details: vec![any],
+    };
     Status::with_details(code, message, rpc.encode_to_vec().into())
 }

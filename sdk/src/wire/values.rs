@@ -10,8 +10,8 @@ use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 
 use crate::value::{
-    Archive, ArchiveSource, Asset, AssetOrArchive, AssetSource, OutputValue, PropertyMap, PropertyValue,
-    ResourceReference, UnknownKind,
+    Archive, ArchiveSource, Asset, AssetOrArchive, AssetSource, OutputValue, PropertyMap,
+    PropertyValue, ResourceReference, UnknownKind,
 };
 
 /// The key whose value marks an object as a special value.
@@ -80,7 +80,9 @@ fn sentinel(kind: UnknownKind) -> &'static str {
 /// Property paths in Pulumi's syntax: `a.b`, `a[0]`, `a["key with.dot"]`.
 pub(crate) fn join_key(parent: &str, key: &str) -> String {
     let simple = !key.is_empty()
-        && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '$')
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '$')
         && !key.starts_with(|c: char| c.is_ascii_digit());
     match (parent.is_empty(), simple) {
         (true, true) => key.to_string(),
@@ -95,7 +97,9 @@ pub(crate) fn join_index(parent: &str, index: usize) -> String {
 
 /// Decodes a `Struct` (absent means empty) into a [`PropertyMap`].
 pub fn decode_struct(s: Option<&Struct>) -> Result<PropertyMap, DecodeError> {
-    let Some(s) = s else { return Ok(PropertyMap::new()) };
+    let Some(s) = s else {
+        return Ok(PropertyMap::new());
+    };
     decode_fields(&s.fields, "")
 }
 
@@ -112,7 +116,14 @@ pub fn decode_value(v: &Value, path: &str) -> Result<PropertyValue, DecodeError>
 }
 
 fn err(path: &str, problem: impl Into<String>) -> DecodeError {
-    DecodeError { path: if path.is_empty() { "<root>".into() } else { path.to_string() }, problem: problem.into() }
+    DecodeError {
+        path: if path.is_empty() {
+            "<root>".into()
+        } else {
+            path.to_string()
+        },
+        problem: problem.into(),
+    }
 }
 
 fn decode_at(v: &Value, path: &str) -> Result<PropertyValue, DecodeError> {
@@ -125,7 +136,11 @@ fn decode_at(v: &Value, path: &str) -> Result<PropertyValue, DecodeError> {
             None => PropertyValue::String(s.clone()),
         },
         Some(Kind::ListValue(list)) => PropertyValue::Array(
-            list.values.iter().enumerate().map(|(i, v)| decode_at(v, &join_index(path, i))).collect::<Result<_, _>>()?,
+            list.values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| decode_at(v, &join_index(path, i)))
+                .collect::<Result<_, _>>()?,
         ),
         Some(Kind::StructValue(s)) => match s.fields.get(SIG_KEY) {
             None => PropertyValue::Object(decode_fields(&s.fields, path)?),
@@ -134,29 +149,54 @@ fn decode_at(v: &Value, path: &str) -> Result<PropertyValue, DecodeError> {
     })
 }
 
-fn string_field<'a>(fields: &'a BTreeMap<String, Value>, key: &str, path: &str) -> Result<Option<&'a str>, DecodeError> {
+fn string_field<'a>(
+    fields: &'a BTreeMap<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a str>, DecodeError> {
     match fields.get(key).and_then(|v| v.kind.as_ref()) {
         None | Some(Kind::NullValue(_)) => Ok(None),
         Some(Kind::StringValue(s)) => Ok(Some(s)),
-        Some(_) => Err(err(path, format!("field `{key}` of this special value must be a string"))),
+        Some(_) => Err(err(
+            path,
+            format!("field `{key}` of this special value must be a string"),
+        )),
     }
 }
 
-fn decode_special(sig: &Value, fields: &BTreeMap<String, Value>, path: &str) -> Result<PropertyValue, DecodeError> {
+fn decode_special(
+    sig: &Value,
+    fields: &BTreeMap<String, Value>,
+    path: &str,
+) -> Result<PropertyValue, DecodeError> {
     let Some(Kind::StringValue(sig)) = &sig.kind else {
-        return Err(err(path, "the signature key of a special value must hold a string"));
+        return Err(err(
+            path,
+            "the signature key of a special value must hold a string",
+        ));
     };
     match sig.as_str() {
         SIG_SECRET => {
-            let inner = fields.get("value").ok_or_else(|| err(path, "a secret must carry a `value`"))?;
+            let inner = fields
+                .get("value")
+                .ok_or_else(|| err(path, "a secret must carry a `value`"))?;
             Ok(PropertyValue::secret(decode_at(inner, path)?))
         }
         SIG_OUTPUT => {
-            let value = fields.get("value").map(|v| decode_at(v, path)).transpose()?.map(Box::new);
+            let value = fields
+                .get("value")
+                .map(|v| decode_at(v, path))
+                .transpose()?
+                .map(Box::new);
             let secret = match fields.get("secret").and_then(|v| v.kind.as_ref()) {
                 None => false,
                 Some(Kind::BoolValue(b)) => *b,
-                Some(_) => return Err(err(path, "field `secret` of an output value must be a bool")),
+                Some(_) => {
+                    return Err(err(
+                        path,
+                        "field `secret` of an output value must be a bool",
+                    ));
+                }
             };
             let dependencies = match fields.get("dependencies").and_then(|v| v.kind.as_ref()) {
                 None | Some(Kind::NullValue(_)) => Vec::new(),
@@ -165,24 +205,47 @@ fn decode_special(sig: &Value, fields: &BTreeMap<String, Value>, path: &str) -> 
                     .iter()
                     .map(|d| match &d.kind {
                         Some(Kind::StringValue(s)) => Ok(s.clone()),
-                        _ => Err(err(path, "the dependencies of an output value must be URN strings")),
+                        _ => Err(err(
+                            path,
+                            "the dependencies of an output value must be URN strings",
+                        )),
                     })
                     .collect::<Result<_, _>>()?,
-                Some(_) => return Err(err(path, "field `dependencies` of an output value must be a list")),
+                Some(_) => {
+                    return Err(err(
+                        path,
+                        "field `dependencies` of an output value must be a list",
+                    ));
+                }
             };
-            Ok(PropertyValue::Output(OutputValue { value, secret, dependencies }))
+            Ok(PropertyValue::Output(OutputValue {
+                value,
+                secret,
+                dependencies,
+            }))
         }
         SIG_RESOURCE_REFERENCE => {
             let urn = string_field(fields, "urn", path)?
                 .ok_or_else(|| err(path, "a resource reference must carry a `urn`"))?
                 .to_string();
-            let id = fields.get("id").map(|v| decode_at(v, path)).transpose()?.map(Box::new);
+            let id = fields
+                .get("id")
+                .map(|v| decode_at(v, path))
+                .transpose()?
+                .map(Box::new);
             let package_version = string_field(fields, "packageVersion", path)?.map(str::to_string);
-            Ok(PropertyValue::ResourceReference(ResourceReference { urn, id, package_version }))
+            Ok(PropertyValue::ResourceReference(ResourceReference {
+                urn,
+                id,
+                package_version,
+            }))
         }
         SIG_ASSET => Ok(PropertyValue::Asset(decode_asset(fields, path)?)),
         SIG_ARCHIVE => Ok(PropertyValue::Archive(decode_archive(fields, path)?)),
-        other => Err(err(path, format!("unknown special-value signature `{other}`"))),
+        other => Err(err(
+            path,
+            format!("unknown special-value signature `{other}`"),
+        )),
     }
 }
 
@@ -195,7 +258,10 @@ fn decode_asset(fields: &BTreeMap<String, Value>, path: &str) -> Result<Asset, D
     } else if let Some(u) = string_field(fields, "uri", path)? {
         AssetSource::Uri(u.to_string())
     } else {
-        return Err(err(path, "an asset must carry one of `text`, `path` or `uri`"));
+        return Err(err(
+            path,
+            "an asset must carry one of `text`, `path` or `uri`",
+        ));
     };
     Ok(Asset { hash, source })
 }
@@ -213,7 +279,13 @@ fn decode_archive(fields: &BTreeMap<String, Value>, path: &str) -> Result<Archiv
                 PropertyValue::Asset(a) => AssetOrArchive::Asset(a),
                 PropertyValue::Archive(a) => AssetOrArchive::Archive(a),
                 other => {
-                    return Err(err(&member_path, format!("an archive member must be an asset or archive, not {}", other.kind_name())));
+                    return Err(err(
+                        &member_path,
+                        format!(
+                            "an archive member must be an asset or archive, not {}",
+                            other.kind_name()
+                        ),
+                    ));
                 }
             };
             assets.insert(name.clone(), decoded);
@@ -224,17 +296,24 @@ fn decode_archive(fields: &BTreeMap<String, Value>, path: &str) -> Result<Archiv
     } else if let Some(u) = string_field(fields, "uri", path)? {
         ArchiveSource::Uri(u.to_string())
     } else {
-        return Err(err(path, "an archive must carry one of `assets`, `path` or `uri`"));
+        return Err(err(
+            path,
+            "an archive must carry one of `assets`, `path` or `uri`",
+        ));
     };
     Ok(Archive { hash, source })
 }
 
 fn string(s: impl Into<String>) -> Value {
-    Value { kind: Some(Kind::StringValue(s.into())) }
+    Value {
+        kind: Some(Kind::StringValue(s.into())),
+    }
 }
 
 fn object(fields: BTreeMap<String, Value>) -> Value {
-    Value { kind: Some(Kind::StructValue(Struct { fields })) }
+    Value {
+        kind: Some(Kind::StructValue(Struct { fields })),
+    }
 }
 
 fn special(sig: &str, mut fields: BTreeMap<String, Value>) -> Value {
@@ -244,21 +323,41 @@ fn special(sig: &str, mut fields: BTreeMap<String, Value>) -> Value {
 
 /// Encodes a [`PropertyMap`] as a `Struct`.
 pub fn encode_map(map: &PropertyMap) -> Struct {
-    Struct { fields: map.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect() }
+    Struct {
+        fields: map
+            .iter()
+            .map(|(k, v)| (k.clone(), encode_value(v)))
+            .collect(),
+    }
 }
 
 /// Encodes one value.
 pub fn encode_value(v: &PropertyValue) -> Value {
     match v {
-        PropertyValue::Null => Value { kind: Some(Kind::NullValue(0)) },
-        PropertyValue::Bool(b) => Value { kind: Some(Kind::BoolValue(*b)) },
-        PropertyValue::Number(n) => Value { kind: Some(Kind::NumberValue(*n)) },
+        PropertyValue::Null => Value {
+            kind: Some(Kind::NullValue(0)),
+        },
+        PropertyValue::Bool(b) => Value {
+            kind: Some(Kind::BoolValue(*b)),
+        },
+        PropertyValue::Number(n) => Value {
+            kind: Some(Kind::NumberValue(*n)),
+        },
         PropertyValue::String(s) => string(s.clone()),
-        PropertyValue::Array(items) => {
-            Value { kind: Some(Kind::ListValue(ListValue { values: items.iter().map(encode_value).collect() })) }
-        }
-        PropertyValue::Object(map) => object(map.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect()),
-        PropertyValue::Secret(inner) => special(SIG_SECRET, BTreeMap::from([("value".to_string(), encode_value(inner))])),
+        PropertyValue::Array(items) => Value {
+            kind: Some(Kind::ListValue(ListValue {
+                values: items.iter().map(encode_value).collect(),
+            })),
+        },
+        PropertyValue::Object(map) => object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), encode_value(v)))
+                .collect(),
+        ),
+        PropertyValue::Secret(inner) => special(
+            SIG_SECRET,
+            BTreeMap::from([("value".to_string(), encode_value(inner))]),
+        ),
         PropertyValue::Unknown(kind) => string(sentinel(*kind)),
         PropertyValue::Output(o) => {
             let mut fields = BTreeMap::new();
@@ -266,11 +365,21 @@ pub fn encode_value(v: &PropertyValue) -> Value {
                 fields.insert("value".to_string(), encode_value(v));
             }
             if o.secret {
-                fields.insert("secret".to_string(), Value { kind: Some(Kind::BoolValue(true)) });
+                fields.insert(
+                    "secret".to_string(),
+                    Value {
+                        kind: Some(Kind::BoolValue(true)),
+                    },
+                );
             }
             if !o.dependencies.is_empty() {
                 let deps = o.dependencies.iter().map(|d| string(d.clone())).collect();
-                fields.insert("dependencies".to_string(), Value { kind: Some(Kind::ListValue(ListValue { values: deps })) });
+                fields.insert(
+                    "dependencies".to_string(),
+                    Value {
+                        kind: Some(Kind::ListValue(ListValue { values: deps })),
+                    },
+                );
             }
             special(SIG_OUTPUT, fields)
         }
@@ -346,7 +455,9 @@ mod tests {
         roundtrip(1.5.into());
         roundtrip("s".into());
         roundtrip(vec![PropertyValue::from(1), "x".into()].into());
-        roundtrip(PropertyValue::secret(PropertyValue::Object(PropertyMap::from([("k".into(), 1.into())]))));
+        roundtrip(PropertyValue::secret(PropertyValue::Object(
+            PropertyMap::from([("k".into(), 1.into())]),
+        )));
         for kind in [
             UnknownKind::Any,
             UnknownKind::Bool,
@@ -358,14 +469,28 @@ mod tests {
         ] {
             roundtrip(PropertyValue::Unknown(kind));
         }
-        roundtrip(PropertyValue::Output(OutputValue { value: None, secret: true, dependencies: vec!["urn:a".into()] }));
-        roundtrip(PropertyValue::Output(OutputValue { value: Some(Box::new(3.into())), secret: false, dependencies: vec![] }));
-        roundtrip(PropertyValue::Asset(Asset { hash: Some("h".into()), source: AssetSource::Path("/x".into()) }));
+        roundtrip(PropertyValue::Output(OutputValue {
+            value: None,
+            secret: true,
+            dependencies: vec!["urn:a".into()],
+        }));
+        roundtrip(PropertyValue::Output(OutputValue {
+            value: Some(Box::new(3.into())),
+            secret: false,
+            dependencies: vec![],
+        }));
+        roundtrip(PropertyValue::Asset(Asset {
+            hash: Some("h".into()),
+            source: AssetSource::Path("/x".into()),
+        }));
         roundtrip(PropertyValue::Archive(Archive {
             hash: None,
             source: ArchiveSource::Assets(BTreeMap::from([(
                 "a.txt".into(),
-                AssetOrArchive::Asset(Asset { hash: None, source: AssetSource::Text("hi".into()) }),
+                AssetOrArchive::Asset(Asset {
+                    hash: None,
+                    source: AssetSource::Text("hi".into()),
+                }),
             )])),
         }));
         roundtrip(PropertyValue::ResourceReference(ResourceReference {
@@ -389,7 +514,14 @@ mod tests {
         assert!(e.problem.contains("value"), "{e}");
 
         let odd = special("nope", BTreeMap::new());
-        let s = Struct { fields: BTreeMap::from([("rules".to_string(), Value { kind: Some(Kind::ListValue(ListValue { values: vec![odd] })) })]) };
+        let s = Struct {
+            fields: BTreeMap::from([(
+                "rules".to_string(),
+                Value {
+                    kind: Some(Kind::ListValue(ListValue { values: vec![odd] })),
+                },
+            )]),
+        };
         let e = decode_struct(Some(&s)).unwrap_err();
         assert_eq!(e.path, "rules[0]");
     }
