@@ -86,6 +86,22 @@
 //! assert_eq!(schema["resources"]["greet:index:Greeting"]["inputProperties"]["name"]["replaceOnChanges"], true);
 //! assert_eq!(schema["resources"]["greet:index:Greeting"]["requiredInputs"], serde_json::json!(["name"]));
 //! ```
+//!
+//! The plugin binary (`pulumi-resource-greet`) serves the built provider:
+//!
+//! ```no_run
+//! # use provider_sdk::typed::ProviderBuilder;
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     let provider = ProviderBuilder::new("greet", env!("CARGO_PKG_VERSION"))
+//!         // .resource("greet:index:Greeting", Greeting)
+//!         .build()
+//!         .expect("valid registrations");
+//!     provider_sdk::Plugin::new(provider, env!("CARGO_PKG_VERSION")).main().await
+//! }
+//! ```
+//!
+//! Authors need `serde` (with `derive`) and `schemars` as dependencies for the derives.
 
 mod diff;
 mod provider;
