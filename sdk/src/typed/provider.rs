@@ -795,3 +795,55 @@ impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
         builder.object_of::<C>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::typed::{CreateArgs, Created};
+
+    struct Thing;
+
+    #[async_trait::async_trait]
+    impl Resource for Thing {
+        type Inputs = BTreeMap<String, String>;
+        type Outputs = BTreeMap<String, String>;
+        async fn create(
+            &self,
+            _ctx: &Context,
+            args: CreateArgs<Self::Inputs>,
+        ) -> Result<Created<Self::Outputs>> {
+            Ok(Created::new("id", args.inputs))
+        }
+    }
+
+    #[test]
+    fn build_rejects_bad_registrations() {
+        let bad_token = ProviderBuilder::new("pkg", "1.0.0")
+            .resource("other:index:Thing", Thing)
+            .build();
+        assert!(
+            matches!(bad_token, Err(BuildError::BadToken { .. })),
+            "{bad_token:?}"
+        );
+        let no_module = ProviderBuilder::new("pkg", "1.0.0")
+            .resource("pkg:Thing", Thing)
+            .build();
+        assert!(matches!(no_module, Err(BuildError::BadToken { .. })));
+        let twice = ProviderBuilder::new("pkg", "1.0.0")
+            .resource("pkg:index:Thing", Thing)
+            .resource("pkg:index:Thing", Thing)
+            .build();
+        assert_eq!(
+            twice.unwrap_err(),
+            BuildError::Duplicate("pkg:index:Thing".into())
+        );
+        let bad_package = ProviderBuilder::new("9pkg", "1.0.0").build();
+        assert!(matches!(bad_package, Err(BuildError::BadPackageName(_))));
+        let ok = ProviderBuilder::new("pkg", "1.0.0")
+            .resource("pkg:index:Thing", Thing)
+            .build()
+            .unwrap();
+        assert_eq!(ok.package(), "pkg");
+        assert!(ok.schema()["resources"]["pkg:index:Thing"].is_object());
+    }
+}
