@@ -50,8 +50,15 @@ pub struct RandomState {
 }
 
 fn state(args: RandomArgs, random_part: &str) -> RandomState {
-    let result = format!("{}{random_part}", args.prefix.as_deref().unwrap_or_default());
-    RandomState { length: args.length, prefix: args.prefix, result }
+    let result = format!(
+        "{}{random_part}",
+        args.prefix.as_deref().unwrap_or_default()
+    );
+    RandomState {
+        length: args.length,
+        prefix: args.prefix,
+        result,
+    }
 }
 
 #[async_trait]
@@ -65,20 +72,35 @@ impl Resource for Random {
         if !(1..=MAX_LENGTH).contains(&inputs.length) {
             return Ok(vec![CheckFailure::new(
                 "length",
-                format!("`length` must be a whole number from 1 to {MAX_LENGTH}, got {}", inputs.length),
+                format!(
+                    "`length` must be a whole number from 1 to {MAX_LENGTH}, got {}",
+                    inputs.length
+                ),
             )]);
         }
         Ok(Vec::new())
     }
 
-    async fn create(&self, ctx: &Context, args: CreateArgs<RandomArgs>) -> Result<Created<RandomState>> {
+    async fn create(
+        &self,
+        ctx: &Context,
+        args: CreateArgs<RandomArgs>,
+    ) -> Result<Created<RandomState>> {
         let n = args.inputs.length as usize;
-        let random: String = rand::rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect();
+        let random: String = rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(n)
+            .map(char::from)
+            .collect();
         ctx.log().info(format!("generated {n} random characters"));
         Ok(Created::new(random_id(), state(args.inputs, &random)))
     }
 
-    async fn update(&self, _ctx: &Context, args: UpdateArgs<RandomArgs, RandomState>) -> Result<RandomState> {
+    async fn update(
+        &self,
+        _ctx: &Context,
+        args: UpdateArgs<RandomArgs, RandomState>,
+    ) -> Result<RandomState> {
         let old_prefix = args.state.prefix.as_deref().unwrap_or_default();
         let random = args.state.result.strip_prefix(old_prefix).ok_or_else(|| {
             Error::failed("the recorded state has no `result` matching its `prefix`; refresh or replace the resource")
@@ -88,6 +110,10 @@ impl Resource for Random {
 }
 
 fn random_id() -> String {
-    let suffix: String = rand::rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect();
+    let suffix: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(12)
+        .map(char::from)
+        .collect();
     format!("random-{}", suffix.to_lowercase())
 }
