@@ -1,8 +1,9 @@
 //! Logging to the engine's `Log` service, tied to a resource URN.
 //!
 //! A provider's stdout belongs to the port line and its stderr is hidden from users, so
-//! messages meant for people go to the engine. Messages are queued and sent in order by a
-//! background task; until an engine address is known they go to stderr through `tracing`.
+//! messages meant for people go to the engine. Messages are queued and sent in order of arrival,
+//! several at a time, by a background task; until an engine address is known they go to
+//! stderr through `tracing`.
 
 use std::sync::Arc;
 
@@ -87,23 +88,37 @@ impl Logger {
     }
 }
 
-async fn forward(address: String, mut rx: mpsc::UnboundedReceiver<LogRequest>) {
+/// How many `Log` calls may be on the wire at once. One at a time made every message its own
+/// round trip, so a provider logging on each call spent more CPU on logs than on its work
+/// (see BENCHMARKS.md); calls start in order, so the engine still sees them nearly in order.
+const LOG_CALLS_IN_FLIGHT: usize = 32;
+
+async fn forward(address: String, rx: mpsc::UnboundedReceiver<LogRequest>) {
+    use futures::StreamExt;
+
     let endpoint = if address.contains("://") {
         address.clone()
     } else {
         format!("http://{address}")
     };
-    let client = match tonic::transport::Endpoint::from_shared(endpoint) {
+    let channel = match tonic::transport::Endpoint::from_shared(endpoint) {
         Ok(e) => e.tcp_nodelay(true).connect_lazy(),
         Err(e) => {
             tracing::warn!("engine address {address:?} is not usable, logging to stderr only: {e}");
             return;
         }
     };
-    let mut client = pulumirpc::engine_client::EngineClient::new(client);
-    while let Some(request) = rx.recv().await {
-        if let Err(e) = client.log(request).await {
-            tracing::debug!("engine Log call failed: {e}");
-        }
-    }
+    let client = pulumirpc::engine_client::EngineClient::new(channel);
+    tokio_stream::wrappers::UnboundedReceiverStream::new(rx)
+        .map(|request| {
+            let mut client = client.clone();
+            async move {
+                if let Err(e) = client.log(request).await {
+                    tracing::debug!("engine Log call failed: {e}");
+                }
+            }
+        })
+        .buffered(LOG_CALLS_IN_FLIGHT)
+        .for_each(|()| async {})
+        .await;
 }
