@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Engine scale benchmark: time and bytes of state written for `up` and `destroy` of N
-# `local:index:Random` resources, for each N given (default: 1000 10000).
+# Engine scale benchmark: time, bytes of state written and peak memory for `up`, a no-op `up`,
+# `refresh` and `destroy` of N
+# `local:index:Random` resources, for each N given (default: 100 1000 10000).
 #
 #   cargo build --release -p engine-harness -p provider-example
 #   engine-harness/bench/scale.sh [N...]
@@ -14,14 +15,37 @@ provider="$bin/pulumi-resource-local"
 parallel="${PARALLEL:-32}"
 [ -x "$engine" ] && [ -x "$provider" ] || { echo "build first: cargo build --release -p engine-harness -p provider-example" >&2; exit 2; }
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 10000)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 summary() { grep '"event":"summary"' "$1" | python3 -c 'import json,sys; s=json.loads(sys.stdin.read()); print(s["seconds"], s["stateBytesWritten"])'; }
 
-echo "| resources | up: seconds | up: state bytes written | bytes/resource | checkpoint bytes | destroy: seconds | destroy: state bytes written |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
+# Runs an engine command with its JSON events in $work/out.json; prints the peak RSS, in
+# MiB, of the largest process among the engine and the plugins it started and waited for.
+peak() {
+  python3 - "$work/out.json" "$@" <<'PY'
+import resource, subprocess, sys
+out, cmd = sys.argv[1], sys.argv[2:]
+with open(out, "w") as f:
+    code = subprocess.run(cmd, stdout=f).returncode
+if code != 0:
+    sys.exit(f"{' '.join(cmd)} exited {code}")
+print(f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
+PY
+}
+
+# One row per operation: seconds, state bytes written, peak RSS.
+run() {
+  local op=$1 n=$2 dir=$3
+  local rss
+  rss=$(peak "$engine" "$op" --yes --json --parallel "$parallel" --cwd "$dir")
+  read -r s b < <(summary "$work/out.json")
+  printf "| %d | %s | %.2f | %d | %d | %s |\n" "$n" "$4" "$s" "$b" $((b / n)) "$rss"
+}
+
+echo "| resources | operation | seconds | state bytes written | bytes/resource | peak RSS MiB (largest process) |"
+echo "|---:|---|---:|---:|---:|---:|"
 for n in "${sizes[@]}"; do
   dir="$work/p$n"
   mkdir -p "$dir"
@@ -33,10 +57,8 @@ with open(path, "w") as f:
     for i in range(n):
         f.write(f"  r{i}:\n    type: local:index:Random\n    properties:\n      length: 8\n")
 PY
-  "$engine" up --yes --json --parallel "$parallel" --cwd "$dir" > "$work/up.json"
-  read -r up_s up_b < <(summary "$work/up.json")
-  cp_bytes=$(stat -c %s "$dir/.pulumi-harness/dev.json")
-  "$engine" destroy --yes --json --parallel "$parallel" --cwd "$dir" > "$work/destroy.json"
-  read -r d_s d_b < <(summary "$work/destroy.json")
-  printf "| %d | %.2f | %d | %d | %d | %.2f | %d |\n" "$n" "$up_s" "$up_b" $((up_b / n)) "$cp_bytes" "$d_s" "$d_b"
+  run up "$n" "$dir" "up"
+  run up "$n" "$dir" "no-op up"
+  run refresh "$n" "$dir" "refresh"
+  run destroy "$n" "$dir" "destroy"
 done
