@@ -487,6 +487,41 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     Ok(summary)
 }
 
+/// [`schedule`] for engine steps: a step's `Err` (a state-file failure, which must stop the
+/// whole operation) is shown, counts as a failed step, and the first one is returned.
+async fn schedule_steps<F, Fut>(
+    ctx: &Arc<Ctx>,
+    deps: Vec<Vec<usize>>,
+    parallel: usize,
+    interrupt: &CancellationToken,
+    step: F,
+) -> Result<Vec<bool>, Error>
+where
+    F: Fn(Arc<Ctx>, usize) -> Fut,
+    Fut: Future<Output = Result<bool, Error>> + Send + 'static,
+{
+    let first_error: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
+    let ok = schedule(&ctx.display, deps, parallel, interrupt, |i| {
+        let ctx = ctx.clone();
+        let first_error = first_error.clone();
+        let fut = step(ctx.clone(), i);
+        async move {
+            fut.await.unwrap_or_else(|e| {
+                ctx.fail(e.to_string());
+                if let Ok(mut slot) = first_error.lock() {
+                    slot.get_or_insert(e);
+                }
+                false
+            })
+        }
+    })
+    .await;
+    match first_error.lock().ok().and_then(|mut slot| slot.take()) {
+        Some(e) => Err(e),
+        None => Ok(ok),
+    }
+}
+
 /// Runs `f(i)` for every node once all of `deps[i]` succeeded, at most `parallel` at once. After
 /// a failure or an interrupt, running steps finish and no new step starts. Returns which succeeded.
 async fn schedule<F, Fut>(
@@ -647,27 +682,10 @@ async fn up(
         .iter()
         .map(|r| r.dependencies.iter().map(|d| index[d.as_str()]).collect())
         .collect();
-    let state_err: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
-    let ok = schedule(&ctx.display, deps, parallel, interrupt, |i| {
-        let ctx = ctx.clone();
-        let state_err = state_err.clone();
-        async move {
-            match resource_step(&ctx, i).await {
-                Ok(success) => success,
-                Err(e) => {
-                    ctx.fail(e.to_string());
-                    if let Ok(mut s) = state_err.lock() {
-                        s.get_or_insert(e);
-                    }
-                    false
-                }
-            }
-        }
+    let ok = schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| async move {
+        resource_step(&ctx, i).await
     })
-    .await;
-    if let Some(e) = state_err.lock().ok().and_then(|mut s| s.take()) {
-        return Err(e);
-    }
+    .await?;
     let all_ok = ok.iter().all(|b| *b);
     let mut outputs = BTreeMap::new();
     if all_ok && !interrupt.is_cancelled() {
@@ -1213,28 +1231,11 @@ async fn delete_all(
         }
     }
     let doomed = Arc::new(doomed);
-    let state_err: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
-    schedule(&ctx.display, deps, parallel, interrupt, |i| {
-        let ctx = ctx.clone();
+    schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
         let doomed = doomed.clone();
-        let state_err = state_err.clone();
-        async move {
-            match delete_one(&ctx, &doomed[i]).await {
-                Ok(b) => b,
-                Err(e) => {
-                    ctx.fail(e.to_string());
-                    if let Ok(mut s) = state_err.lock() {
-                        s.get_or_insert(e);
-                    }
-                    false
-                }
-            }
-        }
+        async move { delete_one(&ctx, &doomed[i]).await }
     })
-    .await;
-    if let Some(e) = state_err.lock().ok().and_then(|mut s| s.take()) {
-        return Err(e);
-    }
+    .await?;
     Ok(())
 }
 
@@ -1355,29 +1356,12 @@ async fn refresh(
             .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
             .collect(),
     );
-    let state_err: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
     let deps = vec![Vec::new(); targets.len()];
-    schedule(&ctx.display, deps, parallel, interrupt, |i| {
-        let ctx = ctx.clone();
+    schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
         let targets = targets.clone();
-        let state_err = state_err.clone();
-        async move {
-            match refresh_one(&ctx, &targets[i]).await {
-                Ok(b) => b,
-                Err(e) => {
-                    ctx.fail(e.to_string());
-                    if let Ok(mut s) = state_err.lock() {
-                        s.get_or_insert(e);
-                    }
-                    false
-                }
-            }
-        }
+        async move { refresh_one(&ctx, &targets[i]).await }
     })
-    .await;
-    if let Some(e) = state_err.lock().ok().and_then(|mut s| s.take()) {
-        return Err(e);
-    }
+    .await?;
     Ok(())
 }
 
