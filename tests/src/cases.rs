@@ -38,8 +38,8 @@ pub const CASES: &[(&str, &str)] = &[
         "Handshake and Configure agree on the capabilities they announce",
     ),
     (
-        "schema.metaschema",
-        "GetSchema returns a package schema valid against Pulumi's metaschema",
+        "schema.package",
+        "GetSchema returns a valid package schema (the kit's rules, and Pulumi's metaschema when given)",
     ),
     (
         "schema.check-consistency",
@@ -208,7 +208,7 @@ pub(crate) async fn run_case(name: &str, ctx: &Ctx, rec: &mut Rec) -> CaseResult
         "process.attach" => attach(ctx, rec).await,
         "process.sigint" => sigint(ctx, rec).await,
         "protocol.handshake-configure" => handshake_configure(ctx, rec).await,
-        "schema.metaschema" => metaschema(ctx, rec).await,
+        "schema.package" => package_schema(ctx, rec).await,
         "schema.check-consistency" => {
             if !matches!(ctx.schema, SchemaAnswer::Json(_)) {
                 return Err(Stop::NotApplicable(schema_absent(ctx)));
@@ -510,7 +510,7 @@ fn schema_absent(ctx: &Ctx) -> String {
     }
 }
 
-async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
+async fn package_schema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     let schema = match &ctx.schema {
         SchemaAnswer::Unimplemented => return Err(Stop::NotApplicable(schema_absent(ctx))),
         SchemaAnswer::Failed(why) | SchemaAnswer::NotStarted(why) => {
@@ -533,13 +533,22 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
         }
         SchemaAnswer::Json(s) => s,
     };
-    let Some(path) = ctx.kit.metaschema_path() else {
+    if let Some(resources) = schema.get("resources").and_then(|r| r.as_object()) {
+        rec.note(format!(
+            "{} resource type(s) in the schema",
+            resources.len()
+        ));
+    }
+    for v in crate::schema_rules::check_package_schema(schema) {
         rec.fail(
-            "the metaschema",
-            "pulumi-package-metaschema.json, found",
-            "not found in --metaschema, $PULUMI_METASCHEMA or ../shared/",
-            "pass --metaschema FILE (Pulumi's pkg/codegen/schema/pulumi.json)",
+            format!("invalid schema at `{}`", v.path),
+            v.expected,
+            v.found,
+            format!("correct `{}` in the schema GetSchema returns", v.path),
         );
+    }
+    // Pulumi's published metaschema is an extra check, only when the user has it.
+    let Some(path) = ctx.kit.metaschema_path() else {
         return Ok(());
     };
     let meta: serde_json::Value = match std::fs::read_to_string(&path)
@@ -588,24 +597,6 @@ async fn metaschema(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             actual,
             format!("correct `{at}` in the schema GetSchema returns"),
         );
-    }
-    if let Some(resources) = schema.get("resources").and_then(|r| r.as_object()) {
-        let name = schema.get("name").and_then(|n| n.as_str()).unwrap_or("");
-        for token in resources
-            .keys()
-            .filter(|t| t.split(':').next() != Some(name))
-        {
-            rec.fail(
-                format!("resource token `{token}`"),
-                format!("a token of package `{name}` (`{name}:module:Type`)"),
-                token.clone(),
-                "name every resource with the package's own prefix",
-            );
-        }
-        rec.note(format!(
-            "{} resource type(s) in the schema",
-            resources.len()
-        ));
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ pub struct Args {
     /// Write the report to this file instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Pulumi's package metaschema (default: $PULUMI_METASCHEMA, then ../shared/).
+    /// Pulumi's published package metaschema, checked besides the kit's own rules (default: $PULUMI_METASCHEMA).
     #[arg(long)]
     pub metaschema: Option<PathBuf>,
     /// Timeout of each call, in seconds.

@@ -43,8 +43,8 @@ pub struct Kit {
     /// The fixture; without one, or when it lists no resources (only `config`), inputs are
     /// derived from the schema where possible.
     pub fixture: Option<Fixture>,
-    /// Pulumi's package metaschema (default: `$PULUMI_METASCHEMA`, then `../shared/` of this
-    /// repository, then `../shared/` of the current directory).
+    /// Pulumi's published package metaschema, an extra check beside the kit's own schema rules
+    /// ([`schema_rules`](crate::schema_rules)); default: `$PULUMI_METASCHEMA`; none when unset.
     pub metaschema: Option<PathBuf>,
     /// Timeout of each call.
     pub call_timeout: Duration,
@@ -231,14 +231,11 @@ impl Kit {
     pub fn metaschema_path(&self) -> Option<PathBuf> {
         let candidates = [
             self.metaschema.clone(),
-            std::env::var_os("PULUMI_METASCHEMA").map(PathBuf::from),
-            Some(
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../shared/pulumi-package-metaschema.json"),
-            ),
-            Some(PathBuf::from("../shared/pulumi-package-metaschema.json")),
+            std::env::var_os("PULUMI_METASCHEMA")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         ];
-        candidates.into_iter().flatten().find(|p| p.is_file())
+        candidates.into_iter().flatten().next()
     }
 }
 

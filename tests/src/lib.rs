@@ -31,6 +31,7 @@ pub mod fixture;
 pub mod kit;
 pub mod plugin;
 pub mod report;
+pub mod schema_rules;
 pub mod session;
 pub mod values;
 

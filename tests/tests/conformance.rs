@@ -56,7 +56,7 @@ async fn the_kit_passes_on_the_example_provider() {
         "process.attach",
         "process.sigint",
         "protocol.handshake-configure",
-        "schema.metaschema",
+        "schema.package",
         "schema.check-consistency",
         "check.invalid-inputs",
         "create.outputs",
@@ -239,11 +239,11 @@ async fn a_crash_on_invalid_input_is_caught() {
 async fn an_invalid_schema_is_caught() {
     let report = caught(
         "invalid-schema",
-        &["schema.metaschema", "schema.check-consistency"],
+        &["schema.package", "schema.check-consistency"],
         "invalid schema at",
     )
     .await;
-    let meta = report.case("schema.metaschema").unwrap();
+    let meta = report.case("schema.package").unwrap();
     assert!(
         meta.findings.iter().any(|f| f
             .check
