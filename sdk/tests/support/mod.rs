@@ -11,6 +11,14 @@ pub struct Served {
     stop: CancellationToken,
 }
 
+impl Served {
+    /// Stops the plugin as a shutdown signal would: calls in flight are cancelled.
+    #[allow(dead_code)] // not every test file stops its plugin early
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         self.stop.cancel();
