@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use provider_sdk::value::{Asset, AssetSource};
 use provider_sdk::{Error, Result};
@@ -182,14 +182,15 @@ fn clean_stale_temp_files(path: &Path) {
                         .is_some_and(|age| age > STALE_TEMP_AGE)
             })
         };
-        if is_ours && stale() {
-            if let Err(e) = std::fs::remove_file(entry.path()) {
-                // Best effort: the plugin's stderr reaches the engine's log.
-                eprintln!(
-                    "warning: cannot remove the stale temporary file {}: {e}",
-                    entry.path().display()
-                );
-            }
+        if is_ours
+            && stale()
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            // Best effort: the plugin's stderr reaches the engine's log.
+            eprintln!(
+                "warning: cannot remove the stale temporary file {}: {e}",
+                entry.path().display()
+            );
         }
     }
 }
@@ -356,7 +357,8 @@ mod tests {
         let make = |name: &str, age: Duration| {
             let path = dir.path().join(name);
             let file = std::fs::File::create(&path).unwrap();
-            file.set_modified(SystemTime::now() - age).unwrap();
+            file.set_modified(std::time::SystemTime::now() - age)
+                .unwrap();
             path
         };
         let old = Duration::from_secs(120);
@@ -367,15 +369,25 @@ mod tests {
         let user_file = make("a.txt.tmp-4242-20", old);
 
         write_file(&dir.path().join("a.txt"), b"x", 0o644, false).unwrap();
-        assert!(!stale.exists(), "a minute-old temp file of a.txt is removed");
+        assert!(
+            !stale.exists(),
+            "a minute-old temp file of a.txt is removed"
+        );
         assert!(fresh.exists(), "a recent one may be a write under way");
         for kept in [&other_file, &not_ours, &user_file] {
-            assert!(kept.exists(), "{} is not a temp file of a.txt", kept.display());
+            assert!(
+                kept.exists(),
+                "{} is not a temp file of a.txt",
+                kept.display()
+            );
         }
 
         let stale = make(".a.txt.tmp-4244-21", old);
         remove_file(&dir.path().join("a.txt")).unwrap();
-        assert!(!stale.exists(), "deleting a.txt removes its stale temp files too");
+        assert!(
+            !stale.exists(),
+            "deleting a.txt removes its stale temp files too"
+        );
         assert!(fresh.exists());
     }
 

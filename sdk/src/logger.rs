@@ -170,7 +170,9 @@ async fn next_request((mut rx, drops): Queue) -> Option<(LogRequest, Queue)> {
         if rx.is_empty() {
             let dropped = drops.count.swap(0, Ordering::Relaxed);
             if dropped > 0 {
-                tracing::warn!("{dropped} log messages dropped: the engine accepted them too slowly");
+                tracing::warn!(
+                    "{dropped} log messages dropped: the engine accepted them too slowly"
+                );
                 return Some((dropped_report(dropped), (rx, drops)));
             }
         }

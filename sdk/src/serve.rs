@@ -247,7 +247,9 @@ fn exit_with_parent() -> Result<(), ServeError> {
     use rustix::process::{Signal, getppid, set_parent_process_death_signal};
     let parent = getppid();
     if let Err(e) = set_parent_process_death_signal(Some(Signal::TERM)) {
-        tracing::warn!("cannot ask to be stopped when the engine dies (prctl: {e}); the plugin may outlive it");
+        tracing::warn!(
+            "cannot ask to be stopped when the engine dies (prctl: {e}); the plugin may outlive it"
+        );
         return Ok(());
     }
     // Reparenting happens when the parent dies, so a changed parent means it died in between.

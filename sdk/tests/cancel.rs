@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use provider_sdk::ops::*;
-use provider_sdk::{Context, Error, PropertyMap, PropertyValue, Result, ResourceProvider, async_trait};
+use provider_sdk::{
+    Context, Error, PropertyMap, PropertyValue, ResourceProvider, Result, async_trait,
+};
 use tokio::sync::Notify;
 
 /// Create of `wait-*` runs until its context is cancelled (or 20 s pass); any other Create
@@ -55,7 +57,9 @@ async fn start_waiting(
     served: &support::Served,
     provider: &Waiter,
     name: &str,
-) -> tokio::task::JoinHandle<std::result::Result<tonic::Response<pulumirpc::CreateResponse>, tonic::Status>> {
+) -> tokio::task::JoinHandle<
+    std::result::Result<tonic::Response<pulumirpc::CreateResponse>, tonic::Status>,
+> {
     let mut client = served.client.clone();
     let started = provider.started.notified();
     let request = support::create_request(name);
@@ -68,7 +72,9 @@ async fn start_waiting(
 
 /// Awaits a call that should end in a cancellation error within a few seconds.
 async fn expect_cancelled(
-    call: tokio::task::JoinHandle<std::result::Result<tonic::Response<pulumirpc::CreateResponse>, tonic::Status>>,
+    call: tokio::task::JoinHandle<
+        std::result::Result<tonic::Response<pulumirpc::CreateResponse>, tonic::Status>,
+    >,
 ) {
     let started = Instant::now();
     let outcome = tokio::time::timeout(Duration::from_secs(5), call)
@@ -112,13 +118,23 @@ async fn calls_after_cancel_start_uncancelled_and_can_be_cancelled_again() {
         .await
         .expect("a Create after Cancel succeeds")
         .into_inner();
-    assert!(!started_cancelled(&after), "a call after Cancel started cancelled");
+    assert!(
+        !started_cancelled(&after),
+        "a call after Cancel started cancelled"
+    );
 
     // A long call after Cancel runs until the next Cancel, not shorter.
     let waiting = start_waiting(&served, &provider, "wait-after").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "a call after Cancel was stopped without a new Cancel");
-    served.client.cancel(()).await.expect("a second Cancel succeeds");
+    assert!(
+        !waiting.is_finished(),
+        "a call after Cancel was stopped without a new Cancel"
+    );
+    served
+        .client
+        .cancel(())
+        .await
+        .expect("a second Cancel succeeds");
     expect_cancelled(waiting).await;
     assert_eq!(provider.cancel_hooks.load(Ordering::SeqCst), 2);
 }

@@ -11,7 +11,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use provider_sdk::ops::*;
-use provider_sdk::{Context, Plugin, Result, ResourceProvider, async_trait};
+use provider_sdk::{Context, Plugin, ResourceProvider, Result, async_trait};
 
 const ROLE: &str = "PROVIDER_SDK_DIES_WITH_ENGINE_ROLE";
 /// How long the plugin may outlive its engine.
@@ -68,7 +68,10 @@ fn run_engine() -> ExitCode {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} {}", plugin.id(), port.trim()).unwrap();
     out.flush().unwrap();
+    // The test kills this process long before; the bound only keeps a stray run finite.
     std::thread::sleep(Duration::from_secs(600));
+    let _ = plugin.kill();
+    let _ = plugin.wait();
     ExitCode::FAILURE
 }
 
@@ -99,7 +102,9 @@ fn plugin_exits_when_its_engine_is_killed() {
         .split_once(' ')
         .unwrap_or_else(|| panic!("`PID PORT` from the engine, got {line:?}"));
     let pid: u32 = pid.parse().unwrap();
-    let port: u16 = port.parse().unwrap_or_else(|_| panic!("a port, got {port:?}"));
+    let port: u16 = port
+        .parse()
+        .unwrap_or_else(|_| panic!("a port, got {port:?}"));
     std::net::TcpStream::connect(("127.0.0.1", port)).expect("the plugin is serving");
     assert!(alive(pid));
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use provider_sdk::ops::*;
-use provider_sdk::{Context, Logger, Result, ResourceProvider, async_trait};
+use provider_sdk::{Context, Logger, ResourceProvider, Result, async_trait};
 use pulumirpc::engine_server::{Engine, EngineServer};
 use pulumirpc::{LogRequest, LogSeverity};
 use tonic::{Request, Response, Status};
