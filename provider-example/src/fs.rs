@@ -2,9 +2,11 @@
 //! file atomically with its permissions, reading it back to detect drift, hashing, and
 //! removing directories carefully. Plain Rust, no provider types.
 
+use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use provider_sdk::value::{Asset, AssetSource};
 use provider_sdk::{Error, Result};
@@ -111,9 +113,10 @@ pub(crate) fn write_file(
             path.display()
         )));
     }
+    clean_stale_temp_files(path);
     let tmp = parent.join(format!(
-        ".{}.tmp-{}-{}",
-        name.to_string_lossy(),
+        "{}{}-{}",
+        temp_prefix(name),
         std::process::id(),
         rand::random::<u32>()
     ));
@@ -133,8 +136,69 @@ pub(crate) fn write_file(
     })
 }
 
-/// Removes the file at `path`; a file that is already gone is fine.
+/// How old a temporary file of [`write_file`] must be before a later write or removal of the
+/// same file deletes it: a write takes well under a second, so an older one was left by a
+/// process killed mid-write, and a younger one may belong to a write still under way.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+
+/// The start of the names of [`write_file`]'s temporary files for `name`; the pid and a random
+/// number follow, as `.<name>.tmp-<pid>-<random>`.
+fn temp_prefix(name: &OsStr) -> String {
+    format!(".{}.tmp-", name.to_string_lossy())
+}
+
+/// Deletes the temporary files that earlier writes of `path` left behind (a plugin killed
+/// between creating one and renaming it): only names of [`write_file`]'s own pattern for this
+/// file, only regular files, only those older than [`STALE_TEMP_AGE`]. Best effort: a file
+/// that cannot be removed is logged and left.
+fn clean_stale_temp_files(path: &Path) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = temp_prefix(name);
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let is_ours = entry_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(pid, random)| {
+                pid.parse::<u32>().is_ok() && random.parse::<u32>().is_ok()
+            });
+        let stale = || {
+            entry.metadata().is_ok_and(|m| {
+                m.is_file()
+                    && m.modified()
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_TEMP_AGE)
+            })
+        };
+        if is_ours
+            && stale()
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            // Best effort: the plugin's stderr reaches the engine's log.
+            eprintln!(
+                "warning: cannot remove the stale temporary file {}: {e}",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+/// Removes the file at `path` (and stale temporary files of earlier writes of it); a file that
+/// is already gone is fine.
 pub(crate) fn remove_file(path: &Path) -> Result<()> {
+    clean_stale_temp_files(path);
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -285,6 +349,46 @@ mod tests {
         remove_file(&path).unwrap();
         remove_file(&path).unwrap();
         assert_eq!(read_file(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn stale_temp_files_of_the_same_file_are_removed_by_the_next_write_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |name: &str, age: Duration| {
+            let path = dir.path().join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            file.set_modified(std::time::SystemTime::now() - age)
+                .unwrap();
+            path
+        };
+        let old = Duration::from_secs(120);
+        let stale = make(".a.txt.tmp-4242-17", old);
+        let fresh = make(".a.txt.tmp-4243-18", Duration::ZERO);
+        let other_file = make(".b.txt.tmp-4242-19", old);
+        let not_ours = make(".a.txt.tmp-notes", old);
+        let user_file = make("a.txt.tmp-4242-20", old);
+
+        write_file(&dir.path().join("a.txt"), b"x", 0o644, false).unwrap();
+        assert!(
+            !stale.exists(),
+            "a minute-old temp file of a.txt is removed"
+        );
+        assert!(fresh.exists(), "a recent one may be a write under way");
+        for kept in [&other_file, &not_ours, &user_file] {
+            assert!(
+                kept.exists(),
+                "{} is not a temp file of a.txt",
+                kept.display()
+            );
+        }
+
+        let stale = make(".a.txt.tmp-4244-21", old);
+        remove_file(&dir.path().join("a.txt")).unwrap();
+        assert!(
+            !stale.exists(),
+            "deleting a.txt removes its stale temp files too"
+        );
+        assert!(fresh.exists());
     }
 
     #[test]

@@ -10,6 +10,10 @@ use crate::logger::Logger;
 ///
 /// Long-running work should watch [`Context::cancelled`] (the engine asked to stop, or the
 /// plugin is shutting down) and respect [`Context::timeout`] (the user's custom timeout).
+///
+/// The engine's `Cancel` cancels the contexts of the calls in flight when it arrives; calls
+/// made after it get a fresh context that is not cancelled, so a provider the engine keeps
+/// using after `Cancel` keeps working.
 #[derive(Clone, Debug)]
 pub struct Context {
     pub(crate) cancel: CancellationToken,
@@ -47,7 +51,8 @@ impl Context {
         &self.urn
     }
 
-    /// Whether the operation should stop now.
+    /// Whether the operation should stop now: the engine sent `Cancel` while this call was
+    /// running, or the plugin is shutting down.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }

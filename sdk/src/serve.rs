@@ -4,6 +4,18 @@
 //! gRPC (the provider and the standard health service) and shuts down cleanly on SIGINT or
 //! SIGTERM: in-flight calls see cancellation and get a bounded grace period, then the process
 //! exits 0.
+//!
+//! A plugin dies with its engine. On Linux the process asks the kernel for SIGTERM when its
+//! parent dies (`PR_SET_PDEATHSIG`), which covers every way the engine can go, SIGKILL
+//! included, with no polling; the SIGTERM then takes the graceful path above. A parent that
+//! died between the plugin's start and the request is caught by comparing the parent pid
+//! before and after it (one that died before `main` ran leaves no reader for the port line,
+//! whose write then fails). Watching the engine's connection was not chosen: a plugin in attach mode has none until
+//! `Attach`, and an engine may close and reopen connections while it still runs. The kernel
+//! sends the signal when the *thread* that spawned the plugin ends, so an engine must launch
+//! plugins from a thread that lives as long as it needs them (tokio's worker threads and Go's
+//! runtime threads do; a short-lived `spawn_blocking` thread would not). Elsewhere than Linux
+//! the plugin relies on the engine to stop it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,6 +42,9 @@ pub enum ServeError {
     /// Writing the port line to stdout failed (the engine went away?).
     #[error("cannot write the port to stdout: {0}")]
     PortLine(#[source] std::io::Error),
+    /// The process that launched the plugin (the engine) exited before the plugin could start.
+    #[error("the engine that launched this plugin has exited; not serving")]
+    EngineGone,
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -156,8 +171,10 @@ impl<P: ResourceProvider> Plugin<P> {
     }
 
     /// Serves as a plugin process with `args`: binds loopback, prints the port line, serves
-    /// until a shutdown signal.
+    /// until a shutdown signal, or until the engine that launched it dies (on Linux, see the
+    /// module docs).
     pub async fn serve_process(self, args: PluginArgs) -> Result<(), ServeError> {
+        exit_with_parent()?;
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(ServeError::Bind)?;
@@ -187,7 +204,8 @@ impl<P: ResourceProvider> Plugin<P> {
             Some(address) => logger.connect(address),
             None => tracing::info!("no engine address given: attach mode, waiting for Attach"),
         }
-        // Cancelled by the engine's Cancel or by `stop`; each call's context derives from it.
+        // Cancelled by `stop`; each call's context derives from it (and from the engine's
+        // Cancel, see `ProviderService`).
         let cancel = CancellationToken::new();
         let service = ProviderService::new(self.provider, self.version, cancel.clone(), logger);
         let service = ResourceProviderServer::new(service)
@@ -220,6 +238,30 @@ impl<P: ResourceProvider> Plugin<P> {
         tracing::info!("shut down");
         Ok(())
     }
+}
+
+/// Asks the kernel to send SIGTERM to this process when its parent dies; fails with
+/// [`ServeError::EngineGone`] if the parent died before the request took effect.
+#[cfg(target_os = "linux")]
+fn exit_with_parent() -> Result<(), ServeError> {
+    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+    let parent = getppid();
+    if let Err(e) = set_parent_process_death_signal(Some(Signal::TERM)) {
+        tracing::warn!(
+            "cannot ask to be stopped when the engine dies (prctl: {e}); the plugin may outlive it"
+        );
+        return Ok(());
+    }
+    // Reparenting happens when the parent dies, so a changed parent means it died in between.
+    if getppid() != parent {
+        return Err(ServeError::EngineGone);
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exit_with_parent() -> Result<(), ServeError> {
+    Ok(())
 }
 
 /// Writes the port line, then points fd 1 at stderr so that nothing printed later by provider

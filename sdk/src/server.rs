@@ -3,11 +3,26 @@
 //! Each call is decoded into the SDK's types, run with a fresh [`Context`] under a panic
 //! guard, and encoded back; protocol-level methods (Handshake, GetPluginInfo, Attach, Cancel)
 //! are answered here.
+//!
+//! # Cancel
+//!
+//! The protocol's `Cancel` asks the provider to shut down gracefully and abort the operations
+//! under way; the engine (the host) then decides when to close the plugin. So `Cancel` cancels
+//! the context of every call in flight (they should return an error soon) and runs the
+//! provider's [`ResourceProvider::cancel`] hook, and the plugin stays ready for the host's
+//! SIGINT/SIGTERM, which it answers with a graceful exit (see [`crate::Plugin`]).
+//!
+//! `Cancel` is not sticky: a call that arrives after it starts with a fresh, uncancelled
+//! context. An engine may go on calling after `Cancel` (to finish the steps it had started,
+//! or, for a plugin in attach mode, in its next run against the same process), and a plugin
+//! that failed every later call would be unusable. Nor does `Cancel` end the process by itself:
+//! an attached plugin outlives each engine run by design, and a launched one is closed by its
+//! engine, or exits when its engine is gone.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use pulumirpc as pb;
@@ -25,9 +40,11 @@ use crate::wire::requests::{self as conv, Negotiated, status_from_error};
 pub(crate) struct ProviderService<P> {
     provider: Arc<P>,
     version: String,
-    /// Cancelled by the engine's `Cancel` or by a shutdown signal; every call's context is a
-    /// child of it.
-    cancel: CancellationToken,
+    /// Cancelled by a shutdown signal; `calls` derives from it.
+    shutdown: CancellationToken,
+    /// The parent of every new call's context: a child of `shutdown`, cancelled and replaced
+    /// by the engine's `Cancel`, so that calls in flight are cancelled and later ones are not.
+    calls: Mutex<CancellationToken>,
     logger: Logger,
     negotiated: Arc<Negotiated>,
 }
@@ -36,20 +53,32 @@ impl<P: ResourceProvider> ProviderService<P> {
     pub(crate) fn new(
         provider: Arc<P>,
         version: String,
-        cancel: CancellationToken,
+        shutdown: CancellationToken,
         logger: Logger,
     ) -> Self {
         ProviderService {
             provider,
             version,
-            cancel,
+            calls: Mutex::new(shutdown.child_token()),
+            shutdown,
             logger,
             negotiated: Arc::new(Negotiated::default()),
         }
     }
 
     fn context(&self, urn: &str, preview: bool, timeout: f64) -> Context {
-        Context::for_call(&self.cancel, &self.logger, urn, preview, timeout)
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        Context::for_call(&calls, &self.logger, urn, preview, timeout)
+    }
+
+    /// Cancels the calls in flight; calls made from now on get contexts that are not cancelled.
+    fn cancel_calls_in_flight(&self) {
+        let fresh = self.shutdown.child_token();
+        let in_flight = {
+            let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *calls, fresh)
+        };
+        in_flight.cancel();
     }
 
     /// Runs provider code: its errors become statuses, and a panic fails only this call.
@@ -292,7 +321,7 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
 
     async fn cancel(&self, _request: Request<()>) -> Result<Response<()>, Status> {
         tracing::info!("engine asked to cancel: cancelling in-flight operations");
-        self.cancel.cancel();
+        self.cancel_calls_in_flight();
         self.guard("Cancel", "", self.provider.cancel()).await?;
         Ok(Response::new(()))
     }
