@@ -53,6 +53,10 @@ impl Sink {
 }
 
 impl Logger {
+    /// How many log messages may wait for the engine; while the queue is full, new messages are
+    /// dropped and counted, and the engine is told the count once the queue has drained.
+    pub const QUEUE_CAPACITY: usize = 1024;
+
     /// A logger that writes to stderr only (for tests and for direct calls).
     pub fn stderr() -> Self {
         Logger {
@@ -65,7 +69,7 @@ impl Logger {
     pub(crate) fn connect(&self, address: &str) {
         let address = address.to_string();
         let _ = self.sink.sender.set({
-            let (tx, rx) = mpsc::channel(LOG_QUEUE_CAPACITY);
+            let (tx, rx) = mpsc::channel(Self::QUEUE_CAPACITY);
             tokio::spawn(forward(address, rx, self.sink.drops.clone()));
             tx
         });
@@ -117,14 +121,6 @@ impl Logger {
         }
     }
 }
-
-impl Logger {
-    /// How many log messages may wait for the engine; while the queue is full, new messages are
-    /// dropped and counted, and the engine is told the count once the queue has drained.
-    pub const QUEUE_CAPACITY: usize = 1024;
-}
-
-const LOG_QUEUE_CAPACITY: usize = Logger::QUEUE_CAPACITY;
 
 /// How many `Log` calls may be on the wire at once. One at a time made every message its own
 /// round trip, so a provider logging on each call spent more CPU on logs than on its work
@@ -190,7 +186,8 @@ fn dropped_report(dropped: u64) -> LogRequest {
         severity: LogSeverity::Warning as i32,
         message: format!(
             "{dropped} log messages dropped: the provider wrote them faster than the engine \
-             accepted them (at most {LOG_QUEUE_CAPACITY} wait in the queue)"
+             accepted them (at most {} wait in the queue)",
+            Logger::QUEUE_CAPACITY
         ),
         ..Default::default()
     }
