@@ -48,16 +48,15 @@
 
 use provider_sdk::ops::{CheckFailure, DiffKind, DiffResponse, PropertyDiff};
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource,
-    UpdateArgs,
+    CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
 };
 use provider_sdk::value::{Asset, AssetSource};
-use provider_sdk::{Context, Error, Result, async_trait};
+use provider_sdk::{Context, Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::root::{self, LocalConfig, Root};
+use crate::root::{self, Root};
 
 /// The type token.
 pub const TYPE: &str = "local:index:File";
@@ -191,35 +190,27 @@ impl FileState {
 
 /// The `File` resource.
 #[derive(Debug, Default)]
-pub struct File {
-    config: ConfigHandle<LocalConfig>,
-}
+pub struct File;
 
 impl File {
-    /// A `File` resolving its paths against the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        File { config }
-    }
-
-    fn root(&self) -> Result<Root> {
-        root::configured(&self.config)
+    fn root(ctx: &Context) -> Result<Root> {
+        root::configured(ctx)
     }
 
     /// The file's absolute path: the id when it is one, else `path` resolved against the root.
-    fn located(&self, id: &str, path: &str) -> Result<std::path::PathBuf> {
+    fn located(ctx: &Context, id: &str, path: &str) -> Result<std::path::PathBuf> {
         if id.starts_with('/') {
             Ok(id.into())
         } else {
-            self.root()?.resolve("path", path)
+            Self::root(ctx)?.resolve("path", path)
         }
     }
 }
 
-#[async_trait]
+#[resource]
 impl Resource for File {
     type Inputs = FileArgs;
     type Outputs = FileState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
 
     async fn check(&self, _ctx: &Context, inputs: &mut FileArgs) -> Result<Vec<CheckFailure>> {
@@ -286,7 +277,7 @@ impl Resource for File {
         args: CreateArgs<FileArgs>,
     ) -> Result<Created<FileState>> {
         let inputs = args.inputs;
-        let path = self.root()?.resolve("path", &inputs.path)?;
+        let path = Self::root(ctx)?.resolve("path", &inputs.path)?;
         let content = inputs.bytes()?;
         fs::write_file(
             &path,
@@ -307,10 +298,10 @@ impl Resource for File {
 
     async fn read(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         args: ReadArgs<FileArgs, FileState>,
     ) -> Result<Option<ReadResult<FileArgs, FileState>>> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         let Some(live) = fs::read_file(&path)? else {
             return Ok(None);
         };
@@ -333,7 +324,7 @@ impl Resource for File {
         ctx: &Context,
         args: UpdateArgs<FileArgs, FileState>,
     ) -> Result<FileState> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         let content = args.news.bytes()?;
         fs::write_file(&path, &content, args.news.mode()?, false)?;
         ctx.log().info(format!(
@@ -345,7 +336,7 @@ impl Resource for File {
     }
 
     async fn delete(&self, ctx: &Context, args: DeleteArgs<FileState>) -> Result<()> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         fs::remove_file(&path)?;
         ctx.log().info(format!("removed {}", path.display()));
         Ok(())

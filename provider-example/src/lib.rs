@@ -10,9 +10,11 @@
 //! | `local:index:Service` | a long-running process with a readiness check; partial failure ([`service`]) |
 //! | `local:index:readFile`, `local:index:hash` | functions ([`functions`]) |
 //!
-//! Configuration: `local:root`, the directory every relative path is resolved against
-//! ([`root::LocalConfig`]). Configure rejects a missing root with the engine's missing-key
-//! error, and a root that is not a writable directory with an error naming `local:root`.
+//! Configuration: `local:root`, optional, the directory every relative path is resolved
+//! against ([`root::LocalConfig`]); when absent, relative paths resolve against the plugin's
+//! working directory, which is the program's directory when an engine launches it. Configure
+//! accepts empty configuration, and rejects a root that is not a writable directory with an
+//! error naming `local:root`.
 //!
 //! Each resource is a module that reads as a tutorial: what the program writes, what each
 //! operation does, and how the SDK's typed layer carries the rest. The work itself (files,
@@ -33,7 +35,7 @@ mod readiness;
 pub mod root;
 pub mod service;
 
-use provider_sdk::typed::{ConfigHandle, ProviderBuilder, TypedProvider};
+use provider_sdk::typed::{ProviderBuilder, TypedProvider};
 use provider_sdk::value::{AssetSource, PropertyMap, PropertyValue};
 use provider_sdk::{Context, ResourceProvider, Result, async_trait, ops::*};
 
@@ -65,19 +67,15 @@ impl Default for LocalProvider {
 /// The part of the provider written on the SDK's typed layer: its resources, functions and
 /// configuration, and the schema derived from them.
 pub fn typed_provider() -> TypedProvider {
-    let config = ConfigHandle::<LocalConfig>::new();
     ProviderBuilder::new(PACKAGE, env!("CARGO_PKG_VERSION"))
         .description("Local resources: random strings, files, directories, commands and services.")
-        .config(config.clone())
+        .config::<LocalConfig>()
         .resource(random::TYPE, Random)
-        .resource(file::TYPE, File::new(config.clone()))
-        .resource(directory::TYPE, Directory::new(config.clone()))
-        .resource(command::TYPE, Command::new(config.clone()))
-        .resource(service::TYPE, Service::new(config.clone()))
-        .function(
-            functions::READ_FILE,
-            functions::ReadFile::new(config.clone()),
-        )
+        .resource(file::TYPE, File)
+        .resource(directory::TYPE, Directory)
+        .resource(command::TYPE, Command)
+        .resource(service::TYPE, Service)
+        .function(functions::READ_FILE, functions::ReadFile)
         .function(functions::HASH, functions::Hash)
         .build()
         .expect("the registered type tokens are well-formed and unique")

@@ -59,16 +59,15 @@ use std::time::Duration;
 
 use provider_sdk::ops::{CheckFailure, DiffResponse};
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource,
-    UpdateArgs,
+    CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
 };
-use provider_sdk::{Context, Error, PropertyValue, Result, async_trait, serde_bridge};
+use provider_sdk::{Context, Error, PropertyValue, Result, serde_bridge};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::process::{self, Script};
 use crate::readiness::{Check, Outcome, wait_ready};
-use crate::root::{self, LocalConfig, Root};
+use crate::root::{self, Root};
 
 /// The type token.
 pub const TYPE: &str = "local:index:Service";
@@ -227,33 +226,25 @@ fn not_ready(
 
 /// The `Service` resource.
 #[derive(Debug, Default)]
-pub struct Service {
-    config: ConfigHandle<LocalConfig>,
-}
+pub struct Service;
 
 impl Service {
-    /// A `Service` starting its processes under the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        Service { config }
+    fn root(ctx: &Context) -> Result<Root> {
+        root::configured(ctx)
     }
 
-    fn root(&self) -> Result<Root> {
-        root::configured(&self.config)
-    }
-
-    fn log_file(&self, args: &ServiceArgs) -> Result<Option<PathBuf>> {
+    fn log_file(ctx: &Context, args: &ServiceArgs) -> Result<Option<PathBuf>> {
         args.log_file
             .as_deref()
-            .map(|p| self.root()?.resolve("logFile", p))
+            .map(|p| Self::root(ctx)?.resolve("logFile", p))
             .transpose()
     }
 }
 
-#[async_trait]
+#[resource]
 impl Resource for Service {
     type Inputs = ServiceArgs;
     type Outputs = ServiceState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] =
         &["command", "environment", "dir", "logFile"];
 
@@ -296,12 +287,12 @@ impl Resource for Service {
         let check = inputs
             .readiness()
             .map_err(|f| Error::InvalidRequest(f.reason))?;
-        let root = self.root()?;
+        let root = Self::root(ctx)?;
         let dir = match &inputs.dir {
             Some(d) => root.resolve("dir", d)?,
             None => root.dir().to_path_buf(),
         };
-        let log = self.log_file(&inputs)?;
+        let log = Self::log_file(ctx, &inputs)?;
         let secret = inputs.maybe_secret();
         let script = Script {
             script: inputs.command.clone(),
@@ -406,7 +397,7 @@ impl Resource for Service {
             .readiness()
             .map_err(|f| Error::InvalidRequest(f.reason))?;
         let within = news.ready_within(ctx);
-        let log = self.log_file(&news)?;
+        let log = Self::log_file(ctx, &news)?;
         let secret = news.maybe_secret();
         let state = news.state(pid, start);
         ctx.log().info(format!(
@@ -450,7 +441,7 @@ impl Resource for Service {
                 })?;
             ctx.log().info(format!("process {pid}: {stopped:?}"));
         }
-        if let Some(log) = self.log_file(&args.state.args())? {
+        if let Some(log) = Self::log_file(ctx, &args.state.args())? {
             crate::fs::remove_file(&log)?;
         }
         Ok(())

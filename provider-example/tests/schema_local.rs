@@ -46,8 +46,13 @@ fn local_resources_are_described_by_their_types() {
     );
     assert_eq!(svc["properties"]["pid"]["type"], "integer");
 
-    assert_eq!(schema["config"]["defaults"], json!(["root"]));
+    // `local:root` is optional, and the schema says what its absence means.
+    assert_eq!(schema["config"]["defaults"], json!([]));
     assert_eq!(schema["config"]["variables"]["root"]["type"], "string");
+    let described = schema["config"]["variables"]["root"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(described.contains("working directory"), "{described}");
     assert!(schema["functions"]["local:index:readFile"]["inputs"]["required"] == json!(["path"]));
     assert!(schema["functions"]["local:index:hash"]["outputs"]["properties"]["sha256"].is_object());
 }

@@ -64,3 +64,16 @@ impl CheckFailure {
         }
     }
 }
+
+impl CheckRequest {
+    /// Check the new inputs `news` of a resource of type `type_token` (no earlier inputs);
+    /// set `olds` afterwards for a resource that exists. For `CheckConfig`, `type_token` is
+    /// `pulumi:providers:<package>`.
+    pub fn new(type_token: impl Into<String>, news: PropertyMap) -> Self {
+        CheckRequest {
+            type_token: type_token.into(),
+            news,
+            ..Default::default()
+        }
+    }
+}
