@@ -74,19 +74,14 @@ pub struct CommandArgs {
     /// The shell script run when the resource is created.
     pub create: String,
     /// The shell script run on update; without it, changes replace the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
     /// The shell script run when the resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<String>,
     /// Environment variables for the scripts (values may be secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// The working directory, relative to `local:root` (default: the root).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Values whose change replaces the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<serde_json::Value>>,
 }
 
@@ -97,19 +92,14 @@ pub struct CommandState {
     /// The create script.
     pub create: String,
     /// The update script.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
     /// The delete script.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<String>,
     /// Environment variables for the scripts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// The working directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Values whose change replaces the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<serde_json::Value>>,
     /// What the last script printed on stdout (trailing newlines removed).
     pub stdout: String,

@@ -64,10 +64,8 @@ pub struct DirectoryArgs {
     /// the directory.
     pub path: String,
     /// Octal permissions such as "0755".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<String>,
     /// Let Delete remove the directory with everything inside (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursive: Option<bool>,
 }
 

@@ -33,7 +33,6 @@ pub struct RandomArgs {
     pub length: u32,
     /// Text put before the random characters. Changing it updates the resource in place and
     /// keeps the random part.
-    #[serde(default)]
     pub prefix: Option<String>,
 }
 
@@ -43,7 +42,6 @@ pub struct RandomState {
     /// How many random characters were generated.
     pub length: u32,
     /// Text put before the random characters.
-    #[serde(default)]
     pub prefix: Option<String>,
     /// The prefix followed by the random characters.
     pub result: String,

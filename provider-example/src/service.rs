@@ -81,22 +81,16 @@ pub struct ServiceArgs {
     /// The long-running process to start (a shell command). Changing it replaces the service.
     pub command: String,
     /// Environment variables for the process (values may be secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// The working directory, relative to `local:root` (default: the root).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Ready when this TCP port on 127.0.0.1 accepts a connection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_port: Option<u16>,
     /// Ready when GET on this http:// URL answers 2xx or 3xx.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_url: Option<String>,
     /// How long to wait for readiness, in seconds (default 30).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_timeout: Option<u64>,
     /// Where the process's output goes, relative to `local:root` (default: nowhere).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
 }
 
@@ -107,27 +101,20 @@ pub struct ServiceState {
     /// The process's command.
     pub command: String,
     /// Its environment variables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// Its working directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// The TCP port of the readiness check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_port: Option<u16>,
     /// The URL of the readiness check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_url: Option<String>,
     /// The readiness timeout, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_timeout: Option<u64>,
     /// Where the process's output goes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
     /// The process id.
     pub pid: i32,
     /// When the process started, in clock ticks after boot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_start_time: Option<u64>,
 }
 

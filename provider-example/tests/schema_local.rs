@@ -19,6 +19,18 @@ fn local_resources_are_described_by_their_types() {
         "content updates in place"
     );
     assert_eq!(file["properties"]["sha256"]["type"], "string");
+    assert_eq!(
+        file["inputProperties"]["source"],
+        json!({"$ref": "pulumi.json#/Asset", "description": "The file's content as an asset, instead of `content`."})
+    );
+    assert!(
+        schema["types"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|t| !t.contains("Asset")),
+        "no hand-made asset type"
+    );
 
     let dir = &resources["local:index:Directory"];
     assert_eq!(dir["inputProperties"]["recursive"]["type"], "boolean");

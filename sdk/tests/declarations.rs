@@ -353,6 +353,10 @@ async fn the_driver_refuses_what_the_engine_would_refuse() {
     paths.sort();
     assert_eq!(paths, ["key", "ttlSeconds", "value"]);
     let e = entries.create("a", &args("a", "1")).await.unwrap();
+    // `Option` fields need no serde attribute: `None` is left out of the state; the inputs
+    // flattened into the outputs are top-level properties.
+    assert!(!e.state.contains_key("ttlSeconds"), "{:?}", e.state);
+    assert_eq!(e.state["key"], PropertyValue::from("a"));
     let err = entries.update(&e, &args("b", "1")).await.unwrap_err();
     assert!(
         err.to_string().contains("replacement (changed: key)"),
