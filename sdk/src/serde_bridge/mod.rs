@@ -74,9 +74,15 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<PropertyValue, Conve
 }
 
 /// Writes `value`, which must serialize as an object (a struct or a map), as a [`PropertyMap`].
+///
+/// Null properties are left out: for Pulumi a null property is an absent one, and so a `None`
+/// field is absent whether it sits in the struct itself or in one `#[serde(flatten)]`ed into it.
 pub fn to_property_map<T: Serialize + ?Sized>(value: &T) -> Result<PropertyMap, ConvertError> {
     match to_value(value)? {
-        PropertyValue::Object(map) => Ok(map),
+        PropertyValue::Object(mut map) => {
+            map.retain(|_, v| *v != PropertyValue::Null);
+            Ok(map)
+        }
         other => Err(ConvertError::new(
             ConvertErrorKind::TypeMismatch,
             format!(
