@@ -184,7 +184,7 @@ impl Resource for Command {
         if inputs.create.trim().is_empty() {
             failures.push(CheckFailure::new(
                 "create",
-                "`create` is empty; give the shell script to run on create",
+                "is empty; give the shell script to run on create",
             ));
         }
         Ok(failures)

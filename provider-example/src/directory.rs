@@ -105,7 +105,7 @@ impl Resource for Directory {
         if inputs.path.is_empty() {
             failures.push(CheckFailure::new(
                 "path",
-                "`path` is empty; give the directory's path",
+                "is empty; give the directory's path",
             ));
         }
         if let Err(Error::InvalidRequest(reason)) = mode(&inputs.permissions) {

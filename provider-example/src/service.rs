@@ -240,7 +240,7 @@ impl Resource for Service {
         if inputs.command.trim().is_empty() {
             failures.push(CheckFailure::new(
                 "command",
-                "`command` is empty; give the process to start",
+                "is empty; give the process to start",
             ));
         }
         if let Err(f) = inputs.readiness() {

@@ -46,6 +46,10 @@ impl CheckResponse {
 }
 
 /// Why one property is invalid.
+///
+/// The engine shows the two together (`length: must be from 1 to 100`), so the reason should
+/// not repeat the property's name: write `CheckFailure::new("key", "must not be empty")`, not
+/// ``"`key` must not be empty"``.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CheckFailure {
