@@ -94,7 +94,7 @@ impl Context {
     /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
     /// struct NoArgs {}
     /// /// The greeting.
-    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Debug)]
     /// struct Text { /// The text.
     ///     text: String }
     /// struct Greet;

@@ -120,7 +120,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use diff::structural_diff;
-pub use provider::{BuildError, ProviderBuilder, TypedProvider};
+pub use provider::{BuildError, ProviderBuilder, TypedProvider, UnknownProperty};
 pub use provider_sdk_macros::resource;
 
 use crate::context::Context;

@@ -46,25 +46,32 @@ pub enum BuildError {
     )]
     NotMarked(String),
     /// A property list of a resource names a property that does not exist.
-    #[error(
-        "resource `{token}`: `{list}` names `{name}`, which is not one of its {side} properties ({}){}",
-        known.join(", "),
-        suggestion.as_ref().map(|s| format!("; did you mean `{s}`? Properties are named as serialized (camelCase)")).unwrap_or_default()
-    )]
-    UnknownProperty {
-        /// The resource's type token.
-        token: String,
-        /// The list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`).
-        list: &'static str,
-        /// The bad name.
-        name: String,
-        /// `input` or `output`.
-        side: &'static str,
-        /// The real property names.
-        known: Vec<String>,
-        /// The real property the name probably means.
-        suggestion: Option<String>,
-    },
+    #[error("{0}")]
+    UnknownProperty(Box<UnknownProperty>),
+}
+
+/// A property list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`) names a
+/// property the resource does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "resource `{token}`: `{list}` names `{name}`, which is not one of its {side} properties ({}){}",
+    known.join(", "),
+    suggestion.as_ref().map(|s| format!("; did you mean `{s}`? Properties are named as serialized (camelCase)")).unwrap_or_default()
+)]
+#[non_exhaustive]
+pub struct UnknownProperty {
+    /// The resource's type token.
+    pub token: String,
+    /// The list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`).
+    pub list: &'static str,
+    /// The bad name.
+    pub name: String,
+    /// `input` or `output`.
+    pub side: &'static str,
+    /// The real property names.
+    pub known: Vec<String>,
+    /// The real property the name probably means.
+    pub suggestion: Option<String>,
 }
 
 /// Registers resources, functions and configuration by type token, and builds a
@@ -356,12 +363,11 @@ impl ResourceProvider for TypedProvider {
     }
 
     async fn configure(&self, _ctx: &Context, req: ConfigureRequest) -> Result<ConfigureResponse> {
-        if let Some(config) = &self.config {
-            if let Some(value) = config.configure(&self.package, &req.args)?
-                && let Some(slot) = &self.config_slot
-            {
-                slot.set(value);
-            }
+        if let Some(config) = &self.config
+            && let Some(value) = config.configure(&self.package, &req.args)?
+            && let Some(slot) = &self.config_slot
+        {
+            slot.set(value);
         }
         Ok(ConfigureResponse::default())
     }
@@ -420,14 +426,14 @@ fn check_names(
         }
         let flat = |s: &str| s.replace(['_', '-'], "").to_ascii_lowercase();
         let suggestion = known.iter().find(|k| flat(k) == flat(name)).cloned();
-        return Err(BuildError::UnknownProperty {
+        return Err(BuildError::UnknownProperty(Box::new(UnknownProperty {
             token: token.to_string(),
             list,
             name: name.to_string(),
             side,
             known: known.to_vec(),
             suggestion,
-        });
+        })));
     }
     Ok(())
 }
