@@ -55,14 +55,14 @@ use std::collections::BTreeMap;
 
 use provider_sdk::ops::{CheckFailure, DiffResponse};
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, Resource, UpdateArgs,
+    CreateArgs, Created, DeleteArgs, DiffArgs, Resource, UpdateArgs, resource,
 };
-use provider_sdk::{Context, Result, async_trait};
+use provider_sdk::{Context, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::process::{self, Script};
-use crate::root::{self, LocalConfig};
+use crate::root;
 
 /// The type token.
 pub const TYPE: &str = "local:index:Command";
@@ -74,19 +74,14 @@ pub struct CommandArgs {
     /// The shell script run when the resource is created.
     pub create: String,
     /// The shell script run on update; without it, changes replace the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
     /// The shell script run when the resource is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<String>,
     /// Environment variables for the scripts (values may be secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// The working directory, relative to `local:root` (default: the root).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Values whose change replaces the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<serde_json::Value>>,
 }
 
@@ -97,19 +92,14 @@ pub struct CommandState {
     /// The create script.
     pub create: String,
     /// The update script.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
     /// The delete script.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<String>,
     /// Environment variables for the scripts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// The working directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Values whose change replaces the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<serde_json::Value>>,
     /// What the last script printed on stdout (trailing newlines removed).
     pub stdout: String,
@@ -134,28 +124,21 @@ impl CommandArgs {
 
 /// The `Command` resource.
 #[derive(Debug, Default)]
-pub struct Command {
-    config: ConfigHandle<LocalConfig>,
-}
+pub struct Command;
 
 impl Command {
-    /// A `Command` running its scripts under the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        Command { config }
-    }
-
     /// `script` ready to run with the resource's environment and directory, plus `extra`
     /// variables. The typed layer does not tell which inputs were secret (it keeps outputs
     /// secret itself), so a failure message quotes the command's stderr only when there is no
     /// `environment`, the usual carrier of secrets.
     fn script(
-        &self,
+        ctx: &Context,
         script: &str,
         env: &Option<BTreeMap<String, String>>,
         dir: &Option<String>,
         extra: BTreeMap<String, String>,
     ) -> Result<Script> {
-        let root = root::configured(&self.config)?;
+        let root = root::configured(ctx)?;
         let dir = match dir {
             Some(d) => root.resolve("dir", d)?,
             None => root.dir().to_path_buf(),
@@ -190,11 +173,10 @@ fn under(path: &str, key: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
-#[async_trait]
+#[resource]
 impl Resource for Command {
     type Inputs = CommandArgs;
     type Outputs = CommandState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["triggers"];
 
     async fn check(&self, _ctx: &Context, inputs: &mut CommandArgs) -> Result<Vec<CheckFailure>> {
@@ -202,7 +184,7 @@ impl Resource for Command {
         if inputs.create.trim().is_empty() {
             failures.push(CheckFailure::new(
                 "create",
-                "`create` is empty; give the shell script to run on create",
+                "is empty; give the shell script to run on create",
             ));
         }
         Ok(failures)
@@ -236,7 +218,8 @@ impl Resource for Command {
         args: CreateArgs<CommandArgs>,
     ) -> Result<Created<CommandState>> {
         let inputs = args.inputs;
-        let script = self.script(
+        let script = Self::script(
+            ctx,
             &inputs.create,
             &inputs.environment,
             &inputs.dir,
@@ -265,7 +248,8 @@ impl Resource for Command {
         });
         match &news.update {
             Some(update) if !only_delete_changed => {
-                let script = self.script(
+                let script = Self::script(
+                    ctx,
                     update,
                     &news.environment,
                     &news.dir,
@@ -293,7 +277,13 @@ impl Resource for Command {
     async fn delete(&self, ctx: &Context, args: DeleteArgs<CommandState>) -> Result<()> {
         let state = &args.state;
         if let Some(delete) = &state.delete {
-            let script = self.script(delete, &state.environment, &state.dir, last_output(state))?;
+            let script = Self::script(
+                ctx,
+                delete,
+                &state.environment,
+                &state.dir,
+                last_output(state),
+            )?;
             run(
                 ctx,
                 format!("the delete command of `{}`", args.name),

@@ -44,14 +44,14 @@ use std::os::unix::fs::PermissionsExt;
 
 use provider_sdk::ops::CheckFailure;
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, DeleteArgs, ReadArgs, ReadResult, Resource, UpdateArgs,
+    CreateArgs, Created, DeleteArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
 };
-use provider_sdk::{Context, Error, Result, async_trait};
+use provider_sdk::{Context, Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::root::{self, LocalConfig};
+use crate::root;
 
 /// The type token.
 pub const TYPE: &str = "local:index:Directory";
@@ -64,10 +64,8 @@ pub struct DirectoryArgs {
     /// the directory.
     pub path: String,
     /// Octal permissions such as "0755".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<String>,
     /// Let Delete remove the directory with everything inside (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursive: Option<bool>,
 }
 
@@ -76,21 +74,14 @@ pub type DirectoryState = DirectoryArgs;
 
 /// The `Directory` resource.
 #[derive(Debug, Default)]
-pub struct Directory {
-    config: ConfigHandle<LocalConfig>,
-}
+pub struct Directory;
 
 impl Directory {
-    /// A `Directory` resolving its paths against the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        Directory { config }
-    }
-
-    fn located(&self, id: &str, path: &str) -> Result<std::path::PathBuf> {
+    fn located(ctx: &Context, id: &str, path: &str) -> Result<std::path::PathBuf> {
         if id.starts_with('/') {
             Ok(id.into())
         } else {
-            root::configured(&self.config)?.resolve("path", path)
+            root::configured(ctx)?.resolve("path", path)
         }
     }
 }
@@ -103,11 +94,10 @@ fn mode(permissions: &Option<String>) -> Result<Option<u32>> {
         .map_err(Error::InvalidRequest)
 }
 
-#[async_trait]
+#[resource]
 impl Resource for Directory {
     type Inputs = DirectoryArgs;
     type Outputs = DirectoryState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
 
     async fn check(&self, _ctx: &Context, inputs: &mut DirectoryArgs) -> Result<Vec<CheckFailure>> {
@@ -115,7 +105,7 @@ impl Resource for Directory {
         if inputs.path.is_empty() {
             failures.push(CheckFailure::new(
                 "path",
-                "`path` is empty; give the directory's path",
+                "is empty; give the directory's path",
             ));
         }
         if let Err(Error::InvalidRequest(reason)) = mode(&inputs.permissions) {
@@ -129,7 +119,7 @@ impl Resource for Directory {
         ctx: &Context,
         args: CreateArgs<DirectoryArgs>,
     ) -> Result<Created<DirectoryState>> {
-        let path = root::configured(&self.config)?.resolve("path", &args.inputs.path)?;
+        let path = root::configured(ctx)?.resolve("path", &args.inputs.path)?;
         fs::create_directory(&path, mode(&args.inputs.permissions)?)?;
         ctx.log()
             .info(format!("created directory {}", path.display()));
@@ -138,10 +128,10 @@ impl Resource for Directory {
 
     async fn read(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         args: ReadArgs<DirectoryArgs, DirectoryState>,
     ) -> Result<Option<ReadResult<DirectoryArgs, DirectoryState>>> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         match fs::directory_state(&path) {
             Ok(Some(_)) => {
                 let inputs = args.inputs.unwrap_or_else(|| args.state.clone());
@@ -154,11 +144,11 @@ impl Resource for Directory {
 
     async fn update(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         args: UpdateArgs<DirectoryArgs, DirectoryState>,
     ) -> Result<DirectoryState> {
         if let Some(mode) = mode(&args.news.permissions)? {
-            let path = self.located(&args.id, &args.state.path)?;
+            let path = Self::located(ctx, &args.id, &args.state.path)?;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(
                 |e| {
                     Error::failed(format!(
@@ -172,7 +162,7 @@ impl Resource for Directory {
     }
 
     async fn delete(&self, ctx: &Context, args: DeleteArgs<DirectoryState>) -> Result<()> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         fs::remove_directory(&path, args.state.recursive.unwrap_or(false))?;
         ctx.log()
             .info(format!("removed directory {}", path.display()));

@@ -48,16 +48,15 @@
 
 use provider_sdk::ops::{CheckFailure, DiffKind, DiffResponse, PropertyDiff};
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource,
-    UpdateArgs,
+    CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
 };
-use provider_sdk::value::{Asset, AssetSource};
-use provider_sdk::{Context, Error, Result, async_trait};
+use provider_sdk::value::Asset;
+use provider_sdk::{Context, Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::root::{self, LocalConfig, Root};
+use crate::root::{self, Root};
 
 /// The type token.
 pub const TYPE: &str = "local:index:File";
@@ -72,16 +71,12 @@ pub struct FileArgs {
     /// it replaces the file.
     pub path: String,
     /// The file's text (may be a secret).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// The file's content as an asset, instead of `content`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<AssetArg>,
+    pub source: Option<Asset>,
     /// Octal permissions such as "0600"; default "0644".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<String>,
     /// Take over a file that already exists at `path` (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overwrite: Option<bool>,
 }
 
@@ -92,16 +87,12 @@ pub struct FileState {
     /// Where the file is.
     pub path: String,
     /// The file's text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// The asset the content came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<AssetArg>,
+    pub source: Option<Asset>,
     /// The file's permissions, as four octal digits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<String>,
     /// Whether an existing file was taken over.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overwrite: Option<bool>,
     /// The hex SHA-256 of the content.
     pub sha256: String,
@@ -109,52 +100,12 @@ pub struct FileState {
     pub size: u64,
 }
 
-/// An asset as the File resource reads it: inline text, a local path, or a `file://` URI.
-///
-/// The provider receives Pulumi assets (`fn::stringAsset`, `fn::fileAsset`) and hands them to
-/// the typed layer in this form (see [`crate::LocalProvider`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssetArg {
-    /// Inline text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// A local file path (relative to the program's directory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// A `file://` URI.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uri: Option<String>,
-    /// The SHA-256 the engine computed, when it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hash: Option<String>,
-}
-
-impl AssetArg {
-    fn to_asset(&self) -> Result<Asset> {
-        let source = match (&self.text, &self.path, &self.uri) {
-            (Some(t), None, None) => AssetSource::Text(t.clone()),
-            (None, Some(p), None) => AssetSource::Path(p.clone()),
-            (None, None, Some(u)) => AssetSource::Uri(u.clone()),
-            _ => {
-                return Err(Error::InvalidRequest(
-                    "`source` must be an asset with exactly one of text, path or uri".into(),
-                ));
-            }
-        };
-        Ok(Asset {
-            hash: self.hash.clone(),
-            source,
-        })
-    }
-}
-
 impl FileArgs {
     /// The bytes the file should hold.
     fn bytes(&self) -> Result<Vec<u8>> {
         match (&self.content, &self.source) {
             (Some(text), _) => Ok(text.clone().into_bytes()),
-            (None, Some(asset)) => fs::asset_bytes("source", &asset.to_asset()?),
+            (None, Some(asset)) => fs::asset_bytes("source", asset),
             (None, None) => Ok(Vec::new()),
         }
     }
@@ -191,35 +142,27 @@ impl FileState {
 
 /// The `File` resource.
 #[derive(Debug, Default)]
-pub struct File {
-    config: ConfigHandle<LocalConfig>,
-}
+pub struct File;
 
 impl File {
-    /// A `File` resolving its paths against the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        File { config }
-    }
-
-    fn root(&self) -> Result<Root> {
-        root::configured(&self.config)
+    fn root(ctx: &Context) -> Result<Root> {
+        root::configured(ctx)
     }
 
     /// The file's absolute path: the id when it is one, else `path` resolved against the root.
-    fn located(&self, id: &str, path: &str) -> Result<std::path::PathBuf> {
+    fn located(ctx: &Context, id: &str, path: &str) -> Result<std::path::PathBuf> {
         if id.starts_with('/') {
             Ok(id.into())
         } else {
-            self.root()?.resolve("path", path)
+            Self::root(ctx)?.resolve("path", path)
         }
     }
 }
 
-#[async_trait]
+#[resource]
 impl Resource for File {
     type Inputs = FileArgs;
     type Outputs = FileState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
 
     async fn check(&self, _ctx: &Context, inputs: &mut FileArgs) -> Result<Vec<CheckFailure>> {
@@ -227,7 +170,7 @@ impl Resource for File {
         if inputs.path.is_empty() {
             failures.push(CheckFailure::new(
                 "path",
-                "`path` is empty; give the file's path (relative to `local:root`)",
+                "is empty; give the file's path (relative to `local:root`, or to the program's directory)",
             ));
         }
         if inputs.content.is_some() && inputs.source.is_some() {
@@ -235,9 +178,6 @@ impl Resource for File {
                 "source",
                 "give either `content` or `source`, not both",
             ));
-        }
-        if let Some(Err(e)) = inputs.source.as_ref().map(AssetArg::to_asset) {
-            failures.push(CheckFailure::new("source", e.to_string()));
         }
         match &inputs.permissions {
             Some(p) => {
@@ -286,7 +226,7 @@ impl Resource for File {
         args: CreateArgs<FileArgs>,
     ) -> Result<Created<FileState>> {
         let inputs = args.inputs;
-        let path = self.root()?.resolve("path", &inputs.path)?;
+        let path = Self::root(ctx)?.resolve("path", &inputs.path)?;
         let content = inputs.bytes()?;
         fs::write_file(
             &path,
@@ -307,10 +247,10 @@ impl Resource for File {
 
     async fn read(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         args: ReadArgs<FileArgs, FileState>,
     ) -> Result<Option<ReadResult<FileArgs, FileState>>> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         let Some(live) = fs::read_file(&path)? else {
             return Ok(None);
         };
@@ -333,7 +273,7 @@ impl Resource for File {
         ctx: &Context,
         args: UpdateArgs<FileArgs, FileState>,
     ) -> Result<FileState> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         let content = args.news.bytes()?;
         fs::write_file(&path, &content, args.news.mode()?, false)?;
         ctx.log().info(format!(
@@ -345,7 +285,7 @@ impl Resource for File {
     }
 
     async fn delete(&self, ctx: &Context, args: DeleteArgs<FileState>) -> Result<()> {
-        let path = self.located(&args.id, &args.state.path)?;
+        let path = Self::located(ctx, &args.id, &args.state.path)?;
         fs::remove_file(&path)?;
         ctx.log().info(format!("removed {}", path.display()));
         Ok(())

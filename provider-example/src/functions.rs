@@ -21,13 +21,13 @@
 //! a failure naming it, which the engine shows like a Check failure) and keeps the result
 //! secret when an argument was. A file that cannot be read is an error naming the file.
 
-use provider_sdk::typed::{ConfigHandle, Function};
+use provider_sdk::typed::Function;
 use provider_sdk::{Context, Error, Result, async_trait};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fs;
-use crate::root::{self, LocalConfig};
+use crate::root;
 
 /// The token of the function that reads a file.
 pub const READ_FILE: &str = "local:index:readFile";
@@ -55,24 +55,15 @@ pub struct ReadFileResult {
 
 /// `local:index:readFile`.
 #[derive(Debug, Default)]
-pub struct ReadFile {
-    config: ConfigHandle<LocalConfig>,
-}
-
-impl ReadFile {
-    /// `readFile` resolving paths against the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        ReadFile { config }
-    }
-}
+pub struct ReadFile;
 
 #[async_trait]
 impl Function for ReadFile {
     type Args = ReadFileArgs;
     type Output = ReadFileResult;
 
-    async fn call(&self, _ctx: &Context, args: ReadFileArgs) -> Result<ReadFileResult> {
-        let path = root::configured(&self.config)?.resolve("path", &args.path)?;
+    async fn call(&self, ctx: &Context, args: ReadFileArgs) -> Result<ReadFileResult> {
+        let path = root::configured(ctx)?.resolve("path", &args.path)?;
         let live = fs::read_file(&path)?
             .ok_or_else(|| Error::failed(format!("readFile: {} does not exist", path.display())))?;
         Ok(ReadFileResult {

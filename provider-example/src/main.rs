@@ -5,7 +5,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     provider_sdk::Plugin::new(
-        provider_example::LocalProvider::default(),
+        provider_example::typed_provider(),
         env!("CARGO_PKG_VERSION"),
     )
     .main()

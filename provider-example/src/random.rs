@@ -7,8 +7,8 @@
 //! recorded state: a random string lives only there.
 
 use provider_sdk::ops::CheckFailure;
-use provider_sdk::typed::{CreateArgs, Created, Resource, UpdateArgs};
-use provider_sdk::{Context, Error, Result, async_trait};
+use provider_sdk::typed::{CreateArgs, Created, Resource, UpdateArgs, resource};
+use provider_sdk::{Context, Error, Result};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use schemars::JsonSchema;
@@ -33,7 +33,6 @@ pub struct RandomArgs {
     pub length: u32,
     /// Text put before the random characters. Changing it updates the resource in place and
     /// keeps the random part.
-    #[serde(default)]
     pub prefix: Option<String>,
 }
 
@@ -43,7 +42,6 @@ pub struct RandomState {
     /// How many random characters were generated.
     pub length: u32,
     /// Text put before the random characters.
-    #[serde(default)]
     pub prefix: Option<String>,
     /// The prefix followed by the random characters.
     pub result: String,
@@ -61,11 +59,10 @@ fn state(args: RandomArgs, random_part: &str) -> RandomState {
     }
 }
 
-#[async_trait]
+#[resource]
 impl Resource for Random {
     type Inputs = RandomArgs;
     type Outputs = RandomState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["length"];
 
     async fn check(&self, _ctx: &Context, inputs: &mut RandomArgs) -> Result<Vec<CheckFailure>> {
@@ -73,7 +70,7 @@ impl Resource for Random {
             return Ok(vec![CheckFailure::new(
                 "length",
                 format!(
-                    "`length` must be a whole number from 1 to {MAX_LENGTH}, got {}",
+                    "must be a whole number from 1 to {MAX_LENGTH}, got {}",
                     inputs.length
                 ),
             )]);
@@ -116,4 +113,43 @@ fn random_id() -> String {
         .map(char::from)
         .collect();
     format!("random-{}", suffix.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provider_sdk::ops::DiffKind;
+    use provider_sdk::testing::Driver;
+
+    fn args(length: u32, prefix: &str) -> RandomArgs {
+        RandomArgs {
+            length,
+            prefix: Some(prefix.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_lifecycle_in_one_line_per_step() {
+        let driver = Driver::new(crate::typed_provider());
+        let randoms = driver.resource::<Random>(TYPE);
+        let r = randoms.create("r", &args(8, "a-")).await.unwrap();
+        assert_eq!(r.outputs.result.len(), 10);
+        let diff = randoms.diff(&r, &args(8, "b-")).await.unwrap();
+        assert_eq!(diff.detailed_diff["prefix"].kind, DiffKind::Update);
+        let updated = randoms.update(&r, &args(8, "b-")).await.unwrap();
+        assert_eq!(updated.outputs.result[2..], r.outputs.result[2..]);
+        let diff = randoms.diff(&updated, &args(9, "b-")).await.unwrap();
+        assert_eq!(diff.detailed_diff["length"].kind, DiffKind::UpdateReplace);
+        let read = randoms.read(&updated).await.unwrap().expect("still there");
+        assert_eq!(read.outputs.result, updated.outputs.result);
+        randoms.delete(read).await.unwrap();
+
+        let failures = randoms.check(args(0, "")).await.unwrap();
+        assert_eq!(failures[0].property, "length");
+        assert!(
+            !failures[0].reason.contains("length"),
+            "{}",
+            failures[0].reason
+        );
+    }
 }

@@ -1,16 +1,17 @@
 //! The provider's configuration: the root directory every relative path is resolved against.
 //!
-//! A program sets it with `pulumi config set local:root ./out` (or `config: local:root:` in a
-//! YAML project). [`Root::from_config`] checks it when the engine calls `Configure`: it must be
-//! given, exist, be a directory and be writable, and the error names the key otherwise.
-//! Relative roots are resolved against the provider's working directory, which the engine sets
-//! to the program's directory.
+//! `local:root` is optional. When absent, relative paths resolve against the provider's
+//! working directory, which is the program's directory when an engine launches the plugin. A
+//! program sets it with `pulumi config set local:root ./out` (or `config: local:root:` in a
+//! YAML project); [`Root::from_config`] checks it when the engine calls `Configure`: it must
+//! exist, be a directory and be writable, and the error names the key otherwise. A relative
+//! root is resolved against the working directory too.
 
 use std::path::{Component, Path, PathBuf};
 
 use provider_sdk::ops::CheckFailure;
-use provider_sdk::typed::{ConfigHandle, ProviderConfig};
-use provider_sdk::{Error, MissingKey, Result};
+use provider_sdk::typed::ProviderConfig;
+use provider_sdk::{Context, Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -19,20 +20,24 @@ pub const ROOT_KEY: &str = "local:root";
 
 /// Configuration of the `local` provider.
 ///
-/// The typed layer reads it in `Configure`: a missing `root` fails with the missing-key error
-/// the engine understands (naming `local:root`), and [`ProviderConfig::validate`] rejects a
-/// root that is not an existing, writable directory.
+/// The typed layer reads it in `Configure` (empty configuration included), and
+/// [`ProviderConfig::validate`] rejects a root that is not an existing, writable directory.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocalConfig {
     /// The directory that every relative path of this provider's resources is resolved
-    /// against; it must exist and be writable. Set it with `pulumi config set local:root <dir>`.
-    pub root: String,
+    /// against; it must exist and be writable. Optional: when absent, relative paths resolve
+    /// against the provider's working directory (the program's directory when the engine
+    /// launches the plugin). Set it with `pulumi config set local:root <dir>`.
+    pub root: Option<String>,
 }
 
 impl ProviderConfig for LocalConfig {
     fn validate(&self) -> Vec<CheckFailure> {
-        match Root::from_config(Some(&self.root)) {
+        let Some(root) = &self.root else {
+            return Vec::new();
+        };
+        match Root::from_config(root) {
             Ok(_) => Vec::new(),
             Err(Error::InvalidRequest(reason)) => vec![CheckFailure::new("root", reason)],
             Err(other) => vec![CheckFailure::new("root", other.to_string())],
@@ -40,15 +45,11 @@ impl ProviderConfig for LocalConfig {
     }
 }
 
-/// The configured root, for a resource to resolve paths against; an error naming `local:root`
-/// when the provider has not been configured.
-pub(crate) fn configured(config: &ConfigHandle<LocalConfig>) -> Result<Root> {
-    let config = config.get().ok_or_else(|| {
-        Error::failed(format!(
-            "the provider is not configured yet: `{ROOT_KEY}` must be set (Configure has not run)"
-        ))
-    })?;
-    Ok(Root::checked_before(&config.root))
+/// The configured root, for a resource to resolve paths against: `local:root`, or the working
+/// directory when it is absent; an error when the provider has not been configured.
+pub(crate) fn configured(ctx: &Context) -> Result<Root> {
+    let config = ctx.config::<LocalConfig>()?;
+    Ok(Root::checked_before(config.root.as_deref().unwrap_or(".")))
 }
 
 /// A checked root directory.
@@ -58,20 +59,9 @@ pub struct Root {
 }
 
 impl Root {
-    /// Checks `value`, the configured `local:root`: `None` when the key is missing.
-    ///
-    /// - missing: [`Error::MissingConfig`] naming `local:root` (the engine shows it as a
-    ///   missing configuration key with its description);
-    /// - empty, not a directory, or not writable: [`Error::InvalidRequest`] naming
-    ///   `local:root` and the resolved path.
-    pub fn from_config(value: Option<&str>) -> Result<Root> {
-        let Some(value) = value else {
-            return Err(Error::MissingConfig(vec![MissingKey::new(
-                ROOT_KEY,
-                "the directory that every relative path of this provider's resources is resolved against; \
-                 set it with `pulumi config set local:root <dir>`",
-            )]));
-        };
+    /// Checks `value`, the configured `local:root`: when it is empty, not a directory, or not
+    /// writable, an [`Error::InvalidRequest`] naming `local:root` and the resolved path.
+    pub fn from_config(value: &str) -> Result<Root> {
         if value.trim().is_empty() {
             return Err(invalid(
                 "is empty; set it to an existing, writable directory",
@@ -185,11 +175,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_missing_root_names_the_key() {
-        match Root::from_config(None).unwrap_err() {
-            Error::MissingConfig(keys) => assert_eq!(keys[0].name, "local:root"),
-            other => panic!("{other:?}"),
-        }
+    fn an_absent_root_is_the_working_directory() {
+        let config = LocalConfig { root: None };
+        assert!(config.validate().is_empty());
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(Root::checked_before(".").dir(), cwd);
     }
 
     #[test]
@@ -202,7 +192,7 @@ mod tests {
             dir.path().join("nope").display().to_string(),
             " ".into(),
         ] {
-            let err = Root::from_config(Some(&bad)).unwrap_err();
+            let err = Root::from_config(&bad).unwrap_err();
             assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
             assert!(err.to_string().contains("local:root"), "{err}");
         }
@@ -217,7 +207,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-        let err = Root::from_config(Some(dir.path().to_str().unwrap())).unwrap_err();
+        let err = Root::from_config(dir.path().to_str().unwrap()).unwrap_err();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(err.to_string().contains("not writable"), "{err}");
     }
@@ -234,7 +224,7 @@ mod tests {
     #[test]
     fn relative_paths_resolve_against_the_root() {
         let dir = tempfile::tempdir().unwrap();
-        let root = Root::from_config(Some(dir.path().to_str().unwrap())).unwrap();
+        let root = Root::from_config(dir.path().to_str().unwrap()).unwrap();
         let base = dir.path().canonicalize().unwrap();
         assert_eq!(
             root.resolve("path", "a/./b.txt").unwrap(),

@@ -59,16 +59,15 @@ use std::time::Duration;
 
 use provider_sdk::ops::{CheckFailure, DiffResponse};
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource,
-    UpdateArgs,
+    CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
 };
-use provider_sdk::{Context, Error, PropertyValue, Result, async_trait, serde_bridge};
+use provider_sdk::{Context, Error, PropertyValue, Result, serde_bridge};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::process::{self, Script};
 use crate::readiness::{Check, Outcome, wait_ready};
-use crate::root::{self, LocalConfig, Root};
+use crate::root::{self, Root};
 
 /// The type token.
 pub const TYPE: &str = "local:index:Service";
@@ -82,22 +81,16 @@ pub struct ServiceArgs {
     /// The long-running process to start (a shell command). Changing it replaces the service.
     pub command: String,
     /// Environment variables for the process (values may be secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// The working directory, relative to `local:root` (default: the root).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Ready when this TCP port on 127.0.0.1 accepts a connection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_port: Option<u16>,
     /// Ready when GET on this http:// URL answers 2xx or 3xx.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_url: Option<String>,
     /// How long to wait for readiness, in seconds (default 30).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_timeout: Option<u64>,
     /// Where the process's output goes, relative to `local:root` (default: nowhere).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
 }
 
@@ -108,27 +101,20 @@ pub struct ServiceState {
     /// The process's command.
     pub command: String,
     /// Its environment variables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     /// Its working directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// The TCP port of the readiness check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_port: Option<u16>,
     /// The URL of the readiness check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_url: Option<String>,
     /// The readiness timeout, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_timeout: Option<u64>,
     /// Where the process's output goes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
     /// The process id.
     pub pid: i32,
     /// When the process started, in clock ticks after boot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_start_time: Option<u64>,
 }
 
@@ -227,33 +213,25 @@ fn not_ready(
 
 /// The `Service` resource.
 #[derive(Debug, Default)]
-pub struct Service {
-    config: ConfigHandle<LocalConfig>,
-}
+pub struct Service;
 
 impl Service {
-    /// A `Service` starting its processes under the root in `config`.
-    pub fn new(config: ConfigHandle<LocalConfig>) -> Self {
-        Service { config }
+    fn root(ctx: &Context) -> Result<Root> {
+        root::configured(ctx)
     }
 
-    fn root(&self) -> Result<Root> {
-        root::configured(&self.config)
-    }
-
-    fn log_file(&self, args: &ServiceArgs) -> Result<Option<PathBuf>> {
+    fn log_file(ctx: &Context, args: &ServiceArgs) -> Result<Option<PathBuf>> {
         args.log_file
             .as_deref()
-            .map(|p| self.root()?.resolve("logFile", p))
+            .map(|p| Self::root(ctx)?.resolve("logFile", p))
             .transpose()
     }
 }
 
-#[async_trait]
+#[resource]
 impl Resource for Service {
     type Inputs = ServiceArgs;
     type Outputs = ServiceState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] =
         &["command", "environment", "dir", "logFile"];
 
@@ -262,7 +240,7 @@ impl Resource for Service {
         if inputs.command.trim().is_empty() {
             failures.push(CheckFailure::new(
                 "command",
-                "`command` is empty; give the process to start",
+                "is empty; give the process to start",
             ));
         }
         if let Err(f) = inputs.readiness() {
@@ -296,12 +274,12 @@ impl Resource for Service {
         let check = inputs
             .readiness()
             .map_err(|f| Error::InvalidRequest(f.reason))?;
-        let root = self.root()?;
+        let root = Self::root(ctx)?;
         let dir = match &inputs.dir {
             Some(d) => root.resolve("dir", d)?,
             None => root.dir().to_path_buf(),
         };
-        let log = self.log_file(&inputs)?;
+        let log = Self::log_file(ctx, &inputs)?;
         let secret = inputs.maybe_secret();
         let script = Script {
             script: inputs.command.clone(),
@@ -406,7 +384,7 @@ impl Resource for Service {
             .readiness()
             .map_err(|f| Error::InvalidRequest(f.reason))?;
         let within = news.ready_within(ctx);
-        let log = self.log_file(&news)?;
+        let log = Self::log_file(ctx, &news)?;
         let secret = news.maybe_secret();
         let state = news.state(pid, start);
         ctx.log().info(format!(
@@ -450,7 +428,7 @@ impl Resource for Service {
                 })?;
             ctx.log().info(format!("process {pid}: {stopped:?}"));
         }
-        if let Some(log) = self.log_file(&args.state.args())? {
+        if let Some(log) = Self::log_file(ctx, &args.state.args())? {
             crate::fs::remove_file(&log)?;
         }
         Ok(())

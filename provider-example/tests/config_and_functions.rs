@@ -8,20 +8,26 @@ use provider_sdk::{PropertyMap, PropertyValue};
 use pulumirpc::tonic::Code;
 
 #[tokio::test]
-async fn configure_rejects_a_missing_root_naming_the_key() {
-    let (_child, client) = spawn().await;
+async fn configure_accepts_empty_configuration() {
+    let (child, client) = spawn().await;
     let mut p = Provider {
-        child: _child,
+        child,
         client,
         root: tempfile::tempdir().unwrap(),
     };
-    let err = p.configure(PropertyMap::new()).await.unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-    assert_eq!(
-        missing_keys(&err),
-        vec!["local:root".to_string()],
-        "{err:?}"
-    );
+    p.configure(PropertyMap::new()).await.unwrap();
+    // Configured: resources and functions work (absolute paths need no root).
+    let data = p.root().join("data.txt");
+    std::fs::write(&data, "abc").unwrap();
+    let out = p
+        .invoke(
+            "local:index:readFile",
+            props! { "path" => data.display().to_string() },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(string(&out, "content"), "abc");
 }
 
 #[tokio::test]
@@ -71,7 +77,8 @@ async fn resources_need_configuration_first() {
         )
         .await
         .unwrap_err();
-    assert!(err.message().contains("local:root"), "{err:?}");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("not configured yet"), "{err:?}");
     assert_nothing_left(&p.root(), &[]).await;
 }
 

@@ -19,6 +19,18 @@ fn local_resources_are_described_by_their_types() {
         "content updates in place"
     );
     assert_eq!(file["properties"]["sha256"]["type"], "string");
+    assert_eq!(
+        file["inputProperties"]["source"],
+        json!({"$ref": "pulumi.json#/Asset", "description": "The file's content as an asset, instead of `content`."})
+    );
+    assert!(
+        schema["types"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|t| !t.contains("Asset")),
+        "no hand-made asset type"
+    );
 
     let dir = &resources["local:index:Directory"];
     assert_eq!(dir["inputProperties"]["recursive"]["type"], "boolean");
@@ -46,8 +58,13 @@ fn local_resources_are_described_by_their_types() {
     );
     assert_eq!(svc["properties"]["pid"]["type"], "integer");
 
-    assert_eq!(schema["config"]["defaults"], json!(["root"]));
+    // `local:root` is optional, and the schema says what its absence means.
+    assert_eq!(schema["config"]["defaults"], json!([]));
     assert_eq!(schema["config"]["variables"]["root"]["type"], "string");
+    let described = schema["config"]["variables"]["root"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(described.contains("working directory"), "{described}");
     assert!(schema["functions"]["local:index:readFile"]["inputs"]["required"] == json!(["path"]));
     assert!(schema["functions"]["local:index:hash"]["outputs"]["properties"]["sha256"].is_object());
 }

@@ -1,9 +1,12 @@
 //! The context every provider call receives: cancellation, preview, timeout and a logger.
 
+use std::any::Any;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::error::{Error, Result};
 use crate::logger::Logger;
 
 /// Per-call context.
@@ -21,6 +24,44 @@ pub struct Context {
     pub(crate) timeout: Option<Duration>,
     pub(crate) urn: String,
     pub(crate) logger: Logger,
+    pub(crate) config: Option<Arc<ConfigSlot>>,
+}
+
+/// Where a typed provider keeps its configuration once `Configure` has run.
+#[derive(Debug)]
+pub(crate) struct ConfigSlot {
+    /// The configuration type's name, for errors.
+    type_name: &'static str,
+    value: RwLock<Option<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl ConfigSlot {
+    pub(crate) fn new(type_name: &'static str) -> Self {
+        ConfigSlot {
+            type_name,
+            value: RwLock::new(None),
+        }
+    }
+
+    pub(crate) fn set(&self, value: Arc<dyn Any + Send + Sync>) {
+        *self.value.write().unwrap_or_else(|e| e.into_inner()) = Some(value);
+    }
+
+    fn get(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The provider's configuration as a resource or function sees it: see
+/// [`Context::config_state`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigState<C> {
+    /// `Configure` has not run yet, or ran during a preview with values not known yet.
+    NotConfigured,
+    /// `Configure` has run; a property the program did not set is `None` in its
+    /// `Option` field (configured, value absent).
+    Configured(Arc<C>),
 }
 
 impl Context {
@@ -33,7 +74,99 @@ impl Context {
             timeout: None,
             urn: urn.into(),
             logger: Logger::stderr(),
+            config: None,
         }
+    }
+
+    /// The provider's configuration, of the type registered with
+    /// [`ProviderBuilder::config`](crate::typed::ProviderBuilder::config).
+    ///
+    /// [`Error::NotConfigured`] when `Configure` has not run yet. Once it has, a key the
+    /// program did not set is `None` in its `Option` field: "not configured" and "configured
+    /// without a value" are never confused.
+    ///
+    /// ```
+    /// use provider_sdk::{async_trait, Context, Error, Result};
+    /// use provider_sdk::typed::{Function, ProviderBuilder, ProviderConfig};
+    /// use provider_sdk::testing::Driver;
+    /// /// The configuration.
+    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Config { /// An optional greeting.
+    ///     greeting: Option<String> }
+    /// impl ProviderConfig for Config {}
+    /// /// No arguments.
+    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    /// struct NoArgs {}
+    /// /// The greeting.
+    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Debug)]
+    /// struct Text { /// The text.
+    ///     text: String }
+    /// struct Greet;
+    /// #[async_trait]
+    /// impl Function for Greet {
+    ///     type Args = NoArgs;
+    ///     type Output = Text;
+    ///     async fn call(&self, ctx: &Context, _args: NoArgs) -> Result<Text> {
+    ///         let config = ctx.config::<Config>()?;
+    ///         Ok(Text { text: config.greeting.clone().unwrap_or_else(|| "hello".into()) })
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let provider = ProviderBuilder::new("demo", "1.0.0")
+    ///     .config::<Config>()
+    ///     .function("demo:index:greet", Greet)
+    ///     .build()
+    ///     .unwrap();
+    /// let driver = Driver::new(provider);
+    /// let before = driver.invoke::<Text>("demo:index:greet", NoArgs {}).await;
+    /// assert!(matches!(before, Err(Error::NotConfigured(_))), "{before:?}");
+    /// driver.configure(serde_json::json!({})).await.unwrap();
+    /// let after: Text = driver.invoke("demo:index:greet", NoArgs {}).await.unwrap();
+    /// assert_eq!(after.text, "hello", "configured, greeting absent");
+    /// # });
+    /// ```
+    pub fn config<C: Send + Sync + 'static>(&self) -> Result<Arc<C>> {
+        match self.config_state::<C>()? {
+            ConfigState::Configured(config) => Ok(config),
+            ConfigState::NotConfigured => Err(Error::NotConfigured(format!(
+                "the provider is not configured yet (Configure has not run) and `{}` was asked for",
+                std::any::type_name::<C>()
+            ))),
+        }
+    }
+
+    /// The provider's configuration, or [`ConfigState::NotConfigured`] before `Configure`;
+    /// an error when the provider registered no configuration, or one of another type.
+    pub fn config_state<C: Send + Sync + 'static>(&self) -> Result<ConfigState<C>> {
+        let asked = std::any::type_name::<C>();
+        let Some(slot) = &self.config else {
+            return Err(Error::Internal(format!(
+                "`{asked}` was asked for, but the provider registered no configuration; \
+                 register it with `ProviderBuilder::config::<{asked}>()`"
+            )));
+        };
+        match slot.get() {
+            None => Ok(ConfigState::NotConfigured),
+            Some(value) => value
+                .downcast::<C>()
+                .map(ConfigState::Configured)
+                .map_err(|_| {
+                    Error::Internal(format!(
+                        "`{asked}` was asked for, but the provider's configuration is `{}`",
+                        slot.type_name
+                    ))
+                }),
+        }
+    }
+
+    /// This context with the provider's configuration slot (the typed layer adds it).
+    pub(crate) fn with_config_slot(&self, slot: Option<&Arc<ConfigSlot>>) -> Context {
+        let mut ctx = self.clone();
+        if ctx.config.is_none() {
+            ctx.config = slot.cloned();
+        }
+        ctx
     }
 
     /// True during preview: nothing may be changed.
@@ -99,6 +232,7 @@ impl Context {
             timeout,
             urn: urn.to_string(),
             logger: logger.for_urn(urn),
+            config: None,
         }
     }
 }

@@ -48,6 +48,11 @@ pub enum Error {
     /// A bug in the provider, such as a panic in its code. Sent as `INTERNAL`.
     #[error("internal provider error: {0}")]
     Internal(String),
+
+    /// A resource or function asked for the provider's configuration before `Configure` ran
+    /// ([`Context::config`](crate::Context::config)). Sent as `FAILED_PRECONDITION`.
+    #[error("{0}")]
+    NotConfigured(String),
 }
 
 /// What is known about a resource that was created but failed to initialize.
@@ -114,6 +119,7 @@ impl Error {
             Error::Failed(_) => tonic::Code::Aborted,
             Error::Unimplemented(_) => tonic::Code::Unimplemented,
             Error::Internal(_) => tonic::Code::Internal,
+            Error::NotConfigured(_) => tonic::Code::FailedPrecondition,
         }
     }
 }

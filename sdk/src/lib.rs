@@ -51,6 +51,9 @@
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+// `#[typed::resource]` names this crate `::provider_sdk`, which must resolve inside it too.
+extern crate self as provider_sdk;
+
 mod context;
 mod error;
 mod logger;
@@ -59,12 +62,13 @@ mod provider;
 pub mod serde_bridge;
 mod serve;
 mod server;
+pub mod testing;
 pub mod typed;
 pub mod value;
 pub mod wire;
 
 pub use async_trait::async_trait;
-pub use context::Context;
+pub use context::{ConfigState, Context};
 pub use error::{Error, InitFailure, MissingKey, Result};
 pub use logger::Logger;
 pub use provider::{ResourceProvider, diff_top_level};

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use provider_sdk::ops::CheckFailure;
 use provider_sdk::typed::{
-    ConfigHandle, CreateArgs, Created, Function, PreviewArgs, ProviderBuilder, ProviderConfig,
-    Resource, UpdateArgs,
+    CreateArgs, Created, Function, PreviewArgs, PreviewOutputs, ProviderBuilder, ProviderConfig,
+    Resource, UpdateArgs, resource,
 };
 use provider_sdk::value::UnknownKind;
 use provider_sdk::wire::{decode_struct, encode_map};
 use provider_sdk::{
-    CancellationToken, Context, Error, Plugin, PropertyMap, PropertyValue, Result, Secret,
-    async_trait,
+    CancellationToken, ConfigState, Context, Error, Plugin, PropertyMap, PropertyValue, Result,
+    Secret, async_trait,
 };
 use pulumirpc::resource_provider_client::ResourceProviderClient;
 use schemars::JsonSchema;
@@ -100,11 +100,10 @@ fn state(args: ServiceArgs, endpoint: String, timeout_seen: f64) -> ServiceState
     }
 }
 
-#[async_trait]
+#[resource]
 impl Resource for Service {
     type Inputs = ServiceArgs;
     type Outputs = ServiceState;
-    const UPDATES_IN_PLACE: bool = true;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["name"];
 
     async fn create(
@@ -162,7 +161,7 @@ impl Resource for Service {
 #[derive(Default)]
 struct Previewing;
 
-#[async_trait]
+#[resource]
 impl Resource for Previewing {
     type Inputs = ServiceArgs;
     type Outputs = ServiceState;
@@ -176,12 +175,15 @@ impl Resource for Previewing {
         Err(Error::failed("not used in these tests"))
     }
 
-    async fn preview(&self, _ctx: &Context, args: PreviewArgs) -> Result<PropertyMap> {
-        let mut outputs = args.default_outputs;
-        if let Some(PropertyValue::String(name)) = args.inputs.get("name") {
-            outputs.insert("endpoint".into(), format!("{name}.example").into());
+    async fn preview(
+        &self,
+        _ctx: &Context,
+        mut args: PreviewArgs<ServiceArgs, ServiceState>,
+    ) -> Result<PreviewOutputs> {
+        if let Some(name) = args.known_input::<String>("name") {
+            args.outputs.set("endpoint", format!("{name}.example"))?;
         }
-        Ok(outputs)
+        Ok(args.outputs)
     }
 }
 
@@ -211,6 +213,44 @@ impl Function for Add {
     }
 }
 
+/// No arguments.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct NoArgs {}
+
+/// What the function sees of the configuration.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Seen {
+    /// Whether Configure has run.
+    configured: bool,
+    /// The region, once configured.
+    region: Option<String>,
+    /// The token, once configured.
+    token: Option<String>,
+}
+
+/// Reports the configuration as resources and functions see it.
+struct SeeConfig;
+
+#[async_trait]
+impl Function for SeeConfig {
+    type Args = NoArgs;
+    type Output = Seen;
+    async fn call(&self, ctx: &Context, _args: NoArgs) -> Result<Seen> {
+        Ok(match ctx.config_state::<TestConfig>()? {
+            ConfigState::Configured(c) => Seen {
+                configured: true,
+                region: Some(c.region.clone()),
+                token: c.token.as_ref().map(|t| t.expose().clone()),
+            },
+            _ => Seen {
+                configured: false,
+                region: None,
+                token: None,
+            },
+        })
+    }
+}
+
 /// Test configuration.
 #[derive(Serialize, Deserialize, JsonSchema)]
 struct TestConfig {
@@ -235,7 +275,6 @@ struct Server {
     stop: CancellationToken,
     creates: Arc<AtomicUsize>,
     updates: Arc<AtomicUsize>,
-    config: ConfigHandle<TestConfig>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -243,12 +282,12 @@ impl Server {
     async fn start() -> Server {
         let service = Service::default();
         let (creates, updates) = (service.creates.clone(), service.updates.clone());
-        let config = ConfigHandle::<TestConfig>::new();
         let provider = ProviderBuilder::new("test", "1.2.3")
             .resource(SERVICE, service)
             .resource("test:index:Previewing", Previewing)
             .function("test:index:add", Add)
-            .config(config.clone())
+            .function("test:index:seeConfig", SeeConfig)
+            .config::<TestConfig>()
             .build()
             .expect("valid provider");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -270,7 +309,6 @@ impl Server {
             stop,
             creates,
             updates,
-            config,
             task,
         }
     }
@@ -785,7 +823,7 @@ async fn unknown_types_functions_and_config() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("test:region"), "{}", err.message());
-    assert!(s.config.get().is_none());
+    assert!(!see_config(&mut s).await["configured"].as_bool().unwrap());
     // Unknown configuration (a preview) is accepted and configures nothing yet.
     let unknown = map(vec![("region", PropertyValue::Unknown(UnknownKind::Any))]);
     s.client
@@ -795,7 +833,7 @@ async fn unknown_types_functions_and_config() {
         })
         .await
         .unwrap();
-    assert!(s.config.get().is_none());
+    assert!(!see_config(&mut s).await["configured"].as_bool().unwrap());
     let config = map(vec![
         ("region", "eu".into()),
         ("token", PropertyValue::secret("t0k".into())),
@@ -809,9 +847,10 @@ async fn unknown_types_functions_and_config() {
         })
         .await
         .unwrap();
-    let configured = s.config.get().expect("configured");
-    assert_eq!(configured.region, "eu");
-    assert_eq!(configured.token.as_ref().unwrap().expose(), "t0k");
+    let seen = see_config(&mut s).await;
+    assert!(seen["configured"].as_bool().unwrap());
+    assert_eq!(seen["region"], PropertyValue::from("eu"));
+    assert_eq!(seen["token"].unwrap_secret().0, &PropertyValue::from("t0k"));
     let resp = s
         .client
         .check_config(pulumirpc::CheckRequest {
@@ -883,4 +922,19 @@ async fn get_schema_describes_the_types() {
     assert_eq!(schema["config"]["variables"]["token"]["secret"], true);
     assert_eq!(schema["config"]["defaults"], serde_json::json!(["region"]));
     s.shutdown().await;
+}
+
+/// What `test:index:seeConfig` returns.
+async fn see_config(s: &mut Server) -> PropertyMap {
+    let resp = s
+        .client
+        .invoke(pulumirpc::InvokeRequest {
+            tok: "test:index:seeConfig".into(),
+            args: Some(encode_map(&PropertyMap::new())),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.failures.is_empty(), "{:?}", resp.failures);
+    decode_struct(resp.r#return.as_ref()).unwrap()
 }

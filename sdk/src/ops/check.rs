@@ -46,6 +46,10 @@ impl CheckResponse {
 }
 
 /// Why one property is invalid.
+///
+/// The engine shows the two together (`length: must be from 1 to 100`), so the reason should
+/// not repeat the property's name: write `CheckFailure::new("key", "must not be empty")`, not
+/// ``"`key` must not be empty"``.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CheckFailure {
@@ -61,6 +65,19 @@ impl CheckFailure {
         CheckFailure {
             property: property.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl CheckRequest {
+    /// Check the new inputs `news` of a resource of type `type_token` (no earlier inputs);
+    /// set `olds` afterwards for a resource that exists. For `CheckConfig`, `type_token` is
+    /// `pulumi:providers:<package>`.
+    pub fn new(type_token: impl Into<String>, news: PropertyMap) -> Self {
+        CheckRequest {
+            type_token: type_token.into(),
+            news,
+            ..Default::default()
         }
     }
 }

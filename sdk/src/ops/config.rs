@@ -17,3 +17,10 @@ pub struct ConfigureRequest {
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct ConfigureResponse {}
+
+impl ConfigureRequest {
+    /// Configure the provider with `args` (keys without the `<package>:` prefix).
+    pub fn new(args: PropertyMap) -> Self {
+        ConfigureRequest { args, urn: None }
+    }
+}

@@ -140,3 +140,81 @@ pub struct DeleteRequest {
     /// The inputs last recorded.
     pub old_inputs: PropertyMap,
 }
+
+// Constructors: the requests are `#[non_exhaustive]`, so code outside the SDK (a provider's
+// tests) builds them here and sets any other public field afterwards.
+
+impl CreateRequest {
+    /// Create `name` of type `type_token` from checked `properties` (not a preview).
+    pub fn new(
+        type_token: impl Into<String>,
+        name: impl Into<String>,
+        properties: PropertyMap,
+    ) -> Self {
+        CreateRequest {
+            type_token: type_token.into(),
+            name: name.into(),
+            properties,
+            ..Default::default()
+        }
+    }
+}
+
+impl ReadRequest {
+    /// Read resource `id` of type `type_token`, recorded with `properties` (outputs) and
+    /// `inputs`.
+    pub fn new(
+        type_token: impl Into<String>,
+        id: impl Into<String>,
+        properties: PropertyMap,
+        inputs: PropertyMap,
+    ) -> Self {
+        ReadRequest {
+            type_token: type_token.into(),
+            id: id.into(),
+            properties,
+            inputs,
+            ..Default::default()
+        }
+    }
+}
+
+impl UpdateRequest {
+    /// Update resource `id` of type `type_token` from its recorded `olds` (outputs) and
+    /// `old_inputs` to the checked `news` (not a preview).
+    pub fn new(
+        type_token: impl Into<String>,
+        id: impl Into<String>,
+        olds: PropertyMap,
+        old_inputs: PropertyMap,
+        news: PropertyMap,
+    ) -> Self {
+        UpdateRequest {
+            type_token: type_token.into(),
+            id: id.into(),
+            olds,
+            old_inputs,
+            news,
+            ..Default::default()
+        }
+    }
+}
+
+impl DeleteRequest {
+    /// Delete resource `id` of type `type_token`, recorded with `properties` (outputs) and
+    /// `old_inputs`.
+    pub fn new(
+        type_token: impl Into<String>,
+        id: impl Into<String>,
+        properties: PropertyMap,
+        old_inputs: PropertyMap,
+    ) -> Self {
+        DeleteRequest {
+            type_token: type_token.into(),
+            id: id.into(),
+            properties,
+            old_inputs,
+            ..Default::default()
+        }
+    }
+}

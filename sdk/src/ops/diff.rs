@@ -26,6 +26,27 @@ pub struct DiffRequest {
     pub ignore_changes: Vec<String>,
 }
 
+impl DiffRequest {
+    /// Diff resource `id` of type `type_token`: its recorded `olds` (outputs) and
+    /// `old_inputs` against the checked `news`.
+    pub fn new(
+        type_token: impl Into<String>,
+        id: impl Into<String>,
+        olds: PropertyMap,
+        old_inputs: PropertyMap,
+        news: PropertyMap,
+    ) -> Self {
+        DiffRequest {
+            type_token: type_token.into(),
+            id: id.into(),
+            olds,
+            old_inputs,
+            news,
+            ..Default::default()
+        }
+    }
+}
+
 /// Whether anything changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DiffChanges {

@@ -40,3 +40,13 @@ impl InvokeResponse {
         }
     }
 }
+
+impl InvokeRequest {
+    /// Call the function `token` with `args`.
+    pub fn new(token: impl Into<String>, args: PropertyMap) -> Self {
+        InvokeRequest {
+            token: token.into(),
+            args,
+        }
+    }
+}

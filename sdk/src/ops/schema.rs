@@ -24,3 +24,10 @@ impl GetSchemaResponse {
         }
     }
 }
+
+impl GetSchemaRequest {
+    /// Ask for the schema in format `version` (0 is the current one).
+    pub fn new(version: i32) -> Self {
+        GetSchemaRequest { version }
+    }
+}

@@ -36,6 +36,7 @@
 //! assert_eq!(err.to_string(), "property `rules[1].port`: expected a whole number (u16), got a string");
 //! ```
 
+mod asset;
 mod de;
 mod error;
 mod secret;
@@ -54,6 +55,16 @@ use de::{De, Options, Src};
 /// The newtype name by which [`Secret`] announces itself to this module's (de)serializers.
 pub(crate) const SECRET_NEWTYPE: &str = "$__provider_sdk_secret";
 
+/// The newtype name by which [`Asset`](crate::value::Asset) announces itself.
+pub(crate) const ASSET_NEWTYPE: &str = "$__provider_sdk_asset";
+
+/// The newtype name by which [`Archive`](crate::value::Archive) announces itself.
+pub(crate) const ARCHIVE_NEWTYPE: &str = "$__provider_sdk_archive";
+
+/// The JSON Schema key by which a type says it is one of Pulumi's built-in types (its value
+/// is the `$ref`, such as `pulumi.json#/Asset`).
+pub const PULUMI_REF_SCHEMA_KEY: &str = "x-pulumi-ref";
+
 /// The JSON Schema key with which [`Secret`] marks its schema.
 pub const SECRET_SCHEMA_KEY: &str = "x-pulumi-secret";
 
@@ -63,9 +74,15 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<PropertyValue, Conve
 }
 
 /// Writes `value`, which must serialize as an object (a struct or a map), as a [`PropertyMap`].
+///
+/// Null properties are left out: for Pulumi a null property is an absent one, and so a `None`
+/// field is absent whether it sits in the struct itself or in one `#[serde(flatten)]`ed into it.
 pub fn to_property_map<T: Serialize + ?Sized>(value: &T) -> Result<PropertyMap, ConvertError> {
     match to_value(value)? {
-        PropertyValue::Object(map) => Ok(map),
+        PropertyValue::Object(mut map) => {
+            map.retain(|_, v| *v != PropertyValue::Null);
+            Ok(map)
+        }
         other => Err(ConvertError::new(
             ConvertErrorKind::TypeMismatch,
             format!(

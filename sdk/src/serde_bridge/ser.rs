@@ -115,7 +115,8 @@ impl ser::Serializer for Ser {
         if name == SECRET_NEWTYPE {
             return Ok(PropertyValue::secret(inner));
         }
-        Ok(inner)
+        super::asset::special(name, inner)
+            .map_err(|e| ConvertError::new(ConvertErrorKind::InvalidValue, e))
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,

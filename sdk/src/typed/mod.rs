@@ -12,12 +12,15 @@
 //!   failure with its path (`rules[2].port`, `tags["env"]`), then runs [`Resource::check`].
 //! - **Diff** is structural and detailed: `detailedDiff` has one entry per changed path (nested
 //!   objects and arrays included); changes under [`Resource::REPLACE_ON_CHANGES`] are
-//!   `*_REPLACE`; `diffs` and `replaces` are filled. Without [`Resource::UPDATES_IN_PLACE`]
-//!   every change replaces.
+//!   `*_REPLACE`; `diffs` and `replaces` are filled. A resource whose `impl` defines no
+//!   [`Resource::update`] is replaced on every change.
 //! - **Secrets**: see [secret propagation](#secret-propagation) below.
 //! - **Preview**: the author's `create` and `update` never run during a preview, so they never
 //!   see unknown values. The SDK answers with the inputs echoed into the outputs of the same
-//!   name (known or not) and every other output unknown; [`Resource::preview`] can refine that.
+//!   name (known or not) and every other output unknown; [`Resource::preview`] can refine that
+//!   with typed inputs and state ([`PreviewOutputs`]).
+//! - **Configuration**: the type registered with [`ProviderBuilder::config`] is read with
+//!   [`Context::config`] by any resource or function, once `Configure` has run.
 //! - **Schema**: `GetSchema` returns a Pulumi package schema derived from the types (see
 //!   [`ProviderBuilder`]).
 //! - Cancellation and the user's custom timeouts reach the author through the [`Context`]
@@ -35,12 +38,16 @@
 //! 4. on update and read, an output property that was secret in the recorded state stays secret.
 //!
 //! So authors never mark anything by hand: a program that passes a secret gets secret outputs.
+//! Two per-resource lists adjust the rule, each checked against the outputs by
+//! [`ProviderBuilder::build`]: [`Resource::SECRET_OUTPUTS`] are always secret, and
+//! [`Resource::PLAIN_OUTPUTS`] (outputs that never derive from a secret, such as a version or
+//! a creation time) skip rules 3 and 4.
 //!
 //! # Example
 //!
 //! ```
-//! use provider_sdk::typed::{Created, CreateArgs, ProviderBuilder, Resource};
-//! use provider_sdk::{async_trait, Context, Result};
+//! use provider_sdk::typed::{resource, Created, CreateArgs, ProviderBuilder, Resource};
+//! use provider_sdk::{Context, Result};
 //! use schemars::JsonSchema;
 //! use serde::{Deserialize, Serialize};
 //!
@@ -65,7 +72,7 @@
 //!     text: String,
 //! }
 //!
-//! #[async_trait]
+//! #[resource]
 //! impl Resource for Greeting {
 //!     type Inputs = GreetingArgs;
 //!     type Outputs = GreetingState;
@@ -113,12 +120,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use diff::structural_diff;
-pub use provider::{BuildError, ConfigHandle, ProviderBuilder, TypedProvider};
+pub use provider::{BuildError, ProviderBuilder, TypedProvider, UnknownProperty};
+pub use provider_sdk_macros::resource;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ops::{CheckFailure, DiffResponse};
-use crate::value::PropertyMap;
+use crate::value::{PropertyMap, PropertyValue};
 
 /// What a type used as inputs, outputs, arguments or configuration must be able to do.
 pub trait Data: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {}
@@ -127,27 +135,64 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static> Data 
 
 /// A resource managed by the provider: typed inputs in, typed outputs (its state) out.
 ///
-/// Only [`create`](Resource::create) is required. Each other operation has a default, and
-/// that default says what the engine sees when the author does not write it:
+/// Write the `impl` under [`#[resource]`](macro@resource) (in place of `#[async_trait]`): the
+/// attribute sees which operations the block defines, so **defining `update` is what makes
+/// changes update in place, and defining `read` is what makes refresh read the live state**.
+/// [`ProviderBuilder::build`] refuses a resource whose `impl` lacks the attribute.
+///
+/// Only [`create`](Resource::create) is required. Each other item has a default, and that
+/// default says what the engine sees when the author does not write it:
 ///
 /// | item | when absent |
 /// |---|---|
-/// | [`UPDATES_IN_PLACE`](Resource::UPDATES_IN_PLACE) = `false` | every change replaces the resource (create the new one, delete the old one); [`update`](Resource::update) is never called |
-/// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when updates are in place) |
-/// | [`DELETE_BEFORE_REPLACE`](Resource::DELETE_BEFORE_REPLACE) = `false` | a replacement is created before the old resource is deleted |
+/// | [`update`](Resource::update) | every change replaces the resource (create the new one, delete the old one) |
 /// | [`read`](Resource::read) | refresh keeps the recorded state and inputs as they are |
+/// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when `update` is defined) |
+/// | [`SECRET_OUTPUTS`](Resource::SECRET_OUTPUTS) | outputs are secret by the [propagation rule](self#secret-propagation) and [`Secret<T>`](crate::Secret) fields |
+/// | [`PLAIN_OUTPUTS`](Resource::PLAIN_OUTPUTS) | every computed output becomes secret when any input is |
+/// | [`DELETE_BEFORE_REPLACE`](Resource::DELETE_BEFORE_REPLACE) = `false` | a replacement is created before the old resource is deleted |
 /// | [`delete`](Resource::delete) | deleting only removes the resource from the state |
 /// | [`check`](Resource::check) | inputs that deserialize are valid |
 /// | [`diff`](Resource::diff) | the structural diff of old and new inputs |
 /// | [`preview`](Resource::preview) | inputs echoed into same-named outputs, other outputs unknown |
 ///
-/// Whether `update` exists is said by the associated constant [`Resource::UPDATES_IN_PLACE`]
-/// (the diff must know it before any update is attempted): implement `update` *and* set the
-/// constant to `true`.
+/// The property lists name properties as the engine sees them (serialized, usually camelCase:
+/// `ttlSeconds`, not `ttl_seconds`); [`ProviderBuilder::build`] checks every name against the
+/// schema derived from `Inputs` and `Outputs`, so a typo is an error naming the resource, the
+/// bad name and the real properties.
 ///
 /// The doc comment of the `Outputs` type becomes the resource's description in the schema;
 /// field doc comments describe the properties. `Outputs` usually repeats the inputs, so that
-/// the state records them.
+/// the state records them: `#[serde(flatten)] inputs: MyArgs` inside the outputs is supported
+/// (the schema lists the flattened properties as the resource's own). `Option<T>` fields need
+/// no serde attribute: `None` is written as an absent property, and an absent property reads
+/// as `None`.
+///
+/// ```
+/// use provider_sdk::typed::{resource, Created, CreateArgs, ProviderBuilder, Resource, UpdateArgs};
+/// use provider_sdk::{Context, Result};
+/// # #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// # /// A note.
+/// # struct Note { /// The text.
+/// #   text: String }
+/// struct Sticky;
+///
+/// #[resource]
+/// impl Resource for Sticky {
+///     type Inputs = Note;
+///     type Outputs = Note;
+///     async fn create(&self, _ctx: &Context, args: CreateArgs<Note>) -> Result<Created<Note>> {
+///         Ok(Created::new("sticky", args.inputs))
+///     }
+///     // Defining `update` is all it takes for changes to be made in place.
+///     async fn update(&self, _ctx: &Context, args: UpdateArgs<Note, Note>) -> Result<Note> {
+///         Ok(args.news)
+///     }
+/// }
+///
+/// let provider = ProviderBuilder::new("demo", "1.0.0").resource("demo:index:Sticky", Sticky).build();
+/// assert!(provider.is_ok());
+/// ```
 #[async_trait::async_trait]
 pub trait Resource: Send + Sync + 'static {
     /// The inputs the program gives.
@@ -155,13 +200,24 @@ pub trait Resource: Send + Sync + 'static {
     /// The outputs: the state the engine records.
     type Outputs: Data;
 
-    /// Whether [`Resource::update`] is implemented. When `false` (the default), every change
-    /// replaces the resource.
-    const UPDATES_IN_PLACE: bool = false;
+    /// Which of `update` and `read` the `impl` defines: written by
+    /// [`#[resource]`](macro@resource), never by hand.
+    #[doc(hidden)]
+    const CAPABILITIES: Capabilities = Capabilities::UNDECLARED;
 
     /// Input properties (top-level names, as serialized) whose change replaces the resource.
-    /// They are marked `replaceOnChanges` in the schema.
+    /// They are marked `replaceOnChanges` in the schema. Checked by [`ProviderBuilder::build`].
     const REPLACE_ON_CHANGES: &'static [&'static str] = &[];
+
+    /// Output properties that are always secret (marked `secret` in the schema), for outputs
+    /// whose type is not [`Secret<T>`](crate::Secret). Checked by [`ProviderBuilder::build`].
+    const SECRET_OUTPUTS: &'static [&'static str] = &[];
+
+    /// Output properties that do not derive from any secret input (an id, a version, a
+    /// timestamp): a secret input does not make them secret. A secret input of the same name,
+    /// [`SECRET_OUTPUTS`](Resource::SECRET_OUTPUTS) and `Secret<T>` still do. Checked by
+    /// [`ProviderBuilder::build`].
+    const PLAIN_OUTPUTS: &'static [&'static str] = &[];
 
     /// Whether a replacement must delete the old resource before creating the new one (for
     /// resources whose identity, such as a file path, cannot exist twice). When `false` (the
@@ -177,7 +233,8 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Reads the live state. `Ok(None)` means the resource no longer exists.
     ///
-    /// When absent, refresh keeps what was recorded.
+    /// Defining it (under [`#[resource]`](macro@resource)) is what makes refresh call it;
+    /// when absent, refresh keeps what was recorded.
     async fn read(
         &self,
         _ctx: &Context,
@@ -186,8 +243,10 @@ pub trait Resource: Send + Sync + 'static {
         Err(Error::Unimplemented("Read"))
     }
 
-    /// Updates the resource in place and returns its new outputs. Called only when
-    /// [`Resource::UPDATES_IN_PLACE`] is `true`, never during preview.
+    /// Updates the resource in place and returns its new outputs; never called during preview.
+    ///
+    /// Defining it (under [`#[resource]`](macro@resource)) is what makes changes update in
+    /// place; when absent, every change replaces the resource.
     async fn update(
         &self,
         _ctx: &Context,
@@ -204,12 +263,15 @@ pub trait Resource: Send + Sync + 'static {
     /// The author's own validation, after the inputs deserialized without error. It may also
     /// normalize `inputs` (fill defaults); the changed inputs are what the engine records.
     /// Called only when every input is known (not during a preview with unknown inputs).
+    ///
+    /// A [`CheckFailure`] carries the property's path and the reason; the engine shows both
+    /// (`key: must not be empty`), so the reason should not repeat the property name.
     async fn check(&self, _ctx: &Context, _inputs: &mut Self::Inputs) -> Result<Vec<CheckFailure>> {
         Ok(Vec::new())
     }
 
     /// A custom diff. `args.default` holds the structural diff; return it, or another.
-    /// When [`Resource::UPDATES_IN_PLACE`] is `false`, every change in the returned diff is
+    /// When the resource does not define `update`, every change in the returned diff is
     /// turned into a replace.
     async fn diff(
         &self,
@@ -219,11 +281,45 @@ pub trait Resource: Send + Sync + 'static {
         Ok(args.default)
     }
 
-    /// Refines the preview of a create or update. `args.default_outputs` holds the SDK's
-    /// answer (known inputs echoed, other outputs unknown); return it, or a more precise one.
+    /// Refines the preview of a create or update. `args.outputs` holds the SDK's answer
+    /// (inputs echoed into same-named outputs, other outputs unknown); set the outputs that
+    /// are known already, for instance a stable output kept from `args.state` on an update.
     /// Values that are unknown in the inputs must stay unknown.
-    async fn preview(&self, _ctx: &Context, args: PreviewArgs) -> Result<PropertyMap> {
-        Ok(args.default_outputs)
+    async fn preview(
+        &self,
+        _ctx: &Context,
+        args: PreviewArgs<Self::Inputs, Self::Outputs>,
+    ) -> Result<PreviewOutputs> {
+        Ok(args.outputs)
+    }
+}
+
+/// Which optional operations a resource's `impl` defines, as [`#[resource]`](macro@resource)
+/// found them. Not written by hand.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    declared: bool,
+    update: bool,
+    read: bool,
+}
+
+impl Capabilities {
+    /// The `impl` was not written under `#[resource]`.
+    pub const UNDECLARED: Capabilities = Capabilities {
+        declared: false,
+        update: false,
+        read: false,
+    };
+
+    /// What `#[resource]` writes.
+    #[doc(hidden)]
+    pub const fn __from_impl(update: bool, read: bool) -> Self {
+        Capabilities {
+            declared: true,
+            update,
+            read,
+        }
     }
 }
 
@@ -263,9 +359,10 @@ pub trait Function: Send + Sync + 'static {
 ///
 /// Required fields (not `Option`, no `#[serde(default)]`) that are missing make `Configure`
 /// fail with [`Error::MissingConfig`], which the engine shows as
-/// "missing required configuration key". Register it with [`ProviderBuilder::config`] and read
-/// it from resources through the [`ConfigHandle`]. A `Configure` whose values are not all known
-/// yet (during a preview) is accepted and leaves the handle as it was.
+/// "missing required configuration key". `Option` fields are optional keys: a key the program
+/// does not set reads as `None`. Register it with [`ProviderBuilder::config`] and read it with
+/// [`Context::config`] from any resource or function. A `Configure` whose values are not all
+/// known yet (during a preview) is accepted and leaves the configuration as it was.
 pub trait ProviderConfig: Data {
     /// The author's validation; failures make `CheckConfig` and `Configure` fail.
     fn validate(&self) -> Vec<CheckFailure> {
@@ -410,18 +507,133 @@ pub struct DiffArgs<I, O> {
     pub default: DiffResponse,
 }
 
-/// What the `preview` hook gets. Values here may be unknown, so they are untyped.
+/// What the `preview` hook gets: typed inputs when they are all known, the typed recorded
+/// state on an update, and the outputs to refine.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct PreviewArgs {
+pub struct PreviewArgs<I, O> {
     /// URN of the resource.
     pub urn: String,
     /// The resource's name.
     pub name: String,
-    /// The new inputs, possibly holding unknowns.
-    pub inputs: PropertyMap,
+    /// The new inputs; `None` when some of them are not known yet (they come from other
+    /// resources' outputs).
+    pub inputs: Option<I>,
     /// The recorded state, when previewing an update.
-    pub state: Option<PropertyMap>,
-    /// The SDK's default answer: inputs echoed into same-named outputs, other outputs unknown.
-    pub default_outputs: PropertyMap,
+    pub state: Option<O>,
+    /// The SDK's default answer, to refine: inputs echoed into same-named outputs, other
+    /// outputs unknown.
+    pub outputs: PreviewOutputs,
+    /// The inputs as they came, known or not, for [`PreviewArgs::known_input`].
+    pub(crate) raw_inputs: PropertyMap,
+}
+
+impl<I, O> PreviewArgs<I, O> {
+    /// Input `property` when it is known (even when other inputs are not): `None` when it is
+    /// unknown, absent, or not a `T`.
+    pub fn known_input<T: DeserializeOwned>(&self, property: &str) -> Option<T> {
+        self.raw_inputs
+            .get(property)
+            .filter(|v| !v.contains_unknowns())
+            .and_then(|v| crate::serde_bridge::from_value(v).ok())
+    }
+}
+
+/// The outputs a preview shows: each output property is known (with a value) or unknown.
+///
+/// Property names are checked: naming a property the outputs do not have is an error that
+/// lists the real ones.
+///
+/// ```
+/// use provider_sdk::typed::{resource, Created, CreateArgs, PreviewArgs, PreviewOutputs, Resource};
+/// use provider_sdk::{Context, Result};
+/// /// The inputs.
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// struct Args { /// The text.
+///     text: String }
+/// /// The state.
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(rename_all = "camelCase")]
+/// struct State { /// The text.
+///     text: String, /// When it was first created.
+///     created_at: String }
+/// struct Note;
+///
+/// #[resource]
+/// impl Resource for Note {
+///     type Inputs = Args;
+///     type Outputs = State;
+///     async fn create(&self, _ctx: &Context, args: CreateArgs<Args>) -> Result<Created<State>> {
+///         Ok(Created::new("n", State { text: args.inputs.text, created_at: "now".into() }))
+///     }
+///     async fn update(&self, _ctx: &Context, args: provider_sdk::typed::UpdateArgs<Args, State>) -> Result<State> {
+///         Ok(State { text: args.news.text, created_at: args.state.created_at })
+///     }
+///     // An update keeps `createdAt`: say so, and the preview shows it instead of `[unknown]`.
+///     async fn preview(&self, _ctx: &Context, mut args: PreviewArgs<Args, State>) -> Result<PreviewOutputs> {
+///         if let Some(state) = &args.state {
+///             args.outputs.set("createdAt", &state.created_at)?;
+///         }
+///         Ok(args.outputs)
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewOutputs {
+    values: PropertyMap,
+    names: std::sync::Arc<[String]>,
+}
+
+impl PreviewOutputs {
+    pub(crate) fn new(values: PropertyMap, names: std::sync::Arc<[String]>) -> Self {
+        PreviewOutputs { values, names }
+    }
+
+    pub(crate) fn into_map(self) -> PropertyMap {
+        self.values
+    }
+
+    fn check_name(&self, property: &str) -> Result<()> {
+        if self.names.iter().any(|n| n == property) {
+            return Ok(());
+        }
+        Err(Error::Internal(format!(
+            "the preview names output `{property}`, which the outputs do not have; they are: {}",
+            self.names.join(", ")
+        )))
+    }
+
+    /// Makes `property` known with `value`.
+    pub fn set(&mut self, property: &str, value: impl Serialize) -> Result<&mut Self> {
+        self.check_name(property)?;
+        let value = crate::serde_bridge::to_value(&value)
+            .map_err(|e| Error::Internal(format!("preview output `{property}`: {e}")))?;
+        self.values.insert(property.to_string(), value);
+        Ok(self)
+    }
+
+    /// Makes `property` unknown (its value is decided by the operation itself).
+    pub fn set_unknown(&mut self, property: &str) -> Result<&mut Self> {
+        self.check_name(property)?;
+        self.values.insert(
+            property.to_string(),
+            PropertyValue::Unknown(crate::value::UnknownKind::Any),
+        );
+        Ok(self)
+    }
+
+    /// The value of `property`: `None` when it is unknown, absent, or not a `T`.
+    pub fn get<T: DeserializeOwned>(&self, property: &str) -> Option<T> {
+        self.values
+            .get(property)
+            .filter(|v| !v.contains_unknowns())
+            .and_then(|v| crate::serde_bridge::from_value(v).ok())
+    }
+
+    /// Whether `property` is known.
+    pub fn is_known(&self, property: &str) -> bool {
+        self.values
+            .get(property)
+            .is_some_and(|v| !v.contains_unknowns())
+    }
 }

@@ -2,17 +2,18 @@
 //! typed layer does around the author's code.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock};
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::schema::{SchemaBuilder, property_kinds};
-use super::secrets::propagate;
+use super::secrets::{Marks, propagate};
 use super::{
-    CreateArgs, DeleteArgs, DiffArgs, Function, PreviewArgs, ProviderConfig, ReadArgs, Resource,
-    UpdateArgs, structural_diff,
+    CreateArgs, DeleteArgs, DiffArgs, Function, PreviewArgs, PreviewOutputs, ProviderConfig,
+    ReadArgs, Resource, UpdateArgs, structural_diff,
 };
-use crate::context::Context;
+use crate::context::{ConfigSlot, Context};
 use crate::error::{Error, MissingKey, Result};
 use crate::ops::*;
 use crate::provider::ResourceProvider;
@@ -39,13 +40,45 @@ pub enum BuildError {
         "package name `{0}` is malformed: letters, digits, `-` and `_`, starting with a letter"
     )]
     BadPackageName(String),
+    /// A resource's `impl Resource` is not under `#[resource]`.
+    #[error(
+        "resource `{0}`: its `impl Resource` is not marked `#[provider_sdk::typed::resource]`; put that attribute on the impl (in place of `#[async_trait]`) so that defining `update` and `read` is what declares them"
+    )]
+    NotMarked(String),
+    /// A property list of a resource names a property that does not exist.
+    #[error("{0}")]
+    UnknownProperty(Box<UnknownProperty>),
+}
+
+/// A property list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`) names a
+/// property the resource does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "resource `{token}`: `{list}` names `{name}`, which is not one of its {side} properties ({}){}",
+    known.join(", "),
+    suggestion.as_ref().map(|s| format!("; did you mean `{s}`? Properties are named as serialized (camelCase)")).unwrap_or_default()
+)]
+#[non_exhaustive]
+pub struct UnknownProperty {
+    /// The resource's type token.
+    pub token: String,
+    /// The list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`).
+    pub list: &'static str,
+    /// The bad name.
+    pub name: String,
+    /// `input` or `output`.
+    pub side: &'static str,
+    /// The real property names.
+    pub known: Vec<String>,
+    /// The real property the name probably means.
+    pub suggestion: Option<String>,
 }
 
 /// Registers resources, functions and configuration by type token, and builds a
 /// [`TypedProvider`].
 ///
 /// ```
-/// use provider_sdk::typed::{ConfigHandle, ProviderBuilder, ProviderConfig};
+/// use provider_sdk::typed::{ProviderBuilder, ProviderConfig};
 ///
 /// /// Configuration of the `demo` package.
 /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -55,14 +88,12 @@ pub enum BuildError {
 /// }
 /// impl ProviderConfig for DemoConfig {}
 ///
-/// let config = ConfigHandle::<DemoConfig>::new();
 /// let provider = ProviderBuilder::new("demo", "0.1.0")
 ///     .description("A demonstration")
-///     .config(config.clone())
+///     .config::<DemoConfig>()
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(provider.schema()["config"]["defaults"], serde_json::json!(["root"]));
-/// assert!(config.get().is_none(), "not configured yet");
 /// ```
 pub struct ProviderBuilder {
     package: String,
@@ -107,9 +138,10 @@ impl ProviderBuilder {
         self
     }
 
-    /// Registers the provider's configuration type; `Configure` fills `handle`.
-    pub fn config<C: ProviderConfig>(mut self, handle: ConfigHandle<C>) -> Self {
-        self.config = Some(Arc::new(handle));
+    /// Registers the provider's configuration type `C`. Resources and functions read it with
+    /// [`Context::config`] once `Configure` has run.
+    pub fn config<C: ProviderConfig>(mut self) -> Self {
+        self.config = Some(Arc::new(TypedConfig::<C>(PhantomData)));
         self
     }
 
@@ -126,6 +158,7 @@ impl ProviderBuilder {
         let mut resources = BTreeMap::new();
         for (token, resource) in self.resources {
             check_token(&token, &self.package)?;
+            resource.validate(&token)?;
             if resources.insert(token.clone(), resource).is_some() {
                 return Err(BuildError::Duplicate(token));
             }
@@ -144,6 +177,10 @@ impl ProviderBuilder {
             description: self.description,
             resources,
             functions,
+            config_slot: self
+                .config
+                .as_ref()
+                .map(|c| Arc::new(ConfigSlot::new(c.type_name()))),
             config: self.config,
             schema: Value::Null,
         };
@@ -172,61 +209,6 @@ fn check_token(token: &str, package: &str) -> std::result::Result<(), BuildError
     }
 }
 
-/// Where `Configure` puts the typed configuration, for resources and functions to read.
-///
-/// Cloning shares the same slot: create one, give a clone to [`ProviderBuilder::config`] and
-/// keep others in the resources that need the configuration.
-pub struct ConfigHandle<C> {
-    slot: Arc<RwLock<Option<Arc<C>>>>,
-}
-
-impl<C> Clone for ConfigHandle<C> {
-    fn clone(&self) -> Self {
-        ConfigHandle {
-            slot: self.slot.clone(),
-        }
-    }
-}
-
-impl<C> Default for ConfigHandle<C> {
-    fn default() -> Self {
-        ConfigHandle {
-            slot: Arc::new(RwLock::new(None)),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for ConfigHandle<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigHandle")
-            .field("configured", &self.get().is_some())
-            .finish()
-    }
-}
-
-impl<C> ConfigHandle<C> {
-    /// An empty slot.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The configuration, once `Configure` has run.
-    pub fn get(&self) -> Option<Arc<C>> {
-        self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The configuration, or an error saying the provider is not configured yet.
-    pub fn require(&self) -> Result<Arc<C>> {
-        self.get().ok_or_else(|| {
-            Error::failed("the provider is not configured yet (Configure has not run)")
-        })
-    }
-
-    fn set(&self, value: C) {
-        *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(value));
-    }
-}
-
 /// A provider made of typed resources and functions; implements
 /// [`ResourceProvider`](crate::ResourceProvider) by dispatching each call on its type token.
 pub struct TypedProvider {
@@ -236,6 +218,7 @@ pub struct TypedProvider {
     resources: BTreeMap<String, Arc<dyn ErasedResource>>,
     functions: BTreeMap<String, Arc<dyn ErasedFunction>>,
     config: Option<Arc<dyn ErasedConfig>>,
+    config_slot: Option<Arc<ConfigSlot>>,
     schema: Value,
 }
 
@@ -340,26 +323,32 @@ fn bad_request(what: &str, e: ConvertError) -> Error {
 #[async_trait::async_trait]
 impl ResourceProvider for TypedProvider {
     async fn check(&self, ctx: &Context, req: CheckRequest) -> Result<CheckResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.resource(&req.type_token)?.check(ctx, req).await
     }
 
     async fn diff(&self, ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.resource(&req.type_token)?.diff(ctx, req).await
     }
 
     async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.resource(&req.type_token)?.create(ctx, req).await
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest) -> Result<ReadResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.resource(&req.type_token)?.read(ctx, req).await
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.resource(&req.type_token)?.update(ctx, req).await
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.resource(&req.type_token)?.delete(ctx, req).await
     }
 
@@ -374,8 +363,11 @@ impl ResourceProvider for TypedProvider {
     }
 
     async fn configure(&self, _ctx: &Context, req: ConfigureRequest) -> Result<ConfigureResponse> {
-        if let Some(config) = &self.config {
-            config.configure(&self.package, &req.args)?;
+        if let Some(config) = &self.config
+            && let Some(value) = config.configure(&self.package, &req.args)?
+            && let Some(slot) = &self.config_slot
+        {
+            slot.set(value);
         }
         Ok(ConfigureResponse::default())
     }
@@ -394,6 +386,7 @@ impl ResourceProvider for TypedProvider {
                 }
             ))
         })?;
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         function.invoke(ctx, req).await
     }
 
@@ -415,21 +408,53 @@ trait ErasedResource: Send + Sync {
     async fn update(&self, ctx: &Context, req: UpdateRequest) -> Result<UpdateResponse>;
     async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()>;
     fn schema(&self, builder: &mut SchemaBuilder) -> Value;
+    /// Checks the resource's declarations against its code and its properties.
+    fn validate(&self, token: &str) -> std::result::Result<(), BuildError>;
+}
+
+/// `name` is in `known`, or the error naming the resource, the list and the real properties.
+fn check_names(
+    token: &str,
+    list: &'static str,
+    side: &'static str,
+    names: &[&str],
+    known: &[String],
+) -> std::result::Result<(), BuildError> {
+    for name in names {
+        if known.iter().any(|k| k == name) {
+            continue;
+        }
+        let flat = |s: &str| s.replace(['_', '-'], "").to_ascii_lowercase();
+        let suggestion = known.iter().find(|k| flat(k) == flat(name)).cloned();
+        return Err(BuildError::UnknownProperty(Box::new(UnknownProperty {
+            token: token.to_string(),
+            list,
+            name: name.to_string(),
+            side,
+            known: known.to_vec(),
+            suggestion,
+        })));
+    }
+    Ok(())
 }
 
 struct Registered<R> {
     resource: R,
     /// Output property names, with the unknown that stands for each in a preview.
     outputs: Vec<(String, UnknownKind)>,
+    /// Output property names, in order, for the preview's checks.
+    output_names: Arc<[String]>,
     /// Input property names.
     inputs: BTreeSet<String>,
 }
 
 impl<R: Resource> Registered<R> {
     fn new(resource: R) -> Self {
+        let outputs = property_kinds::<R::Outputs>();
         Registered {
             resource,
-            outputs: property_kinds::<R::Outputs>(),
+            output_names: outputs.iter().map(|(n, _)| n.clone()).collect(),
+            outputs,
             inputs: property_kinds::<R::Inputs>()
                 .into_iter()
                 .map(|(name, _)| name)
@@ -471,13 +496,19 @@ impl<R: Resource> Registered<R> {
         let args = PreviewArgs {
             urn: urn.to_string(),
             name: name.to_string(),
-            inputs: inputs.clone(),
-            state: state.cloned(),
-            default_outputs: self.default_preview(inputs),
+            inputs: serde_bridge::from_property_map(inputs).ok(),
+            state: state.and_then(|s| serde_bridge::from_property_map(s).ok()),
+            outputs: PreviewOutputs::new(self.default_preview(inputs), self.output_names.clone()),
+            raw_inputs: inputs.clone(),
         };
-        let outputs = self.resource.preview(ctx, args).await?;
-        Ok(propagate(outputs, inputs, state))
+        let outputs = self.resource.preview(ctx, args).await?.into_map();
+        Ok(propagate(outputs, inputs, state, Self::MARKS))
     }
+
+    const MARKS: Marks = Marks {
+        secret: R::SECRET_OUTPUTS,
+        plain: R::PLAIN_OUTPUTS,
+    };
 }
 
 #[async_trait::async_trait]
@@ -517,7 +548,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             &olds,
             &req.news,
             R::REPLACE_ON_CHANGES,
-            R::UPDATES_IN_PLACE,
+            R::CAPABILITIES.update,
             &req.ignore_changes,
         );
         let args = DiffArgs {
@@ -530,7 +561,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             default,
         };
         let mut diff = self.resource.diff(ctx, args).await?;
-        if !R::UPDATES_IN_PLACE {
+        if !R::CAPABILITIES.update {
             // Without an update, a change can only be made by replacing.
             for change in diff.detailed_diff.values_mut() {
                 change.kind = change.kind.replacing();
@@ -574,7 +605,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             .map_err(|e| bad_request("the outputs of Create", e))?;
         Ok(CreateResponse::new(
             created.id,
-            propagate(outputs, &req.properties, None),
+            propagate(outputs, &req.properties, None, Self::MARKS),
         ))
     }
 
@@ -587,6 +618,10 @@ impl<R: Resource> ErasedResource for Registered<R> {
             }
             Err(e) => return Err(bad_request("the recorded state", e)),
         };
+        if !R::CAPABILITIES.read {
+            // No `read`: refresh keeps what was recorded.
+            return Ok(ReadResponse::found(req.id, req.properties, recorded_inputs));
+        }
         let args = ReadArgs {
             id: req.id.clone(),
             urn: req.urn,
@@ -605,8 +640,13 @@ impl<R: Resource> ErasedResource for Registered<R> {
                     .map_err(|e| bad_request("the inputs from Read", e))?;
                 let state = serde_bridge::to_property_map(&found.state)
                     .map_err(|e| bad_request("the state from Read", e))?;
-                let inputs = propagate(inputs, &recorded_inputs, Some(&recorded_inputs));
-                let state = propagate(state, &recorded_inputs, Some(&req.properties));
+                let inputs = propagate(
+                    inputs,
+                    &recorded_inputs,
+                    Some(&recorded_inputs),
+                    Marks::default(),
+                );
+                let state = propagate(state, &recorded_inputs, Some(&req.properties), Self::MARKS);
                 Ok(ReadResponse::found(found.id, state, inputs))
             }
         }
@@ -619,9 +659,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
                 .await?;
             return Ok(UpdateResponse::new(outputs));
         }
-        if !R::UPDATES_IN_PLACE {
+        if !R::CAPABILITIES.update {
             return Err(Error::failed(format!(
-                "{} cannot be updated in place (it does not implement update); the engine should have replaced it",
+                "{} cannot be updated in place (its `impl Resource` defines no `update`): the diff asked for a replacement, so the engine should not have called Update",
                 req.type_token
             )));
         }
@@ -644,6 +684,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             outputs,
             &req.news,
             Some(&req.olds),
+            Self::MARKS,
         )))
     }
 
@@ -663,6 +704,34 @@ impl<R: Resource> ErasedResource for Registered<R> {
             .await
     }
 
+    fn validate(&self, token: &str) -> std::result::Result<(), BuildError> {
+        if !R::CAPABILITIES.declared {
+            return Err(BuildError::NotMarked(token.to_string()));
+        }
+        let inputs: Vec<String> = self.inputs.iter().cloned().collect();
+        check_names(
+            token,
+            "REPLACE_ON_CHANGES",
+            "input",
+            R::REPLACE_ON_CHANGES,
+            &inputs,
+        )?;
+        check_names(
+            token,
+            "SECRET_OUTPUTS",
+            "output",
+            R::SECRET_OUTPUTS,
+            &self.output_names,
+        )?;
+        check_names(
+            token,
+            "PLAIN_OUTPUTS",
+            "output",
+            R::PLAIN_OUTPUTS,
+            &self.output_names,
+        )
+    }
+
     fn schema(&self, builder: &mut SchemaBuilder) -> Value {
         let inputs = builder.object_of::<R::Inputs>();
         let outputs = builder.object_of::<R::Outputs>();
@@ -673,6 +742,11 @@ impl<R: Resource> ErasedResource for Registered<R> {
                 if let Some(Value::Object(p)) = props.get_mut(*name) {
                     p.insert("replaceOnChanges".into(), true.into());
                 }
+            }
+        }
+        for name in R::SECRET_OUTPUTS {
+            if let Some(Value::Object(p)) = properties.get_mut(*name) {
+                p.insert("secret".into(), true.into());
             }
         }
         let mut spec = json!({
@@ -706,7 +780,12 @@ impl<F: Function> ErasedFunction for RegisteredFunction<F> {
         let output = self.0.call(ctx, args).await?;
         let result = serde_bridge::to_property_map(&output)
             .map_err(|e| bad_request("the function's result", e))?;
-        Ok(InvokeResponse::ok(propagate(result, &req.args, None)))
+        Ok(InvokeResponse::ok(propagate(
+            result,
+            &req.args,
+            None,
+            Marks::default(),
+        )))
     }
 
     fn schema(&self, builder: &mut SchemaBuilder) -> Value {
@@ -725,11 +804,24 @@ impl<F: Function> ErasedFunction for RegisteredFunction<F> {
 
 trait ErasedConfig: Send + Sync {
     fn check(&self, args: &PropertyMap) -> Vec<CheckFailure>;
-    fn configure(&self, package: &str, args: &PropertyMap) -> Result<()>;
+    /// The typed configuration, or `None` when its values are not known yet.
+    fn configure(
+        &self,
+        package: &str,
+        args: &PropertyMap,
+    ) -> Result<Option<Arc<dyn std::any::Any + Send + Sync>>>;
     fn schema(&self, builder: &mut SchemaBuilder) -> super::schema::ObjectSpec;
+    fn type_name(&self) -> &'static str;
 }
 
-impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
+/// The registered configuration type.
+struct TypedConfig<C>(PhantomData<fn() -> C>);
+
+impl<C: ProviderConfig> ErasedConfig for TypedConfig<C> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<C>()
+    }
+
     fn check(&self, args: &PropertyMap) -> Vec<CheckFailure> {
         match read_all::<C>(args, true) {
             (Some(config), errors) => failures_of(errors)
@@ -740,11 +832,15 @@ impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
         }
     }
 
-    fn configure(&self, package: &str, args: &PropertyMap) -> Result<()> {
+    fn configure(
+        &self,
+        package: &str,
+        args: &PropertyMap,
+    ) -> Result<Option<Arc<dyn std::any::Any + Send + Sync>>> {
         if args.values().any(PropertyValue::contains_unknowns) {
-            // During a preview the configuration may not be known yet; the handle stays
-            // empty until a Configure with known values.
-            return Ok(());
+            // During a preview the configuration may not be known yet; it stays as it was
+            // until a Configure with known values.
+            return Ok(None);
         }
         let (typed, errors) = read_all::<C>(args, false);
         let missing: Vec<MissingKey> = errors
@@ -787,8 +883,7 @@ impl<C: ProviderConfig> ErasedConfig for ConfigHandle<C> {
                 problems.join("; ")
             )));
         }
-        self.set(config);
-        Ok(())
+        Ok(Some(Arc::new(config)))
     }
 
     fn schema(&self, builder: &mut SchemaBuilder) -> super::schema::ObjectSpec {
@@ -803,7 +898,7 @@ mod tests {
 
     struct Thing;
 
-    #[async_trait::async_trait]
+    #[crate::typed::resource]
     impl Resource for Thing {
         type Inputs = BTreeMap<String, String>;
         type Outputs = BTreeMap<String, String>;

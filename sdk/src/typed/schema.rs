@@ -10,6 +10,7 @@
 //! | a unit-variant enum | an enum type `<pkg>:index:<Name>` (string values) |
 //! | `Vec<T>`, `BTreeMap<String, T>` | `array` with `items`, `object` with `additionalProperties` |
 //! | integers, floats, `String`, `bool` | `integer`, `number`, `string`, `boolean` |
+//! | [`Asset`](crate::value::Asset), [`Archive`](crate::value::Archive) | `pulumi.json#/Asset`, `pulumi.json#/Archive` |
 //! | anything else (`serde_json::Value`, data-carrying enums) | `pulumi.json#/Any` |
 
 use std::collections::BTreeMap;
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use crate::serde_bridge::SECRET_SCHEMA_KEY;
+use crate::serde_bridge::{PULUMI_REF_SCHEMA_KEY, SECRET_SCHEMA_KEY};
 use crate::value::UnknownKind;
 
 /// The properties of an object, in Pulumi's form.
@@ -137,6 +138,9 @@ impl SchemaBuilder {
 
     fn type_spec(&mut self, schema: &Value) -> Value {
         let schema = strip_null(schema);
+        if let Some(builtin) = schema.get(PULUMI_REF_SCHEMA_KEY).and_then(Value::as_str) {
+            return json!({"$ref": builtin});
+        }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let name = reference.rsplit('/').next().unwrap_or("Type").to_string();
             let Some(def) = self.definition(reference) else {

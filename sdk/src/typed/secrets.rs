@@ -3,13 +3,23 @@
 
 use crate::value::{PropertyMap, PropertyValue};
 
+/// A resource's own secrecy marks: outputs always secret, and outputs that never derive from
+/// a secret input.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Marks {
+    pub secret: &'static [&'static str],
+    pub plain: &'static [&'static str],
+}
+
 /// Marks output properties secret following the typed layer's rule: same-named secret inputs,
 /// any secret input for everything not copied from a plain input, and properties that were
-/// secret in `previous` (the recorded state).
+/// secret in `previous` (the recorded state). Outputs in `marks.secret` are always secret;
+/// outputs in `marks.plain` take secrecy only from a same-named input.
 pub(crate) fn propagate(
     outputs: PropertyMap,
     inputs: &PropertyMap,
     previous: Option<&PropertyMap>,
+    marks: Marks,
 ) -> PropertyMap {
     let any_secret = inputs.values().any(PropertyValue::contains_secrets);
     outputs
@@ -25,8 +35,10 @@ pub(crate) fn propagate(
             let was_secret = previous
                 .and_then(|p| p.get(&name))
                 .is_some_and(PropertyValue::contains_secrets);
-            let secret =
-                from_secret_input || was_secret || (any_secret && !copied_from_plain_input);
+            let independent = marks.plain.contains(&name.as_str());
+            let secret = from_secret_input
+                || marks.secret.contains(&name.as_str())
+                || (!independent && (was_secret || (any_secret && !copied_from_plain_input)));
             (
                 name,
                 if secret {
@@ -54,7 +66,7 @@ mod tests {
             ("prefix".into(), "p-".into()),
             ("result".into(), "p-abc".into()),
         ]);
-        let out = propagate(outputs.clone(), &inputs, None);
+        let out = propagate(outputs.clone(), &inputs, None, Marks::default());
         assert!(!out["length"].is_secret());
         assert!(out["prefix"].is_secret());
         assert!(out["result"].is_secret());
@@ -63,11 +75,32 @@ mod tests {
             ("length".into(), 8.0.into()),
             ("prefix".into(), "p-".into()),
         ]);
-        let out = propagate(outputs.clone(), &plain, None);
+        let out = propagate(outputs.clone(), &plain, None, Marks::default());
         assert!(out.values().all(|v| !v.is_secret()));
         let previous = PropertyMap::from([("result".into(), PropertyValue::secret("x".into()))]);
-        let out = propagate(outputs, &plain, Some(&previous));
+        let out = propagate(outputs.clone(), &plain, Some(&previous), Marks::default());
         assert!(out["result"].is_secret());
         assert!(!out["prefix"].is_secret());
+
+        // The marks: `length` never derives from a secret, `prefix` (a copy of a secret input)
+        // stays secret anyway, and `result` is always secret.
+        let marks = Marks {
+            secret: &["result"],
+            plain: &["length", "prefix"],
+        };
+        let outputs = PropertyMap::from([
+            ("length".into(), 9.0.into()),
+            ("prefix".into(), "p-".into()),
+            ("result".into(), "p-abc".into()),
+        ]);
+        let out = propagate(outputs.clone(), &inputs, Some(&previous), marks);
+        assert!(
+            !out["length"].is_secret(),
+            "computed, yet not from a secret"
+        );
+        assert!(out["prefix"].is_secret());
+        assert!(out["result"].is_secret());
+        let out = propagate(outputs, &plain, None, marks);
+        assert!(out["result"].is_secret());
     }
 }
