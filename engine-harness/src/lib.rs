@@ -31,6 +31,7 @@ pub mod engine_service;
 mod error;
 pub mod plugin;
 pub mod program;
+pub mod secrets;
 pub mod state;
 pub mod value;
 
