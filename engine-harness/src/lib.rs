@@ -32,6 +32,7 @@ mod error;
 pub mod plugin;
 pub mod program;
 pub mod secrets;
+pub mod stack_config;
 pub mod state;
 pub mod value;
 

@@ -8,14 +8,23 @@
 //! journal record sets or removes whole entries, so replaying it over the checkpoint it started
 //! from, or over the checkpoint it was already folded into, gives the same state: a crash at any
 //! point leaves a state that the next run recovers.
+//!
+//! Secrets never reach a file in clear: in both files a secret is stored as Pulumi stores it in
+//! an encrypted deployment, `{"4dabf…": "1b47…", "ciphertext": "v1:…"}`, under the stack's
+//! passphrase secrets provider (see [`crate::secrets`]), whose salt the checkpoint records as
+//! `secrets_providers: {"type": "passphrase", "state": {"salt": "v1:…"}}`. Plaintext secrets in
+//! a checkpoint from an earlier version are read and encrypted on the next write. The state
+//! folder is made owner-only (0700) and every file in it is 0600.
 
 use crate::Error;
+use crate::secrets::{self, SecretsManager};
 use crate::value::{self, PropertyMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,6 +182,28 @@ impl Snapshot {
         self.resources.is_empty()
     }
 
+    /// Whether any resource or pending operation holds a secret.
+    pub fn has_secrets(&self) -> bool {
+        let props = |r: &Resource| {
+            r.inputs
+                .values()
+                .chain(r.outputs.values())
+                .any(value::contains_secret)
+        };
+        self.resources.values().any(|(_, r)| props(r))
+            || self.pending.values().any(|o| props(&o.resource))
+    }
+
+    fn insert_loaded(&mut self, r: Resource) {
+        let seq = self.next();
+        self.resources.insert(r.key(), (seq, r));
+    }
+
+    fn insert_pending(&mut self, op: Operation) {
+        let id = self.next();
+        self.pending.insert(id, op);
+    }
+
     /// Pending operations with their ids.
     pub fn pending(&self) -> Vec<(u64, Operation)> {
         self.pending.iter().map(|(k, v)| (*k, v.clone())).collect()
@@ -305,10 +336,21 @@ struct Checkpoint {
 #[derive(Debug, Serialize, Deserialize)]
 struct Deployment {
     manifest: Manifest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secrets_providers: Option<SecretsProviders>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resources: Vec<Resource>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pending_operations: Vec<Operation>,
+}
+
+/// `{"type": "passphrase", "state": {"salt": "v1:…"}}`.
+#[derive(Debug, Serialize, Deserialize)]
+struct SecretsProviders {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    state: Json,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -352,51 +394,173 @@ pub struct StateFiles {
     pub checkpoint: PathBuf,
     /// `<dir>/<stack>.journal`.
     pub journal: PathBuf,
+    secrets: SecretsManager,
+    /// The checkpoint read held secrets in clear (an earlier version): rewrite it even if
+    /// nothing changes.
+    plaintext_read: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Does a state-encoded value hold a secret in clear (`plaintext`)?
+fn has_plaintext_secret(v: &Json) -> bool {
+    match v {
+        Json::Object(m) if value::is_secret(v) => m.contains_key("plaintext"),
+        Json::Array(a) => a.iter().any(has_plaintext_secret),
+        Json::Object(m) => m.values().any(has_plaintext_secret),
+        _ => false,
+    }
+}
+
+fn resource_has_plaintext(r: &Resource) -> bool {
+    r.inputs
+        .values()
+        .chain(r.outputs.values())
+        .any(has_plaintext_secret)
+}
+
+/// The resource fields this engine keeps (`Resource`); an import names the others it drops.
+const KNOWN_FIELDS: [&str; 18] = [
+    "urn",
+    "custom",
+    "delete",
+    "id",
+    "type",
+    "inputs",
+    "outputs",
+    "parent",
+    "protect",
+    "dependencies",
+    "initErrors",
+    "provider",
+    "retainOnDelete",
+    "customTimeouts",
+    "ignoreChanges",
+    "replaceOnChanges",
+    "created",
+    "modified",
+];
+
+/// Creates the state folder, readable by its owner only.
+fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::state(dir, format!("cannot make it private (0700): {e}")))
+}
+
+/// Opens (creating) a file readable and writable by its owner only.
+fn open_private(path: &Path, opts: &mut OpenOptions) -> std::io::Result<File> {
+    let f = opts.mode(0o600).open(path)?;
+    // `mode` applies only when the file is created; an older file may be wider.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
+/// Applies `f` to the inputs and outputs of a resource.
+fn map_props(
+    r: &Resource,
+    f: impl Fn(&PropertyMap) -> Result<PropertyMap, Error>,
+) -> Result<Resource, Error> {
+    Ok(Resource {
+        inputs: f(&r.inputs)?,
+        outputs: f(&r.outputs)?,
+        ..r.clone()
+    })
 }
 
 impl StateFiles {
     /// The files for `stack` in `dir` (usually `<project>/.pulumi-harness`).
+    ///
+    /// Secrets are encrypted with a passphrase read from the environment when first needed; use
+    /// [`StateFiles::with_secrets`] to pass the stack file's salt or another source.
     pub fn new(dir: &Path, stack: &str) -> Self {
         StateFiles {
             checkpoint: dir.join(format!("{stack}.json")),
             journal: dir.join(format!("{stack}.journal")),
+            secrets: SecretsManager::from_env(None),
+            plaintext_read: Default::default(),
         }
+    }
+
+    /// Uses `secrets` to encrypt and decrypt the stack's secrets. A salt recorded in the
+    /// checkpoint takes precedence over the one `secrets` starts with.
+    pub fn with_secrets(mut self, secrets: SecretsManager) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The stack's secrets provider.
+    pub fn secrets(&self) -> &SecretsManager {
+        &self.secrets
+    }
+
+    /// A resource with its `ciphertext` secrets decrypted (the state encoding otherwise).
+    fn open_resource(&self, r: &Resource, file: &Path) -> Result<Resource, Error> {
+        map_props(r, |m| self.secrets.open_map(m)).map_err(|e| in_file(e, file))
+    }
+
+    /// A resource in the state encoding with its secrets encrypted.
+    fn seal_resource(&self, r: &Resource, file: &Path) -> Result<Resource, Error> {
+        map_props(&r.encode(), |m| self.secrets.seal_map(m)).map_err(|e| in_file(e, file))
+    }
+
+    /// The `secrets_providers` block for the current salt, if there is one.
+    fn providers_block(&self) -> Option<SecretsProviders> {
+        self.secrets.salt().map(|salt| SecretsProviders {
+            kind: secrets::PROVIDER_TYPE.into(),
+            state: serde_json::json!({ "salt": salt }),
+        })
+    }
+
+    /// Reads the raw checkpoint (secrets still encrypted), if there is one.
+    fn read_checkpoint(&self) -> Result<Option<Checkpoint>, Error> {
+        if !self.checkpoint.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&self.checkpoint)
+            .map_err(|e| Error::state(&self.checkpoint, format!("cannot read: {e}")))?;
+        let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
+            Error::state(&self.checkpoint, format!("is not a valid deployment (version 3) file: {e}; restore it from a backup or move it away to start afresh"))
+        })?;
+        if cp.version != 3 {
+            return Err(Error::state(
+                &self.checkpoint,
+                format!(
+                    "deployment version {} is not supported (only 3)",
+                    cp.version
+                ),
+            ));
+        }
+        if let Some(p) = &cp.deployment.secrets_providers {
+            let salt = p.state.get("salt").and_then(Json::as_str);
+            match (p.kind.as_str(), salt) {
+                (secrets::PROVIDER_TYPE, Some(salt)) => self.secrets.use_salt(salt.to_string()),
+                (kind, _) => {
+                    return Err(Error::state(
+                        &self.checkpoint,
+                        format!("secrets provider `{kind}` with state {} is not supported: engine-harness reads the `passphrase` provider only (`pulumi stack change-secrets-provider passphrase` converts a stack)", p.state),
+                    ));
+                }
+            }
+        }
+        Ok(Some(cp))
     }
 
     /// Loads the checkpoint, replays a leftover journal over it (a run that crashed), and, when
     /// there was one, compacts it at once. Returns the snapshot and whether a journal was replayed.
     pub fn load(&self) -> Result<(Snapshot, bool), Error> {
         let mut snap = Snapshot::default();
-        if self.checkpoint.is_file() {
-            let text = std::fs::read_to_string(&self.checkpoint)
-                .map_err(|e| Error::state(&self.checkpoint, format!("cannot read: {e}")))?;
-            let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
-                Error::state(&self.checkpoint, format!("is not a valid deployment (version 3) file: {e}; restore it from a backup or move it away to start afresh"))
-            })?;
-            if cp.version != 3 {
-                return Err(Error::state(
-                    &self.checkpoint,
-                    format!(
-                        "deployment version {} is not supported (only 3)",
-                        cp.version
-                    ),
-                ));
+        let cp = self.read_checkpoint()?;
+        // A wrong passphrase is refused here, before anything is written.
+        self.secrets.check_if_given()?;
+        if let Some(cp) = cp {
+            let d = &cp.deployment;
+            if d.resources.iter().any(resource_has_plaintext)
+                || d.pending_operations
+                    .iter()
+                    .any(|o| resource_has_plaintext(&o.resource))
+            {
+                self.plaintext_read.store(true, Ordering::Relaxed);
             }
-            for r in cp.deployment.resources {
-                let r = r.decode();
-                let seq = snap.next();
-                snap.resources.insert(r.key(), (seq, r));
-            }
-            for op in cp.deployment.pending_operations {
-                let id = snap.next();
-                snap.pending.insert(
-                    id,
-                    Operation {
-                        resource: op.resource.decode(),
-                        op: op.op,
-                    },
-                );
-            }
+            self.fill(&mut snap, cp.deployment, &self.secrets, &self.checkpoint)?;
         }
         let mut replayed = false;
         if self.journal.is_file() {
@@ -410,7 +574,7 @@ impl StateFiles {
                     continue;
                 }
                 match serde_json::from_str::<Record>(&line) {
-                    Ok(rec) => snap.apply(&rec),
+                    Ok(rec) => snap.apply(&self.open_record(rec)?),
                     // A torn last line: the engine died while writing it; that step never completed.
                     Err(_) if lines.peek().is_none() => break,
                     Err(e) => {
@@ -440,13 +604,231 @@ impl StateFiles {
         Ok((snap, replayed))
     }
 
+    /// Adds a deployment's resources and pending operations to `snap`, decrypting with `secrets`.
+    fn fill(
+        &self,
+        snap: &mut Snapshot,
+        d: Deployment,
+        secrets: &SecretsManager,
+        file: &Path,
+    ) -> Result<(), Error> {
+        let open = |r: &Resource| {
+            map_props(r, |m| secrets.open_map(m))
+                .map(|r| r.decode())
+                .map_err(|e| in_file(e, file))
+        };
+        for r in &d.resources {
+            snap.insert_loaded(open(r)?);
+        }
+        for op in &d.pending_operations {
+            snap.insert_pending(Operation {
+                resource: open(&op.resource)?,
+                op: op.op,
+            });
+        }
+        Ok(())
+    }
+
+    /// The salt recorded in the checkpoint (now used by [`StateFiles::secrets`]), if any.
+    pub fn recorded_salt(&self) -> Result<Option<String>, Error> {
+        match self.read_checkpoint()? {
+            Some(cp) if cp.deployment.secrets_providers.is_some() => Ok(self.secrets.salt()),
+            _ => Ok(None),
+        }
+    }
+
+    fn refuse_if_journal(&self, what: &str) -> Result<(), Error> {
+        if self.journal.exists() {
+            return Err(Error::state(
+                &self.journal,
+                format!("an interrupted run left this journal; run `engine-harness preview` (it recovers the state) before {what}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The stack's state as `pulumi stack export` writes it: `{"version": 3, "deployment": …}`,
+    /// secrets as `ciphertext` (or, with `show_secrets`, as `plaintext`). Plaintext secrets of an
+    /// earlier version are encrypted on the way out. A stack without state exports an empty
+    /// deployment.
+    pub fn export(&self, show_secrets: bool) -> Result<Json, Error> {
+        self.refuse_if_journal("exporting")?;
+        let cp = self.read_checkpoint()?;
+        self.secrets.check_if_given()?;
+        let file = &self.checkpoint;
+        let convert = |r: &Resource| {
+            let f = |m: &PropertyMap| {
+                if show_secrets {
+                    self.secrets.open_map(m)
+                } else {
+                    self.secrets.seal_map(m)
+                }
+            };
+            map_props(r, f).map_err(|e| in_file(e, file))
+        };
+        let cp = match cp {
+            Some(mut cp) => {
+                let d = &mut cp.deployment;
+                d.resources = d.resources.iter().map(convert).collect::<Result<_, _>>()?;
+                d.pending_operations = d
+                    .pending_operations
+                    .iter()
+                    .map(|o| {
+                        Ok(Operation {
+                            resource: convert(&o.resource)?,
+                            op: o.op,
+                        })
+                    })
+                    .collect::<Result<_, Error>>()?;
+                d.secrets_providers = self.providers_block();
+                cp
+            }
+            None => self.to_checkpoint(&Snapshot::default())?,
+        };
+        serde_json::to_value(&cp).map_err(|e| Error::state(file, e.to_string()))
+    }
+
+    /// Replaces the stack's state with `doc`, the output of `pulumi stack export` (or
+    /// [`StateFiles::export`]). Its secrets are decrypted with the provider it names (the
+    /// passphrase from the environment) and written under this stack's provider. Returns
+    /// warnings (resource fields this engine does not keep).
+    pub fn import(&self, doc: &Json, source: &Path) -> Result<Vec<String>, Error> {
+        let bad = |m: String| Error::state(source, m);
+        if doc.get("version").and_then(Json::as_u64) != Some(3) {
+            return Err(bad(
+                "is not a version 3 deployment (`{\"version\": 3, \"deployment\": …}`, as `pulumi stack export` writes)".into(),
+            ));
+        }
+        let raw = doc
+            .get("deployment")
+            .ok_or_else(|| bad("has no `deployment`".into()))?;
+        let mut dropped = std::collections::BTreeSet::new();
+        for r in raw
+            .get("resources")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for k in r.as_object().into_iter().flat_map(|m| m.keys()) {
+                if !KNOWN_FIELDS.contains(&k.as_str()) {
+                    dropped.insert(k.clone());
+                }
+            }
+        }
+        let d: Deployment = serde_json::from_value(raw.clone())
+            .map_err(|e| bad(format!("is not a valid deployment: {e}")))?;
+        self.refuse_if_journal("importing")?;
+        // This stack's salt: the checkpoint's, else the stack file's (already in `secrets`).
+        self.read_checkpoint()?;
+        let theirs = match &d.secrets_providers {
+            None => self.secrets.for_salt(None),
+            Some(p) => match (p.kind.as_str(), p.state.get("salt").and_then(Json::as_str)) {
+                (secrets::PROVIDER_TYPE, Some(salt)) => {
+                    if self.secrets.salt().is_none() {
+                        self.secrets.use_salt(salt.to_string());
+                    }
+                    if self.secrets.salt().as_deref() == Some(salt) {
+                        self.secrets.clone()
+                    } else {
+                        self.secrets.for_salt(Some(salt.to_string()))
+                    }
+                }
+                (kind, _) => {
+                    return Err(bad(format!(
+                        "uses the `{kind}` secrets provider; engine-harness reads the `passphrase` provider only (`pulumi stack change-secrets-provider passphrase` converts a stack)"
+                    )));
+                }
+            },
+        };
+        theirs.check_if_given()?;
+        self.secrets.check_if_given()?;
+        let mut snap = Snapshot::default();
+        self.fill(&mut snap, d, &theirs, source)?;
+        create_private_dir(self.checkpoint.parent().unwrap_or(Path::new(".")))?;
+        self.write_checkpoint(&snap)?;
+        Ok(dropped
+            .into_iter()
+            .map(|k| format!("resource field `{k}` is not kept by engine-harness and was dropped"))
+            .collect())
+    }
+
+    /// A journal record with its secrets decrypted.
+    fn open_record(&self, rec: Record) -> Result<Record, Error> {
+        let file = &self.journal;
+        Ok(Record {
+            put: rec
+                .put
+                .iter()
+                .map(|r| self.open_resource(r, file))
+                .collect::<Result<_, _>>()?,
+            pending_begin: match rec.pending_begin {
+                Some((id, op)) => Some((
+                    id,
+                    Operation {
+                        resource: self.open_resource(&op.resource, file)?,
+                        op: op.op,
+                    },
+                )),
+                None => None,
+            },
+            ..rec
+        })
+    }
+
+    /// A journal record in the file encoding: state encoding, secrets encrypted.
+    fn seal_record(&self, rec: &Record) -> Result<Record, Error> {
+        let file = &self.journal;
+        Ok(Record {
+            put: rec
+                .put
+                .iter()
+                .map(|r| self.seal_resource(r, file))
+                .collect::<Result<_, _>>()?,
+            pending_begin: match &rec.pending_begin {
+                Some((id, op)) => Some((
+                    *id,
+                    Operation {
+                        resource: self.seal_resource(&op.resource, file)?,
+                        op: op.op,
+                    },
+                )),
+                None => None,
+            },
+            ..rec.clone()
+        })
+    }
+
     /// Writes the checkpoint atomically (temp file, fsync, rename, directory fsync) and removes
     /// the journal. Returns the bytes written.
     pub fn write_checkpoint(&self, snap: &Snapshot) -> Result<u64, Error> {
         let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
-        let cp = Checkpoint {
+        let cp = self.to_checkpoint(snap)?;
+        create_private_dir(dir)?;
+        let bytes = serde_json::to_vec_pretty(&cp)
+            .map_err(|e| Error::state(&self.checkpoint, e.to_string()))?;
+        self.replace_checkpoint(&bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// The checkpoint for `snap`, secrets encrypted.
+    fn to_checkpoint(&self, snap: &Snapshot) -> Result<Checkpoint, Error> {
+        let file = &self.checkpoint;
+        let resources = snap
+            .resources()
+            .iter()
+            .map(|r| self.seal_resource(r, file))
+            .collect::<Result<_, _>>()?;
+        let pending_operations = snap
+            .pending
+            .values()
+            .map(|o| {
+                Ok(Operation {
+                    resource: self.seal_resource(&o.resource, file)?,
+                    op: o.op,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Checkpoint {
             version: 3,
             deployment: Deployment {
                 manifest: Manifest {
@@ -454,19 +836,18 @@ impl StateFiles {
                     magic: String::new(),
                     version: format!("engine-harness {}", env!("CARGO_PKG_VERSION")),
                 },
-                resources: snap.resources().iter().map(Resource::encode).collect(),
-                pending_operations: snap
-                    .pending
-                    .values()
-                    .map(|o| Operation {
-                        resource: o.resource.encode(),
-                        op: o.op,
-                    })
-                    .collect(),
+                resources,
+                pending_operations,
+                // After sealing: the first secret may have created the salt.
+                secrets_providers: self.providers_block(),
             },
-        };
-        let bytes = serde_json::to_vec_pretty(&cp)
-            .map_err(|e| Error::state(&self.checkpoint, e.to_string()))?;
+        })
+    }
+
+    /// Replaces the checkpoint with `bytes` (temp file, fsync, rename, directory fsync) and
+    /// removes the journal.
+    fn replace_checkpoint(&self, bytes: &[u8]) -> Result<(), Error> {
+        let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
         let tmp = dir.join(format!(
             ".{}.tmp-{}",
             self.checkpoint
@@ -477,8 +858,12 @@ impl StateFiles {
         ));
         let io = |e: std::io::Error| Error::state(&tmp, format!("cannot write: {e}"));
         {
-            let mut f = File::create(&tmp).map_err(io)?;
-            f.write_all(&bytes).map_err(io)?;
+            let mut f = open_private(
+                &tmp,
+                OpenOptions::new().write(true).create(true).truncate(true),
+            )
+            .map_err(io)?;
+            f.write_all(bytes).map_err(io)?;
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, &self.checkpoint)
@@ -489,7 +874,15 @@ impl StateFiles {
                 .map_err(|e| Error::state(&self.journal, format!("cannot remove: {e}")))?;
             sync_dir(dir);
         }
-        Ok(bytes.len() as u64)
+        Ok(())
+    }
+}
+
+/// Prefixes a secrets error with the file it concerns.
+fn in_file(e: Error, file: &Path) -> Error {
+    match e {
+        Error::Secrets(m) => Error::Secrets(format!("{}: {m}", file.display())),
+        other => other,
     }
 }
 
@@ -531,13 +924,12 @@ impl Journal {
             None
         } else {
             let dir = files.journal.parent().unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&files.journal)
-                .map_err(|e| Error::state(&files.journal, format!("cannot open: {e}")))?;
+            create_private_dir(dir)?;
+            let mut file = open_private(
+                &files.journal,
+                OpenOptions::new().create(true).append(true),
+            )
+            .map_err(|e| Error::state(&files.journal, format!("cannot open: {e}")))?;
             sync_dir(dir);
             let (tx, rx) = std::sync::mpsc::channel::<Msg>();
             let counter = bytes.clone();
@@ -607,22 +999,7 @@ impl Journal {
             });
         }
         let Some(tx) = &self.tx else { return Ok(()) };
-        let enc = Record {
-            put: rec.put.iter().map(Resource::encode).collect(),
-            ..rec
-        };
-        let enc = Record {
-            pending_begin: enc.pending_begin.map(|(id, op)| {
-                (
-                    id,
-                    Operation {
-                        resource: op.resource.encode(),
-                        op: op.op,
-                    },
-                )
-            }),
-            ..enc
-        };
+        let enc = self.files.seal_record(&rec)?;
         let mut line = serde_json::to_vec(&enc)
             .map_err(|e| Error::state(&self.files.journal, e.to_string()))?;
         line.push(b'\n');
@@ -692,6 +1069,7 @@ impl Journal {
         let snap = self.snapshot();
         let pending: Vec<Operation> = snap.pending.values().cloned().collect();
         if self.files.checkpoint.is_file()
+            && !self.files.plaintext_read.load(Ordering::Relaxed)
             && snap.resources() == self.initial.0
             && pending == self.initial.1
         {
@@ -713,6 +1091,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn res(urn: &str, deps: &[&str]) -> Resource {
         Resource {
@@ -727,7 +1106,8 @@ mod tests {
     #[tokio::test]
     async fn journal_replays_after_a_crash_and_replay_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
-        let files = StateFiles::new(dir.path(), "dev");
+        let files = StateFiles::new(dir.path(), "dev")
+            .with_secrets(SecretsManager::with_passphrase(None, Some("pw")));
         let j = Journal::open(files.clone(), Snapshot::default(), false).unwrap();
         let op = j
             .begin(OperationType::Creating, &res("a", &[]))
@@ -749,6 +1129,9 @@ mod tests {
             .write_all(b"{\"put\":[{\"ur")
             .unwrap();
         drop(j);
+        let journal = std::fs::read_to_string(&files.journal).unwrap();
+        assert!(!journal.contains("pw\""), "no secret in clear in the journal");
+        assert!(journal.contains("\"ciphertext\":\"v1:"));
         let (snap, replayed) = files.load().unwrap();
         assert!(replayed);
         assert!(!files.journal.exists(), "the journal is compacted on load");
@@ -758,10 +1141,105 @@ mod tests {
         let v: Json = serde_json::from_str(&text).unwrap();
         assert_eq!(v["version"], 3);
         assert_eq!(v["deployment"]["pending_operations"][0]["type"], "creating");
-        assert!(v["deployment"]["resources"][0]["outputs"]["secret"]["plaintext"].is_string());
+        let secret = &v["deployment"]["resources"][0]["outputs"]["secret"];
+        assert!(secret["ciphertext"].as_str().unwrap().starts_with("v1:"));
+        assert!(secret.get("plaintext").is_none());
+        assert_eq!(
+            v["deployment"]["secrets_providers"]["state"]["salt"].as_str(),
+            files.secrets().salt().as_deref()
+        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&files.checkpoint), 0o600);
+        assert_eq!(mode(dir.path()), 0o700);
         // Replaying the same journal again over the compacted checkpoint changes nothing.
         let (again, _) = files.load().unwrap();
         assert_eq!(again.resources(), snap.resources());
+    }
+
+    /// Pulumi's test salt (passphrase `password`, from `pkg/secrets/passphrase/manager_test.go`)
+    /// and a state secret encrypted under it by the PyPI package `pulumi-crypto` 1.1.0, an
+    /// independent implementation: the JSON text `"s3cr3t-token"`.
+    const SALT: &str = "v1:fozI5u6B030=:v1:F+6ZduKKd8G0/V7L:PGMFeIzwobWRKmEAzUdaQHqC5mMRIQ==";
+    const CIPHERTEXT: &str = "v1:AAECAwQFBgcICQoL:NbCSFoWAYNQIifKTWYjOtl2vuNBdp/PnwHFlb4lT";
+
+    fn pulumi_deployment() -> String {
+        serde_json::json!({
+            "version": 3,
+            "deployment": {
+                "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": "v3"},
+                "secrets_providers": {"type": "passphrase", "state": {"salt": SALT}},
+                "resources": [{
+                    "urn": "urn:pulumi:dev::p::t:i:T::a", "custom": true, "id": "1", "type": "t:i:T",
+                    "outputs": {"token": {value::SIG_KEY: value::SECRET_SIG, "ciphertext": CIPHERTEXT}}
+                }]
+            }
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_pulumi_encrypted_deployment_loads_with_its_passphrase_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = pulumi_deployment();
+        std::fs::write(dir.path().join("dev.json"), &text).unwrap();
+        let files = |p: Option<&str>| {
+            StateFiles::new(dir.path(), "dev").with_secrets(SecretsManager::with_passphrase(None, p))
+        };
+        let (snap, _) = files(Some("password")).load().unwrap();
+        assert_eq!(
+            snap.get("urn:pulumi:dev::p::t:i:T::a").unwrap().outputs["token"],
+            value::secret(Json::String("s3cr3t-token".into()))
+        );
+        let wrong = files(Some("password123")).load().unwrap_err();
+        assert_eq!(wrong.exit_code(), 6, "{wrong}");
+        let missing = files(None).load().unwrap_err().to_string();
+        assert!(missing.contains(secrets::PASSPHRASE_VAR) && missing.contains(secrets::PASSPHRASE_FILE_VAR));
+        assert_eq!(std::fs::read_to_string(dir.path().join("dev.json")).unwrap(), text);
+    }
+
+    #[test]
+    fn plaintext_state_of_an_earlier_version_is_encrypted_on_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = pulumi_deployment()
+            .replace(&format!("\"ciphertext\":\"{CIPHERTEXT}\""), "\"plaintext\":\"\\\"s3cr3t-token\\\"\"")
+            .replace(&format!(",\"secrets_providers\":{{\"state\":{{\"salt\":\"{SALT}\"}},\"type\":\"passphrase\"}}"), "");
+        assert!(old.contains("plaintext") && !old.contains("secrets_providers"), "{old}");
+        std::fs::write(dir.path().join("dev.json"), &old).unwrap();
+        let files = StateFiles::new(dir.path(), "dev")
+            .with_secrets(SecretsManager::with_passphrase(None, Some("")));
+        let (snap, _) = files.load().unwrap();
+        // A run that changes nothing still rewrites it, encrypted.
+        let j = Journal::open(files.clone(), snap, false).unwrap();
+        j.compact().unwrap();
+        let new = std::fs::read_to_string(dir.path().join("dev.json")).unwrap();
+        assert!(!new.contains("s3cr3t-token"), "{new}");
+        assert!(new.contains("\"ciphertext\": \"v1:"), "{new}");
+        let (again, _) = files.load().unwrap();
+        assert_eq!(
+            again.get("urn:pulumi:dev::p::t:i:T::a").unwrap().outputs["token"],
+            value::secret(Json::String("s3cr3t-token".into()))
+        );
+    }
+
+    #[test]
+    fn export_and_import_round_trip_between_salts() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("export.json");
+        let doc: Json = serde_json::from_str(&pulumi_deployment()).unwrap();
+        // Import into a stack with its own salt: secrets are re-encrypted under it.
+        let ours = SecretsManager::with_passphrase(None, Some("password"));
+        ours.encrypt("create a salt").unwrap();
+        let files = StateFiles::new(&dir.path().join("state"), "dev").with_secrets(ours.clone());
+        let warnings = files.import(&doc, &src).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let text = std::fs::read_to_string(&files.checkpoint).unwrap();
+        assert!(!text.contains("s3cr3t") && !text.contains(CIPHERTEXT));
+        assert!(text.contains(&ours.salt().unwrap()));
+        let out = files.export(false).unwrap();
+        assert!(!out.to_string().contains("s3cr3t"));
+        let shown = files.export(true).unwrap();
+        let token = &shown["deployment"]["resources"][0]["outputs"]["token"];
+        assert_eq!(token["plaintext"], "\"s3cr3t-token\"");
     }
 
     #[test]

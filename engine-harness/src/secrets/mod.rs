@@ -138,6 +138,13 @@ impl SecretsManager {
         }
     }
 
+    /// Another manager with the same passphrase source, for a different salt (another stack's
+    /// secrets, as in an imported deployment).
+    pub fn for_salt(&self, salt: Option<String>) -> Self {
+        let source = self.lock().source.clone();
+        Self::make(source, salt)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A poisoned lock only means another thread panicked mid-call; the data is still whole.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
