@@ -7,9 +7,9 @@
 use crate::display::{DiffLine, Display, Event};
 use crate::plugin::{self, CallError, ConfigureArgs, Plugin, PluginSource};
 use crate::program::{Evaluator, Project, ResolvedResource};
-use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
 use crate::secrets::{self, SecretsManager};
 use crate::stack_config;
+use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
 use serde_json::Value as Json;
@@ -238,10 +238,8 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         .state_dir
         .clone()
         .unwrap_or_else(|| default_state_dir(&project.dir));
-    let secrets = SecretsManager::from_env(stack_config::encryption_salt(
-        &project.dir,
-        &project.stack,
-    )?);
+    let secrets =
+        SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
     let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
     let (snap, replayed) = files.load()?;
     if opts.operation != Operation::Preview

@@ -159,9 +159,7 @@ impl StackConfig {
         let Ok(Some(m)) = self.config_map() else {
             return Vec::new();
         };
-        m.iter()
-            .map(|(k, v)| (key_text(k), classify(v)))
-            .collect()
+        m.iter().map(|(k, v)| (key_text(k), classify(v))).collect()
     }
 
     /// The entry for `key` (namespaced as [`StackConfig::full_key`]).
@@ -194,9 +192,7 @@ impl StackConfig {
     /// Removes `key`; whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
         let full = self.full_key(key);
-        self.config_map_mut()
-            .remove(Yaml::String(full))
-            .is_some()
+        self.config_map_mut().remove(Yaml::String(full)).is_some()
     }
 
     /// Writes the file: hand-written plaintext `secure:` values are encrypted first, and the
@@ -322,7 +318,11 @@ mod tests {
     #[test]
     fn secrets_are_namespaced_encrypted_and_salted_like_pulumi() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Pulumi.yaml"), "name: proj\nruntime: yaml\n").unwrap();
+        std::fs::write(
+            dir.path().join("Pulumi.yaml"),
+            "name: proj\nruntime: yaml\n",
+        )
+        .unwrap();
         std::fs::write(
             dir.path().join("Pulumi.dev.yaml"),
             "config:\n  proj:old:\n    secure: handwritten\n  aws:region: us-east-1\n",
@@ -335,13 +335,25 @@ mod tests {
         cfg.save(&secrets).unwrap();
         let text = std::fs::read_to_string(dir.path().join("Pulumi.dev.yaml")).unwrap();
         assert!(text.starts_with("encryptionsalt: v1:"), "{text}");
-        assert!(!text.contains("hunter2") && !text.contains("handwritten"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("handwritten"),
+            "{text}"
+        );
         assert!(text.contains("proj:token:\n    secure: v1:"), "{text}");
         assert!(text.contains("aws:region: us-east-1"), "{text}");
         let again = StackConfig::open(dir.path(), "dev").unwrap();
         let reader = SecretsManager::with_passphrase(again.salt(), Some("pw"));
-        assert_eq!(again.get("token").unwrap().reveal(&reader).unwrap(), "hunter2");
-        assert_eq!(again.get("proj:old").unwrap().reveal(&reader).unwrap(), "handwritten");
-        assert_eq!(again.get("plain"), Some(ConfigValue::Plain(Yaml::String("x".into()))));
+        assert_eq!(
+            again.get("token").unwrap().reveal(&reader).unwrap(),
+            "hunter2"
+        );
+        assert_eq!(
+            again.get("proj:old").unwrap().reveal(&reader).unwrap(),
+            "handwritten"
+        );
+        assert_eq!(
+            again.get("plain"),
+            Some(ConfigValue::Plain(Yaml::String("x".into())))
+        );
     }
 }

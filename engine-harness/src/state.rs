@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod transfer;
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -417,28 +419,6 @@ fn resource_has_plaintext(r: &Resource) -> bool {
         .any(has_plaintext_secret)
 }
 
-/// The resource fields this engine keeps (`Resource`); an import names the others it drops.
-const KNOWN_FIELDS: [&str; 18] = [
-    "urn",
-    "custom",
-    "delete",
-    "id",
-    "type",
-    "inputs",
-    "outputs",
-    "parent",
-    "protect",
-    "dependencies",
-    "initErrors",
-    "provider",
-    "retainOnDelete",
-    "customTimeouts",
-    "ignoreChanges",
-    "replaceOnChanges",
-    "created",
-    "modified",
-];
-
 /// Creates the state folder, readable by its owner only.
 fn create_private_dir(dir: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::state(dir, format!("cannot create: {e}")))?;
@@ -536,7 +516,10 @@ impl StateFiles {
                 (kind, _) => {
                     return Err(Error::state(
                         &self.checkpoint,
-                        format!("secrets provider `{kind}` with state {} is not supported: engine-harness reads the `passphrase` provider only (`pulumi stack change-secrets-provider passphrase` converts a stack)", p.state),
+                        format!(
+                            "secrets provider `{kind}` with state {} is not supported: engine-harness reads the `passphrase` provider only (`pulumi stack change-secrets-provider passphrase` converts a stack)",
+                            p.state
+                        ),
                     ));
                 }
             }
@@ -635,121 +618,6 @@ impl StateFiles {
             Some(cp) if cp.deployment.secrets_providers.is_some() => Ok(self.secrets.salt()),
             _ => Ok(None),
         }
-    }
-
-    fn refuse_if_journal(&self, what: &str) -> Result<(), Error> {
-        if self.journal.exists() {
-            return Err(Error::state(
-                &self.journal,
-                format!("an interrupted run left this journal; run `engine-harness preview` (it recovers the state) before {what}"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The stack's state as `pulumi stack export` writes it: `{"version": 3, "deployment": …}`,
-    /// secrets as `ciphertext` (or, with `show_secrets`, as `plaintext`). Plaintext secrets of an
-    /// earlier version are encrypted on the way out. A stack without state exports an empty
-    /// deployment.
-    pub fn export(&self, show_secrets: bool) -> Result<Json, Error> {
-        self.refuse_if_journal("exporting")?;
-        let cp = self.read_checkpoint()?;
-        self.secrets.check_if_given()?;
-        let file = &self.checkpoint;
-        let convert = |r: &Resource| {
-            let f = |m: &PropertyMap| {
-                if show_secrets {
-                    self.secrets.open_map(m)
-                } else {
-                    self.secrets.seal_map(m)
-                }
-            };
-            map_props(r, f).map_err(|e| in_file(e, file))
-        };
-        let cp = match cp {
-            Some(mut cp) => {
-                let d = &mut cp.deployment;
-                d.resources = d.resources.iter().map(convert).collect::<Result<_, _>>()?;
-                d.pending_operations = d
-                    .pending_operations
-                    .iter()
-                    .map(|o| {
-                        Ok(Operation {
-                            resource: convert(&o.resource)?,
-                            op: o.op,
-                        })
-                    })
-                    .collect::<Result<_, Error>>()?;
-                d.secrets_providers = self.providers_block();
-                cp
-            }
-            None => self.to_checkpoint(&Snapshot::default())?,
-        };
-        serde_json::to_value(&cp).map_err(|e| Error::state(file, e.to_string()))
-    }
-
-    /// Replaces the stack's state with `doc`, the output of `pulumi stack export` (or
-    /// [`StateFiles::export`]). Its secrets are decrypted with the provider it names (the
-    /// passphrase from the environment) and written under this stack's provider. Returns
-    /// warnings (resource fields this engine does not keep).
-    pub fn import(&self, doc: &Json, source: &Path) -> Result<Vec<String>, Error> {
-        let bad = |m: String| Error::state(source, m);
-        if doc.get("version").and_then(Json::as_u64) != Some(3) {
-            return Err(bad(
-                "is not a version 3 deployment (`{\"version\": 3, \"deployment\": …}`, as `pulumi stack export` writes)".into(),
-            ));
-        }
-        let raw = doc
-            .get("deployment")
-            .ok_or_else(|| bad("has no `deployment`".into()))?;
-        let mut dropped = std::collections::BTreeSet::new();
-        for r in raw
-            .get("resources")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for k in r.as_object().into_iter().flat_map(|m| m.keys()) {
-                if !KNOWN_FIELDS.contains(&k.as_str()) {
-                    dropped.insert(k.clone());
-                }
-            }
-        }
-        let d: Deployment = serde_json::from_value(raw.clone())
-            .map_err(|e| bad(format!("is not a valid deployment: {e}")))?;
-        self.refuse_if_journal("importing")?;
-        // This stack's salt: the checkpoint's, else the stack file's (already in `secrets`).
-        self.read_checkpoint()?;
-        let theirs = match &d.secrets_providers {
-            None => self.secrets.for_salt(None),
-            Some(p) => match (p.kind.as_str(), p.state.get("salt").and_then(Json::as_str)) {
-                (secrets::PROVIDER_TYPE, Some(salt)) => {
-                    if self.secrets.salt().is_none() {
-                        self.secrets.use_salt(salt.to_string());
-                    }
-                    if self.secrets.salt().as_deref() == Some(salt) {
-                        self.secrets.clone()
-                    } else {
-                        self.secrets.for_salt(Some(salt.to_string()))
-                    }
-                }
-                (kind, _) => {
-                    return Err(bad(format!(
-                        "uses the `{kind}` secrets provider; engine-harness reads the `passphrase` provider only (`pulumi stack change-secrets-provider passphrase` converts a stack)"
-                    )));
-                }
-            },
-        };
-        theirs.check_if_given()?;
-        self.secrets.check_if_given()?;
-        let mut snap = Snapshot::default();
-        self.fill(&mut snap, d, &theirs, source)?;
-        create_private_dir(self.checkpoint.parent().unwrap_or(Path::new(".")))?;
-        self.write_checkpoint(&snap)?;
-        Ok(dropped
-            .into_iter()
-            .map(|k| format!("resource field `{k}` is not kept by engine-harness and was dropped"))
-            .collect())
     }
 
     /// A journal record with its secrets decrypted.
@@ -925,11 +793,9 @@ impl Journal {
         } else {
             let dir = files.journal.parent().unwrap_or(Path::new("."));
             create_private_dir(dir)?;
-            let mut file = open_private(
-                &files.journal,
-                OpenOptions::new().create(true).append(true),
-            )
-            .map_err(|e| Error::state(&files.journal, format!("cannot open: {e}")))?;
+            let mut file =
+                open_private(&files.journal, OpenOptions::new().create(true).append(true))
+                    .map_err(|e| Error::state(&files.journal, format!("cannot open: {e}")))?;
             sync_dir(dir);
             let (tx, rx) = std::sync::mpsc::channel::<Msg>();
             let counter = bytes.clone();
@@ -1089,163 +955,4 @@ impl Journal {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    fn res(urn: &str, deps: &[&str]) -> Resource {
-        Resource {
-            urn: urn.into(),
-            custom: true,
-            type_token: "t:i:T".into(),
-            dependencies: deps.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
-
-    #[tokio::test]
-    async fn journal_replays_after_a_crash_and_replay_is_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = StateFiles::new(dir.path(), "dev")
-            .with_secrets(SecretsManager::with_passphrase(None, Some("pw")));
-        let j = Journal::open(files.clone(), Snapshot::default(), false).unwrap();
-        let op = j
-            .begin(OperationType::Creating, &res("a", &[]))
-            .await
-            .unwrap();
-        let mut a = res("a", &[]);
-        a.outputs
-            .insert("secret".into(), value::secret(Json::String("pw".into())));
-        j.end(Some(op), vec![a.clone()], vec![]).await.unwrap();
-        let _pending = j
-            .begin(OperationType::Creating, &res("b", &["a"]))
-            .await
-            .unwrap();
-        // Simulate a torn write at the end.
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&files.journal)
-            .unwrap()
-            .write_all(b"{\"put\":[{\"ur")
-            .unwrap();
-        drop(j);
-        let journal = std::fs::read_to_string(&files.journal).unwrap();
-        assert!(!journal.contains("pw\""), "no secret in clear in the journal");
-        assert!(journal.contains("\"ciphertext\":\"v1:"));
-        let (snap, replayed) = files.load().unwrap();
-        assert!(replayed);
-        assert!(!files.journal.exists(), "the journal is compacted on load");
-        assert_eq!(snap.get("a").unwrap(), &a);
-        assert_eq!(snap.pending().len(), 1);
-        let text = std::fs::read_to_string(&files.checkpoint).unwrap();
-        let v: Json = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["version"], 3);
-        assert_eq!(v["deployment"]["pending_operations"][0]["type"], "creating");
-        let secret = &v["deployment"]["resources"][0]["outputs"]["secret"];
-        assert!(secret["ciphertext"].as_str().unwrap().starts_with("v1:"));
-        assert!(secret.get("plaintext").is_none());
-        assert_eq!(
-            v["deployment"]["secrets_providers"]["state"]["salt"].as_str(),
-            files.secrets().salt().as_deref()
-        );
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&files.checkpoint), 0o600);
-        assert_eq!(mode(dir.path()), 0o700);
-        // Replaying the same journal again over the compacted checkpoint changes nothing.
-        let (again, _) = files.load().unwrap();
-        assert_eq!(again.resources(), snap.resources());
-    }
-
-    /// Pulumi's test salt (passphrase `password`, from `pkg/secrets/passphrase/manager_test.go`)
-    /// and a state secret encrypted under it by the PyPI package `pulumi-crypto` 1.1.0, an
-    /// independent implementation: the JSON text `"s3cr3t-token"`.
-    const SALT: &str = "v1:fozI5u6B030=:v1:F+6ZduKKd8G0/V7L:PGMFeIzwobWRKmEAzUdaQHqC5mMRIQ==";
-    const CIPHERTEXT: &str = "v1:AAECAwQFBgcICQoL:NbCSFoWAYNQIifKTWYjOtl2vuNBdp/PnwHFlb4lT";
-
-    fn pulumi_deployment() -> String {
-        serde_json::json!({
-            "version": 3,
-            "deployment": {
-                "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": "v3"},
-                "secrets_providers": {"type": "passphrase", "state": {"salt": SALT}},
-                "resources": [{
-                    "urn": "urn:pulumi:dev::p::t:i:T::a", "custom": true, "id": "1", "type": "t:i:T",
-                    "outputs": {"token": {value::SIG_KEY: value::SECRET_SIG, "ciphertext": CIPHERTEXT}}
-                }]
-            }
-        })
-        .to_string()
-    }
-
-    #[test]
-    fn a_pulumi_encrypted_deployment_loads_with_its_passphrase_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let text = pulumi_deployment();
-        std::fs::write(dir.path().join("dev.json"), &text).unwrap();
-        let files = |p: Option<&str>| {
-            StateFiles::new(dir.path(), "dev").with_secrets(SecretsManager::with_passphrase(None, p))
-        };
-        let (snap, _) = files(Some("password")).load().unwrap();
-        assert_eq!(
-            snap.get("urn:pulumi:dev::p::t:i:T::a").unwrap().outputs["token"],
-            value::secret(Json::String("s3cr3t-token".into()))
-        );
-        let wrong = files(Some("password123")).load().unwrap_err();
-        assert_eq!(wrong.exit_code(), 6, "{wrong}");
-        let missing = files(None).load().unwrap_err().to_string();
-        assert!(missing.contains(secrets::PASSPHRASE_VAR) && missing.contains(secrets::PASSPHRASE_FILE_VAR));
-        assert_eq!(std::fs::read_to_string(dir.path().join("dev.json")).unwrap(), text);
-    }
-
-    #[test]
-    fn plaintext_state_of_an_earlier_version_is_encrypted_on_the_next_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let old = pulumi_deployment()
-            .replace(&format!("\"ciphertext\":\"{CIPHERTEXT}\""), "\"plaintext\":\"\\\"s3cr3t-token\\\"\"")
-            .replace(&format!(",\"secrets_providers\":{{\"state\":{{\"salt\":\"{SALT}\"}},\"type\":\"passphrase\"}}"), "");
-        assert!(old.contains("plaintext") && !old.contains("secrets_providers"), "{old}");
-        std::fs::write(dir.path().join("dev.json"), &old).unwrap();
-        let files = StateFiles::new(dir.path(), "dev")
-            .with_secrets(SecretsManager::with_passphrase(None, Some("")));
-        let (snap, _) = files.load().unwrap();
-        // A run that changes nothing still rewrites it, encrypted.
-        let j = Journal::open(files.clone(), snap, false).unwrap();
-        j.compact().unwrap();
-        let new = std::fs::read_to_string(dir.path().join("dev.json")).unwrap();
-        assert!(!new.contains("s3cr3t-token"), "{new}");
-        assert!(new.contains("\"ciphertext\": \"v1:"), "{new}");
-        let (again, _) = files.load().unwrap();
-        assert_eq!(
-            again.get("urn:pulumi:dev::p::t:i:T::a").unwrap().outputs["token"],
-            value::secret(Json::String("s3cr3t-token".into()))
-        );
-    }
-
-    #[test]
-    fn export_and_import_round_trip_between_salts() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("export.json");
-        let doc: Json = serde_json::from_str(&pulumi_deployment()).unwrap();
-        // Import into a stack with its own salt: secrets are re-encrypted under it.
-        let ours = SecretsManager::with_passphrase(None, Some("password"));
-        ours.encrypt("create a salt").unwrap();
-        let files = StateFiles::new(&dir.path().join("state"), "dev").with_secrets(ours.clone());
-        let warnings = files.import(&doc, &src).unwrap();
-        assert!(warnings.is_empty(), "{warnings:?}");
-        let text = std::fs::read_to_string(&files.checkpoint).unwrap();
-        assert!(!text.contains("s3cr3t") && !text.contains(CIPHERTEXT));
-        assert!(text.contains(&ours.salt().unwrap()));
-        let out = files.export(false).unwrap();
-        assert!(!out.to_string().contains("s3cr3t"));
-        let shown = files.export(true).unwrap();
-        let token = &shown["deployment"]["resources"][0]["outputs"]["token"];
-        assert_eq!(token["plaintext"], "\"s3cr3t-token\"");
-    }
-
-    #[test]
-    fn resources_are_ordered_dependencies_first() {
-        let out = topo_sort(vec![res("c", &["b"]), res("b", &["a"]), res("a", &[])]);
-        let urns: Vec<&str> = out.iter().map(|r| r.urn.as_str()).collect();
-        assert_eq!(urns, vec!["a", "b", "c"]);
-    }
-}
+mod tests;

@@ -40,9 +40,17 @@ fn config_set_get_list_rm_write_the_stack_file_as_pulumi_does() {
     harness(p.path(), None, &["config", "set", "region", "eu-west-1"]).ok();
     let text = stack_file(&p);
     assert!(text.contains("t:region: eu-west-1"), "{text}");
-    assert!(!text.contains("encryptionsalt"), "no salt before the first secret: {text}");
+    assert!(
+        !text.contains("encryptionsalt"),
+        "no salt before the first secret: {text}"
+    );
     // The first secret creates the salt; the value is stored encrypted.
-    harness(p.path(), Some("pw"), &["config", "set", "pw", "s3cr3t-", "--secret"]).ok();
+    harness(
+        p.path(),
+        Some("pw"),
+        &["config", "set", "pw", "s3cr3t-", "--secret"],
+    )
+    .ok();
     let text = stack_file(&p);
     assert!(text.starts_with("encryptionsalt: v1:"), "{text}");
     assert!(text.contains("t:pw:\n    secure: v1:"), "{text}");
@@ -50,7 +58,11 @@ fn config_set_get_list_rm_write_the_stack_file_as_pulumi_does() {
     let get = harness(p.path(), Some("pw"), &["config", "get", "pw"]).ok();
     assert_eq!(get.stdout, "s3cr3t-\n");
     let list = harness(p.path(), Some("pw"), &["config"]).ok();
-    assert!(list.stdout.contains("pw") && list.stdout.contains("[secret]"), "{}", list.stdout);
+    assert!(
+        list.stdout.contains("pw") && list.stdout.contains("[secret]"),
+        "{}",
+        list.stdout
+    );
     assert!(!list.stdout.contains("s3cr3t"), "{}", list.stdout);
     let shown = harness(p.path(), Some("pw"), &["config", "--show-secrets"]).ok();
     assert!(shown.stdout.contains("s3cr3t-"), "{}", shown.stdout);
@@ -79,7 +91,11 @@ fn a_stack_file_written_by_the_pulumi_cli_is_read_and_hand_written_secure_values
     let get = harness(p.path(), Some("password"), &["config", "get", "pw"]).ok();
     assert_eq!(get.stdout, "hunter2\n");
     let preview = harness(p.path(), Some("password"), &["preview", "--json"]).ok();
-    assert!(!preview.stdout.contains("hunter2"), "{}", preview.describe());
+    assert!(
+        !preview.stdout.contains("hunter2"),
+        "{}",
+        preview.describe()
+    );
     // A wrong passphrase is refused by the engine too, naming the file.
     let bad = harness(p.path(), Some("wrong"), &["preview", "--json"]);
     assert_eq!(bad.code, 6, "{}", bad.describe());
@@ -89,11 +105,17 @@ fn a_stack_file_written_by_the_pulumi_cli_is_read_and_hand_written_secure_values
     harness(p.path(), Some("password"), &["config", "set", "other", "x"]).ok();
     let text = stack_file(&p);
     assert!(!text.contains("handwritten-pl41n"), "{text}");
-    assert!(text.contains(&format!("encryptionsalt: {PULUMI_SALT}")), "salt kept: {text}");
+    assert!(
+        text.contains(&format!("encryptionsalt: {PULUMI_SALT}")),
+        "salt kept: {text}"
+    );
     let legacy = harness(p.path(), Some("password"), &["config", "get", "legacy"]).ok();
     assert_eq!(legacy.stdout, "handwritten-pl41n\n");
     // Without a salt an encrypted value cannot be read: a clear error with file and line.
-    p.write("Pulumi.dev.yaml", &format!("config:\n  t:pw:\n    secure: {PULUMI_HUNTER2}\n"));
+    p.write(
+        "Pulumi.dev.yaml",
+        &format!("config:\n  t:pw:\n    secure: {PULUMI_HUNTER2}\n"),
+    );
     let r = harness(p.path(), Some("password"), &["preview", "--json"]);
     assert_eq!(r.code, 2, "{}", r.describe());
     assert!(r.stderr.contains("encryptionsalt"), "{}", r.stderr);

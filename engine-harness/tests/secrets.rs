@@ -72,18 +72,46 @@ fn state_file(dir: &Path) -> PathBuf {
 fn up_of_the_secrets_example_leaves_no_secret_in_clear_in_any_file_or_output() {
     let dir = secrets_example();
     let p = dir.path();
+    // As shipped: the token is the secret config default of Pulumi.yaml.
+    harness(p, Some(PASS), &["up", "--yes", "--json"]).ok();
+    for f in files_under(&p.join(".pulumi-harness")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+        assert!(
+            !text.contains("not-a-real-token-1234"),
+            "{} holds the secret",
+            f.display()
+        );
+    }
     let token = format!("tok-{}-plaintext", std::process::id());
-    harness(p, Some(PASS), &["config", "set", "apiToken", &token, "--secret"]).ok();
+    harness(
+        p,
+        Some(PASS),
+        &["config", "set", "apiToken", &token, "--secret"],
+    )
+    .ok();
     let mut outputs = Vec::new();
     let up = harness(p, Some(PASS), &["up", "--yes", "--json"]).ok();
     assert_eq!(up.summary()["failed"], 0, "{}", up.describe());
     outputs.push(up.describe());
     // A second run that changes the secret writes the journal and the checkpoint again.
     let token2 = format!("{token}-rotated");
-    harness(p, Some(PASS), &["config", "set", "apiToken", &token2, "--secret"]).ok();
+    harness(
+        p,
+        Some(PASS),
+        &["config", "set", "apiToken", &token2, "--secret"],
+    )
+    .ok();
     outputs.push(harness(p, Some(PASS), &["up", "--yes"]).ok().describe());
-    outputs.push(harness(p, Some(PASS), &["preview", "--json"]).ok().describe());
-    outputs.push(harness(p, Some(PASS), &["refresh", "--yes", "--json"]).ok().describe());
+    outputs.push(
+        harness(p, Some(PASS), &["preview", "--json"])
+            .ok()
+            .describe(),
+    );
+    outputs.push(
+        harness(p, Some(PASS), &["refresh", "--yes", "--json"])
+            .ok()
+            .describe(),
+    );
     outputs.push(harness(p, Some(PASS), &["config"]).ok().describe());
     outputs.push(harness(p, Some(PASS), &["stack", "export"]).ok().describe());
 
@@ -95,12 +123,20 @@ fn up_of_the_secrets_example_leaves_no_secret_in_clear_in_any_file_or_output() {
         .into_iter()
         .filter(|f| *f != own_output)
         .collect();
-    assert!(checked.iter().any(|f| f.ends_with(".pulumi-harness/dev.json")));
+    assert!(
+        checked
+            .iter()
+            .any(|f| f.ends_with(".pulumi-harness/dev.json"))
+    );
     for f in &checked {
         let bytes = std::fs::read(f).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for t in [&token, &token2] {
-            assert!(!text.contains(t.as_str()), "{} holds the secret in clear", f.display());
+            assert!(
+                !text.contains(t.as_str()),
+                "{} holds the secret in clear",
+                f.display()
+            );
         }
     }
     for out in &outputs {
@@ -114,8 +150,14 @@ fn up_of_the_secrets_example_leaves_no_secret_in_clear_in_any_file_or_output() {
     let salt = state["deployment"]["secrets_providers"]["state"]["salt"]
         .as_str()
         .unwrap();
-    assert_eq!(state["deployment"]["secrets_providers"]["type"], "passphrase");
-    assert!(stack_file.contains(&format!("encryptionsalt: {salt}")), "{stack_file}");
+    assert_eq!(
+        state["deployment"]["secrets_providers"]["type"],
+        "passphrase"
+    );
+    assert!(
+        stack_file.contains(&format!("encryptionsalt: {salt}")),
+        "{stack_file}"
+    );
     let text = state.to_string();
     assert!(text.contains("\"ciphertext\":\"v1:"), "{text}");
     assert!(!text.contains("\"plaintext\""), "{text}");
@@ -126,7 +168,12 @@ fn up_of_the_secrets_example_leaves_no_secret_in_clear_in_any_file_or_output() {
 fn a_wrong_or_missing_passphrase_is_refused_and_the_state_is_unchanged_byte_for_byte() {
     let dir = secrets_example();
     let p = dir.path();
-    harness(p, Some(PASS), &["config", "set", "apiToken", "t0ken-xyz", "--secret"]).ok();
+    harness(
+        p,
+        Some(PASS),
+        &["config", "set", "apiToken", "t0ken-xyz", "--secret"],
+    )
+    .ok();
     harness(p, Some(PASS), &["up", "--yes", "--json"]).ok();
     let before = std::fs::read(state_file(p)).unwrap();
     let stack_before = std::fs::read(p.join("Pulumi.dev.yaml")).unwrap();
@@ -149,7 +196,10 @@ fn a_wrong_or_missing_passphrase_is_refused_and_the_state_is_unchanged_byte_for_
             r.stderr
         );
         assert_eq!(std::fs::read(state_file(p)).unwrap(), before, "{args:?}");
-        assert_eq!(std::fs::read(p.join("Pulumi.dev.yaml")).unwrap(), stack_before);
+        assert_eq!(
+            std::fs::read(p.join("Pulumi.dev.yaml")).unwrap(),
+            stack_before
+        );
         assert!(!p.join(".pulumi-harness/dev.journal").exists());
     }
     // Exporting with secrets still encrypted needs no passphrase: nothing is decrypted.
@@ -183,7 +233,11 @@ fn a_stack_without_secrets_needs_no_passphrase() {
     harness(p.path(), None, &["up", "--yes", "--json"]).ok();
     harness(p.path(), None, &["config", "set", "plain", "value"]).ok();
     let cfg = harness(p.path(), None, &["config"]).ok();
-    assert!(cfg.stdout.contains("plain") && cfg.stdout.contains("value"), "{}", cfg.stdout);
+    assert!(
+        cfg.stdout.contains("plain") && cfg.stdout.contains("value"),
+        "{}",
+        cfg.stdout
+    );
     harness(p.path(), None, &["stack", "export"]).ok();
     assert_eq!(mode(&state_file(p.path())), 0o600);
     harness(p.path(), None, &["destroy", "--yes", "--json"]).ok();
@@ -205,11 +259,14 @@ fn plaintext_state_from_an_earlier_version_is_read_and_encrypted_on_its_next_wri
     let old_text = serde_json::to_string_pretty(&old).unwrap();
     assert!(old_text.contains("\"plaintext\"") && old_text.contains("old-s3cret-"));
     std::fs::write(state_file(p.path()), &old_text).unwrap();
-    std::fs::set_permissions(state_file(p.path()), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(state_file(p.path()), std::fs::Permissions::from_mode(0o644)).unwrap();
     // It is read (nothing to change) and rewritten encrypted, owner-only.
     let up = harness(p.path(), Some(PASS), &["up", "--yes", "--json"]).ok();
-    assert!(up.steps().iter().all(|(op, _, _)| op == "same"), "{}", up.describe());
+    assert!(
+        up.steps().iter().all(|(op, _, _)| op == "same"),
+        "{}",
+        up.describe()
+    );
     let new = std::fs::read_to_string(state_file(p.path())).unwrap();
     assert!(!new.contains("old-s3cret-"), "{new}");
     assert!(!new.contains("\"plaintext\""), "{new}");
@@ -226,10 +283,20 @@ fn stack_export_and_import_move_a_stack_and_back() {
     let p = Project::local(
         "resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 6\n      prefix: ${pw}\n",
     );
-    harness(p.path(), Some(PASS), &["config", "set", "pw", "exp0rt-", "--secret"]).ok();
+    harness(
+        p.path(),
+        Some(PASS),
+        &["config", "set", "pw", "exp0rt-", "--secret"],
+    )
+    .ok();
     harness(p.path(), Some(PASS), &["up", "--yes", "--json"]).ok();
     let file = p.path().join("export.json");
-    harness(p.path(), Some(PASS), &["stack", "export", "--file", file.to_str().unwrap()]).ok();
+    harness(
+        p.path(),
+        Some(PASS),
+        &["stack", "export", "--file", file.to_str().unwrap()],
+    )
+    .ok();
     assert_eq!(mode(&file), 0o600);
     let exported: Json = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(exported["version"], 3);
@@ -239,7 +306,14 @@ fn stack_export_and_import_move_a_stack_and_back() {
     harness(
         p.path(),
         Some(PASS),
-        &["stack", "import", "--file", file.to_str().unwrap(), "--state-dir", other.to_str().unwrap()],
+        &[
+            "stack",
+            "import",
+            "--file",
+            file.to_str().unwrap(),
+            "--state-dir",
+            other.to_str().unwrap(),
+        ],
     )
     .ok();
     let preview = harness(
@@ -260,9 +334,19 @@ fn stack_export_and_import_move_a_stack_and_back() {
     let r = harness(
         p.path(),
         Some("nope"),
-        &["stack", "import", "--file", file.to_str().unwrap(), "--state-dir", other.to_str().unwrap()],
+        &[
+            "stack",
+            "import",
+            "--file",
+            file.to_str().unwrap(),
+            "--state-dir",
+            other.to_str().unwrap(),
+        ],
     );
     assert_eq!(r.code, 6, "{}", r.describe());
-    assert_eq!(std::fs::read_to_string(other.join("dev.json")).unwrap(), imported);
+    assert_eq!(
+        std::fs::read_to_string(other.join("dev.json")).unwrap(),
+        imported
+    );
     harness(p.path(), Some(PASS), &["destroy", "--yes", "--json"]).ok();
 }

@@ -136,7 +136,11 @@ impl Crypter {
         let mut salt = [0u8; SALT_BYTES];
         rand::rng().fill_bytes(&mut salt);
         let crypter = Crypter::derive(passphrase, &salt);
-        let state = format!("v1:{}:{}", B64.encode(salt), crypter.encrypt(CHECK_PLAINTEXT));
+        let state = format!(
+            "v1:{}:{}",
+            B64.encode(salt),
+            crypter.encrypt(CHECK_PLAINTEXT)
+        );
         (state, crypter)
     }
 }
@@ -213,7 +217,10 @@ mod tests {
                 "{\"user\":\"admin\",\"pw\":\"hunter2\"}",
                 "v1:AAECAwQFBgcICQoL:bOHUBpLBNsNeh/2bXsSb0oB3oo+FPtP7Ivn4eBmHlm6SKoqQ1g0/g4zmf5eDsVs=",
             ),
-            ("hunter2", "v1:AAECAwQFBgcICQoL:f7bPAZLBJje5vjnq4ZjgF4mAxD3wYtU="),
+            (
+                "hunter2",
+                "v1:AAECAwQFBgcICQoL:f7bPAZLBJje5vjnq4ZjgF4mAxD3wYtU=",
+            ),
         ];
         for (plain, sealed) in cases {
             assert_eq!(c.encrypt_with_nonce(plain, nonce), sealed);

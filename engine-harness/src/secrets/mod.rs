@@ -40,9 +40,10 @@ pub const PROVIDER_TYPE: &str = "passphrase";
 /// with surrounding whitespace trimmed, else `None`.
 pub fn passphrase_from_env() -> Result<Option<String>, Error> {
     if let Some(p) = std::env::var_os(PASSPHRASE_VAR) {
-        return p.into_string().map(Some).map_err(|_| {
-            Error::Secrets(format!("{PASSPHRASE_VAR} is not valid UTF-8"))
-        });
+        return p
+            .into_string()
+            .map(Some)
+            .map_err(|_| Error::Secrets(format!("{PASSPHRASE_VAR} is not valid UTF-8")));
     }
     match std::env::var_os(PASSPHRASE_FILE_VAR) {
         Some(f) if !f.is_empty() => {
@@ -229,7 +230,7 @@ impl SecretsManager {
     /// `ciphertext` form (as in `pulumi stack export`). Needs the passphrase only if there is a
     /// secret.
     pub fn seal(&self, v: &Json) -> Result<Json, Error> {
-        self.map_secrets(v, &|m| match m.get("plaintext").and_then(Json::as_str) {
+        map_secrets(v, &|m| match m.get("plaintext").and_then(Json::as_str) {
             Some(text) => Ok(Some(secret_with("ciphertext", self.encrypt(text)?))),
             None => Ok(None),
         })
@@ -237,7 +238,7 @@ impl SecretsManager {
 
     /// The inverse of [`SecretsManager::seal`]: `ciphertext` secrets decrypted to `plaintext`.
     pub fn open(&self, v: &Json) -> Result<Json, Error> {
-        self.map_secrets(v, &|m| match m.get("ciphertext").and_then(Json::as_str) {
+        map_secrets(v, &|m| match m.get("ciphertext").and_then(Json::as_str) {
             Some(text) => Ok(Some(secret_with("plaintext", self.decrypt(text)?))),
             None => Ok(None),
         })
@@ -256,33 +257,31 @@ impl SecretsManager {
             .map(|(k, v)| Ok((k.clone(), self.open(v)?)))
             .collect()
     }
+}
 
-    #[allow(clippy::only_used_in_recursion)]
-    fn map_secrets(
-        &self,
-        v: &Json,
-        f: &dyn Fn(&Map<String, Json>) -> Result<Option<Json>, Error>,
-    ) -> Result<Json, Error> {
-        Ok(match v {
-            Json::Object(m) if m.get(SIG_KEY).and_then(Json::as_str) == Some(SECRET_SIG) => {
-                match f(m)? {
-                    Some(out) => out,
-                    None => v.clone(),
-                }
+/// Rewrites each secret object in a state value with `f` (`None`: keep it).
+type SecretFn<'a> = dyn Fn(&Map<String, Json>) -> Result<Option<Json>, Error> + 'a;
+
+fn map_secrets(v: &Json, f: &SecretFn<'_>) -> Result<Json, Error> {
+    Ok(match v {
+        Json::Object(m) if m.get(SIG_KEY).and_then(Json::as_str) == Some(SECRET_SIG) => {
+            match f(m)? {
+                Some(out) => out,
+                None => v.clone(),
             }
-            Json::Array(a) => Json::Array(
-                a.iter()
-                    .map(|x| self.map_secrets(x, f))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Json::Object(m) => Json::Object(
-                m.iter()
-                    .map(|(k, x)| Ok((k.clone(), self.map_secrets(x, f)?)))
-                    .collect::<Result<_, Error>>()?,
-            ),
-            other => other.clone(),
-        })
-    }
+        }
+        Json::Array(a) => Json::Array(
+            a.iter()
+                .map(|x| map_secrets(x, f))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(m) => Json::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), map_secrets(x, f)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 fn secret_with(field: &str, text: String) -> Json {
@@ -328,7 +327,12 @@ mod tests {
         let v = value::to_state(&json!({"a": 1, "s": value::secret(json!({"pw": "hunter2"}))}));
         let sealed = m.seal(&v).unwrap();
         assert_eq!(sealed["a"], 1);
-        assert!(sealed["s"]["ciphertext"].as_str().unwrap().starts_with("v1:"));
+        assert!(
+            sealed["s"]["ciphertext"]
+                .as_str()
+                .unwrap()
+                .starts_with("v1:")
+        );
         assert!(!sealed.to_string().contains("hunter2"));
         assert!(sealed["s"].get("plaintext").is_none());
         assert_eq!(m.open(&sealed).unwrap(), v);
@@ -336,11 +340,16 @@ mod tests {
         let same = SecretsManager::with_passphrase(m.salt(), Some(""));
         assert_eq!(same.open(&sealed).unwrap(), v);
         let bad = SecretsManager::with_passphrase(m.salt(), Some("nope"));
-        assert!(matches!(bad.open(&sealed), Err(Error::Secrets(e)) if e.contains("incorrect passphrase")));
+        assert!(
+            matches!(bad.open(&sealed), Err(Error::Secrets(e)) if e.contains("incorrect passphrase"))
+        );
         let none = SecretsManager::with_passphrase(m.salt(), None);
         let err = none.open(&sealed).unwrap_err().to_string();
         assert!(err.contains(PASSPHRASE_VAR) && err.contains(PASSPHRASE_FILE_VAR));
         // No secret, no passphrase needed.
-        assert_eq!(none.seal(&json!({"a": [1, 2]})).unwrap(), json!({"a": [1, 2]}));
+        assert_eq!(
+            none.seal(&json!({"a": [1, 2]})).unwrap(),
+            json!({"a": [1, 2]})
+        );
     }
 }
