@@ -243,9 +243,11 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
     let (snap, replayed) = files.load()?;
     if opts.operation != Operation::Preview
-        && (snap.has_secrets() || secrets::program_uses_secrets(&project))
+        && (snap.has_secrets()
+            || secrets::program_uses_secrets(&project)
+            || files.secrets().has_passphrase())
     {
-        // Ask for the passphrase now, not when the first secret must be written.
+        // Unlock now, not when the first secret (perhaps one a provider marks) must be written.
         files.secrets().unlock()?;
     }
     if replayed {

@@ -96,10 +96,21 @@ fn cached(salt: &str, passphrase: &str) -> Result<Arc<Crypter>, Error> {
     Ok(c)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Source {
     Env,
     Given(Option<String>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never show the passphrase.
+        match self {
+            Source::Env => f.write_str("Env"),
+            Source::Given(Some(_)) => f.write_str("Given([secret])"),
+            Source::Given(None) => f.write_str("Given(None)"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -320,6 +331,13 @@ pub fn program_uses_secrets(project: &crate::program::Project) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn debug_output_never_shows_the_passphrase() {
+        let m = SecretsManager::with_passphrase(None, Some("hunter2-pass"));
+        m.unlock().unwrap();
+        assert!(!format!("{m:?}").contains("hunter2-pass"));
+    }
 
     #[test]
     fn state_values_seal_to_ciphertext_and_open_back() {
