@@ -7,6 +7,8 @@
 use crate::display::{DiffLine, Display, Event};
 use crate::plugin::{self, CallError, ConfigureArgs, Plugin, PluginSource};
 use crate::program::{Evaluator, Project, ResolvedResource};
+use crate::secrets::{self, SecretsManager};
+use crate::stack_config;
 use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
@@ -236,8 +238,18 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         .state_dir
         .clone()
         .unwrap_or_else(|| default_state_dir(&project.dir));
-    let files = StateFiles::new(&state_dir, &project.stack);
+    let secrets =
+        SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
+    let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
     let (snap, replayed) = files.load()?;
+    if opts.operation != Operation::Preview
+        && (snap.has_secrets()
+            || secrets::program_uses_secrets(&project)
+            || files.secrets().has_passphrase())
+    {
+        // Unlock now, not when the first secret (perhaps one a provider marks) must be written.
+        files.secrets().unlock()?;
+    }
     if replayed {
         display.log(
             "warning",

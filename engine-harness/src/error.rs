@@ -45,6 +45,10 @@ pub enum Error {
     /// The command line is wrong.
     #[error("{0}")]
     Usage(String),
+    /// Secrets could not be decrypted or encrypted: the passphrase is missing or wrong, or an
+    /// encrypted value is damaged. Nothing was written.
+    #[error("{0}")]
+    Secrets(String),
     /// An I/O error outside the state files.
     #[error("{context}: {source}")]
     Io {
@@ -66,6 +70,7 @@ impl Error {
     /// | 3 | pending operations from an interrupted run block this run |
     /// | 4 | a provider plugin could not be found, built, started or configured |
     /// | 5 | the state file or journal could not be read or written |
+    /// | 6 | the secrets passphrase is missing or wrong (nothing was written) |
     /// | 130 | interrupted by Ctrl-C (state saved) |
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -74,6 +79,7 @@ impl Error {
             Error::PendingOperations(_) => 3,
             Error::Plugin { .. } => 4,
             Error::State { .. } | Error::Io { .. } => 5,
+            Error::Secrets(_) => 6,
             Error::Interrupted(_) => 130,
         }
     }

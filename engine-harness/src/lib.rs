@@ -12,6 +12,8 @@
 //! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
 //! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through |
 //! | [`state`] | the checkpoint file and its append-only step journal |
+//! | [`secrets`] | Pulumi's passphrase secrets provider: secrets encrypted at rest |
+//! | [`stack_config`] | `Pulumi.<stack>.yaml` as `engine-harness config` reads and writes it |
 //! | [`deploy`] | planning and running steps in parallel along the dependency graph |
 //! | [`display`] | human output and the `--json` event stream |
 //!
@@ -31,6 +33,8 @@ pub mod engine_service;
 mod error;
 pub mod plugin;
 pub mod program;
+pub mod secrets;
+pub mod stack_config;
 pub mod state;
 pub mod value;
 

@@ -2,13 +2,19 @@
 //!
 //! ```text
 //! engine-harness preview|up|refresh|destroy [--cwd DIR] [--stack NAME] [--yes] [--parallel N] [--json] [--clear-pending]
+//! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
+//! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
 //! engine-harness conformance [ARGS...]
 //! ```
 //!
 //! Exit codes: 0 success; 1 one or more steps failed (state saved); 2 invalid command line,
 //! program or configuration; 3 pending operations from an interrupted run (see the message,
 //! then use --clear-pending); 4 a provider plugin could not be found, built, started or
-//! configured; 5 the state could not be read or written; 130 interrupted by Ctrl-C (state saved).
+//! configured; 5 the state could not be read or written; 6 the secrets passphrase
+//! (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) is missing or wrong, nothing
+//! written; 130 interrupted by Ctrl-C (state saved).
+
+mod stack_cmds;
 
 use clap::{Args, Parser, Subcommand};
 use engine_harness::Error;
@@ -26,7 +32,9 @@ struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 steps failed (state saved); 2 invalid command line, program or config; \
-3 pending operations from an interrupted run; 4 plugin failure; 5 state file error; 130 interrupted (state saved).";
+3 pending operations from an interrupted run; 4 plugin failure; 5 state file error; \
+6 secrets passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) missing or wrong, nothing written; \
+130 interrupted (state saved).";
 
 #[derive(Subcommand)]
 enum Command {
@@ -38,6 +46,10 @@ enum Command {
     Refresh(Common),
     /// Delete every resource of the stack.
     Destroy(Common),
+    /// Show or change the stack's configuration (Pulumi.<stack>.yaml); lists all values without a subcommand.
+    Config(ConfigCmd),
+    /// Export or import the stack's state, in the format of `pulumi stack export`/`import`.
+    Stack(StackCmd),
     /// Run the provider conformance kit (arguments, including --help, are passed through).
     #[command(disable_help_flag = true)]
     Conformance {
@@ -72,6 +84,103 @@ struct Common {
     state_dir: Option<PathBuf>,
 }
 
+/// Where the stack is: the same flags as the other subcommands.
+#[derive(Args)]
+struct Location {
+    /// The project directory (holding Pulumi.yaml).
+    #[arg(long, default_value = ".", global = true)]
+    cwd: PathBuf,
+    /// The stack name.
+    #[arg(long, short = 's', default_value = "dev", global = true)]
+    stack: String,
+    /// Where state is kept (default: <cwd>/.pulumi-harness).
+    #[arg(long, global = true)]
+    state_dir: Option<PathBuf>,
+}
+
+impl From<Location> for stack_cmds::Location {
+    fn from(l: Location) -> Self {
+        stack_cmds::Location {
+            cwd: l.cwd,
+            stack: l.stack,
+            state_dir: l.state_dir,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ConfigCmd {
+    #[command(subcommand)]
+    action: Option<ConfigAction>,
+    /// List secret values in clear instead of `[secret]`.
+    #[arg(long)]
+    show_secrets: bool,
+    #[command(flatten)]
+    loc: Location,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Set a value (KEY without `namespace:` belongs to the project).
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Encrypt the value with the stack's passphrase (`secure: v1:…`).
+        #[arg(long)]
+        secret: bool,
+    },
+    /// Print a value (a secret in clear).
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Remove a value.
+    Rm {
+        /// The key.
+        key: String,
+    },
+}
+
+#[derive(Args)]
+struct StackCmd {
+    #[command(subcommand)]
+    action: StackAction,
+    #[command(flatten)]
+    loc: Location,
+}
+
+#[derive(Subcommand)]
+enum StackAction {
+    /// Write the state as a version 3 deployment (secrets encrypted unless --show-secrets).
+    Export {
+        /// Write to this file (mode 0600) instead of stdout.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Write secrets in clear.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Replace the state with a deployment written by `pulumi stack export` or `stack export`.
+    Import {
+        /// The deployment file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+/// Runs a `config` or `stack` command and maps its result to an exit code.
+fn local_command(f: impl FnOnce() -> Result<(), Error>) -> ExitCode {
+    match f() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -84,6 +193,28 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let (op, common) = match cli.command {
         Command::Conformance { args } => return provider_conformance::cli::run(args).await,
+        Command::Config(c) => {
+            let action = match c.action {
+                None => stack_cmds::ConfigAction::List {
+                    show_secrets: c.show_secrets,
+                },
+                Some(ConfigAction::Get { key }) => stack_cmds::ConfigAction::Get(key),
+                Some(ConfigAction::Rm { key }) => stack_cmds::ConfigAction::Rm(key),
+                Some(ConfigAction::Set { key, value, secret }) => {
+                    stack_cmds::ConfigAction::Set { key, value, secret }
+                }
+            };
+            return local_command(|| stack_cmds::config(&c.loc.into(), action));
+        }
+        Command::Stack(c) => {
+            let loc: stack_cmds::Location = c.loc.into();
+            return local_command(|| match c.action {
+                StackAction::Export { file, show_secrets } => {
+                    stack_cmds::export(&loc, file.as_deref(), show_secrets)
+                }
+                StackAction::Import { file } => stack_cmds::import(&loc, &file),
+            });
+        }
         Command::Preview(c) => (Operation::Preview, c),
         Command::Up(c) => (Operation::Up, c),
         Command::Refresh(c) => (Operation::Refresh, c),

@@ -814,7 +814,15 @@ fn parse_options(
     Ok(o)
 }
 
-fn config_value(src: &Source, line: usize, key: &str, v: &Yaml) -> Result<Json, Error> {
+/// A config value; `secure:` values become secrets, decrypted with the stack file's passphrase
+/// secrets provider (`secrets`) when they are encrypted (`v1:…`).
+fn config_value(
+    src: &Source,
+    line: usize,
+    key: &str,
+    v: &Yaml,
+    secrets: Option<&crate::secrets::SecretsManager>,
+) -> Result<Json, Error> {
     if let Some(m) = v.as_mapping()
         && m.len() == 1
         && let Some(secure) = m.get("secure")
@@ -822,10 +830,22 @@ fn config_value(src: &Source, line: usize, key: &str, v: &Yaml) -> Result<Json, 
         let s = secure
             .as_str()
             .ok_or_else(|| src.err(line, format!("`{key}`: `secure` must be a string")))?;
-        if s.starts_with("v1:") || s.starts_with("AAAB") {
+        if s.starts_with("v1:") {
+            let Some(secrets) = secrets.filter(|m| m.salt().is_some()) else {
+                return Err(src.err(
+                    line,
+                    format!("`{key}` holds an encrypted value but the stack file has no `encryptionsalt:` to decrypt it with; copy the `encryptionsalt:` line of the Pulumi.<stack>.yaml that encrypted it, or set the value again with `engine-harness config set {key} <value> --secret`"),
+                ));
+            };
+            let plain = secrets.decrypt(s).map_err(|e| {
+                Error::Secrets(format!("{}:{line}: `{key}`: {e}", src.file.display()))
+            })?;
+            return Ok(value::secret(Json::String(plain)));
+        }
+        if s.starts_with("AAAB") {
             return Err(src.err(
                 line,
-                format!("`{key}` holds a value encrypted by the pulumi CLI, which engine-harness cannot decrypt; write `secure: <plain value>` instead (it is kept secret and never printed)"),
+                format!("`{key}` holds a value encrypted by a cloud secrets provider, which engine-harness cannot decrypt; use the passphrase provider (`pulumi stack change-secrets-provider passphrase`) or write `secure: <plain value>`"),
             ));
         }
         return Ok(value::secret(Json::String(s.to_string())));
@@ -867,7 +887,7 @@ fn load_config(
                     m.get("secret").and_then(Yaml::as_bool).unwrap_or(false),
                 )
             }
-            _ => (Some(config_value(src, line, &key, v)?), false),
+            _ => (Some(config_value(src, line, &key, v, None)?), false),
         };
         if secret {
             secret_keys.insert(bare.clone());
@@ -892,6 +912,11 @@ fn load_config(
         })?;
         let ssrc = Source::new(&stack_file, &text);
         let doc = parse_yaml(&stack_file, &text)?;
+        let salt = doc
+            .get("encryptionsalt")
+            .and_then(Yaml::as_str)
+            .map(str::to_string);
+        let secrets = crate::secrets::SecretsManager::from_env(salt);
         if let Some(cfg) = doc.get("config") {
             let line = ssrc.top_key("config");
             for (k, v) in as_mapping(&ssrc, line, "config", cfg)? {
@@ -900,7 +925,7 @@ fn load_config(
                 let Some((ns, bare)) = key.split_once(':') else {
                     return Err(ssrc.err(kline, format!("config key `{key}` needs a namespace: write `{project}:{key}` (project) or `<package>:{key}` (provider)")));
                 };
-                let value = config_value(&ssrc, kline, &key, v)?;
+                let value = config_value(&ssrc, kline, &key, v, Some(&secrets))?;
                 if ns == project {
                     config.insert(bare.to_string(), value);
                 } else {
