@@ -236,7 +236,8 @@ fn timeout(urn: &str, text: &str) -> Result<Option<Duration>, MonitorError> {
     if text.is_empty() {
         return Ok(None);
     }
-    parse_duration(text)
+    // One duration syntax for YAML programs and SDK requests alike.
+    crate::program::parse_duration(text)
         .map(Some)
         .ok_or_else(|| MonitorError::InvalidField {
             urn: urn.to_string(),
@@ -245,41 +246,6 @@ fn timeout(urn: &str, text: &str) -> Result<Option<Duration>, MonitorError> {
                 "`{text}` is not a duration; write it like `30s`, `5m` or `1h30m` (units ns, us, ms, s, m, h)"
             ),
         })
-}
-
-/// Parses a duration as Pulumi's SDKs write them (Go's format): numbers with units, such as
-/// `90s`, `1.5h` or `1h30m`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 /// Prepares a property map for a program: without `accept_secrets` secrets are unwrapped, and
@@ -324,17 +290,6 @@ fn downgrade(v: &Json, accept_secrets: bool, accept_resources: bool) -> Json {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn durations_in_go_format() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        for bad in ["", "5", "5x", "m", "1h 30m", "-5m"] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn secrets_and_references_downgraded_only_when_not_accepted() {

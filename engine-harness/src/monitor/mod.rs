@@ -7,7 +7,7 @@
 //! | [`request`] | the typed requests ([`Registration`], [`OutputsRegistration`], [`ReadRequest`], [`InvokeRequest`]) and answers |
 //! | [`sink`] | the channel of [`MonitorEvent`]s and the [`RegistrationSink`] trait that answers them |
 //! | `registry` | which URNs exist: duplicates, unknown parents and providers are errors |
-//! | `convert` | wire requests to typed ones and back; aliases; durations |
+//! | `convert` | wire requests to typed ones and back; aliases; timeouts |
 //! | `service` | the gRPC services on loopback ([`serve`], [`serve_with_sink`]) |
 //!
 //! # How Pulumi's SDKs talk to the engine (facts from Pulumi's sources)
@@ -73,7 +73,7 @@ mod service;
 pub mod sink;
 pub mod urn;
 
-pub use convert::{RESOURCE_REF_SIG, parse_duration};
+pub use convert::RESOURCE_REF_SIG;
 pub use error::MonitorError;
 pub use request::*;
 pub use service::{DEFAULT_FEATURES, MonitorConfig, RunningMonitor, serve, serve_with_sink};
