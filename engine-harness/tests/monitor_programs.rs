@@ -1,5 +1,6 @@
-//! Real Python programs (PyPI `pulumi`, installed by the test into a virtualenv cached under the
-//! target directory) run against the resource monitor, answered by a recording sink.
+//! Real Python and TypeScript programs (PyPI `pulumi`; npm `@pulumi/pulumi` and `typescript`,
+//! installed by the tests themselves and cached under the target directory) run against the
+//! resource monitor, answered by a recording sink.
 
 use engine_harness::language::{LanguageError, OutputLine, RunRequest, Stream, run};
 use engine_harness::monitor::*;
@@ -40,6 +41,37 @@ fn python_venv() -> PathBuf {
         venv
     })
     .clone()
+}
+
+/// `node_modules` for the Node.js fixture, installed once from its package.json with npm.
+fn node_modules() -> PathBuf {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES
+        .get_or_init(|| {
+            let cache = target_dir().join("monitor-e2e").join("node-cache");
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/programs/nodejs-basic/package.json");
+            let wanted = std::fs::read_to_string(&manifest).unwrap();
+            let stamp = cache.join(".installed-package.json");
+            if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+                let _ = std::fs::remove_dir_all(&cache);
+                std::fs::create_dir_all(&cache).unwrap();
+                std::fs::write(cache.join("package.json"), &wanted).unwrap();
+                let out = std::process::Command::new("npm")
+                    .args(["install", "--no-audit", "--no-fund"])
+                    .current_dir(&cache)
+                    .output()
+                    .expect("run npm install");
+                assert!(
+                    out.status.success(),
+                    "npm install failed:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                std::fs::write(&stamp, &wanted).unwrap();
+            }
+            cache.join("node_modules")
+        })
+        .clone()
 }
 
 /// A copy of fixture program `name` whose Pulumi.yaml uses `virtualenv`.
@@ -343,4 +375,58 @@ async fn bad_projects_are_named() {
     let run = run_program(dir.path(), "x", Recorder::new(false), |_| {}).await;
     let e = run.result.unwrap_err().to_string();
     assert!(e.contains("there is no package.json"), "{e}");
+}
+
+const TS_STACK: &str = "urn:pulumi:dev::monitor-ts::pulumi:pulumi:Stack::monitor-ts-dev";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_program_registers_resources_components_secrets_and_outputs() {
+    let modules = node_modules();
+    let dir = program("nodejs-basic", Path::new("unused"));
+    std::os::unix::fs::symlink(&modules, dir.path().join("node_modules")).unwrap();
+    let sink = Recorder::new(false);
+    let run = run_program(dir.path(), "monitor-ts", sink.clone(), |_| {}).await;
+    run.result
+        .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
+    assert!(
+        run.lines
+            .iter()
+            .any(|l| l.stream == Stream::Stdout && l.text == "program finished registering"),
+        "{:#?}",
+        run.lines
+    );
+    let first = sink.get("first");
+    assert_eq!(first.parent.as_deref(), Some(TS_STACK));
+    assert_eq!(first.options.protect, Some(true));
+    assert!(
+        value::is_secret(&first.inputs["seed"]),
+        "{:?}",
+        first.inputs
+    );
+    let pair = sink.get("pair");
+    assert!(!pair.custom);
+    assert!(
+        pair.options.dependencies.contains(&first.urn),
+        "{:?}",
+        pair.options
+    );
+    let child = sink.get("pair-child");
+    assert_eq!(
+        child.urn,
+        "urn:pulumi:dev::monitor-ts::test:index:Pair$local:index:Random::pair-child"
+    );
+    let second = sink.get("second");
+    assert_eq!(second.inputs["length"], json!(9));
+    assert_eq!(
+        second.options.property_dependencies["length"],
+        vec![first.urn.clone()]
+    );
+    assert_eq!(
+        sink.outputs_of(&pair.urn)["childResult"],
+        json!("fake-pair-child")
+    );
+    let outputs = sink.outputs_of(TS_STACK);
+    assert_eq!(outputs["result"], json!("fake-first"));
+    assert_eq!(outputs["secondLength"], json!(9));
+    assert_eq!(outputs["password"], value::secret(json!("hunter2")));
 }
