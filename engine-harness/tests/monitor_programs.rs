@@ -74,8 +74,8 @@ fn node_modules() -> PathBuf {
         .clone()
 }
 
-/// A copy of fixture program `name` whose Pulumi.yaml uses `virtualenv`.
-fn program(name: &str, virtualenv: &Path) -> tempfile::TempDir {
+/// A copy of fixture program `name`, its Pulumi.yaml naming `virtualenv` when given.
+fn program(name: &str, virtualenv: Option<&Path>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/programs")
@@ -84,6 +84,9 @@ fn program(name: &str, virtualenv: &Path) -> tempfile::TempDir {
         let path = entry.unwrap().path();
         std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
     }
+    let Some(virtualenv) = virtualenv else {
+        return dir;
+    };
     let yaml = std::fs::read_to_string(src.join("Pulumi.yaml")).unwrap();
     let yaml = yaml.replace(
         "runtime: python\n",
@@ -211,10 +214,11 @@ const STACK: &str = "urn:pulumi:dev::monitor-py::pulumi:pulumi:Stack::monitor-py
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_program_registers_resources_components_secrets_and_outputs() {
     let venv = python_venv();
-    let dir = program("python-basic", &venv);
+    let dir = program("python-basic", Some(&venv));
     let sink = Recorder::new(false);
     let run = run_program(dir.path(), "monitor-py", sink.clone(), |_| {}).await;
     run.result
+        .as_ref()
         .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
     assert!(
         run.lines
@@ -279,10 +283,11 @@ async fn python_program_registers_resources_components_secrets_and_outputs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_preview_sees_unknowns() {
     let venv = python_venv();
-    let dir = program("python-basic", &venv);
+    let dir = program("python-basic", Some(&venv));
     let sink = Recorder::new(true);
     let run = run_program(dir.path(), "monitor-py", sink.clone(), |_| {}).await;
     run.result
+        .as_ref()
         .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
     let outputs = sink.outputs_of(STACK);
     assert!(value::is_unknown(&outputs["result"]), "{outputs:?}");
@@ -293,7 +298,7 @@ async fn python_preview_sees_unknowns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_program_that_raises_fails_with_its_error() {
     let venv = python_venv();
-    let dir = program("python-raises", &venv);
+    let dir = program("python-raises", Some(&venv));
     let sink = Recorder::new(false);
     let run = run_program(dir.path(), "monitor-py-raises", sink.clone(), |_| {}).await;
     match run.result {
@@ -314,7 +319,7 @@ async fn python_program_that_raises_fails_with_its_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_program_that_hangs_is_stopped_with_a_message() {
     let venv = python_venv();
-    let dir = program("python-hangs", &venv);
+    let dir = program("python-hangs", Some(&venv));
     let sink = Recorder::new(false);
     let run = run_program(dir.path(), "monitor-py-hangs", sink.clone(), |r| {
         r.timeout = Duration::from_secs(15);
@@ -336,7 +341,7 @@ async fn program_that_never_connects_times_out() {
     std::fs::write(&python, "#!/bin/sh\nexec sleep 300\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let dir = program("python-basic", fake.path());
+    let dir = program("python-basic", Some(fake.path()));
     let run = run_program(dir.path(), "monitor-py", Recorder::new(false), |r| {
         r.connect_timeout = Duration::from_secs(2);
     })
@@ -382,11 +387,12 @@ const TS_STACK: &str = "urn:pulumi:dev::monitor-ts::pulumi:pulumi:Stack::monitor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_program_registers_resources_components_secrets_and_outputs() {
     let modules = node_modules();
-    let dir = program("nodejs-basic", Path::new("unused"));
+    let dir = program("nodejs-basic", None);
     std::os::unix::fs::symlink(&modules, dir.path().join("node_modules")).unwrap();
     let sink = Recorder::new(false);
     let run = run_program(dir.path(), "monitor-ts", sink.clone(), |_| {}).await;
     run.result
+        .as_ref()
         .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
     assert!(
         run.lines
@@ -429,4 +435,70 @@ async fn typescript_program_registers_resources_components_secrets_and_outputs()
     assert_eq!(outputs["result"], json!("fake-first"));
     assert_eq!(outputs["secondLength"], json!(9));
     assert_eq!(outputs["password"], value::secret(json!("hunter2")));
+}
+
+fn setup_lines(run: &Run) -> Vec<String> {
+    run.lines
+        .iter()
+        .filter(|l| l.stream == Stream::Setup)
+        .map(|l| l.text.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_virtualenv_is_made_from_requirements_txt_when_missing() {
+    let dir = program("python-basic", None);
+    let sink = Recorder::new(false);
+    let run = run_program(dir.path(), "monitor-py", sink.clone(), |_| {}).await;
+    run.result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
+    let setup = setup_lines(&run);
+    assert!(
+        setup
+            .iter()
+            .any(|l| l.starts_with("creating the virtualenv")),
+        "{setup:#?}"
+    );
+    assert!(
+        setup
+            .iter()
+            .any(|l| l.starts_with("installing requirements.txt")),
+        "{setup:#?}"
+    );
+    assert!(dir.path().join("venv/bin/python").exists());
+    assert_eq!(sink.get("first").type_token, "local:index:Random");
+
+    // The second run uses the virtualenv as it is.
+    let run = run_program(dir.path(), "monitor-py", Recorder::new(false), |_| {}).await;
+    run.result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
+    assert_eq!(setup_lines(&run), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_preview_after_npm_install_sees_unknowns() {
+    node_modules(); // warms npm's cache, so the install below needs no downloads
+    let dir = program("nodejs-basic", None);
+    let sink = Recorder::new(true);
+    let run = run_program(dir.path(), "monitor-ts", sink.clone(), |_| {}).await;
+    run.result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{:#?}", run.lines));
+    let setup = setup_lines(&run);
+    assert!(
+        setup
+            .iter()
+            .any(|l| l.starts_with("installing node_modules: npm install")),
+        "{setup:#?}"
+    );
+    assert!(
+        dir.path()
+            .join("node_modules/@pulumi/pulumi/cmd/run")
+            .exists()
+    );
+    let outputs = sink.outputs_of(TS_STACK);
+    assert!(value::is_unknown(&outputs["result"]), "{outputs:?}");
+    assert!(value::contains_secret(&outputs["password"]), "{outputs:?}");
 }
