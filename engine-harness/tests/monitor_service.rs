@@ -455,3 +455,45 @@ async fn an_engine_that_stops_answering_is_an_error_not_a_hang() {
     assert_eq!(e.code(), tonic::Code::Unavailable);
     assert!(e.message().contains("engine stopped"));
 }
+
+#[tokio::test]
+async fn children_inherit_the_aliases_of_a_renamed_parent() {
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    let mut comp = reg("my:mod:Comp", "new", STACK, false);
+    comp.aliases = vec![Alias {
+        alias: Some(alias::Alias::Spec(alias::Spec {
+            name: "old".into(),
+            ..Default::default()
+        })),
+    }];
+    let comp = client.register_resource(comp).await.unwrap().into_inner();
+    for child in ["new-file", "other"] {
+        client
+            .register_resource(reg("local:index:File", child, &comp.urn, true))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        memory.registrations.lock().unwrap()[1].options.aliases,
+        vec!["urn:pulumi:dev::app::my:mod:Comp::old".to_string()]
+    );
+    let aliases_of = |name: &str| {
+        let regs = memory.registrations.lock().unwrap();
+        regs.iter()
+            .find(|r| r.name == name)
+            .unwrap()
+            .options
+            .aliases
+            .clone()
+    };
+    assert_eq!(
+        aliases_of("new-file"),
+        vec!["urn:pulumi:dev::app::my:mod:Comp$local:index:File::old-file".to_string()],
+        "a child named after its parent is renamed with it"
+    );
+    assert_eq!(
+        aliases_of("other"),
+        vec!["urn:pulumi:dev::app::my:mod:Comp$local:index:File::other".to_string()]
+    );
+}

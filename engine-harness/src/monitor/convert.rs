@@ -81,6 +81,9 @@ pub fn registration(
             alias,
         )?);
     }
+    if let Some(p) = &parent {
+        inherit_parent_aliases(registry, p, &req.r#type, &req.name, &mut aliases);
+    }
     let options = ResourceOptions {
         protect: req.protect,
         dependencies: req.dependencies,
@@ -105,7 +108,7 @@ pub fn registration(
         deleted_with: non_empty(req.deleted_with),
     };
     // Claimed last, so a request refused above can be corrected and sent again.
-    registry.claim(&urn, &req.r#type)?;
+    registry.claim(&urn, &req.r#type, &options.aliases)?;
     Ok(Registration {
         urn,
         type_token: req.r#type,
@@ -149,7 +152,7 @@ pub fn read(
     let provider = non_empty(req.provider)
         .map(|r| registry.provider(&urn, &r))
         .transpose()?;
-    registry.claim(&urn, &req.r#type)?;
+    registry.claim(&urn, &req.r#type, &[])?;
     Ok(ReadRequest {
         urn,
         type_token: req.r#type,
@@ -187,6 +190,40 @@ pub fn invoke(
         version: non_empty(req.version),
         dependencies: req.depends_on,
     })
+}
+
+/// Adds the aliases a child has because its parent has some: the child's name and type under
+/// each earlier URN of the parent, with a name that starts with the parent's name renamed along
+/// with it (so that renaming a component does not replace its children).
+fn inherit_parent_aliases(
+    registry: &Registry,
+    parent: &str,
+    ty: &str,
+    name: &str,
+    aliases: &mut Vec<String>,
+) {
+    let Some(parent_name) = urn::parse(parent).map(|p| p.name.to_string()) else {
+        return;
+    };
+    for parent_alias in registry.aliases_of(parent) {
+        let Some(alias_parts) = urn::parse(&parent_alias) else {
+            continue;
+        };
+        let alias_name = match name.strip_prefix(parent_name.as_str()) {
+            Some(rest) => format!("{}{rest}", alias_parts.name),
+            None => name.to_string(),
+        };
+        let inherited = urn::new(
+            alias_parts.stack,
+            alias_parts.project,
+            Some(&parent_alias),
+            ty,
+            &alias_name,
+        );
+        if !aliases.contains(&inherited) {
+            aliases.push(inherited);
+        }
+    }
 }
 
 /// The URN an alias stands for: the parts the alias leaves out are the resource's own.

@@ -7,29 +7,56 @@ use super::urn::PROVIDER_TYPE_PREFIX;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The URNs registered so far, with their types.
+#[derive(Debug)]
+struct Known {
+    type_token: String,
+    aliases: Vec<String>,
+}
+
+/// The URNs registered so far, with their types and aliases.
 #[derive(Debug, Default)]
 pub struct Registry {
-    types: Mutex<HashMap<String, String>>,
+    types: Mutex<HashMap<String, Known>>,
 }
 
 impl Registry {
-    /// Records `urn` (of type `type_token`), or fails when it was registered before.
-    pub fn claim(&self, urn: &str, type_token: &str) -> Result<(), MonitorError> {
+    /// Records `urn` (of type `type_token`, known before as `aliases`), or fails when it was
+    /// registered before.
+    pub fn claim(
+        &self,
+        urn: &str,
+        type_token: &str,
+        aliases: &[String],
+    ) -> Result<(), MonitorError> {
         let mut types = self.types.lock().unwrap_or_else(|e| e.into_inner());
         if types.contains_key(urn) {
             return Err(MonitorError::DuplicateUrn {
                 urn: urn.to_string(),
             });
         }
-        types.insert(urn.to_string(), type_token.to_string());
+        types.insert(
+            urn.to_string(),
+            Known {
+                type_token: type_token.to_string(),
+                aliases: aliases.to_vec(),
+            },
+        );
         Ok(())
     }
 
     /// The type of a registered URN.
     pub fn type_of(&self, urn: &str) -> Option<String> {
         let types = self.types.lock().unwrap_or_else(|e| e.into_inner());
-        types.get(urn).cloned()
+        types.get(urn).map(|k| k.type_token.clone())
+    }
+
+    /// The earlier URNs of a registered resource.
+    pub fn aliases_of(&self, urn: &str) -> Vec<String> {
+        let types = self.types.lock().unwrap_or_else(|e| e.into_inner());
+        types
+            .get(urn)
+            .map(|k| k.aliases.clone())
+            .unwrap_or_default()
     }
 
     /// Fails unless `parent` was registered.
