@@ -125,13 +125,9 @@ mod tests {
     use super::*;
 
     fn load(yaml: &str) -> Result<ProjectInfo, LanguageError> {
-        let dir =
-            std::env::temp_dir().join(format!("eh-project-{}-{}", std::process::id(), yaml.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("Pulumi.yaml"), yaml).unwrap();
-        let r = ProjectInfo::load(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
-        r
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Pulumi.yaml"), yaml).unwrap();
+        ProjectInfo::load(dir.path())
     }
 
     #[test]
