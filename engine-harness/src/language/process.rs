@@ -75,7 +75,15 @@ fn describe(cmd: &Command) -> String {
     let std = cmd.as_std();
     std::iter::once(std.get_program())
         .chain(std.get_args())
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(|s| {
+            let s = s.to_string_lossy();
+            // An inline script (`python -c`) would drown the message.
+            if s.contains('\n') {
+                "<script>".to_string()
+            } else {
+                s.into_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
