@@ -16,7 +16,8 @@
 //! `config.py`, `stack.py`): the language host runs `python -u <exec script> --monitor ADDR
 //! --engine ADDR --project P --stack S --pwd DIR --dry_run true|false --parallel N PROGRAM`;
 //! the script builds `pulumi.runtime.Settings(monitor, engine, project, stack, parallel,
-//! dry_run, organization, root_directory)`, reads config from the environment (`PULUMI_CONFIG`,
+//! dry_run)` (the SDK's `Settings` also takes `organization` and `root_directory`, which
+//! engine-harness's runner passes), reads config from the environment (`PULUMI_CONFIG`,
 //! a JSON object of `pkg:key` to string, and `PULUMI_CONFIG_SECRET_KEYS`, a JSON array of the
 //! keys that are secret) via `set_all_config`, `chdir`s to `--pwd`, and runs the program with
 //! `runpy.run_path` inside `run_in_stack`. An exception is logged through `Engine.Log` at
