@@ -7,6 +7,10 @@ const PROTOS: &[&str] = &[
     "pulumi/engine.proto",
     "pulumi/errors.proto",
     "pulumi/provider.proto",
+    "pulumi/alias.proto",
+    "pulumi/source.proto",
+    "pulumi/callback.proto",
+    "pulumi/resource.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -31,6 +31,8 @@ pub mod deploy;
 pub mod display;
 pub mod engine_service;
 mod error;
+pub mod language;
+pub mod monitor;
 pub mod plugin;
 pub mod program;
 pub mod secrets;

@@ -1,5 +1,5 @@
-//! The `pulumirpc` wire protocol: messages, the `ResourceProvider` and `Engine` services, and
-//! their generated gRPC clients and servers.
+//! The `pulumirpc` wire protocol: messages, the `ResourceProvider`, `Engine`, `ResourceMonitor`
+//! and `Callbacks` services, and their generated gRPC clients and servers.
 //!
 //! The `.proto` files under `proto/pulumi/` are this project's own, with package, service,
 //! method, message and field names and numbers identical to Pulumi's, so a provider built on

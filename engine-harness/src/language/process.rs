@@ -1,0 +1,249 @@
+//! Running the program's processes: setup commands (`pip`, `npm`) and the program itself, with
+//! their output streamed line by line to the caller and time limits enforced.
+
+use super::error::LanguageError;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// Where a line of output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The program's stdout.
+    Stdout,
+    /// The program's stderr.
+    Stderr,
+    /// A setup command (creating a virtualenv, `pip install`, `npm install`): progress.
+    Setup,
+}
+
+/// One line of output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    /// Where it came from.
+    pub stream: Stream,
+    /// The line, without its newline.
+    pub text: String,
+}
+
+/// Receives the program's output as it is produced.
+pub type OutputHandler = Arc<dyn Fn(OutputLine) + Send + Sync>;
+
+/// A handler that writes every line to this process's stderr, indented under the run (stdout
+/// is left alone: it may belong to a machine-readable stream).
+pub fn stderr_handler() -> OutputHandler {
+    Arc::new(|line: OutputLine| {
+        let tag = match line.stream {
+            Stream::Setup => "setup",
+            Stream::Stdout | Stream::Stderr => "program",
+        };
+        eprintln!("  {tag} | {}", line.text);
+    })
+}
+
+const TAIL_LINES: usize = 40;
+
+type Tail = Arc<Mutex<VecDeque<String>>>;
+
+fn forward(
+    reader: impl AsyncRead + Unpin + Send + 'static,
+    stream: Stream,
+    output: OutputHandler,
+    tail: Option<Tail>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(text)) = lines.next_line().await {
+            if let Some(tail) = &tail {
+                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                if t.len() == TAIL_LINES {
+                    t.pop_front();
+                }
+                t.push_back(text.clone());
+            }
+            output(OutputLine { stream, text });
+        }
+    })
+}
+
+fn describe(cmd: &Command) -> String {
+    let std = cmd.as_std();
+    std::iter::once(std.get_program())
+        .chain(std.get_args())
+        .map(|s| {
+            let s = s.to_string_lossy();
+            // An inline script (`python -c`) would drown the message.
+            if s.contains('\n') {
+                "<script>".to_string()
+            } else {
+                s.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+struct Running {
+    child: Child,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    tail: Tail,
+}
+
+fn spawn(
+    program: &Path,
+    mut cmd: Command,
+    out: Stream,
+    err: Stream,
+    output: &OutputHandler,
+) -> Result<Running, LanguageError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // Its own process group, so that a timeout stops whatever it started too.
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn().map_err(|source| LanguageError::Spawn {
+        program: program.to_path_buf(),
+        command: describe(&cmd),
+        source,
+    })?;
+    let tail: Tail = Arc::default();
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        readers.push(forward(stdout, out, output.clone(), None));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        readers.push(forward(stderr, err, output.clone(), Some(tail.clone())));
+    }
+    Ok(Running {
+        child,
+        readers,
+        tail,
+    })
+}
+
+impl Running {
+    fn kill(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a negative pid signals the process group the child leads;
+            // it touches no memory of ours.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+            }
+        }
+        let _ = self.child.start_kill();
+    }
+
+    async fn finish(mut self, status: ExitStatus) -> (ExitStatus, String) {
+        for reader in self.readers.drain(..) {
+            // Output written after exit by a grandchild still holding the pipe is not waited for.
+            let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
+        }
+        let tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        (status, tail.iter().cloned().collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// Runs a setup command to completion, its output shown as progress; fails with the end of
+/// its stderr.
+pub(crate) async fn setup(
+    program: &Path,
+    cmd: Command,
+    what: &str,
+    output: &OutputHandler,
+) -> Result<(), LanguageError> {
+    let command = describe(&cmd);
+    output(OutputLine {
+        stream: Stream::Setup,
+        text: format!("{what}: {command}"),
+    });
+    let mut running = spawn(program, cmd, Stream::Setup, Stream::Setup, output)?;
+    let status = running
+        .child
+        .wait()
+        .await
+        .map_err(|source| LanguageError::Spawn {
+            program: program.to_path_buf(),
+            command: command.clone(),
+            source,
+        })?;
+    let (status, tail) = running.finish(status).await;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(LanguageError::Setup {
+            program: program.to_path_buf(),
+            message: format!("{what} failed ({status}): `{command}`\n{tail}"),
+        })
+    }
+}
+
+/// Time limits of a program run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+/// Runs the program; returns its exit status and the end of its stderr, or an error when it
+/// never connects (`connected` stays false) or outlives its time.
+pub(crate) async fn supervise(
+    program: &Path,
+    cmd: Command,
+    output: &OutputHandler,
+    mut connected: watch::Receiver<bool>,
+    limits: Limits,
+) -> Result<(ExitStatus, String), LanguageError> {
+    let mut running = spawn(program, cmd, Stream::Stdout, Stream::Stderr, output)?;
+    let deadline = tokio::time::Instant::now() + limits.total;
+    let wait_error = |source| LanguageError::Spawn {
+        program: program.to_path_buf(),
+        command: "wait".into(),
+        source,
+    };
+    // Phase one: until the program's first RPC.
+    let connect_by = tokio::time::Instant::now() + limits.connect;
+    let status = tokio::select! {
+        status = running.child.wait() => Some(status.map_err(wait_error)?),
+        ok = connected.wait_for(|c| *c) => {
+            if ok.is_err() {
+                // The monitor is gone: only the overall limit applies now.
+                tokio::select! {
+                    status = running.child.wait() => Some(status.map_err(wait_error)?),
+                    _ = tokio::time::sleep_until(deadline) => {
+                        running.kill();
+                        let _ = running.child.wait().await;
+                        return Err(LanguageError::TimedOut { program: program.to_path_buf(), after: limits.total });
+                    }
+                }
+            } else {
+                None
+            }
+        }
+        _ = tokio::time::sleep_until(connect_by) => {
+            running.kill();
+            let _ = running.child.wait().await;
+            return Err(LanguageError::NeverConnected { program: program.to_path_buf(), after: limits.connect });
+        }
+    };
+    let status = match status {
+        Some(s) => s,
+        // Phase two: connected; until it exits or its time is up.
+        None => tokio::select! {
+            status = running.child.wait() => status.map_err(wait_error)?,
+            _ = tokio::time::sleep_until(deadline) => {
+                running.kill();
+                let _ = running.child.wait().await;
+                return Err(LanguageError::TimedOut { program: program.to_path_buf(), after: limits.total });
+            }
+        },
+    };
+    Ok(running.finish(status).await)
+}

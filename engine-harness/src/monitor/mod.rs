@@ -1,0 +1,81 @@
+//! The resource monitor: the `pulumirpc.ResourceMonitor` and `pulumirpc.Engine` services a
+//! program's language SDK talks to, turning each RPC into a typed engine-side request.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`urn`] | URNs built and split as Pulumi does |
+//! | [`request`] | the typed requests ([`Registration`], [`OutputsRegistration`], [`ReadRequest`], [`InvokeRequest`]) and answers |
+//! | [`sink`] | the channel of [`MonitorEvent`]s and the [`RegistrationSink`] trait that answers them |
+//! | `registry` | which URNs exist: duplicates, unknown parents and providers are errors |
+//! | `convert` | wire requests to typed ones and back; aliases; timeouts |
+//! | `service` | the gRPC services on loopback ([`serve`], [`serve_with_sink`]) |
+//!
+//! # How Pulumi's SDKs talk to the engine (facts from Pulumi's sources)
+//!
+//! Python (`sdk/python/cmd/pulumi-language-python-exec`, `lib/pulumi/runtime/settings.py`,
+//! `config.py`, `stack.py`): the language host runs `python -u <exec script> --monitor ADDR
+//! --engine ADDR --project P --stack S --pwd DIR --dry_run true|false --parallel N PROGRAM`;
+//! the script builds `pulumi.runtime.Settings(monitor, engine, project, stack, parallel,
+//! dry_run)` (the SDK's `Settings` also takes `organization` and `root_directory`, which
+//! engine-harness's runner passes), reads config from the environment (`PULUMI_CONFIG`,
+//! a JSON object of `pkg:key` to string, and `PULUMI_CONFIG_SECRET_KEYS`, a JSON array of the
+//! keys that are secret) via `set_all_config`, `chdir`s to `--pwd`, and runs the program with
+//! `runpy.run_path` inside `run_in_stack`. An exception is logged through `Engine.Log` at
+//! error severity and the script exits 1. The PyPI package does not ship the script (the CLI
+//! does), so [`crate::language`] runs its own equivalent.
+//!
+//! Node.js (`sdk/nodejs/cmd/run/index.ts`, `run.ts`, `runtime/state.ts`): the language host runs
+//! `node <program's node_modules/@pulumi/pulumi/cmd/run> --monitor ADDR --engine ADDR
+//! --organization O --project P --root-directory DIR --stack S --pwd DIR [--dry-run]
+//! --parallel N PROGRAM` (PROGRAM is `.` unless `main` names a file; with `.`, `main` or
+//! `exports` of package.json is the entry point). The runner copies the flags into
+//! `PULUMI_NODEJS_{ORGANIZATION,PROJECT,ROOT_DIRECTORY,STACK,DRY_RUN,PARALLEL,MONITOR,ENGINE}`
+//! and reads `PULUMI_CONFIG` and `PULUMI_CONFIG_SECRET_KEYS` as Python does. TypeScript is run
+//! through ts-node when `PULUMI_NODEJS_TYPESCRIPT=true` (the language host's default;
+//! `PULUMI_NODEJS_TSCONFIG_PATH` and `PULUMI_NODEJS_TRANSPILE_ONLY` tune it).
+//!
+//! Features: the SDKs first try `GetDeploymentInfo` (newer Python) and, on `UNIMPLEMENTED`,
+//! ask `SupportsFeature` for the ids `secrets`, `resourceReferences`, `outputValues`,
+//! `deletedWith`, `replaceWith`, `aliasSpecs`, `transforms`, `invokeTransforms`,
+//! `parameterization`, `resourceHooks` and `errorHooks`; this monitor answers from a declared
+//! set ([`DEFAULT_FEATURES`]).
+//!
+//! Requests (`proto/pulumi/resource.proto`): the program first registers the root
+//! `pulumi:pulumi:Stack` named `<project>-<stack>` and sets it with `Engine.SetRootResource`;
+//! every other resource names a parent. `RegisterResource` carries type, name, parent, custom,
+//! the inputs (`object`), dependencies and propertyDependencies, the provider reference
+//! (`<provider URN>::<id>`), the options (protect, ignoreChanges, replaceOnChanges,
+//! deleteBeforeReplace(+Defined), retainOnDelete, customTimeouts as Go durations,
+//! additionalSecretOutputs, aliases as URNs or specs, importId) and acceptSecrets /
+//! acceptResources, which say how the answer's `object` may encode values.
+//! `RegisterResourceOutputs` carries a component's or the stack's outputs; `ReadResource` an id
+//! to read; `Invoke` a function token, args and an optional provider. After the program ends the
+//! SDKs call `SignalAndWaitForShutdown` (an `UNIMPLEMENTED` answer is tolerated).
+//!
+//! ```
+//! # async fn demo() -> std::io::Result<()> {
+//! use engine_harness::monitor::{MonitorConfig, MonitorEvent, serve};
+//! let (monitor, mut events) = serve(MonitorConfig::new("app", "dev")).await?;
+//! println!("give the program --monitor {}", monitor.address());
+//! while let Some(event) = events.recv().await {
+//!     if let MonitorEvent::Register { request, reply } = event {
+//!         println!("registered {}", request.urn);
+//!         let _ = reply.send(Ok(Default::default()));
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod convert;
+mod error;
+mod registry;
+pub mod request;
+mod service;
+pub mod sink;
+pub mod urn;
+
+pub use convert::RESOURCE_REF_SIG;
+pub use error::MonitorError;
+pub use request::*;
+pub use service::{DEFAULT_FEATURES, MonitorConfig, RunningMonitor, serve, serve_with_sink};
+pub use sink::{MonitorEvent, RegistrationSink, Reply, drive};

@@ -1,0 +1,94 @@
+//! The URNs a run has registered: what makes a second registration of the same URN, an unknown
+//! parent or a reference to a provider that does not exist an error.
+
+use super::error::MonitorError;
+use super::request::ProviderReference;
+use super::urn::PROVIDER_TYPE_PREFIX;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+struct Known {
+    type_token: String,
+    aliases: Vec<String>,
+}
+
+/// The URNs registered so far, with their types and aliases.
+#[derive(Debug, Default)]
+pub struct Registry {
+    types: Mutex<HashMap<String, Known>>,
+}
+
+impl Registry {
+    /// Records `urn` (of type `type_token`, known before as `aliases`), or fails when it was
+    /// registered before.
+    pub fn claim(
+        &self,
+        urn: &str,
+        type_token: &str,
+        aliases: &[String],
+    ) -> Result<(), MonitorError> {
+        let mut types = self.types.lock().unwrap_or_else(|e| e.into_inner());
+        if types.contains_key(urn) {
+            return Err(MonitorError::DuplicateUrn {
+                urn: urn.to_string(),
+            });
+        }
+        types.insert(
+            urn.to_string(),
+            Known {
+                type_token: type_token.to_string(),
+                aliases: aliases.to_vec(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The type of a registered URN.
+    pub fn type_of(&self, urn: &str) -> Option<String> {
+        let types = self.types.lock().unwrap_or_else(|e| e.into_inner());
+        types.get(urn).map(|k| k.type_token.clone())
+    }
+
+    /// The earlier URNs of a registered resource.
+    pub fn aliases_of(&self, urn: &str) -> Vec<String> {
+        let types = self.types.lock().unwrap_or_else(|e| e.into_inner());
+        types
+            .get(urn)
+            .map(|k| k.aliases.clone())
+            .unwrap_or_default()
+    }
+
+    /// Fails unless `parent` was registered.
+    pub fn check_parent(&self, urn: &str, parent: &str) -> Result<(), MonitorError> {
+        match self.type_of(parent) {
+            Some(_) => Ok(()),
+            None => Err(MonitorError::UnknownParent {
+                urn: urn.to_string(),
+                parent: parent.to_string(),
+            }),
+        }
+    }
+
+    /// Parses and checks a provider reference made by `by` (a URN or function token): it must
+    /// name a registered `pulumi:providers:*` resource.
+    pub fn provider(&self, by: &str, reference: &str) -> Result<ProviderReference, MonitorError> {
+        let bad = |reason: String| MonitorError::BadProvider {
+            urn: by.to_string(),
+            reference: reference.to_string(),
+            reason,
+        };
+        let parsed = ProviderReference::parse(reference)
+            .ok_or_else(|| bad("is not of the form `<provider URN>::<provider id>`".into()))?;
+        match self.type_of(&parsed.urn) {
+            Some(ty) if ty.starts_with(PROVIDER_TYPE_PREFIX) => Ok(parsed),
+            Some(ty) => Err(bad(format!(
+                "names a resource of type `{ty}`, which is not a provider (`{PROVIDER_TYPE_PREFIX}<package>`)"
+            ))),
+            None => Err(bad(
+                "names a provider that was not registered; register the provider resource first"
+                    .into(),
+            )),
+        }
+    }
+}

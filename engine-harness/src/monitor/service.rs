@@ -1,0 +1,410 @@
+//! The gRPC side: `pulumirpc.ResourceMonitor` and `pulumirpc.Engine` on one loopback port,
+//! each RPC turned into a typed [`MonitorEvent`] and answered from its oneshot reply.
+
+use super::convert::{self, Scope};
+use super::error::MonitorError;
+use super::registry::Registry;
+use super::request::*;
+use super::sink::{MonitorEvent, RegistrationSink, Reply};
+use crate::value;
+use pulumirpc::engine_server::{Engine, EngineServer};
+use pulumirpc::resource_monitor_server::{ResourceMonitor, ResourceMonitorServer};
+use pulumirpc::*;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+/// The features this monitor supports, by the ids the SDKs ask `SupportsFeature` about:
+/// secrets and resource references travel as typed values, and aliases arrive as specs that
+/// the monitor resolves. Output values, transforms, hooks, `deletedWith`, `replaceWith` and
+/// parameterized packages are answered `false`, so the SDKs do not use them.
+pub const DEFAULT_FEATURES: &[&str] = &["secrets", "resourceReferences", "aliasSpecs"];
+
+/// What a monitor serves.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// The stack name, for URNs.
+    pub stack: String,
+    /// The project name, for URNs.
+    pub project: String,
+    /// Feature ids answered `true` by `SupportsFeature`; every other id is answered `false`.
+    pub features: BTreeSet<String>,
+}
+
+impl MonitorConfig {
+    /// A monitor for `project`/`stack` with [`DEFAULT_FEATURES`].
+    pub fn new(project: impl Into<String>, stack: impl Into<String>) -> Self {
+        MonitorConfig {
+            stack: stack.into(),
+            project: project.into(),
+            features: DEFAULT_FEATURES.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+}
+
+struct Shared {
+    scope: Scope,
+    features: BTreeSet<String>,
+    registry: Registry,
+    root: Mutex<Option<String>>,
+    events: mpsc::Sender<MonitorEvent>,
+    connected: watch::Sender<bool>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn touch(&self) {
+        self.connected
+            .send_if_modified(|c| !std::mem::replace(c, true));
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> MonitorEvent) -> Result<T, MonitorError> {
+        let (tx, rx) = oneshot::channel();
+        self.events
+            .send(make(tx))
+            .await
+            .map_err(|_| MonitorError::EngineStopped)?;
+        rx.await.map_err(|_| MonitorError::EngineStopped)?
+    }
+}
+
+#[derive(Clone)]
+struct MonitorService(Arc<Shared>);
+
+fn status(e: MonitorError) -> Status {
+    e.to_status()
+}
+
+#[tonic::async_trait]
+impl ResourceMonitor for MonitorService {
+    async fn supports_feature(
+        &self,
+        req: Request<SupportsFeatureRequest>,
+    ) -> Result<Response<SupportsFeatureResponse>, Status> {
+        self.0.touch();
+        Ok(Response::new(SupportsFeatureResponse {
+            has_support: self.0.features.contains(&req.into_inner().id),
+        }))
+    }
+
+    async fn invoke(
+        &self,
+        req: Request<ResourceInvokeRequest>,
+    ) -> Result<Response<InvokeResponse>, Status> {
+        self.0.touch();
+        let request = convert::invoke(&self.0.registry, req.into_inner()).map_err(status)?;
+        let result = self
+            .0
+            .ask(|reply| MonitorEvent::Invoke { request, reply })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(InvokeResponse {
+            r#return: Some(value::to_struct(&result.value)),
+            failures: result
+                .failures
+                .into_iter()
+                .map(|(property, reason)| CheckFailure { property, reason })
+                .collect(),
+        }))
+    }
+
+    async fn call(
+        &self,
+        _: Request<ResourceCallRequest>,
+    ) -> Result<Response<CallResponse>, Status> {
+        self.0.touch();
+        Err(Status::unimplemented(
+            "engine-harness does not support method calls on components yet",
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        req: Request<ReadResourceRequest>,
+    ) -> Result<Response<ReadResourceResponse>, Status> {
+        self.0.touch();
+        let req = req.into_inner();
+        let (accept_secrets, accept_resources) = (req.accept_secrets, req.accept_resources);
+        let request = convert::read(&self.0.scope, &self.0.registry, req).map_err(status)?;
+        let urn = request.urn.clone();
+        let result = self
+            .0
+            .ask(|reply| MonitorEvent::Read { request, reply })
+            .await
+            .map_err(status)?;
+        let properties = convert::for_program(&result.properties, accept_secrets, accept_resources);
+        Ok(Response::new(ReadResourceResponse {
+            urn,
+            properties: Some(value::to_struct(&properties)),
+        }))
+    }
+
+    async fn register_resource(
+        &self,
+        req: Request<RegisterResourceRequest>,
+    ) -> Result<Response<RegisterResourceResponse>, Status> {
+        self.0.touch();
+        let req = req.into_inner();
+        let (accept_secrets, accept_resources) = (req.accept_secrets, req.accept_resources);
+        let request =
+            convert::registration(&self.0.scope, &self.0.registry, req).map_err(status)?;
+        let urn = request.urn.clone();
+        let result = self
+            .0
+            .ask(|reply| MonitorEvent::Register {
+                request: Box::new(request),
+                reply,
+            })
+            .await
+            .map_err(status)?;
+        let object = convert::for_program(&result.outputs, accept_secrets, accept_resources);
+        Ok(Response::new(RegisterResourceResponse {
+            urn,
+            id: result.id.unwrap_or_default(),
+            object: Some(value::to_struct(&object)),
+            stable: false,
+            stables: Vec::new(),
+            property_dependencies: result
+                .property_dependencies
+                .into_iter()
+                .map(|(k, urns)| (k, register_resource_response::PropertyDependencies { urns }))
+                .collect(),
+        }))
+    }
+
+    async fn register_resource_outputs(
+        &self,
+        req: Request<RegisterResourceOutputsRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.0.touch();
+        let req = req.into_inner();
+        if self.0.registry.type_of(&req.urn).is_none() {
+            return Err(status(MonitorError::UnknownResource { urn: req.urn }));
+        }
+        let request = OutputsRegistration {
+            urn: req.urn,
+            outputs: req
+                .outputs
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        };
+        self.0
+            .ask(|reply| MonitorEvent::RegisterOutputs { request, reply })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(()))
+    }
+
+    async fn register_stack_transform(&self, _: Request<Callback>) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(
+            "engine-harness does not support stack transforms",
+        ))
+    }
+
+    async fn register_stack_invoke_transform(
+        &self,
+        _: Request<Callback>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(
+            "engine-harness does not support invoke transforms",
+        ))
+    }
+
+    async fn register_package(
+        &self,
+        req: Request<RegisterPackageRequest>,
+    ) -> Result<Response<RegisterPackageResponse>, Status> {
+        Err(Status::unimplemented(format!(
+            "engine-harness does not support parameterized packages (package `{}`)",
+            req.into_inner().name
+        )))
+    }
+
+    async fn signal_and_wait_for_shutdown(&self, _: Request<()>) -> Result<Response<()>, Status> {
+        self.0.touch();
+        Ok(Response::new(()))
+    }
+}
+
+#[derive(Clone)]
+struct EngineService(Arc<Shared>);
+
+#[tonic::async_trait]
+impl Engine for EngineService {
+    async fn log(&self, req: Request<LogRequest>) -> Result<Response<()>, Status> {
+        self.0.touch();
+        let r = req.into_inner();
+        let severity = match LogSeverity::try_from(r.severity).unwrap_or(LogSeverity::Info) {
+            LogSeverity::Debug => Severity::Debug,
+            LogSeverity::Info => Severity::Info,
+            LogSeverity::Warning => Severity::Warning,
+            LogSeverity::Error => Severity::Error,
+        };
+        if severity == Severity::Error {
+            let mut errors = self.0.errors.lock().unwrap_or_else(|e| e.into_inner());
+            errors.push(r.message.clone());
+        }
+        let entry = LogEntry {
+            severity,
+            urn: (!r.urn.is_empty()).then_some(r.urn),
+            message: r.message,
+            ephemeral: r.ephemeral,
+        };
+        // A log needs no answer: the engine being gone is not the program's problem.
+        let _ = self.0.events.send(MonitorEvent::Log(entry)).await;
+        Ok(Response::new(()))
+    }
+
+    async fn get_root_resource(
+        &self,
+        _: Request<GetRootResourceRequest>,
+    ) -> Result<Response<GetRootResourceResponse>, Status> {
+        self.0.touch();
+        let root = self.0.root.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(Response::new(GetRootResourceResponse {
+            urn: root.clone().unwrap_or_default(),
+        }))
+    }
+
+    async fn set_root_resource(
+        &self,
+        req: Request<SetRootResourceRequest>,
+    ) -> Result<Response<SetRootResourceResponse>, Status> {
+        self.0.touch();
+        let urn = req.into_inner().urn;
+        *self.0.root.lock().unwrap_or_else(|e| e.into_inner()) = Some(urn);
+        Ok(Response::new(SetRootResourceResponse {}))
+    }
+
+    async fn start_debugging(
+        &self,
+        _: Request<StartDebuggingRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(
+            "engine-harness does not support debugging programs this way",
+        ))
+    }
+
+    async fn check_pulumi_version(
+        &self,
+        _: Request<CheckPulumiVersionRequest>,
+    ) -> Result<Response<CheckPulumiVersionResponse>, Status> {
+        Ok(Response::new(CheckPulumiVersionResponse {}))
+    }
+}
+
+/// A running monitor (and Engine service, on the same port); it stops when dropped.
+pub struct RunningMonitor {
+    address: String,
+    shared: Arc<Shared>,
+    connected: watch::Receiver<bool>,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for RunningMonitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningMonitor")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningMonitor {
+    /// `127.0.0.1:PORT`: the address to give a program as both its monitor and its engine.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Becomes `true` at the program's first RPC: how a runner tells a program that never
+    /// connects from one that is working.
+    pub fn connected(&self) -> watch::Receiver<bool> {
+        self.connected.clone()
+    }
+
+    /// The messages the program logged as errors, in order (an SDK reports an unhandled
+    /// exception this way before it exits).
+    pub fn logged_errors(&self) -> Vec<String> {
+        self.shared
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The root (stack) resource's URN, once the program has set it.
+    pub fn root_resource(&self) -> Option<String> {
+        self.shared
+            .root
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for RunningMonitor {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Serves the monitor on `127.0.0.1:0`; every request arrives on the returned channel, to be
+/// answered through its reply. The channel closes when the monitor is dropped.
+pub async fn serve(
+    config: MonitorConfig,
+) -> std::io::Result<(RunningMonitor, mpsc::Receiver<MonitorEvent>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?.to_string();
+    let (events, receiver) = mpsc::channel(1024);
+    let (connected_tx, connected) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        scope: Scope {
+            stack: config.stack,
+            project: config.project,
+        },
+        features: config.features,
+        registry: Registry::default(),
+        root: Mutex::new(None),
+        events,
+        connected: connected_tx,
+        errors: Mutex::new(Vec::new()),
+    });
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let monitor = ResourceMonitorServer::new(MonitorService(shared.clone()))
+        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+    let engine = EngineServer::new(EngineService(shared.clone()))
+        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(monitor)
+            .add_service(engine)
+            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+            .await;
+    });
+    Ok((
+        RunningMonitor {
+            address,
+            shared,
+            connected,
+            stop,
+        },
+        receiver,
+    ))
+}
+
+/// Serves the monitor on `127.0.0.1:0` with `sink` answering every request (see
+/// [`super::drive`]).
+pub async fn serve_with_sink(
+    config: MonitorConfig,
+    sink: Arc<dyn RegistrationSink>,
+) -> std::io::Result<RunningMonitor> {
+    let (monitor, events) = serve(config).await?;
+    tokio::spawn(super::sink::drive(events, sink));
+    Ok(monitor)
+}

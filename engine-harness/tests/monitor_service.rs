@@ -1,0 +1,499 @@
+//! The resource monitor over real gRPC, answered by an in-memory sink.
+
+use engine_harness::monitor::*;
+use engine_harness::value;
+use pulumirpc::engine_client::EngineClient;
+use pulumirpc::resource_monitor_client::ResourceMonitorClient;
+use pulumirpc::{
+    Alias, GetRootResourceRequest, LogRequest, LogSeverity, ReadResourceRequest,
+    RegisterResourceOutputsRequest, RegisterResourceRequest, ResourceInvokeRequest,
+    SetRootResourceRequest, SupportsFeatureRequest, alias, register_resource_request,
+};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// Records every request; answers registrations with id `id-<name>` and outputs = inputs plus
+/// `out: "x"` and a secret `token`.
+#[derive(Default)]
+struct Memory {
+    registrations: Mutex<Vec<Registration>>,
+    outputs: Mutex<Vec<OutputsRegistration>>,
+    reads: Mutex<Vec<ReadRequest>>,
+    invokes: Mutex<Vec<InvokeRequest>>,
+    logs: Mutex<Vec<LogEntry>>,
+}
+
+#[tonic::async_trait]
+impl RegistrationSink for Memory {
+    async fn register(&self, r: Registration) -> Result<RegisteredResource, MonitorError> {
+        let mut outputs = r.inputs.clone();
+        outputs.insert("out".into(), json!("x"));
+        outputs.insert("token".into(), value::secret(json!("s3cr3t")));
+        let id = r.custom.then(|| format!("id-{}", r.name));
+        self.registrations.lock().unwrap().push(r);
+        Ok(RegisteredResource {
+            id,
+            outputs,
+            ..Default::default()
+        })
+    }
+    async fn register_outputs(&self, o: OutputsRegistration) -> Result<(), MonitorError> {
+        self.outputs.lock().unwrap().push(o);
+        Ok(())
+    }
+    async fn read(&self, r: ReadRequest) -> Result<ReadResult, MonitorError> {
+        let properties = json!({"id": r.id.clone(), "path": "/tmp/x"});
+        self.reads.lock().unwrap().push(r);
+        Ok(ReadResult {
+            properties: properties.as_object().unwrap().clone(),
+        })
+    }
+    async fn invoke(&self, i: InvokeRequest) -> Result<InvokeResult, MonitorError> {
+        if i.token == "local:index:fail" {
+            return Err(MonitorError::Engine("provider said no".into()));
+        }
+        let value = json!({"echo": i.args.clone()});
+        self.invokes.lock().unwrap().push(i);
+        Ok(InvokeResult {
+            value: value.as_object().unwrap().clone(),
+            failures: vec![],
+        })
+    }
+    fn log(&self, entry: LogEntry) {
+        self.logs.lock().unwrap().push(entry);
+    }
+}
+
+async fn start() -> (RunningMonitor, Arc<Memory>, ResourceMonitorClient<Channel>) {
+    let memory = Arc::new(Memory::default());
+    let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), memory.clone())
+        .await
+        .unwrap();
+    let client = ResourceMonitorClient::connect(format!("http://{}", monitor.address()))
+        .await
+        .unwrap();
+    (monitor, memory, client)
+}
+
+fn reg(ty: &str, name: &str, parent: &str, custom: bool) -> RegisterResourceRequest {
+    RegisterResourceRequest {
+        r#type: ty.into(),
+        name: name.into(),
+        parent: parent.into(),
+        custom,
+        accept_secrets: true,
+        ..Default::default()
+    }
+}
+
+const STACK: &str = "urn:pulumi:dev::app::pulumi:pulumi:Stack::app-dev";
+
+async fn register_stack(client: &mut ResourceMonitorClient<Channel>) {
+    let r = client
+        .register_resource(reg("pulumi:pulumi:Stack", "app-dev", "", false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.urn, STACK);
+}
+
+#[tokio::test]
+async fn registrations_carry_urns_parents_options_and_answers() {
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+
+    let comp = client
+        .register_resource(reg("my:mod:Comp", "c", STACK, false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(comp.urn, "urn:pulumi:dev::app::my:mod:Comp::c");
+    assert_eq!(comp.id, "", "a component has no id");
+
+    let provider = client
+        .register_resource(reg("pulumi:providers:local", "p", STACK, true))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        provider.urn,
+        "urn:pulumi:dev::app::pulumi:providers:local::p"
+    );
+    let provider_ref = format!("{}::{}", provider.urn, provider.id);
+
+    let inputs = json!({"length": 8, "seed": value::secret(json!("pw"))});
+    let mut child = reg("local:index:Random", "r", &comp.urn, true);
+    child.object = Some(value::to_struct(inputs.as_object().unwrap()));
+    child.dependencies = vec![provider.urn.clone()];
+    child.property_dependencies.insert(
+        "length".into(),
+        register_resource_request::PropertyDependencies {
+            urns: vec![comp.urn.clone()],
+        },
+    );
+    child.provider = provider_ref.clone();
+    child.protect = Some(true);
+    child.ignore_changes = vec!["seed".into()];
+    child.replace_on_changes = vec!["length".into()];
+    child.delete_before_replace = false;
+    child.delete_before_replace_defined = true;
+    child.retain_on_delete = Some(false);
+    child.custom_timeouts = Some(register_resource_request::CustomTimeouts {
+        create: "1h30m".into(),
+        update: String::new(),
+        delete: "45s".into(),
+    });
+    child.additional_secret_outputs = vec!["out".into()];
+    child.import_id = "existing-7".into();
+    child.aliases = vec![
+        Alias {
+            alias: Some(alias::Alias::Spec(alias::Spec {
+                name: "old-r".into(),
+                ..Default::default()
+            })),
+        },
+        Alias {
+            alias: Some(alias::Alias::Spec(alias::Spec {
+                r#type: "local:index:OldRandom".into(),
+                parent: Some(alias::spec::Parent::NoParent(true)),
+                ..Default::default()
+            })),
+        },
+    ];
+    let answer = client.register_resource(child).await.unwrap().into_inner();
+    assert_eq!(
+        answer.urn,
+        "urn:pulumi:dev::app::my:mod:Comp$local:index:Random::r"
+    );
+    assert_eq!(answer.id, "id-r");
+    let object = value::from_struct(answer.object.as_ref().unwrap());
+    assert_eq!(object["out"], json!("x"));
+    assert!(
+        value::is_secret(&object["token"]),
+        "secrets stay secret: {object:?}"
+    );
+    assert!(value::is_secret(&object["seed"]));
+
+    let regs = memory.registrations.lock().unwrap();
+    let r = regs.iter().find(|r| r.name == "r").unwrap();
+    assert_eq!(r.parent.as_deref(), Some(comp.urn.as_str()));
+    assert!(r.custom);
+    assert!(value::is_secret(&r.inputs["seed"]), "secret input flagged");
+    assert_eq!(r.inputs["length"], json!(8));
+    let o = &r.options;
+    assert_eq!(o.dependencies, vec![provider.urn.clone()]);
+    assert_eq!(o.property_dependencies["length"], vec![comp.urn.clone()]);
+    assert_eq!(o.provider.as_ref().unwrap().urn, provider.urn);
+    assert_eq!(o.provider.as_ref().unwrap().package(), Some("local"));
+    assert_eq!(o.protect, Some(true));
+    assert_eq!(o.ignore_changes, vec!["seed"]);
+    assert_eq!(o.replace_on_changes, vec!["length"]);
+    assert_eq!(o.delete_before_replace, Some(false));
+    assert_eq!(o.retain_on_delete, Some(false));
+    assert_eq!(o.custom_timeouts.create, Some(Duration::from_secs(5400)));
+    assert_eq!(o.custom_timeouts.update, None);
+    assert_eq!(o.custom_timeouts.delete, Some(Duration::from_secs(45)));
+    assert_eq!(o.additional_secret_outputs, vec!["out"]);
+    assert_eq!(o.import_id.as_deref(), Some("existing-7"));
+    assert_eq!(
+        o.aliases,
+        vec![
+            "urn:pulumi:dev::app::my:mod:Comp$local:index:Random::old-r".to_string(),
+            "urn:pulumi:dev::app::local:index:OldRandom::r".to_string(),
+        ]
+    );
+    let stack = regs
+        .iter()
+        .find(|r| r.type_token == "pulumi:pulumi:Stack")
+        .unwrap();
+    assert_eq!(stack.parent, None);
+    assert_eq!(
+        stack.options.delete_before_replace, None,
+        "unset stays unset"
+    );
+}
+
+#[tokio::test]
+async fn secrets_are_unwrapped_for_a_program_that_does_not_accept_them() {
+    let (_monitor, _memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    let mut r = reg("local:index:Random", "r", STACK, true);
+    r.accept_secrets = false;
+    let answer = client.register_resource(r).await.unwrap().into_inner();
+    let object = value::from_struct(answer.object.as_ref().unwrap());
+    assert_eq!(object["token"], json!("s3cr3t"));
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_with_the_resource_named() {
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    client
+        .register_resource(reg("local:index:File", "f", STACK, true))
+        .await
+        .unwrap();
+
+    let dup = client
+        .register_resource(reg("local:index:File", "f", STACK, true))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), tonic::Code::InvalidArgument);
+    assert!(
+        dup.message()
+            .contains("urn:pulumi:dev::app::local:index:File::f was registered twice"),
+        "{}",
+        dup.message()
+    );
+
+    let orphan = client
+        .register_resource(reg(
+            "local:index:File",
+            "g",
+            "urn:pulumi:dev::app::my:C::nope",
+            true,
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        orphan
+            .message()
+            .contains("parent urn:pulumi:dev::app::my:C::nope was not registered")
+    );
+
+    let mut bad_provider = reg("local:index:File", "h", STACK, true);
+    bad_provider.provider = "urn:pulumi:dev::app::pulumi:providers:local::ghost::1".into();
+    let e = client.register_resource(bad_provider).await.unwrap_err();
+    assert!(
+        e.message().contains("provider that was not registered"),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.message().contains("local:index:File::h"),
+        "{}",
+        e.message()
+    );
+
+    let mut not_provider = reg("local:index:File", "h", STACK, true);
+    not_provider.provider = "urn:pulumi:dev::app::local:index:File::f::id-f".into();
+    let e = client.register_resource(not_provider).await.unwrap_err();
+    assert!(e.message().contains("is not a provider"), "{}", e.message());
+
+    let mut bad_timeout = reg("local:index:File", "h", STACK, true);
+    bad_timeout.custom_timeouts = Some(register_resource_request::CustomTimeouts {
+        create: "soon".into(),
+        ..Default::default()
+    });
+    let e = client.register_resource(bad_timeout).await.unwrap_err();
+    assert!(
+        e.message()
+            .contains("customTimeouts: `soon` is not a duration"),
+        "{}",
+        e.message()
+    );
+
+    // The refused `h` was not claimed: it can be registered once corrected.
+    client
+        .register_resource(reg("local:index:File", "h", STACK, true))
+        .await
+        .unwrap();
+
+    let outputs = client
+        .register_resource_outputs(RegisterResourceOutputsRequest {
+            urn: "urn:pulumi:dev::app::my:C::nope".into(),
+            outputs: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(outputs.message().contains("no resource with this URN"));
+    let names: Vec<_> = memory
+        .registrations
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["app-dev", "f", "h"],
+        "refused requests never reach the engine"
+    );
+}
+
+#[tokio::test]
+async fn features_outputs_reads_invokes_and_logs() {
+    let (monitor, memory, mut client) = start().await;
+    assert!(!*monitor.connected().borrow());
+    for (id, expected) in [
+        ("secrets", true),
+        ("resourceReferences", true),
+        ("aliasSpecs", true),
+        ("outputValues", false),
+        ("transforms", false),
+        ("nonsense", false),
+    ] {
+        let r = client
+            .supports_feature(SupportsFeatureRequest { id: id.into() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.has_support, expected, "{id}");
+    }
+    assert!(
+        *monitor.connected().borrow(),
+        "the first RPC marks the program connected"
+    );
+    register_stack(&mut client).await;
+
+    let outputs = json!({"url": "http://x", "pw": value::secret(json!("p"))});
+    client
+        .register_resource_outputs(RegisterResourceOutputsRequest {
+            urn: STACK.into(),
+            outputs: Some(value::to_struct(outputs.as_object().unwrap())),
+        })
+        .await
+        .unwrap();
+    let recorded = memory.outputs.lock().unwrap().clone();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].urn, STACK);
+    assert!(value::is_secret(&recorded[0].outputs["pw"]));
+
+    let read = client
+        .read_resource(ReadResourceRequest {
+            id: "/tmp/x".into(),
+            r#type: "local:index:File".into(),
+            name: "existing".into(),
+            parent: STACK.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.urn, "urn:pulumi:dev::app::local:index:File::existing");
+    assert_eq!(
+        value::from_struct(read.properties.as_ref().unwrap())["path"],
+        json!("/tmp/x")
+    );
+    assert_eq!(memory.reads.lock().unwrap()[0].id, "/tmp/x");
+
+    let args = json!({"text": "hi"});
+    let inv = client
+        .invoke(ResourceInvokeRequest {
+            tok: "local:index:getHash".into(),
+            args: Some(value::to_struct(args.as_object().unwrap())),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        value::from_struct(inv.r#return.as_ref().unwrap())["echo"],
+        args
+    );
+    let failed = client
+        .invoke(ResourceInvokeRequest {
+            tok: "local:index:fail".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(failed.message(), "provider said no");
+
+    let mut engine = EngineClient::connect(format!("http://{}", monitor.address()))
+        .await
+        .unwrap();
+    engine
+        .set_root_resource(SetRootResourceRequest { urn: STACK.into() })
+        .await
+        .unwrap();
+    let root = engine
+        .get_root_resource(GetRootResourceRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(root.urn, STACK);
+    assert_eq!(monitor.root_resource().as_deref(), Some(STACK));
+    for (severity, message) in [(LogSeverity::Info, "hello"), (LogSeverity::Error, "boom")] {
+        engine
+            .log(LogRequest {
+                severity: severity as i32,
+                message: message.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(monitor.logged_errors(), vec!["boom".to_string()]);
+    // Logs are delivered on the sink's task; give it a moment.
+    for _ in 0..100 {
+        if memory.logs.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let logs = memory.logs.lock().unwrap();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(logs[1].severity, Severity::Error);
+}
+
+#[tokio::test]
+async fn an_engine_that_stops_answering_is_an_error_not_a_hang() {
+    let (monitor, events) = serve(MonitorConfig::new("app", "dev")).await.unwrap();
+    drop(events);
+    let mut client = ResourceMonitorClient::connect(format!("http://{}", monitor.address()))
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.register_resource(reg("pulumi:pulumi:Stack", "app-dev", "", false)),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable);
+    assert!(e.message().contains("engine stopped"));
+}
+
+#[tokio::test]
+async fn children_inherit_the_aliases_of_a_renamed_parent() {
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    let mut comp = reg("my:mod:Comp", "new", STACK, false);
+    comp.aliases = vec![Alias {
+        alias: Some(alias::Alias::Spec(alias::Spec {
+            name: "old".into(),
+            ..Default::default()
+        })),
+    }];
+    let comp = client.register_resource(comp).await.unwrap().into_inner();
+    for child in ["new-file", "other"] {
+        client
+            .register_resource(reg("local:index:File", child, &comp.urn, true))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        memory.registrations.lock().unwrap()[1].options.aliases,
+        vec!["urn:pulumi:dev::app::my:mod:Comp::old".to_string()]
+    );
+    let aliases_of = |name: &str| {
+        let regs = memory.registrations.lock().unwrap();
+        regs.iter()
+            .find(|r| r.name == name)
+            .unwrap()
+            .options
+            .aliases
+            .clone()
+    };
+    assert_eq!(
+        aliases_of("new-file"),
+        vec!["urn:pulumi:dev::app::my:mod:Comp$local:index:File::old-file".to_string()],
+        "a child named after its parent is renamed with it"
+    );
+    assert_eq!(
+        aliases_of("other"),
+        vec!["urn:pulumi:dev::app::my:mod:Comp$local:index:File::other".to_string()]
+    );
+}
