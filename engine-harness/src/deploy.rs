@@ -314,7 +314,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             let config = project.provider_config.get(pkg).cloned().unwrap_or_default();
             let (mut p, path) = if let Some(port) = plugin::debug_port(pkg) {
                 display.log("info", format!("attaching to the `{pkg}` provider on port {port} (PULUMI_DEBUG_PROVIDERS)"));
-                (plugin::attach(pkg, port, &engine.address).await?, PathBuf::from(format!("127.0.0.1:{port}")))
+                (plugin::attach(pkg, port, engine.address()).await?, PathBuf::from(format!("127.0.0.1:{port}")))
             } else {
                 let path = match plugin::find(&project, pkg)? {
                     PluginSource::Binary(p) => p,
@@ -323,7 +323,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                         plugin::build_cargo(&dir, pkg, !display.is_json()).await?
                     }
                 };
-                (plugin::launch(&path, pkg, &project.dir, &engine.address, &project.name, &config).await?, path)
+                (plugin::launch(plugin::LaunchRequest { path: &path, package: pkg, dir: &project.dir, engine_address: engine.address(), project: &project.name, config: &config }).await?, path)
             };
             let purn = provider_urn(&project, pkg);
             let old = snap.get(&purn).cloned();
@@ -333,7 +333,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                     urn: &purn,
                     id: &id,
                     program_dir: &project.dir,
-                    engine_address: &engine.address,
+                    engine_address: engine.address(),
                     olds: old.as_ref().map(|o| &o.inputs),
                     news: &config,
                 })

@@ -4,18 +4,16 @@
 use crate::Error;
 use crate::program::Project;
 use crate::value::{self, PropertyMap};
-use prost::Message;
-use pulumirpc::resource_provider_client::ResourceProviderClient;
+use plugin_host::connect::CONNECT_WITHIN;
+use plugin_host::details;
+use plugin_host::launch::NoPort;
+use plugin_host::{Launch, LaunchError, PluginProcess, ProviderClient};
 use pulumirpc::*;
 use serde_json::Value as Json;
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tonic::transport::{Channel, Endpoint};
+use tokio::process::Command;
 use tonic::{Code, Status};
 
 /// How long to wait for a plugin to print its port (override with
@@ -210,10 +208,9 @@ pub struct Plugin {
     /// Set when `DiffConfig` says the new provider configuration would replace the provider's
     /// resources (engine-harness reports this but does not replace them).
     pub config_replaces: Vec<String>,
-    client: ResourceProviderClient<Channel>,
-    child: tokio::sync::Mutex<Option<Child>>,
-    pid: Option<u32>,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    client: ProviderClient,
+    /// The process, when launched (not attached).
+    process: Option<PluginProcess>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -221,49 +218,12 @@ impl std::fmt::Debug for Plugin {
         f.debug_struct("Plugin")
             .field("package", &self.package)
             .field("path", &self.path)
-            .field("pid", &self.pid)
+            .field("pid", &self.pid())
             .finish_non_exhaustive()
     }
 }
 
-/// Process-group ids of the plugins this process launched and has not shut down.
-static LAUNCHED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-/// Kills (SIGKILL) every plugin this process launched and has not shut down yet: for a hard
-/// stop (a second Ctrl-C), so no plugin outlives the engine.
-pub fn kill_all_launched() {
-    if let Ok(pids) = LAUNCHED.lock() {
-        for pid in pids.iter() {
-            // SAFETY: plain libc call; each pid leads a process group this process created.
-            unsafe {
-                libc::kill(-(*pid as i32), libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Kills a plugin that failed to start, with everything it started (its process group).
-fn kill_group(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        // SAFETY: plain libc call; the plugin was spawned as the leader of its own process group.
-        unsafe {
-            libc::kill(-(pid as i32), libc::SIGKILL);
-        }
-        drop(Forget(Some(pid)));
-    }
-    let _ = child.start_kill();
-}
-
-/// Removes a plugin from [`kill_all_launched`]'s list when dropped.
-struct Forget(Option<u32>);
-
-impl Drop for Forget {
-    fn drop(&mut self) {
-        if let (Some(pid), Ok(mut pids)) = (self.0, LAUNCHED.lock()) {
-            pids.retain(|p| *p != pid);
-        }
-    }
-}
+pub use plugin_host::launch::kill_all_launched;
 
 fn port_timeout() -> Duration {
     std::env::var("ENGINE_HARNESS_PLUGIN_TIMEOUT")
@@ -273,29 +233,36 @@ fn port_timeout() -> Duration {
         .unwrap_or(DEFAULT_PORT_TIMEOUT)
 }
 
-fn tail_text(tail: &Arc<Mutex<VecDeque<String>>>) -> String {
-    let lines: Vec<String> = tail
-        .lock()
-        .map(|t| t.iter().cloned().collect())
-        .unwrap_or_default();
-    if lines.is_empty() {
+fn tail_text(text: &str) -> String {
+    if text.trim().is_empty() {
         "(the plugin wrote nothing to stderr)".into()
     } else {
-        lines.join("\n")
+        text.to_string()
     }
 }
 
-/// Launches the plugin at `path` for `package` in the program directory `dir` and connects to
-/// it. `config` is the package's provider config (for `PULUMI_CONFIG`).
-pub async fn launch(
-    path: &Path,
-    package: &str,
-    dir: &Path,
-    engine_address: &str,
-    project: &str,
-    config: &PropertyMap,
-) -> Result<Plugin, Error> {
-    let env_config: serde_json::Map<String, Json> = config
+/// What to launch: [`launch`]'s request.
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchRequest<'a> {
+    /// The plugin binary.
+    pub path: &'a Path,
+    /// Its package.
+    pub package: &'a str,
+    /// The program directory (the plugin's working directory).
+    pub dir: &'a Path,
+    /// The engine's address.
+    pub engine_address: &'a str,
+    /// The project name (`PULUMI_PROJECT`).
+    pub project: &'a str,
+    /// The package's provider config (for `PULUMI_CONFIG`).
+    pub config: &'a PropertyMap,
+}
+
+/// Launches a plugin and connects to it.
+pub async fn launch(r: LaunchRequest<'_>) -> Result<Plugin, Error> {
+    let (path, package) = (r.path, r.package);
+    let env_config: serde_json::Map<String, Json> = r
+        .config
         .iter()
         .map(|(k, v)| {
             let (plain, _) = value::unwrap_secrets(v);
@@ -306,196 +273,71 @@ pub async fn launch(
             (format!("{package}:{k}"), Json::String(s))
         })
         .collect();
-    let mut cmd = Command::new(path);
-    cmd.arg(engine_address)
-        .current_dir(dir)
-        .env("PULUMI_PROJECT", project)
-        .env("PULUMI_CONFIG", Json::Object(env_config).to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::plugin(
-            package,
-            format!(
-                "cannot start {}: {e}; check that it exists and is executable",
-                path.display()
-            ),
-        )
-    })?;
-    let pid = child.id();
-    if let (Some(pid), Ok(mut pids)) = (pid, LAUNCHED.lock()) {
-        pids.push(pid);
-    }
-    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-    if let Some(err) = child.stderr.take() {
-        let tail = stderr_tail.clone();
-        let pkg = package.to_string();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(err).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(plugin = %pkg, "stderr: {line}");
-                if let Ok(mut t) = tail.lock() {
-                    if t.len() == STDERR_TAIL_LINES {
-                        t.pop_front();
-                    }
-                    t.push_back(line);
-                }
-            }
-        });
-    }
-    let mut stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| Error::plugin(package, "no stdout pipe"))?;
-    let read_port = async {
-        let mut line = Vec::new();
-        let mut byte = [0u8; 1];
-        loop {
-            match stdout.read(&mut byte).await {
-                Ok(0) => return Err(None),
-                Ok(_) if byte[0] == b'\n' => return Ok(line),
-                Ok(_) => {
-                    line.push(byte[0]);
-                    if line.len() > 256 {
-                        return Ok(line);
-                    }
-                }
-                Err(e) => return Err(Some(e)),
-            }
-        }
-    };
     let timeout = port_timeout();
-    let outcome = tokio::time::timeout(timeout, read_port).await;
-    let fail = |child: &mut Child, msg: String| {
-        kill_group(child);
-        msg
-    };
-    let line = match outcome {
-        Err(_) => {
-            let msg = fail(
-                &mut child,
-                format!(
-                    "{} did not print its port within {:.0?}",
-                    path.display(),
-                    timeout
-                ),
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    let process = Launch::new(path)
+        .engine(r.engine_address)
+        .current_dir(r.dir)
+        .env("PULUMI_PROJECT", r.project)
+        .env("PULUMI_CONFIG", Json::Object(env_config).to_string())
+        .port_timeout(timeout)
+        .label(package)
+        .start()
+        .await
+        .map_err(|e| Error::plugin(package, launch_message(path, e)))?;
+    let port = process.port();
+    let client = match plugin_host::connect(port, CONNECT_WITHIN).await {
+        Ok(client) => client,
+        Err(e) => {
+            process.kill();
             return Err(Error::plugin(
                 package,
                 format!(
-                    "{msg}; a plugin must print its port as the first stdout line. stderr:\n{}",
-                    tail_text(&stderr_tail)
-                ),
-            ));
-        }
-        Ok(Err(io)) => {
-            let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-            if let Some(pid) = pid {
-                // SAFETY: as in `kill_group`: whatever the exited plugin left in its group.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
-                drop(Forget(Some(pid)));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let how = match (io, status) {
-                (Some(e), _) => format!("reading its stdout failed: {e}"),
-                (None, Ok(Ok(st))) => format!("exited ({st}) before printing its port"),
-                (None, _) => "closed its stdout before printing its port".to_string(),
-            };
-            return Err(Error::plugin(
-                package,
-                format!(
-                    "{} {how}. stderr:\n{}",
-                    path.display(),
-                    tail_text(&stderr_tail)
-                ),
-            ));
-        }
-        Ok(Ok(line)) => line,
-    };
-    let text = String::from_utf8_lossy(&line).trim().to_string();
-    let port = match text.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) => p,
-        _ => {
-            let shown: String = text.chars().take(80).collect();
-            let msg = fail(
-                &mut child,
-                format!(
-                    "{} printed `{shown}` where its port number (1-65535) was expected",
-                    path.display()
-                ),
-            );
-            return Err(Error::plugin(
-                package,
-                format!(
-                    "{msg}; nothing may precede the port on stdout. stderr:\n{}",
-                    tail_text(&stderr_tail)
+                    "cannot connect to port {port} within 10s: {}. stderr:\n{}",
+                    e.reason,
+                    tail_text(&process.stderr_lines(STDERR_TAIL_LINES))
                 ),
             ));
         }
     };
-    // Drain the rest of stdout to the debug log so the plugin never blocks on a full pipe.
-    let pkg = package.to_string();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            tracing::debug!(plugin = %pkg, "stdout: {line}");
-        }
-    });
-    connect(package, path, port, Some(child), pid, stderr_tail).await
+    Ok(Plugin::new(package, path, client, Some(process)))
 }
 
-async fn connect(
-    package: &str,
-    path: &Path,
-    port: u32,
-    mut child: Option<Child>,
-    pid: Option<u32>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-) -> Result<Plugin, Error> {
-    let endpoint = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .map_err(|e| Error::plugin(package, e.to_string()))?
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(10));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let channel = loop {
-        match endpoint.connect().await {
-            Ok(c) => break c,
-            Err(e) if tokio::time::Instant::now() >= deadline => {
-                if let Some(c) = child.as_mut() {
-                    kill_group(c);
-                }
-                return Err(Error::plugin(
-                    package,
-                    format!(
-                        "cannot connect to port {port} within 10s: {e}. stderr:\n{}",
-                        tail_text(&stderr_tail)
-                    ),
-                ));
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+/// The engine's words for a plugin that gave no port.
+fn launch_message(path: &Path, e: LaunchError) -> String {
+    let shown = path.display();
+    match e {
+        LaunchError::Spawn { source, .. } => {
+            format!("cannot start {shown}: {source}; check that it exists and is executable")
         }
-    };
-    let client = ResourceProviderClient::new(channel)
-        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
-        .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
-    Ok(Plugin {
-        package: package.to_string(),
-        path: path.to_path_buf(),
-        version: String::new(),
-        accept_secrets: false,
-        supports_preview: false,
-        config_replaces: Vec::new(),
-        client,
-        child: tokio::sync::Mutex::new(child),
-        pid,
-        stderr: stderr_tail,
-    })
+        LaunchError::NoPort {
+            why, exit, stderr, ..
+        } => {
+            let tail = tail_text(&last_lines(&stderr, STDERR_TAIL_LINES));
+            match (why, exit) {
+                (NoPort::Timeout(after, _), _) => format!(
+                    "{shown} did not print its port within {after:.0?}; a plugin must print its port as the first stdout line. stderr:\n{tail}"
+                ),
+                (NoPort::NotAPort(line), _) => {
+                    let line: String = line.trim().chars().take(80).collect();
+                    format!(
+                        "{shown} printed `{line}` where its port number (1-65535) was expected; nothing may precede the port on stdout. stderr:\n{tail}"
+                    )
+                }
+                (NoPort::Read(e), _) => format!("{shown} reading its stdout failed: {e}. stderr:\n{tail}"),
+                (_, Some(status)) => {
+                    format!("{shown} exited ({status}) before printing its port. stderr:\n{tail}")
+                }
+                (_, None) => {
+                    format!("{shown} closed its stdout before printing its port. stderr:\n{tail}")
+                }
+            }
+        }
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The port of a provider to attach to instead of launching it, from
@@ -512,15 +354,17 @@ pub fn debug_port(package: &str) -> Option<u32> {
 /// a debugger): it is not launched, and shutting it down only sends `Cancel`.
 pub async fn attach(package: &str, port: u32, engine_address: &str) -> Result<Plugin, Error> {
     let path = PathBuf::from(format!("attached:127.0.0.1:{port}"));
-    let plugin = connect(
-        package,
-        &path,
-        port,
-        None,
-        None,
-        Arc::new(Mutex::new(VecDeque::new())),
-    )
-    .await?;
+    let dial = u16::try_from(port)
+        .map_err(|_| Error::plugin(package, format!("port {port} is not a TCP port")))?;
+    let client = plugin_host::connect(dial, CONNECT_WITHIN)
+        .await
+        .map_err(|e| {
+            Error::plugin(
+                package,
+                format!("cannot connect to port {port} within 10s: {}", e.reason),
+            )
+        })?;
+    let plugin = Plugin::new(package, &path, client, None);
     match plugin
         .client
         .clone()
@@ -536,39 +380,19 @@ pub async fn attach(package: &str, port: u32, engine_address: &str) -> Result<Pl
 }
 
 fn missing_keys(status: &Status) -> Option<Vec<String>> {
-    let rpc = tonic_types::Status::decode(status.details()).ok()?;
-    for any in rpc.details {
-        if any
-            .type_url
-            .ends_with("pulumirpc.ConfigureErrorMissingKeys")
-            && let Ok(m) = ConfigureErrorMissingKeys::decode(any.value.as_slice())
-        {
-            return Some(
-                m.missing_keys
-                    .into_iter()
-                    .map(|k| {
-                        if k.description.is_empty() {
-                            k.name
-                        } else {
-                            format!("{} ({})", k.name, k.description)
-                        }
-                    })
-                    .collect(),
-            );
-        }
-    }
-    None
-}
-
-fn init_failed(status: &Status) -> Option<ErrorResourceInitFailed> {
-    if status.details().is_empty() {
-        return None;
-    }
-    let rpc = tonic_types::Status::decode(status.details()).ok()?;
-    rpc.details
-        .into_iter()
-        .find(|a| a.type_url.ends_with("pulumirpc.ErrorResourceInitFailed"))
-        .and_then(|a| ErrorResourceInitFailed::decode(a.value.as_slice()).ok())
+    let m = details::missing_keys(status)?;
+    Some(
+        m.missing_keys
+            .into_iter()
+            .map(|k| {
+                if k.description.is_empty() {
+                    k.name
+                } else {
+                    format!("{} ({})", k.name, k.description)
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Provider configuration for [`Plugin::configure`].
@@ -589,14 +413,33 @@ pub struct ConfigureArgs<'a> {
 }
 
 impl Plugin {
+    fn new(package: &str, path: &Path, client: ProviderClient, process: Option<PluginProcess>) -> Plugin {
+        Plugin {
+            package: package.to_string(),
+            path: path.to_path_buf(),
+            version: String::new(),
+            accept_secrets: false,
+            supports_preview: false,
+            config_replaces: Vec::new(),
+            client,
+            process,
+        }
+    }
+
     /// The last lines the plugin wrote to stderr.
     pub fn stderr_tail(&self) -> String {
-        tail_text(&self.stderr)
+        tail_text(
+            &self
+                .process
+                .as_ref()
+                .map(|p| p.stderr_lines(STDERR_TAIL_LINES))
+                .unwrap_or_default(),
+        )
     }
 
     /// The process id.
     pub fn pid(&self) -> Option<u32> {
-        self.pid
+        self.process.as_ref().map(|p| p.pid())
     }
 
     fn plugin_err(&self, what: &str, s: &Status) -> Error {
@@ -788,7 +631,7 @@ impl Plugin {
     }
 
     fn call_err(&self, s: Status) -> CallError {
-        if let Some(e) = init_failed(&s) {
+        if let Some(e) = details::resource_init_failed(&s) {
             return CallError::InitFailed {
                 id: e.id,
                 outputs: e
@@ -1114,38 +957,13 @@ impl Plugin {
     /// Shuts the plugin down: Cancel, then SIGINT to its process group, then SIGKILL after `grace`.
     pub async fn shutdown(&self, grace: Duration) {
         self.cancel().await;
-        let mut guard = self.child.lock().await;
-        let Some(mut child) = guard.take() else {
-            return;
-        };
-        let _forget = Forget(self.pid);
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        if let Some(pid) = self.pid {
-            // SAFETY: plain libc call; signals our own child's process group (it was spawned as a
-            // group leader), never anything else.
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGINT);
-            }
-        }
-        if tokio::time::timeout(grace, child.wait()).await.is_err() {
-            if let Some(pid) = self.pid {
-                // SAFETY: as above.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
-            }
-            let _ = child.kill().await;
+        if let Some(process) = &self.process {
+            process.shutdown(grace).await;
         }
     }
 
     /// Whether the plugin process has exited.
     pub async fn exited(&self) -> bool {
-        let mut guard = self.child.lock().await;
-        match guard.as_mut() {
-            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
-            None => true,
-        }
+        self.process.as_ref().is_none_or(|p| p.exited().is_some())
     }
 }

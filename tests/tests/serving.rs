@@ -126,7 +126,7 @@ async fn the_port_is_the_first_and_only_stdout_line() {
         .into_inner();
     assert!(!created.id.is_empty());
     drop(client);
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let status = plugin
         .wait_exit(PATIENCE)
         .await
@@ -174,7 +174,7 @@ async fn provider_code_printing_to_stdout_does_not_reach_stdout() {
     );
 
     drop(client);
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let status = plugin.wait_exit(PATIENCE).await.expect("exit after SIGINT");
     assert!(status.success(), "exit status {status}");
     // At exit Rust flushes stdout's buffer (the `print!` without a newline): it must not land
@@ -616,7 +616,7 @@ async fn sigint_when_idle_exits_0_within_a_second() {
     let mut client = plugin.connect().await;
     client.get_plugin_info(()).await.expect("GetPluginInfo");
     let sent = Instant::now();
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let status = plugin
         .wait_exit(Duration::from_secs(10))
         .await
@@ -639,7 +639,7 @@ async fn sigint_right_after_the_port_line_exits_0() {
     // The engine may signal as soon as it has read the port: the handlers must already be there.
     for _ in 0..5 {
         let mut plugin = PluginProcess::spawn(&local(), &[]).await;
-        plugin.signal(libc::SIGINT);
+        plugin.signal(support::Signal::INT);
         let status = plugin
             .wait_exit(PATIENCE)
             .await
@@ -668,7 +668,7 @@ async fn sigint_with_a_call_in_flight_cancels_it_and_exits_0() {
         "the call never started"
     );
     let sent = Instant::now();
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let outcome = tokio::time::timeout(PATIENCE, call)
         .await
         .expect("the call ends")
@@ -707,7 +707,7 @@ async fn sigint_with_a_call_that_ignores_cancellation_still_exits_0_within_the_g
         "the call never started"
     );
     let sent = Instant::now();
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let exit = plugin
         .wait_exit(PATIENCE)
         .await
@@ -1198,7 +1198,7 @@ async fn sigterm_exits_0_too() {
     let mut plugin = PluginProcess::spawn(&local(), &[]).await;
     let mut client = plugin.connect().await;
     client.get_plugin_info(()).await.expect("GetPluginInfo");
-    plugin.signal(libc::SIGTERM);
+    plugin.signal(support::Signal::TERM);
     let status = plugin
         .wait_exit(PATIENCE)
         .await

@@ -397,7 +397,7 @@ async fn attach(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     };
     let mut s = Session::from_plugin(plugin, ctx.kit.call_timeout);
     let req = pulumirpc::PluginAttach {
-        address: s.plugin.engine.address.clone(),
+        address: s.plugin.engine.address().to_string(),
     };
     if let Err(e) = s.call("Attach", s.plugin.client().attach(req)).await {
         rec.findings.push(e.finding(
@@ -422,7 +422,7 @@ async fn attach(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
 
 async fn sigint(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     let s = start(ctx).await?;
-    s.plugin.signal(libc::SIGINT);
+    s.plugin.signal(plugin_host::Signal::INT);
     match s.plugin.wait_exit(Duration::from_secs(5)).await {
         None => rec.fail(
             "exit after SIGINT",
@@ -1677,7 +1677,7 @@ async fn cancel(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             .findings
             .push(e.finding("Cancel", "answer Cancel promptly (Empty or UNIMPLEMENTED)")),
     }
-    s.plugin.signal(libc::SIGINT);
+    s.plugin.signal(plugin_host::Signal::INT);
     match s.plugin.wait_exit(Duration::from_secs(5)).await {
         Some(status) if status.code() == Some(0) => {}
         Some(status) => rec.fail(

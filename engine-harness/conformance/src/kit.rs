@@ -234,7 +234,7 @@ impl Kit {
             std::env::var_os("PULUMI_METASCHEMA").map(PathBuf::from),
             Some(
                 PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../shared/pulumi-package-metaschema.json"),
+                    .join("../../../shared/pulumi-package-metaschema.json"),
             ),
             Some(PathBuf::from("../shared/pulumi-package-metaschema.json")),
         ];
