@@ -266,7 +266,7 @@ impl ResourceFixture {
         if let Some(name) = self
             .skip
             .keys()
-            .find(|k| !crate::cases::CASES.iter().any(|(n, _)| n == *k))
+            .find(|k| crate::cases::find(k).is_none())
         {
             return Err(Error::Fixture {
                 path: format!("skip.{name}"),

@@ -81,13 +81,13 @@ impl Kit {
 
     /// The stable names of every case, in run order.
     pub fn case_names() -> Vec<&'static str> {
-        CASES.iter().map(|(name, _)| *name).collect()
+        CASES.iter().map(|case| case.name).collect()
     }
 
     /// Runs the cases named in `only` (all when empty) and reports on each.
     pub async fn run(&self, only: &[String]) -> Result<Report, Error> {
         for name in only {
-            if !CASES.iter().any(|(n, _)| n == name) {
+            if cases::find(name).is_none() {
                 return Err(Error::UnknownCase {
                     name: name.clone(),
                     known: Kit::case_names().join(", "),
@@ -155,7 +155,8 @@ impl Kit {
             plugin: self.command.display(),
             cases: Vec::new(),
         };
-        for (name, description) in CASES {
+        for case in CASES {
+            let (name, description) = (&case.name, &case.description);
             if !only.is_empty() && !only.iter().any(|n| n == name) {
                 continue;
             }
@@ -171,7 +172,7 @@ impl Kit {
                         fix: "make the plugin start (see process.port-line)".into(),
                     }))
                 }
-                _ => cases::run_case(name, &ctx, &mut rec).await,
+                _ => cases::run_case(case, &ctx, &mut rec).await,
             };
             let status = match outcome {
                 Ok(()) if rec.findings.is_empty() => Status::Pass,

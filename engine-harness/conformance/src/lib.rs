@@ -34,7 +34,7 @@ pub mod report;
 pub mod session;
 pub mod values;
 
-pub use cases::CASES;
+pub use cases::{CASES, Case};
 pub use error::Error;
 pub use fixture::{Fixture, ResourceFixture};
 pub use kit::Kit;
