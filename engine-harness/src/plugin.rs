@@ -193,6 +193,52 @@ pub struct DiffResult {
     pub delete_before_replace: bool,
 }
 
+/// Which resource a call is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Its URN.
+    pub urn: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its type token.
+    pub ty: &'a str,
+}
+
+/// What the state records of a resource: its id, outputs and inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its outputs.
+    pub outputs: &'a PropertyMap,
+    /// Its inputs.
+    pub inputs: &'a PropertyMap,
+}
+
+impl<'a> Recorded<'a> {
+    /// The record of a resource in the state.
+    pub fn of(r: &'a crate::state::Resource) -> Self {
+        Recorded {
+            id: &r.id,
+            outputs: &r.outputs,
+            inputs: &r.inputs,
+        }
+    }
+}
+
+/// The new inputs of an `Update`, and how to apply them.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// The new (checked) inputs.
+    pub news: &'a PropertyMap,
+    /// Seconds the provider may take (0: its default).
+    pub timeout: f64,
+    /// Properties whose changes are ignored.
+    pub ignore_changes: &'a [String],
+    /// A preview: nothing is changed.
+    pub preview: bool,
+}
+
 /// A launched, connected plugin.
 pub struct Plugin {
     /// The package.
@@ -725,18 +771,19 @@ impl Plugin {
     }
 
     /// `Diff`.
-    #[allow(clippy::too_many_arguments)]
     pub async fn diff(
         &self,
-        urn: &str,
-        name: &str,
-        ty: &str,
-        id: &str,
-        old_outputs: &PropertyMap,
-        old_inputs: &PropertyMap,
+        t: Target<'_>,
+        old: Recorded<'_>,
         news: &PropertyMap,
         ignore_changes: &[String],
     ) -> Result<DiffResult, CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs: old_outputs,
+            inputs: old_inputs,
+        } = old;
         let r = self
             .client
             .clone()
@@ -827,20 +874,24 @@ impl Plugin {
     }
 
     /// `Update`: returns the new outputs.
-    #[allow(clippy::too_many_arguments)]
     pub async fn update(
         &self,
-        urn: &str,
-        name: &str,
-        ty: &str,
-        id: &str,
-        old_outputs: &PropertyMap,
-        old_inputs: &PropertyMap,
-        news: &PropertyMap,
-        timeout: f64,
-        ignore_changes: &[String],
-        preview: bool,
+        t: Target<'_>,
+        old: Recorded<'_>,
+        change: Change<'_>,
     ) -> Result<PropertyMap, CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs: old_outputs,
+            inputs: old_inputs,
+        } = old;
+        let Change {
+            news,
+            timeout,
+            ignore_changes,
+            preview,
+        } = change;
         let r = self
             .client
             .clone()
@@ -876,17 +927,18 @@ impl Plugin {
     }
 
     /// `Delete`.
-    #[allow(clippy::too_many_arguments)]
     pub async fn delete(
         &self,
-        urn: &str,
-        name: &str,
-        ty: &str,
-        id: &str,
-        outputs: &PropertyMap,
-        inputs: &PropertyMap,
+        t: Target<'_>,
+        old: Recorded<'_>,
         timeout: f64,
     ) -> Result<(), CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs,
+            inputs,
+        } = old;
         self.client
             .clone()
             .delete(DeleteRequest {
@@ -909,13 +961,15 @@ impl Plugin {
     /// `Read`: returns `(id, outputs, inputs)`; an empty id means the resource is gone.
     pub async fn read(
         &self,
-        urn: &str,
-        name: &str,
-        ty: &str,
-        id: &str,
-        outputs: &PropertyMap,
-        inputs: &PropertyMap,
+        t: Target<'_>,
+        old: Recorded<'_>,
     ) -> Result<(String, PropertyMap, Option<PropertyMap>), CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs,
+            inputs,
+        } = old;
         let r = self
             .client
             .clone()

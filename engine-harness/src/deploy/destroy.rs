@@ -90,7 +90,15 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
     });
     let op = ctx.journal.begin(OperationType::Deleting, r).await?;
     match plugin
-        .delete(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs, timeout)
+        .delete(
+            Target {
+                urn: &r.urn,
+                name: r.name(),
+                ty,
+            },
+            Recorded::of(r),
+            timeout,
+        )
         .await
     {
         Ok(()) => {

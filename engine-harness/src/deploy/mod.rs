@@ -5,7 +5,7 @@
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
 use crate::display::{DiffLine, Display, Event};
-use crate::plugin::{self, CallError, ConfigureArgs, Plugin, PluginSource};
+use crate::plugin::{self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target};
 use crate::program::{Evaluator, Project, ResolvedResource};
 use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};

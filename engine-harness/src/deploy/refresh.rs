@@ -32,7 +32,14 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         return Ok(false);
     };
     let (id, outputs, inputs, init_errors) = match plugin
-        .read(&r.urn, r.name(), ty, &r.id, &r.outputs, &r.inputs)
+        .read(
+            Target {
+                urn: &r.urn,
+                name: r.name(),
+                ty,
+            },
+            Recorded::of(r),
+        )
         .await
     {
         Ok((id, out, ins)) => (id, out, ins, vec![]),

@@ -179,12 +179,12 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
         Some(o) => {
             let d = match plugin
                 .diff(
-                    &urn,
-                    name,
-                    ty,
-                    &o.id,
-                    &o.outputs,
-                    &o.inputs,
+                    Target {
+                        urn: &urn,
+                        name,
+                        ty,
+                    },
+                    Recorded::of(o),
                     &checked,
                     &opts.ignore_changes,
                 )
@@ -278,16 +278,18 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                 let out = if plugin.supports_preview {
                     plugin
                         .update(
-                            &urn,
-                            name,
-                            ty,
-                            &o.id,
-                            &o.outputs,
-                            &o.inputs,
-                            &checked,
-                            secs(opts.custom_timeouts.update),
-                            &opts.ignore_changes,
-                            true,
+                            Target {
+                                urn: &urn,
+                                name,
+                                ty,
+                            },
+                            Recorded::of(&o),
+                            Change {
+                                news: &checked,
+                                timeout: secs(opts.custom_timeouts.update),
+                                ignore_changes: &opts.ignore_changes,
+                                preview: true,
+                            },
                         )
                         .await
                 } else {
@@ -311,16 +313,18 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
             let op = ctx.journal.begin(OperationType::Updating, &o).await?;
             match plugin
                 .update(
-                    &urn,
-                    name,
-                    ty,
-                    &o.id,
-                    &o.outputs,
-                    &o.inputs,
-                    &checked,
-                    secs(opts.custom_timeouts.update),
-                    &opts.ignore_changes,
-                    false,
+                    Target {
+                        urn: &urn,
+                        name,
+                        ty,
+                    },
+                    Recorded::of(&o),
+                    Change {
+                        news: &checked,
+                        timeout: secs(opts.custom_timeouts.update),
+                        ignore_changes: &opts.ignore_changes,
+                        preview: false,
+                    },
                 )
                 .await
             {
@@ -376,12 +380,12 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                     let op = ctx.journal.begin(OperationType::Deleting, &o).await?;
                     match plugin
                         .delete(
-                            &urn,
-                            name,
-                            ty,
-                            &o.id,
-                            &o.outputs,
-                            &o.inputs,
+                            Target {
+                                urn: &urn,
+                                name,
+                                ty,
+                            },
+                            Recorded::of(&o),
                             secs(opts.custom_timeouts.delete),
                         )
                         .await
