@@ -11,6 +11,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset of the helpers.
 
+pub mod requests;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
