@@ -244,7 +244,7 @@ impl Kit {
 }
 
 /// A scratch directory for `${TEMPDIR}` in the fixture's config, removed when dropped.
-struct Scratch(Option<PathBuf>);
+struct Scratch(#[allow(dead_code)] Option<tempfile::TempDir>);
 
 impl Scratch {
     /// Replaces `${TEMPDIR}` in the config's strings with a fresh directory.
@@ -256,13 +256,8 @@ impl Scratch {
         {
             return Ok(Scratch(None));
         }
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("conformance-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.display().to_string();
+        let dir = tempfile::Builder::new().prefix("conformance-").tempdir()?;
+        let path = dir.path().display().to_string();
         fn walk(v: &mut serde_json::Value, path: &str) {
             match v {
                 serde_json::Value::String(s) => *s = s.replace(MARK, path),
@@ -276,10 +271,3 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.0 {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}

@@ -211,16 +211,7 @@ fn provider_urn(p: &Project, pkg: &str) -> String {
 }
 
 fn new_uuid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn package_of(type_token: &str) -> &str {

@@ -187,7 +187,7 @@ pub(super) fn find_cycle(p: &Project) -> Option<Vec<String>> {
         .collect();
     let mut color = vec![0u8; p.resources.len()];
     let mut stack = Vec::new();
-    pub(super) fn visit(
+    fn visit(
         i: usize,
         p: &Project,
         index: &HashMap<&str, usize>,
