@@ -10,7 +10,7 @@
 //! | [`program`] | parse and validate `Pulumi.yaml` / `Pulumi.<stack>.yaml`, with file:line errors |
 //! | [`value`] | property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
 //! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
-//! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through |
+//! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through (`plugin-host`'s, forwarding to the display) |
 //! | [`state`] | the checkpoint file and its append-only step journal |
 //! | [`deploy`] | planning and running steps in parallel along the dependency graph |
 //! | [`display`] | human output and the `--json` event stream |
