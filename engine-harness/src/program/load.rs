@@ -24,7 +24,7 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         line: 0,
         message: format!("cannot read: {e}"),
     })?;
-    let src = Source::new(&file, &text);
+    let src = Source::parse(&file, &text)?;
     let doc = parse_yaml(&file, &text)?;
     let top = doc.as_mapping().ok_or_else(|| {
         src.err(
@@ -183,7 +183,9 @@ pub(super) fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) ->
     let mut options = ResourceOptions::default();
     for (k, x) in m {
         let key = key_str(k);
-        let kline = src.find(line, &format!("{key}:"));
+        let kline = src
+            .key_line(&["resources", name, key.as_str()])
+            .unwrap_or_else(|| src.find(line, &format!("{key}:")));
         match key.as_str() {
             "type" => {
                 type_token = Some(
@@ -227,7 +229,9 @@ pub(super) fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) ->
             format!("resource `{name}` has no `type`; add e.g. `type: local:index:Random`"),
         )
     })?;
-    let tline = src.find(line, "type:");
+    let tline = src
+        .key_line(&["resources", name, "type"])
+        .unwrap_or(line);
     let parts: Vec<&str> = type_token.split(':').collect();
     let valid = |s: &str| {
         !s.is_empty()
@@ -291,7 +295,9 @@ pub(super) fn parse_options(
     let mut o = ResourceOptions::default();
     for (k, x) in m {
         let key = key_str(k);
-        let kline = src.find(line, &format!("{key}:"));
+        let kline = src
+            .key_line(&["resources", name, "options", key.as_str()])
+            .unwrap_or_else(|| src.find(line, &format!("{key}:")));
         match key.as_str() {
             "dependsOn" => {
                 for d in string_list(src, kline, "dependsOn", x)? {
@@ -435,7 +441,7 @@ pub(super) fn load_config(
             line: 0,
             message: format!("cannot read: {e}"),
         })?;
-        let ssrc = Source::new(&stack_file, &text);
+        let ssrc = Source::parse(&stack_file, &text)?;
         let doc = parse_yaml(&stack_file, &text)?;
         if let Some(cfg) = doc.get("config") {
             let line = ssrc.top_key("config");

@@ -141,6 +141,29 @@ mod tests {
     }
 
     #[test]
+    fn an_unclosed_quote_is_reported_where_it_opens() {
+        let e = project(
+            "name: demo\nruntime: yaml\nresources:\n  a:\n    type: local:index:Random\n    properties:\n      prefix: \"never closed\n      length: 4\n  b:\n    type: local:index:Random\n",
+        )
+        .unwrap_err();
+        let (line, msg) = err_line(e);
+        assert_eq!(line, 7, "{msg}");
+        assert!(msg.contains("column 15") && msg.contains("quoted"), "{msg}");
+    }
+
+    #[test]
+    fn a_key_is_found_by_its_path_not_by_its_text() {
+        // The text `type:` first appears inside a string of `b`'s properties (line 6); the
+        // error is about the `type` key itself (line 7).
+        let e = project(
+            "name: demo\nruntime: yaml\nresources:\n  b:\n    properties:\n      note: \"type: not this line\"\n    type: 3\n",
+        )
+        .unwrap_err();
+        let (line, msg) = err_line(e);
+        assert_eq!(line, 7, "{msg}");
+    }
+
+    #[test]
     fn parses_resources_options_and_dependencies() {
         let p = project(
             "name: demo\nruntime: yaml\nresources:\n  a:\n    type: local:index:Random\n    properties:\n      length: 4\n  b:\n    type: local:index:Random\n    properties:\n      length: 8\n      prefix: ${a.result}-\n    options:\n      protect: true\n      customTimeouts:\n        create: 2m\n",

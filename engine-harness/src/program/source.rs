@@ -3,20 +3,38 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Line lookup in a source file, for error messages.
+/// A program file's text with the position of every mapping key, for error messages.
+///
+/// The positions come from a YAML parser that keeps marks (`yaml-rust2`), indexed by key path
+/// (`["resources", "site", "properties"]`; sequence items are numbered), so an error names the
+/// line where the key really is, not the first line that happens to contain its text.
 pub(super) struct Source {
     file: PathBuf,
     lines: Vec<String>,
-    children: std::cell::RefCell<HashMap<String, HashMap<String, usize>>>,
+    keys: HashMap<Vec<String>, (usize, usize)>,
 }
 
 impl Source {
-    pub(super) fn new(file: &Path, text: &str) -> Self {
-        Source {
+    /// Reads the positions of `text`; a syntax error is reported at the line and column where
+    /// the parser saw it (an unclosed quote: where the quoted text opens).
+    pub(super) fn parse(file: &Path, text: &str) -> Result<Self, Error> {
+        let mut index = KeyIndex::default();
+        yaml_rust2::parser::Parser::new_from_str(text)
+            .load(&mut index, false)
+            .map_err(|e| Error::Program {
+                file: file.to_path_buf(),
+                line: e.marker().line(),
+                message: format!(
+                    "invalid YAML at column {}: {}; fix the syntax (indentation uses spaces; `key: value` pairs; close every quote)",
+                    e.marker().col() + 1,
+                    e.info()
+                ),
+            })?;
+        Ok(Source {
             file: file.to_path_buf(),
             lines: text.lines().map(str::to_string).collect(),
-            children: Default::default(),
-        }
+            keys: index.keys,
+        })
     }
 
     pub(super) fn err(&self, line: usize, message: impl Into<String>) -> Error {
@@ -27,7 +45,14 @@ impl Source {
         }
     }
 
+    /// The line of the key at `path`, if the file has it.
+    pub(super) fn key_line(&self, path: &[&str]) -> Option<usize> {
+        let path: Vec<String> = path.iter().map(|p| p.to_string()).collect();
+        self.keys.get(&path).map(|(line, _)| *line)
+    }
+
     /// The first line at or after `from` (1-based) containing `needle`; `from` when none.
+    /// For text inside values (a `${…}` reference), which the key index does not cover.
     pub(super) fn find(&self, from: usize, needle: &str) -> usize {
         let start = from.saturating_sub(1);
         self.lines
@@ -41,42 +66,96 @@ impl Source {
 
     /// The line of the top-level key `key:`.
     pub(super) fn top_key(&self, key: &str) -> usize {
-        let pat = format!("{key}:");
-        self.lines
-            .iter()
-            .position(|l| l.starts_with(&pat))
-            .map(|i| i + 1)
-            .unwrap_or(1)
+        self.key_line(&[key]).unwrap_or(1)
     }
 
-    /// The line of `key:` indented under the top-level `section:` (indexed once per section).
+    /// The line of `key:` under the top-level `section:` (the section's line when absent).
     pub(super) fn child_key(&self, section: &str, key: &str) -> usize {
-        let start = self.top_key(section);
-        let mut cache = self.children.borrow_mut();
-        let index = cache.entry(section.to_string()).or_insert_with(|| {
-            let mut index = HashMap::new();
-            let mut indent = None;
-            for (i, l) in self.lines.iter().enumerate().skip(start) {
-                let t = l.trim_start();
-                if t.is_empty() || t.starts_with('#') {
-                    continue;
-                }
-                let depth = l.len() - t.len();
-                if depth == 0 {
-                    break;
-                }
-                if *indent.get_or_insert(depth) != depth {
-                    continue;
-                }
-                let t = t.trim_start_matches("- ");
-                if let Some((k, _)) = t.split_once(':') {
-                    let k = k.trim().trim_matches('"').trim_matches('\'');
-                    index.entry(k.to_string()).or_insert(i + 1);
-                }
+        self.key_line(&[section, key])
+            .unwrap_or_else(|| self.top_key(section))
+    }
+}
+
+/// Builds the key index from the parser's events.
+#[derive(Default)]
+struct KeyIndex {
+    keys: HashMap<Vec<String>, (usize, usize)>,
+    path: Vec<String>,
+    frames: Vec<Frame>,
+}
+
+enum Frame {
+    /// In a mapping; `true` when the next node is a key.
+    Mapping(bool),
+    /// In a sequence; the index of the next item.
+    Sequence(usize),
+}
+
+impl KeyIndex {
+    fn key_slot(&self) -> bool {
+        matches!(self.frames.last(), Some(Frame::Mapping(true)))
+    }
+
+    fn key(&mut self, key: String, mark: yaml_rust2::scanner::Marker) {
+        self.path.push(key);
+        self.keys
+            .entry(self.path.clone())
+            .or_insert((mark.line(), mark.col() + 1));
+        if let Some(Frame::Mapping(k)) = self.frames.last_mut() {
+            *k = false;
+        }
+    }
+
+    fn enter(&mut self) {
+        if let Some(Frame::Sequence(n)) = self.frames.last() {
+            self.path.push(n.to_string());
+        }
+    }
+
+    fn leave(&mut self) {
+        match self.frames.last_mut() {
+            Some(Frame::Sequence(n)) => {
+                *n += 1;
+                self.path.pop();
             }
-            index
-        });
-        index.get(key).copied().unwrap_or(start)
+            Some(Frame::Mapping(k)) => {
+                *k = true;
+                self.path.pop();
+            }
+            None => {}
+        }
+    }
+}
+
+impl yaml_rust2::parser::MarkedEventReceiver for KeyIndex {
+    fn on_event(&mut self, ev: yaml_rust2::Event, mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::Event;
+        match ev {
+            Event::Scalar(text, ..) if self.key_slot() => self.key(text, mark),
+            Event::Alias(_) if self.key_slot() => self.key("*".into(), mark),
+            Event::Scalar(..) | Event::Alias(_) => {
+                self.enter();
+                self.leave();
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                // A collection used as a key is not valid here; it is rejected later.
+                if self.key_slot() {
+                    self.key("?".into(), mark);
+                } else {
+                    self.enter();
+                }
+                self.frames.push(if matches!(ev, Event::MappingStart(..)) {
+                    Frame::Mapping(true)
+                } else {
+                    Frame::Sequence(0)
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.frames.pop();
+                self.leave();
+            }
+            _ => {}
+        }
     }
 }
 
