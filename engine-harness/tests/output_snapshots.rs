@@ -30,10 +30,26 @@ fn human(p: &Project, args: &[&str]) -> String {
     )
 }
 
+/// Replaces the project's directory, and moves the plugin's log lines to a sorted section at
+/// the end: a plugin's `Log` reaches the engine on its own connection, so where it lands among
+/// the step lines is up to the scheduler.
 fn redact(p: &Project, text: &str) -> String {
     let dir = p.path().display().to_string();
     let canonical = p.path().canonicalize().unwrap().display().to_string();
-    text.replace(&canonical, "[PROJECT]").replace(&dir, "[PROJECT]")
+    let text = text.replace(&canonical, "[PROJECT]").replace(&dir, "[PROJECT]");
+    let is_log = |l: &str| {
+        let t = l.trim_start();
+        (t.starts_with('[') && (t.contains("] info: ") || t.contains("] warning: ")))
+            || l.starts_with("{\"event\":\"log\"")
+    };
+    let mut logs: Vec<&str> = text.lines().filter(|l| is_log(l)).collect();
+    logs.sort();
+    let rest: Vec<&str> = text.lines().filter(|l| !is_log(l)).collect();
+    format!(
+        "{}\n--- plugin logs (sorted)\n{}\n",
+        rest.join("\n"),
+        logs.join("\n")
+    )
 }
 
 macro_rules! snapshot {
