@@ -196,11 +196,9 @@ fn ctrl_c_during_up_finishes_running_steps_saves_state_and_stops() {
     );
     // The provider was shut down with the engine: its script is gone too.
     let script = read_pid(&p.path().join("slow.script.pid")).unwrap();
-    wait_for(
-        "the script to stop",
-        Duration::from_secs(30),
-        || !alive(script),
-    );
+    wait_for("the script to stop", Duration::from_secs(30), || {
+        !alive(script)
+    });
     let r = p.run(&["up"]).ok();
     assert_eq!(r.step("after")["op"], "create", "{}", r.describe());
     p.run(&["destroy"]).ok();
@@ -236,11 +234,9 @@ fn second_ctrl_c_stops_at_once_and_kills_the_plugins() {
     assert_eq!(r.code, 130, "{}", r.describe());
     assert!(r.stderr.contains("interrupted twice"), "{}", r.stderr);
     let provider = read_pid(&p.path().join("stubborn.provider.pid")).unwrap();
-    wait_for(
-        "the provider to be killed",
-        Duration::from_secs(30),
-        || !alive(provider),
-    );
+    wait_for("the provider to be killed", Duration::from_secs(30), || {
+        !alive(provider)
+    });
     // The next run recovers from the journal and reports the create that never finished.
     let r = p.run(&["up"]);
     assert_eq!(r.code, 3, "{}", r.describe());

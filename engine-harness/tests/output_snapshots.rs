@@ -36,7 +36,9 @@ fn human(p: &Project, args: &[&str]) -> String {
 fn redact(p: &Project, text: &str) -> String {
     let dir = p.path().display().to_string();
     let canonical = p.path().canonicalize().unwrap().display().to_string();
-    let text = text.replace(&canonical, "[PROJECT]").replace(&dir, "[PROJECT]");
+    let text = text
+        .replace(&canonical, "[PROJECT]")
+        .replace(&dir, "[PROJECT]");
     let is_log = |l: &str| {
         let t = l.trim_start();
         (t.starts_with('[') && (t.contains("] info: ") || t.contains("] warning: ")))

@@ -819,4 +819,3 @@ async fn the_grpc_health_service_reports_serving() {
         );
     }
 }
-

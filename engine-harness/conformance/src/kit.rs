@@ -270,4 +270,3 @@ impl Scratch {
         Ok(Scratch(Some(dir)))
     }
 }
-

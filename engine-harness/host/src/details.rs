@@ -55,11 +55,7 @@ mod tests {
                 value: detail.encode_to_vec(),
             }],
         };
-        let status = Status::with_details(
-            tonic::Code::Unknown,
-            "init",
-            rpc.encode_to_vec().into(),
-        );
+        let status = Status::with_details(tonic::Code::Unknown, "init", rpc.encode_to_vec().into());
         let found = resource_init_failed(&status).expect("the detail decodes");
         assert_eq!(found.id, "id-1");
         assert!(missing_keys(&status).is_none());

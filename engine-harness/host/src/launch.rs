@@ -327,7 +327,9 @@ impl PluginProcess {
         };
         let Some(stdout) = child.stdout.take() else {
             *plugin.child.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
-            return Err(plugin.failed(shown, NoPort::Read("no stdout pipe".into())).await);
+            return Err(plugin
+                .failed(shown, NoPort::Read("no stdout pipe".into()))
+                .await);
         };
         let mut reader = BufReader::new(stdout);
         let seen = Mutex::new(None);
@@ -683,7 +685,13 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, LaunchError::NoPort { why: NoPort::Timeout(..), .. }),
+            matches!(
+                &err,
+                LaunchError::NoPort {
+                    why: NoPort::Timeout(..),
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -5,7 +5,9 @@
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
 use crate::display::{DiffLine, Display, Event};
-use crate::plugin::{self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target};
+use crate::plugin::{
+    self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target,
+};
 use crate::program::{Evaluator, Project, ResolvedResource};
 use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};
@@ -486,4 +488,3 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     }
     Ok(summary)
 }
-

@@ -37,7 +37,12 @@ pub struct ConfigureArgs<'a> {
 }
 
 impl Plugin {
-    pub(super) fn new(package: &str, path: &Path, client: ProviderClient, process: Option<PluginProcess>) -> Plugin {
+    pub(super) fn new(
+        package: &str,
+        path: &Path,
+        client: ProviderClient,
+        process: Option<PluginProcess>,
+    ) -> Plugin {
         Plugin {
             package: package.to_string(),
             path: path.to_path_buf(),

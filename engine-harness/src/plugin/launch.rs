@@ -103,7 +103,9 @@ pub(super) fn launch_message(path: &Path, e: LaunchError) -> String {
                         "{shown} printed `{line}` where its port number (1-65535) was expected; nothing may precede the port on stdout. stderr:\n{tail}"
                     )
                 }
-                (NoPort::Read(e), _) => format!("{shown} reading its stdout failed: {e}. stderr:\n{tail}"),
+                (NoPort::Read(e), _) => {
+                    format!("{shown} reading its stdout failed: {e}. stderr:\n{tail}")
+                }
                 (_, Some(status)) => {
                     format!("{shown} exited ({status}) before printing its port. stderr:\n{tail}")
                 }

@@ -169,4 +169,3 @@ impl std::fmt::Debug for Plugin {
             .finish_non_exhaustive()
     }
 }
-

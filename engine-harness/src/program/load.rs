@@ -176,7 +176,12 @@ pub(super) fn parse_plugins(
 
 pub(super) const OPTION_KEYS: &str = "dependsOn, protect, deleteBeforeReplace, ignoreChanges, replaceOnChanges, retainOnDelete, customTimeouts";
 
-pub(super) fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) -> Result<ResourceDecl, Error> {
+pub(super) fn parse_resource(
+    src: &Source,
+    line: usize,
+    name: &str,
+    v: &Yaml,
+) -> Result<ResourceDecl, Error> {
     let m = as_mapping(src, line, &format!("resources.{name}"), v)?;
     let mut type_token = None;
     let mut properties = serde_json::Map::new();
@@ -229,9 +234,7 @@ pub(super) fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) ->
             format!("resource `{name}` has no `type`; add e.g. `type: local:index:Random`"),
         )
     })?;
-    let tline = src
-        .key_line(&["resources", name, "type"])
-        .unwrap_or(line);
+    let tline = src.key_line(&["resources", name, "type"]).unwrap_or(line);
     let parts: Vec<&str> = type_token.split(':').collect();
     let valid = |s: &str| {
         !s.is_empty()
@@ -267,7 +270,12 @@ pub(super) fn parse_resource(src: &Source, line: usize, name: &str, v: &Yaml) ->
     })
 }
 
-pub(super) fn string_list(src: &Source, line: usize, what: &str, v: &Yaml) -> Result<Vec<String>, Error> {
+pub(super) fn string_list(
+    src: &Source,
+    line: usize,
+    what: &str,
+    v: &Yaml,
+) -> Result<Vec<String>, Error> {
     let seq = v
         .as_sequence()
         .ok_or_else(|| src.err(line, format!("`{what}` must be a list of strings")))?;

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use plugin_host::{Launch, PluginProcess, Signal};
 use provider_sdk::wire::{decode_struct, encode_map};
 use provider_sdk::{PropertyMap, PropertyValue};
 use pulumirpc::resource_provider_client::ResourceProviderClient;
 use pulumirpc::tonic::transport::Channel;
 use pulumirpc::tonic::{Code, Status};
-use plugin_host::{Launch, PluginProcess, Signal};
 
 pub type Client = ResourceProviderClient<Channel>;
 

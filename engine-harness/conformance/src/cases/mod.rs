@@ -328,4 +328,3 @@ fn launch_finding(what: &str, e: crate::Error, fix: &str) -> Finding {
         fix: fix.into(),
     }
 }
-

@@ -183,7 +183,13 @@ pub(super) async fn create_outputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture
     Ok(())
 }
 
-pub(super) fn compare_state(rec: &mut Rec, check: &str, before: &PropertyMap, after: &PropertyMap, fix: &str) {
+pub(super) fn compare_state(
+    rec: &mut Rec,
+    check: &str,
+    before: &PropertyMap,
+    after: &PropertyMap,
+    fix: &str,
+) {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for key in keys {
         match (before.get(key), after.get(key)) {

@@ -127,7 +127,11 @@ pub(super) fn schema_kind_matches(declared: &str, v: &Value) -> bool {
     }
 }
 
-pub(super) async fn schema_consistency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
+pub(super) async fn schema_consistency(
+    ctx: &Ctx,
+    rec: &mut Rec,
+    r: &ResourceFixture,
+) -> CaseResult {
     let SchemaAnswer::Json(schema) = &ctx.schema else {
         return Err(Stop::NotApplicable(schema_absent(ctx)));
     };
