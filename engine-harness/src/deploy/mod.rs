@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 mod destroy;
 mod diff;
+mod providers;
 mod refresh;
 mod schedule;
 mod up;
@@ -220,6 +221,82 @@ fn package_of(type_token: &str) -> &str {
     type_token.split(':').next().unwrap_or(type_token)
 }
 
+/// Reports the operations an interrupted run left unconfirmed: an error, unless this is a
+/// preview (a warning) or `--clear-pending` drops them (a warning saying so).
+fn check_pending(
+    pending: &[(u64, state::Operation)],
+    opts: &Options,
+    display: &Display,
+) -> Result<(), Error> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let preview = opts.operation == Operation::Preview;
+    let mut msg = format!(
+        "{} operation(s) from an interrupted run were never confirmed:",
+        pending.len()
+    );
+    for (_, op) in pending {
+        let advice = match op.op {
+            OperationType::Creating => {
+                "the provider may have created it; check, and delete or import it by hand if it exists"
+            }
+            OperationType::Updating => "it may be partly updated; `refresh` reads its real state",
+            OperationType::Deleting => "it may already be deleted; `refresh` finds out",
+            OperationType::Reading => "harmless",
+        };
+        msg.push_str(&format!("\n  - {:?} {}: {advice}", op.op, op.resource.urn));
+    }
+    msg.push_str("\nThen run again with --clear-pending to drop these records.");
+    if preview {
+        display.log("warning", msg);
+    } else if !opts.clear_pending {
+        return Err(Error::PendingOperations(msg));
+    } else {
+        display.log(
+            "warning",
+            msg.replace(
+                "\nThen run again with --clear-pending to drop these records.",
+                "\nClearing them (--clear-pending).",
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The packages a run needs: the program's (for preview and up) and those of the resources
+/// already in state.
+fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeSet<String> {
+    let mut packages: BTreeSet<String> = match opts.operation {
+        Operation::Preview | Operation::Up => project.packages(),
+        _ => BTreeSet::new(),
+    };
+    for r in snap.resources() {
+        if r.custom && !r.type_token.starts_with("pulumi:") {
+            packages.insert(package_of(&r.type_token).to_string());
+        }
+    }
+    packages
+}
+
+/// On Ctrl-C, sends Cancel to every provider once.
+fn watch_interrupt(
+    token: &CancellationToken,
+    plugins: &HashMap<String, Arc<Plugin>>,
+    display: &Display,
+) -> tokio::task::JoinHandle<()> {
+    let token = token.clone();
+    let plugins: Vec<Arc<Plugin>> = plugins.values().cloned().collect();
+    let display = display.clone();
+    tokio::spawn(async move {
+        token.cancelled().await;
+        display.log("warning", "interrupted: cancelling providers and waiting for running steps to finish (press Ctrl-C again to stop at once)");
+        for p in plugins {
+            p.cancel().await;
+        }
+    })
+}
+
 /// Runs an operation. Errors carry exit codes ([`Error::exit_code`]); a run with failed steps
 /// returns [`Error::StepsFailed`] after saving state.
 pub async fn run(opts: Options) -> Result<Summary, Error> {
@@ -251,39 +328,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     }
     let preview = opts.operation == Operation::Preview;
     let pending = snap.pending();
-    if !pending.is_empty() {
-        let mut msg = format!(
-            "{} operation(s) from an interrupted run were never confirmed:",
-            pending.len()
-        );
-        for (_, op) in &pending {
-            let advice = match op.op {
-                OperationType::Creating => {
-                    "the provider may have created it; check, and delete or import it by hand if it exists"
-                }
-                OperationType::Updating => {
-                    "it may be partly updated; `refresh` reads its real state"
-                }
-                OperationType::Deleting => "it may already be deleted; `refresh` finds out",
-                OperationType::Reading => "harmless",
-            };
-            msg.push_str(&format!("\n  - {:?} {}: {advice}", op.op, op.resource.urn));
-        }
-        msg.push_str("\nThen run again with --clear-pending to drop these records.");
-        if preview {
-            display.log("warning", msg);
-        } else if !opts.clear_pending {
-            return Err(Error::PendingOperations(msg));
-        } else {
-            display.log(
-                "warning",
-                msg.replace(
-                    "\nThen run again with --clear-pending to drop these records.",
-                    "\nClearing them (--clear-pending).",
-                ),
-            );
-        }
-    }
+    check_pending(&pending, &opts, &display)?;
     let journal = Journal::open(files.clone(), snap.clone(), preview)?;
     if opts.clear_pending && !preview {
         for (id, _) in &pending {
@@ -298,77 +343,23 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             source: e,
         })?;
 
-    // Which packages are needed: the program's, and those of resources already in state.
-    let mut packages: BTreeSet<String> = match opts.operation {
-        Operation::Preview | Operation::Up => project.packages(),
-        _ => BTreeSet::new(),
-    };
-    for r in snap.resources() {
-        if r.custom && !r.type_token.starts_with("pulumi:") {
-            packages.insert(package_of(&r.type_token).to_string());
-        }
-    }
+    let packages = needed_packages(&opts, &project, &snap);
     let mut plugins = HashMap::new();
     let mut provider_refs = HashMap::new();
     let mut provider_states = Vec::new();
     let result = async {
         for pkg in &packages {
-            let config = project.provider_config.get(pkg).cloned().unwrap_or_default();
-            let (mut p, path) = if let Some(port) = plugin::debug_port(pkg) {
-                display.log("info", format!("attaching to the `{pkg}` provider on port {port} (PULUMI_DEBUG_PROVIDERS)"));
-                (plugin::attach(pkg, port, engine.address()).await?, PathBuf::from(format!("127.0.0.1:{port}")))
-            } else {
-                let path = match plugin::find(&project, pkg)? {
-                    PluginSource::Binary(p) => p,
-                    PluginSource::Cargo(dir) => {
-                        display.log("info", format!("building the `{pkg}` provider with cargo in {}", dir.display()));
-                        plugin::build_cargo(&dir, pkg, !display.is_json()).await?
-                    }
-                };
-                (plugin::launch(plugin::LaunchRequest { path: &path, package: pkg, dir: &project.dir, engine_address: engine.address(), project: &project.name, config: &config }).await?, path)
-            };
-            let purn = provider_urn(&project, pkg);
-            let old = snap.get(&purn).cloned();
-            let id = old.as_ref().map(|o| o.id.clone()).filter(|s| !s.is_empty()).unwrap_or_else(new_uuid);
-            let checked = p
-                .configure(ConfigureArgs {
-                    urn: &purn,
-                    id: &id,
-                    program_dir: &project.dir,
-                    engine_address: engine.address(),
-                    olds: old.as_ref().map(|o| &o.inputs),
-                    news: &config,
-                })
-                .await;
-            let checked = match checked {
-                Ok(c) => c,
-                Err(e) => {
-                    p.shutdown(plugin::SHUTDOWN_GRACE).await;
-                    return Err(e);
-                }
-            };
-            if !p.config_replaces.is_empty() {
-                display.log(
-                    "warning",
-                    format!(
-                        "the `{pkg}` provider says its configuration change ({}) requires replacing its resources; engine-harness keeps them: run `destroy` then `up` to recreate them",
-                        p.config_replaces.join(", ")
-                    ),
-                );
-            }
-            display.emit(Event::Plugin { package: pkg.clone(), version: p.version.clone(), path: path.display().to_string() });
-            provider_refs.insert(pkg.clone(), format!("{purn}::{id}"));
-            provider_states.push(Resource {
-                urn: purn,
-                custom: true,
-                id,
-                type_token: format!("pulumi:providers:{pkg}"),
-                inputs: checked.clone(),
-                outputs: checked,
-                created: old.as_ref().and_then(|o| o.created.clone()).or_else(|| Some(state::now_rfc3339())),
-                ..Default::default()
-            });
-            plugins.insert(pkg.clone(), Arc::new(p));
+            let started = providers::start(providers::ProviderRequest {
+                package: pkg,
+                project: &project,
+                snap: &snap,
+                display: &display,
+                engine_address: engine.address(),
+            })
+            .await?;
+            provider_refs.insert(pkg.clone(), started.reference);
+            provider_states.push(started.state);
+            plugins.insert(pkg.clone(), Arc::new(started.plugin));
         }
         let ctx = Arc::new(Ctx {
             project: project.clone(),
@@ -382,19 +373,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             counts: Mutex::new(BTreeMap::new()),
             failures: Mutex::new(Vec::new()),
         });
-        // Ctrl-C: send Cancel to every provider once.
-        let watcher = {
-            let token = opts.interrupt.clone();
-            let plugins: Vec<Arc<Plugin>> = plugins.values().cloned().collect();
-            let display = display.clone();
-            tokio::spawn(async move {
-                token.cancelled().await;
-                display.log("warning", "interrupted: cancelling providers and waiting for running steps to finish (press Ctrl-C again to stop at once)");
-                for p in plugins {
-                    p.cancel().await;
-                }
-            })
-        };
+        let watcher = watch_interrupt(&opts.interrupt, &plugins, &display);
         let outputs = match opts.operation {
             Operation::Preview | Operation::Up => {
                 if !preview {
@@ -407,7 +386,10 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                         outputs: old_stack.map(|s| s.outputs).unwrap_or_default(),
                         ..Default::default()
                     });
-                    let changed: Vec<Resource> = meta.into_iter().filter(|r| snap.get(&r.urn) != Some(r)).collect();
+                    let changed: Vec<Resource> = meta
+                        .into_iter()
+                        .filter(|r| snap.get(&r.urn) != Some(r))
+                        .collect();
                     if !changed.is_empty() {
                         journal.write(changed, vec![]).await?;
                     }
@@ -416,8 +398,11 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             }
             Operation::Refresh => {
                 if !provider_states.is_empty() {
-                    let changed: Vec<Resource> =
-                        provider_states.iter().filter(|r| snap.get(&r.urn) != Some(*r)).cloned().collect();
+                    let changed: Vec<Resource> = provider_states
+                        .iter()
+                        .filter(|r| snap.get(&r.urn) != Some(*r))
+                        .cloned()
+                        .collect();
                     if !changed.is_empty() {
                         journal.write(changed, vec![]).await?;
                     }
