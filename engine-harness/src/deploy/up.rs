@@ -79,6 +79,134 @@ pub(super) async fn up(
     Ok(outputs)
 }
 
+/// What a step does to a resource.
+pub(super) enum Kind {
+    /// It is new.
+    Create,
+    /// Nothing changed.
+    Same,
+    /// It changes in place.
+    Update(Vec<DiffLine>),
+    /// It is replaced (the flag: delete the old one first).
+    Replace(Vec<DiffLine>, bool),
+}
+
+/// Evaluates a resource's `${…}` inputs against the outputs resolved so far.
+fn evaluate_inputs(ctx: &Ctx, decl: &program::ResourceDecl) -> Result<PropertyMap, String> {
+    let empty = HashMap::new();
+    let guard = ctx.resolved.lock();
+    let resolved = guard.as_deref().unwrap_or(&empty);
+    let ev = Evaluator {
+        project: &ctx.project,
+        resources: resolved,
+    };
+    Ok(match ev.eval(&Json::Object(decl.properties.clone()))? {
+        Json::Object(m) => m,
+        _ => PropertyMap::new(),
+    })
+}
+
+/// The state record a step writes for `decl`, before its id and outputs are known.
+fn new_record(
+    ctx: &Ctx,
+    decl: &program::ResourceDecl,
+    urn: &str,
+    checked: &PropertyMap,
+) -> Resource {
+    let (ty, opts) = (decl.type_token.as_str(), &decl.options);
+    let deps: Vec<String> = decl
+        .dependencies
+        .iter()
+        .map(|d| {
+            ctx.urn(
+                &ctx.project
+                    .resource(d)
+                    .map(|r| r.type_token.clone())
+                    .unwrap_or_default(),
+                d,
+            )
+        })
+        .collect();
+    let now = state::now_rfc3339();
+    Resource {
+        urn: urn.to_string(),
+        custom: true,
+        type_token: ty.to_string(),
+        inputs: checked.clone(),
+        parent: ctx.stack_urn.clone(),
+        protect: opts.protect,
+        dependencies: deps,
+        provider: ctx
+            .provider_refs
+            .get(&decl.package)
+            .cloned()
+            .unwrap_or_default(),
+        retain_on_delete: opts.retain_on_delete,
+        custom_timeouts: timeouts_json(&opts.custom_timeouts),
+        ignore_changes: opts.ignore_changes.clone(),
+        replace_on_changes: opts.replace_on_changes.clone(),
+        created: Some(now.clone()),
+        modified: Some(now),
+        ..Default::default()
+    }
+}
+
+/// Decides what happens to an existing resource: `Diff`, then replace, update or same.
+async fn decide(
+    plugin: &Plugin,
+    target: Target<'_>,
+    o: &Resource,
+    checked: &PropertyMap,
+    opts: &program::ResourceOptions,
+) -> Result<Kind, CallError> {
+    let d = plugin
+        .diff(target, Recorded::of(o), checked, &opts.ignore_changes)
+        .await?;
+    let mut changed: Vec<String> = d.diffs.clone();
+    changed.extend(
+        d.detailed
+            .iter()
+            .map(|(k, _)| k.split(['.', '[']).next().unwrap_or(k).to_string()),
+    );
+    let has_changes = match d.changes {
+        2 => true,
+        1 => false,
+        _ => {
+            // DIFF_UNKNOWN: compare inputs ourselves.
+            let mut keys: BTreeSet<&String> = o.inputs.keys().collect();
+            keys.extend(checked.keys());
+            for k in keys {
+                if o.inputs.get(k) != checked.get(k) {
+                    changed.push(k.clone());
+                }
+            }
+            !changed.is_empty()
+        }
+    };
+    let forced: Vec<String> = opts
+        .replace_on_changes
+        .iter()
+        .filter(|r| r.as_str() == "*" || changed.iter().any(|c| c == *r))
+        .cloned()
+        .collect();
+    let replace = has_changes
+        && (!d.replaces.is_empty()
+            || d.detailed.iter().any(|(_, k)| k % 2 == 1)
+            || !forced.is_empty());
+    let mut dd = d.clone();
+    if dd.diffs.is_empty() && dd.detailed.is_empty() {
+        dd.diffs = changed.clone();
+    }
+    let lines = diff_lines(&dd, &o.inputs, checked, &forced);
+    Ok(if replace {
+        Kind::Replace(lines, opts.delete_before_replace || d.delete_before_replace)
+    } else if has_changes || !o.init_errors.is_empty() {
+        Kind::Update(lines)
+    } else {
+        Kind::Same
+    })
+}
+
 /// One program resource: evaluate, Check, Diff, then create/update/replace or nothing.
 /// `Ok(false)` = the step failed (already reported); `Err` = state could not be written.
 pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
@@ -88,19 +216,8 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
     let urn = ctx.urn(ty, name);
     let t0 = Instant::now();
     let plugin = ctx.plugins[&decl.package].clone();
-    let evaluated = {
-        let empty = HashMap::new();
-        let guard = ctx.resolved.lock();
-        let resolved = guard.as_deref().unwrap_or(&empty);
-        let ev = Evaluator {
-            project: &ctx.project,
-            resources: resolved,
-        };
-        ev.eval(&Json::Object(decl.properties.clone()))
-    };
-    let mut news = match evaluated {
-        Ok(Json::Object(m)) => m,
-        Ok(_) => PropertyMap::new(),
+    let mut news = match evaluate_inputs(ctx, decl) {
+        Ok(m) => m,
         Err(e) => {
             let msg = format!("{}:{}: {name}: {e}", ctx.project.file.display(), decl.line);
             ctx.step("create", &urn, ty, "failed", t0, vec![], Some(msg.clone()));
@@ -130,113 +247,27 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
             );
         }
     };
-    let deps: Vec<String> = decl
-        .dependencies
-        .iter()
-        .map(|d| {
-            ctx.urn(
-                &ctx.project
-                    .resource(d)
-                    .map(|r| r.type_token.clone())
-                    .unwrap_or_default(),
-                d,
-            )
-        })
-        .collect();
-    let now = state::now_rfc3339();
-    let mut new_res = Resource {
-        urn: urn.clone(),
-        custom: true,
-        type_token: ty.to_string(),
-        inputs: checked.clone(),
-        parent: ctx.stack_urn.clone(),
-        protect: opts.protect,
-        dependencies: deps,
-        provider: ctx
-            .provider_refs
-            .get(&decl.package)
-            .cloned()
-            .unwrap_or_default(),
-        retain_on_delete: opts.retain_on_delete,
-        custom_timeouts: timeouts_json(&opts.custom_timeouts),
-        ignore_changes: opts.ignore_changes.clone(),
-        replace_on_changes: opts.replace_on_changes.clone(),
-        created: Some(now.clone()),
-        modified: Some(now),
-        ..Default::default()
-    };
+    let mut new_res = new_record(ctx, decl, &urn, &checked);
     let status_ok = if ctx.preview { "planned" } else { "ok" };
 
-    // Decide.
-    enum Kind {
-        Create,
-        Same,
-        Update(Vec<DiffLine>),
-        Replace(Vec<DiffLine>, bool),
-    }
     let kind = match &old {
         None => Kind::Create,
-        Some(o) => {
-            let d = match plugin
-                .diff(
-                    Target {
-                        urn: &urn,
-                        name,
-                        ty,
-                    },
-                    Recorded::of(o),
-                    &checked,
-                    &opts.ignore_changes,
-                )
-                .await
-            {
-                Ok(d) => d,
-                Err(e) => return failed("update", format!("Diff: {e}")),
-            };
-            let mut changed: Vec<String> = d.diffs.clone();
-            changed.extend(
-                d.detailed
-                    .iter()
-                    .map(|(k, _)| k.split(['.', '[']).next().unwrap_or(k).to_string()),
-            );
-            let has_changes = match d.changes {
-                2 => true,
-                1 => false,
-                _ => {
-                    // DIFF_UNKNOWN: compare inputs ourselves.
-                    let mut keys: BTreeSet<&String> = o.inputs.keys().collect();
-                    keys.extend(checked.keys());
-                    for k in keys {
-                        if o.inputs.get(k) != checked.get(k) {
-                            changed.push(k.clone());
-                        }
-                    }
-                    !changed.is_empty()
-                }
-            };
-            let forced: Vec<String> = opts
-                .replace_on_changes
-                .iter()
-                .filter(|r| r.as_str() == "*" || changed.iter().any(|c| c == *r))
-                .cloned()
-                .collect();
-            let replace = has_changes
-                && (!d.replaces.is_empty()
-                    || d.detailed.iter().any(|(_, k)| k % 2 == 1)
-                    || !forced.is_empty());
-            let mut dd = d.clone();
-            if dd.diffs.is_empty() && dd.detailed.is_empty() {
-                dd.diffs = changed.clone();
-            }
-            let lines = diff_lines(&dd, &o.inputs, &checked, &forced);
-            if replace {
-                Kind::Replace(lines, opts.delete_before_replace || d.delete_before_replace)
-            } else if has_changes || !o.init_errors.is_empty() {
-                Kind::Update(lines)
-            } else {
-                Kind::Same
-            }
-        }
+        Some(o) => match decide(
+            &plugin,
+            Target {
+                urn: &urn,
+                name,
+                ty,
+            },
+            o,
+            &checked,
+            opts,
+        )
+        .await
+        {
+            Ok(kind) => kind,
+            Err(e) => return failed("update", format!("Diff: {e}")),
+        },
     };
     let create_timeout = secs(opts.custom_timeouts.create);
     match kind {
