@@ -50,32 +50,56 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
         let msg =
             "it is protected; set `protect: false` in the program and run `up` before deleting it"
                 .to_string();
-        ctx.step(op_name, &r.urn, ty, "failed", t0, vec![], Some(msg.clone()));
+        ctx.step(Step {
+            op: op_name,
+            urn: &r.urn,
+            ty,
+            status: "failed",
+            t0,
+            diff: vec![],
+            message: Some(msg.clone()),
+        });
         ctx.fail(format!("{} ({ty}): {msg}", r.name()));
         return Ok(false);
     }
     if ctx.preview {
-        ctx.step(op_name, &r.urn, ty, status_ok, t0, vec![], None);
+        ctx.step(Step {
+            op: op_name,
+            urn: &r.urn,
+            ty,
+            status: status_ok,
+            t0,
+            diff: vec![],
+            message: None,
+        });
         return Ok(true);
     }
     if r.retain_on_delete {
         ctx.journal
             .write(vec![], vec![(r.urn.clone(), r.delete)])
             .await?;
-        ctx.step(
-            op_name,
-            &r.urn,
+        ctx.step(Step {
+            op: op_name,
+            urn: &r.urn,
             ty,
-            "ok",
+            status: "ok",
             t0,
-            vec![],
-            Some("retained (retainOnDelete): dropped from state, not deleted".into()),
-        );
+            diff: vec![],
+            message: Some("retained (retainOnDelete): dropped from state, not deleted".into()),
+        });
         return Ok(true);
     }
     let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
         let msg = format!("no plugin for package `{}`", package_of(ty));
-        ctx.step(op_name, &r.urn, ty, "failed", t0, vec![], Some(msg.clone()));
+        ctx.step(Step {
+            op: op_name,
+            urn: &r.urn,
+            ty,
+            status: "failed",
+            t0,
+            diff: vec![],
+            message: Some(msg.clone()),
+        });
         ctx.fail(msg);
         return Ok(false);
     };
@@ -105,7 +129,15 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
             ctx.journal
                 .end(Some(op), vec![], vec![(r.urn.clone(), r.delete)])
                 .await?;
-            ctx.step(op_name, &r.urn, ty, "ok", t0, vec![], None);
+            ctx.step(Step {
+                op: op_name,
+                urn: &r.urn,
+                ty,
+                status: "ok",
+                t0,
+                diff: vec![],
+                message: None,
+            });
             Ok(true)
         }
         Err(e) => {
@@ -119,7 +151,15 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
                 ctx.journal.end(Some(op), vec![], vec![]).await?;
             }
             let msg = format!("Delete: {e}");
-            ctx.step(op_name, &r.urn, ty, "failed", t0, vec![], Some(msg.clone()));
+            ctx.step(Step {
+                op: op_name,
+                urn: &r.urn,
+                ty,
+                status: "failed",
+                t0,
+                diff: vec![],
+                message: Some(msg.clone()),
+            });
             ctx.fail(format!("{} ({ty}): {msg}", r.name()));
             Ok(false)
         }

@@ -174,17 +174,16 @@ impl Ctx {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn step(
-        &self,
-        op: &str,
-        urn: &str,
-        ty: &str,
-        status: &str,
-        t0: Instant,
-        diff: Vec<DiffLine>,
-        message: Option<String>,
-    ) {
+    fn step(&self, s: Step<'_>) {
+        let Step {
+            op,
+            urn,
+            ty,
+            status,
+            t0,
+            diff,
+            message,
+        } = s;
         if status != "failed" {
             self.count(op);
         }
@@ -199,6 +198,24 @@ impl Ctx {
             message,
         });
     }
+}
+
+/// How one step ended, for the display.
+struct Step<'a> {
+    /// The operation (`create`, `update`, `replace`, `delete`, `same`, ...).
+    op: &'a str,
+    /// The resource's URN.
+    urn: &'a str,
+    /// Its type token.
+    ty: &'a str,
+    /// `ok`, `planned` or `failed`.
+    status: &'a str,
+    /// When the step started.
+    t0: Instant,
+    /// What changed.
+    diff: Vec<DiffLine>,
+    /// Why it failed, when it did.
+    message: Option<String>,
 }
 
 fn urn(p: &Project, ty: &str, name: &str) -> String {

@@ -51,15 +51,15 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         }) => (id, outputs, inputs, reasons),
         Err(e) => {
             let msg = format!("Read: {e}");
-            ctx.step(
-                "refresh",
-                &r.urn,
+            ctx.step(Step {
+                op: "refresh",
+                urn: &r.urn,
                 ty,
-                "failed",
+                status: "failed",
                 t0,
-                vec![],
-                Some(msg.clone()),
-            );
+                diff: vec![],
+                message: Some(msg.clone()),
+            });
             ctx.fail(format!("{} ({ty}): {msg}", r.name()));
             return Ok(false);
         }
@@ -68,15 +68,15 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         ctx.journal
             .write(vec![], vec![(r.urn.clone(), r.delete)])
             .await?;
-        ctx.step(
-            "read-delete",
-            &r.urn,
+        ctx.step(Step {
+            op: "read-delete",
+            urn: &r.urn,
             ty,
-            "ok",
+            status: "ok",
             t0,
-            vec![],
-            Some("the resource no longer exists; removed from state".into()),
-        );
+            diff: vec![],
+            message: Some("the resource no longer exists; removed from state".into()),
+        });
         return Ok(true);
     }
     let mut keys: BTreeSet<&String> = r.outputs.keys().collect();
@@ -108,6 +108,14 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         ctx.journal.write(vec![updated], vec![]).await?;
     }
     let op = if drift.is_empty() { "same" } else { "refresh" };
-    ctx.step(op, &r.urn, ty, "ok", t0, drift, None);
+    ctx.step(Step {
+        op,
+        urn: &r.urn,
+        ty,
+        status: "ok",
+        t0,
+        diff: drift,
+        message: None,
+    });
     Ok(true)
 }

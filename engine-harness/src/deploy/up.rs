@@ -220,7 +220,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
         Ok(m) => m,
         Err(e) => {
             let msg = format!("{}:{}: {name}: {e}", ctx.project.file.display(), decl.line);
-            ctx.step("create", &urn, ty, "failed", t0, vec![], Some(msg.clone()));
+            ctx.step(Step {
+                op: "create",
+                urn: &urn,
+                ty,
+                status: "failed",
+                t0,
+                diff: vec![],
+                message: Some(msg.clone()),
+            });
             ctx.fail(msg);
             return Ok(false);
         }
@@ -234,7 +242,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
     let old_inputs = old.as_ref().map(|o| &o.inputs).unwrap_or(&empty);
     let failed = |op: &str, msg: String| {
         let full = format!("{name} ({ty}): {msg}");
-        ctx.step(op, &urn, ty, "failed", t0, vec![], Some(msg));
+        ctx.step(Step {
+            op,
+            urn: &urn,
+            ty,
+            status: "failed",
+            t0,
+            diff: vec![],
+            message: Some(msg),
+        });
         ctx.fail(full);
         Ok(false)
     };
@@ -281,7 +297,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
             if !ctx.preview && new_res != o {
                 ctx.journal.write(vec![new_res.clone()], vec![]).await?;
             }
-            ctx.step("same", &urn, ty, status_ok, t0, vec![], None);
+            ctx.step(Step {
+                op: "same",
+                urn: &urn,
+                ty,
+                status: status_ok,
+                t0,
+                diff: vec![],
+                message: None,
+            });
             resolve(ctx, name, &urn, Json::String(o.id), o.outputs);
             Ok(true)
         }
@@ -291,7 +315,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                     preview_create(&plugin, &urn, name, ty, &checked, create_timeout).await;
                 match outputs {
                     Ok(out) => {
-                        ctx.step("create", &urn, ty, status_ok, t0, vec![], None);
+                        ctx.step(Step {
+                            op: "create",
+                            urn: &urn,
+                            ty,
+                            status: status_ok,
+                            t0,
+                            diff: vec![],
+                            message: None,
+                        });
                         resolve(ctx, name, &urn, value::unknown(), out);
                         Ok(true)
                     }
@@ -330,7 +362,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                 };
                 return match out {
                     Ok(out) => {
-                        ctx.step("update", &urn, ty, status_ok, t0, lines, None);
+                        ctx.step(Step {
+                            op: "update",
+                            urn: &urn,
+                            ty,
+                            status: status_ok,
+                            t0,
+                            diff: lines,
+                            message: None,
+                        });
                         resolve(ctx, name, &urn, Json::String(o.id), out);
                         Ok(true)
                     }
@@ -362,7 +402,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                 Ok(out) => {
                     new_res.outputs = out.clone();
                     ctx.journal.end(Some(op), vec![new_res], vec![]).await?;
-                    ctx.step("update", &urn, ty, "ok", t0, lines, None);
+                    ctx.step(Step {
+                        op: "update",
+                        urn: &urn,
+                        ty,
+                        status: "ok",
+                        t0,
+                        diff: lines,
+                        message: None,
+                    });
                     resolve(ctx, name, &urn, Json::String(o.id), out);
                     Ok(true)
                 }
@@ -375,7 +423,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                     new_res.init_errors = reasons.clone();
                     ctx.journal.end(Some(op), vec![new_res], vec![]).await?;
                     let msg = format!("updated but failed to initialize: {}", reasons.join("; "));
-                    ctx.step("update", &urn, ty, "partial", t0, lines, Some(msg.clone()));
+                    ctx.step(Step {
+                        op: "update",
+                        urn: &urn,
+                        ty,
+                        status: "partial",
+                        t0,
+                        diff: lines,
+                        message: Some(msg.clone()),
+                    });
                     ctx.fail(format!("{name} ({ty}): {msg}; the next `up` retries it"));
                     Ok(false)
                 }
@@ -396,7 +452,15 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                 return match preview_create(&plugin, &urn, name, ty, &checked, create_timeout).await
                 {
                     Ok(out) => {
-                        ctx.step("replace", &urn, ty, status_ok, t0, lines, None);
+                        ctx.step(Step {
+                            op: "replace",
+                            urn: &urn,
+                            ty,
+                            status: status_ok,
+                            t0,
+                            diff: lines,
+                            message: None,
+                        });
                         resolve(ctx, name, &urn, value::unknown(), out);
                         Ok(true)
                     }
@@ -535,7 +599,15 @@ pub(super) async fn create(
             let mut put = extra;
             put.push(res);
             ctx.journal.end(Some(op), put, remove).await?;
-            ctx.step(op_name, &urn, &ty, "ok", t0, lines, None);
+            ctx.step(Step {
+                op: op_name,
+                urn: &urn,
+                ty: &ty,
+                status: "ok",
+                t0,
+                diff: lines,
+                message: None,
+            });
             resolve(ctx, &name, &urn, Json::String(id), out);
             Ok(true)
         }
@@ -555,7 +627,15 @@ pub(super) async fn create(
             put.push(res);
             ctx.journal.end(Some(op), put, remove).await?;
             let msg = format!("created but failed to initialize: {}", reasons.join("; "));
-            ctx.step(op_name, &urn, &ty, "partial", t0, lines, Some(msg.clone()));
+            ctx.step(Step {
+                op: op_name,
+                urn: &urn,
+                ty: &ty,
+                status: "partial",
+                t0,
+                diff: lines,
+                message: Some(msg.clone()),
+            });
             ctx.fail(format!(
                 "{name} ({ty}): {msg}; the next `up` retries it with an update"
             ));
@@ -572,7 +652,15 @@ pub(super) async fn create(
                 String::new()
             };
             let msg = format!("Create: {message}{advice}");
-            ctx.step(op_name, &urn, &ty, "failed", t0, lines, Some(msg.clone()));
+            ctx.step(Step {
+                op: op_name,
+                urn: &urn,
+                ty: &ty,
+                status: "failed",
+                t0,
+                diff: lines,
+                message: Some(msg.clone()),
+            });
             ctx.fail(format!("{name} ({ty}): {msg}"));
             Ok(false)
         }
