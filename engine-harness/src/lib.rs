@@ -10,7 +10,7 @@
 //! | [`program`] | parse and validate `Pulumi.yaml` / `Pulumi.<stack>.yaml`, with file:line errors |
 //! | [`value`] | property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
 //! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
-//! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through |
+//! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through (`plugin-host`'s, forwarding to the display) |
 //! | [`state`] | the checkpoint file and its append-only step journal |
 //! | [`secrets`] | Pulumi's passphrase secrets provider: secrets encrypted at rest |
 //! | [`stack_config`] | `Pulumi.<stack>.yaml` as `engine-harness config` reads and writes it |

@@ -9,24 +9,9 @@
 use pulumirpc::google::{Kind, ListValue, Struct, Value};
 use serde_json::{Map, Value as Json};
 
-/// The key that marks a special object.
-pub const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
-/// The signature of a secret.
-pub const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
-/// The signature of an output value.
-pub const OUTPUT_SIG: &str = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
-/// The generic (string) unknown sentinel.
-pub const UNKNOWN: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-/// All seven unknown sentinels (generic, bool, number, array, asset, archive, object).
-pub const UNKNOWNS: [&str; 7] = [
-    UNKNOWN,
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-    "030794c1-ac77-496b-92df-f27374a8bd58",
-    "e48ece36-62e2-4504-bad9-02848725956a",
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-];
+pub use pulumirpc::sentinels::{
+    SIG_KEY, SIG_OUTPUT as OUTPUT_SIG, SIG_SECRET as SECRET_SIG, UNKNOWN_ANY as UNKNOWN, UNKNOWNS,
+};
 
 /// A property map: top-level property names to values.
 pub type PropertyMap = Map<String, Json>;

@@ -47,7 +47,7 @@ fn provider_killed_mid_create_leaves_a_pending_operation_reported_next_run() {
         read_pid(&p.path().join("slow.script.pid")).is_some()
     });
     let provider = read_pid(&p.path().join("slow.provider.pid")).unwrap();
-    kill(provider, libc::SIGKILL);
+    kill(provider, Signal::KILL);
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!(r.code, 1, "{}", r.describe());
     assert!(
@@ -123,11 +123,11 @@ fn engine_killed_mid_up_leaves_valid_state_and_the_next_run_recovers() {
     // The provider it launched is orphaned: stop it and its script.
     kill(
         read_pid(&p.path().join("slow.provider.pid")).unwrap(),
-        libc::SIGKILL,
+        Signal::KILL,
     );
     kill(
         read_pid(&p.path().join("slow.script.pid")).unwrap(),
-        libc::SIGKILL,
+        Signal::KILL,
     );
 
     // The checkpoint is still valid JSON (the previous run's), and the journal holds this run.
@@ -178,7 +178,7 @@ fn ctrl_c_during_up_finishes_running_steps_saves_state_and_stops() {
     wait_for("the slow create to start", Duration::from_secs(120), || {
         read_pid(&p.path().join("slow.script.pid")).is_some()
     });
-    kill(child.id() as i32, libc::SIGINT);
+    kill(child.id() as i32, Signal::INT);
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!(r.code, 130, "{}", r.describe());
     assert!(r.stderr.contains("interrupted"), "{}", r.stderr);
@@ -196,11 +196,9 @@ fn ctrl_c_during_up_finishes_running_steps_saves_state_and_stops() {
     );
     // The provider was shut down with the engine: its script is gone too.
     let script = read_pid(&p.path().join("slow.script.pid")).unwrap();
-    wait_for(
-        "the script to stop",
-        Duration::from_secs(30),
-        || unsafe { libc::kill(script, 0) } != 0,
-    );
+    wait_for("the script to stop", Duration::from_secs(30), || {
+        !alive(script)
+    });
     let r = p.run(&["up"]).ok();
     assert_eq!(r.step("after")["op"], "create", "{}", r.describe());
     p.run(&["destroy"]).ok();
@@ -229,18 +227,16 @@ fn second_ctrl_c_stops_at_once_and_kills_the_plugins() {
         Duration::from_secs(120),
         || read_pid(&p.path().join("stubborn.script.pid")).is_some(),
     );
-    kill(child.id() as i32, libc::SIGINT);
+    kill(child.id() as i32, Signal::INT);
     std::thread::sleep(Duration::from_millis(200));
-    kill(child.id() as i32, libc::SIGINT);
+    kill(child.id() as i32, Signal::INT);
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!(r.code, 130, "{}", r.describe());
     assert!(r.stderr.contains("interrupted twice"), "{}", r.stderr);
     let provider = read_pid(&p.path().join("stubborn.provider.pid")).unwrap();
-    wait_for(
-        "the provider to be killed",
-        Duration::from_secs(30),
-        || unsafe { libc::kill(provider, 0) } != 0,
-    );
+    wait_for("the provider to be killed", Duration::from_secs(30), || {
+        !alive(provider)
+    });
     // The next run recovers from the journal and reports the create that never finished.
     let r = p.run(&["up"]);
     assert_eq!(r.code, 3, "{}", r.describe());

@@ -221,7 +221,7 @@ struct ServiceGuard(Option<i32>);
 impl Drop for ServiceGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
-            kill(pid, libc::SIGKILL);
+            kill(pid, Signal::KILL);
         }
     }
 }

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use prost::{Message, Name};
 use prost_types::Struct;
 use pulumirpc as pb;
+use support::requests::*;
 use support::val::{self, num, object, secret, string, structure};
 use support::{PluginProcess, TestEngine};
 use tonic::Code;
 
-const RANDOM: &str = "local:index:Random";
 /// Generous bound for anything that should take milliseconds, so a loaded CI machine does not flake.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -25,82 +25,6 @@ fn local() -> PathBuf {
 
 fn fixture() -> PathBuf {
     support::binary("fixture-plugins", "pulumi-resource-fixture")
-}
-
-fn urn(type_token: &str, name: &str) -> String {
-    format!("urn:pulumi:test::serving::{type_token}::{name}")
-}
-
-fn check(type_token: &str, name: &str, news: Struct) -> pb::CheckRequest {
-    pb::CheckRequest {
-        urn: urn(type_token, name),
-        olds: Some(Struct::default()),
-        news: Some(news),
-        random_seed: vec![7; 32],
-        name: name.into(),
-        r#type: type_token.into(),
-        ..Default::default()
-    }
-}
-
-fn create(type_token: &str, name: &str, properties: Struct) -> pb::CreateRequest {
-    pb::CreateRequest {
-        urn: urn(type_token, name),
-        properties: Some(properties),
-        name: name.into(),
-        r#type: type_token.into(),
-        ..Default::default()
-    }
-}
-
-fn diff(name: &str, id: &str, olds: Struct, news: Struct) -> pb::DiffRequest {
-    pb::DiffRequest {
-        id: id.into(),
-        urn: urn(RANDOM, name),
-        old_inputs: Some(olds.clone()),
-        olds: Some(olds),
-        news: Some(news),
-        name: name.into(),
-        r#type: RANDOM.into(),
-        ..Default::default()
-    }
-}
-
-fn random_inputs(length: f64, prefix: &str) -> Struct {
-    structure([("length", num(length)), ("prefix", string(prefix))])
-}
-
-/// Configure as the engine sends it. The example provider needs `local:root`, the directory its
-/// resources' relative paths resolve against; Random writes nothing, so the system's temporary
-/// directory serves.
-fn configure_request() -> pb::ConfigureRequest {
-    let root = std::env::temp_dir();
-    pb::ConfigureRequest {
-        args: Some(structure([(
-            "root",
-            string(root.to_str().expect("a UTF-8 temporary directory")),
-        )])),
-        accept_secrets: true,
-        accept_resources: true,
-        ..Default::default()
-    }
-}
-
-/// The `result` output of a Random resource: (the plain string, whether it was secret).
-fn result_of(properties: &Struct) -> (String, bool) {
-    let value = val::get(properties, "result").expect("outputs carry `result`");
-    match val::secret_inner(value) {
-        Some(inner) => (
-            val::as_str(inner)
-                .expect("a secret string result")
-                .to_string(),
-            true,
-        ),
-        None => (
-            val::as_str(value).expect("a string result").to_string(),
-            false,
-        ),
-    }
 }
 
 #[tokio::test]
@@ -126,7 +50,7 @@ async fn the_port_is_the_first_and_only_stdout_line() {
         .into_inner();
     assert!(!created.id.is_empty());
     drop(client);
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let status = plugin
         .wait_exit(PATIENCE)
         .await
@@ -174,7 +98,7 @@ async fn provider_code_printing_to_stdout_does_not_reach_stdout() {
     );
 
     drop(client);
-    plugin.signal(libc::SIGINT);
+    plugin.signal(support::Signal::INT);
     let status = plugin.wait_exit(PATIENCE).await.expect("exit after SIGINT");
     assert!(status.success(), "exit status {status}");
     // At exit Rust flushes stdout's buffer (the `print!` without a newline): it must not land
@@ -185,67 +109,6 @@ async fn provider_code_printing_to_stdout_does_not_reach_stdout() {
         rest.is_empty(),
         "stdout after exit: {:?}",
         String::from_utf8_lossy(&rest)
-    );
-}
-
-/// `/proc/net/tcp{,6}` rows listening on `port`: (local address in hex, state).
-fn proc_net_listeners(file: &str, port: u16) -> Vec<String> {
-    let table = std::fs::read_to_string(file).unwrap_or_default();
-    let port_hex = format!("{port:04X}");
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|row| {
-            let mut cols = row.split_whitespace();
-            let local = cols.nth(1)?;
-            let state = cols.nth(1)?;
-            let (addr, p) = local.split_once(':')?;
-            (p == port_hex && state == "0A").then(|| addr.to_string())
-        })
-        .collect()
-}
-
-/// A non-loopback IPv4 address of this machine, if it has one (no packet is sent).
-fn non_loopback_address() -> Option<std::net::IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
-#[tokio::test]
-async fn it_listens_on_127_0_0_1_only() {
-    let plugin = PluginProcess::spawn(&local(), &[]).await;
-    let port = plugin.port();
-    let timeout = Duration::from_secs(5);
-    std::net::TcpStream::connect_timeout(&plugin.address(), timeout)
-        .expect("127.0.0.1 accepts connections");
-
-    // 127.0.0.2 is routed to the loopback interface too: only a socket bound to 0.0.0.0 (or to
-    // 127.0.0.2) would accept there.
-    let other_loopback = std::net::SocketAddr::from(([127, 0, 0, 2], port));
-    assert!(
-        std::net::TcpStream::connect_timeout(&other_loopback, timeout).is_err(),
-        "the plugin accepted a connection on 127.0.0.2:{port}: it is not bound to 127.0.0.1 alone"
-    );
-    if let Some(ip) = non_loopback_address() {
-        let external = std::net::SocketAddr::new(ip, port);
-        assert!(
-            std::net::TcpStream::connect_timeout(&external, timeout).is_err(),
-            "the plugin accepted a connection on {external}"
-        );
-    }
-
-    let v4 = proc_net_listeners("/proc/net/tcp", port);
-    assert_eq!(
-        v4,
-        vec!["0100007F".to_string()],
-        "IPv4 listeners on port {port} (hex addresses)"
-    );
-    let v6 = proc_net_listeners("/proc/net/tcp6", port);
-    assert!(
-        v6.is_empty(),
-        "no IPv6 listener on port {port}, found {v6:?}"
     );
 }
 
@@ -609,168 +472,6 @@ async fn a_panicking_handler_fails_only_its_call() {
     assert!(plugin.is_running(), "the plugin survives the panics");
 }
 
-#[tokio::test]
-async fn sigint_when_idle_exits_0_within_a_second() {
-    let mut plugin = PluginProcess::spawn(&local(), &[]).await;
-    // An idle, established connection, as the engine keeps one.
-    let mut client = plugin.connect().await;
-    client.get_plugin_info(()).await.expect("GetPluginInfo");
-    let sent = Instant::now();
-    plugin.signal(libc::SIGINT);
-    let status = plugin
-        .wait_exit(Duration::from_secs(10))
-        .await
-        .expect("the plugin exits after SIGINT");
-    let took = sent.elapsed();
-    eprintln!("SIGINT to exit: {took:?}");
-    assert!(
-        status.success(),
-        "exit status {status}; stderr:\n{}",
-        plugin.stderr()
-    );
-    assert!(
-        took < Duration::from_secs(1),
-        "SIGINT to exit took {took:?}"
-    );
-}
-
-#[tokio::test]
-async fn sigint_right_after_the_port_line_exits_0() {
-    // The engine may signal as soon as it has read the port: the handlers must already be there.
-    for _ in 0..5 {
-        let mut plugin = PluginProcess::spawn(&local(), &[]).await;
-        plugin.signal(libc::SIGINT);
-        let status = plugin
-            .wait_exit(PATIENCE)
-            .await
-            .expect("the plugin exits after SIGINT");
-        assert!(
-            status.success(),
-            "exit status {status}; stderr:\n{}",
-            plugin.stderr()
-        );
-    }
-}
-
-#[tokio::test]
-async fn sigint_with_a_call_in_flight_cancels_it_and_exits_0() {
-    let mut plugin = PluginProcess::spawn(&fixture(), &[]).await;
-    let mut client = plugin.connect().await;
-    let call = tokio::spawn(async move {
-        client
-            .create(create("fixture:index:Hang", "h", Struct::default()))
-            .await
-    });
-    assert!(
-        plugin
-            .wait_for_stderr("fixture: Hang started", PATIENCE)
-            .await,
-        "the call never started"
-    );
-    let sent = Instant::now();
-    plugin.signal(libc::SIGINT);
-    let outcome = tokio::time::timeout(PATIENCE, call)
-        .await
-        .expect("the call ends")
-        .expect("the task");
-    let status = outcome.expect_err("the in-flight call is cancelled");
-    assert_eq!(status.code(), Code::Cancelled, "{status:?}");
-    let exit = plugin.wait_exit(PATIENCE).await.expect("the plugin exits");
-    let took = sent.elapsed();
-    eprintln!("SIGINT to exit: {took:?}");
-    assert!(exit.success(), "exit status {exit}");
-    // The SDK's grace period is 3 s and the engine kills after 5 s.
-    assert!(
-        took < Duration::from_secs(5),
-        "SIGINT to exit took {took:?}"
-    );
-    assert!(
-        plugin.stderr().contains("fixture: Hang saw cancellation"),
-        "stderr:\n{}",
-        plugin.stderr()
-    );
-}
-
-#[tokio::test]
-async fn sigint_with_a_call_that_ignores_cancellation_still_exits_0_within_the_grace_bound() {
-    let mut plugin = PluginProcess::spawn(&fixture(), &[]).await;
-    let mut client = plugin.connect().await;
-    let call = tokio::spawn(async move {
-        client
-            .create(create("fixture:index:Stubborn", "s", Struct::default()))
-            .await
-    });
-    assert!(
-        plugin
-            .wait_for_stderr("fixture: Stubborn started", PATIENCE)
-            .await,
-        "the call never started"
-    );
-    let sent = Instant::now();
-    plugin.signal(libc::SIGINT);
-    let exit = plugin
-        .wait_exit(PATIENCE)
-        .await
-        .expect("the plugin exits although a call ignores cancellation");
-    let took = sent.elapsed();
-    eprintln!("SIGINT to exit: {took:?}");
-    assert!(
-        exit.success(),
-        "exit status {exit}; stderr:\n{}",
-        plugin.stderr()
-    );
-    // The SDK gives in-flight calls 3 s; the engine kills the plugin 5 s after SIGINT.
-    assert!(
-        took < Duration::from_secs(5),
-        "SIGINT to exit took {took:?}"
-    );
-    let outcome = tokio::time::timeout(PATIENCE, call)
-        .await
-        .expect("the call ends")
-        .expect("the task");
-    assert!(
-        outcome.is_err(),
-        "the abandoned call cannot succeed: {outcome:?}"
-    );
-}
-
-#[tokio::test]
-async fn cancel_ends_in_flight_calls_with_cancelled() {
-    let mut plugin = PluginProcess::spawn(&fixture(), &[]).await;
-    let client = plugin.connect().await;
-    let calls: Vec<_> = (0..3)
-        .map(|i| {
-            let mut client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .create(create(
-                        "fixture:index:Hang",
-                        &format!("h{i}"),
-                        Struct::default(),
-                    ))
-                    .await
-            })
-        })
-        .collect();
-    assert!(
-        plugin
-            .wait_for_stderr_count("fixture: Hang started", 3, PATIENCE)
-            .await,
-        "not all calls started; stderr:\n{}",
-        plugin.stderr()
-    );
-    client.clone().cancel(()).await.expect("Cancel");
-    for call in calls {
-        let outcome = tokio::time::timeout(PATIENCE, call)
-            .await
-            .expect("the call ends")
-            .expect("the task");
-        let status = outcome.expect_err("the call is cancelled");
-        assert_eq!(status.code(), Code::Cancelled, "{status:?}");
-    }
-    assert!(plugin.is_running(), "Cancel does not stop the process");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_concurrent_creates_on_one_connection_all_succeed() {
     let plugin = PluginProcess::spawn(&local(), &[]).await;
@@ -1002,80 +703,6 @@ async fn engine_log_receives_messages_tagged_with_the_urn() {
     assert_eq!(log.severity, pb::LogSeverity::Info as i32, "{log:?}");
 }
 
-#[tokio::test]
-async fn engine_flags_and_unknown_flags_are_tolerated() {
-    let engine = TestEngine::start().await;
-    let address = engine.address();
-    let args = [
-        "--logtostderr",
-        "-v=9",
-        "--tracing",
-        "http://127.0.0.1:9",
-        "--some-future-flag",
-        "its-value",
-        "--another=value",
-        &address,
-    ];
-    let mut plugin = PluginProcess::spawn(&local(), &args).await;
-    let mut client = plugin.connect().await;
-    client
-        .configure(configure_request())
-        .await
-        .expect("Configure");
-    let request = create(RANDOM, "flagged", random_inputs(4.0, ""));
-    let resource = request.urn.clone();
-    client.create(request).await.expect("Create");
-    // The engine address was still recognised as the positional argument.
-    assert!(
-        engine
-            .wait_for_log(PATIENCE, |l| l.urn == resource)
-            .await
-            .is_some(),
-        "no Log reached the engine; stderr:\n{}",
-        plugin.stderr()
-    );
-    assert!(plugin.is_running());
-}
-
-#[tokio::test]
-async fn without_an_engine_address_the_plugin_waits_for_attach() {
-    let engine = TestEngine::start().await;
-    let plugin = PluginProcess::spawn(&local(), &[]).await;
-    let mut client = plugin.connect().await;
-    let result = client
-        .attach(pb::PluginAttach {
-            address: String::new(),
-        })
-        .await;
-    assert_error(
-        "Attach without an address",
-        result,
-        Code::InvalidArgument,
-        &["address"],
-    );
-    client
-        .attach(pb::PluginAttach {
-            address: engine.address(),
-        })
-        .await
-        .expect("Attach");
-    client
-        .configure(configure_request())
-        .await
-        .expect("Configure");
-    let request = create(RANDOM, "attached", random_inputs(4.0, ""));
-    let resource = request.urn.clone();
-    client.create(request).await.expect("Create");
-    assert!(
-        engine
-            .wait_for_log(PATIENCE, |l| l.urn == resource)
-            .await
-            .is_some(),
-        "after Attach, logs reach the engine; got {:?}",
-        engine.logs()
-    );
-}
-
 /// A codec that sends and receives raw bytes, to put undecodable messages on the wire.
 #[derive(Clone, Copy, Default)]
 struct RawBytes;
@@ -1191,21 +818,4 @@ async fn the_grpc_health_service_reports_serving() {
             "Health/Check({service:?}) answers SERVING"
         );
     }
-}
-
-#[tokio::test]
-async fn sigterm_exits_0_too() {
-    let mut plugin = PluginProcess::spawn(&local(), &[]).await;
-    let mut client = plugin.connect().await;
-    client.get_plugin_info(()).await.expect("GetPluginInfo");
-    plugin.signal(libc::SIGTERM);
-    let status = plugin
-        .wait_exit(PATIENCE)
-        .await
-        .expect("the plugin exits after SIGTERM");
-    assert!(
-        status.success(),
-        "exit status {status}; stderr:\n{}",
-        plugin.stderr()
-    );
 }

@@ -132,11 +132,8 @@ impl Running {
     fn kill(&mut self) {
         #[cfg(unix)]
         if let Some(pid) = self.child.id() {
-            // SAFETY: kill(2) with a negative pid signals the process group the child leads;
-            // it touches no memory of ours.
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGKILL);
-            }
+            // The whole process group the child leads: a program's own children go too.
+            let _ = plugin_host::launch::signal_group(pid as i32, plugin_host::Signal::KILL);
         }
         let _ = self.child.start_kill();
     }

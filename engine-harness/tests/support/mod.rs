@@ -205,12 +205,19 @@ pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
+pub use rustix::process::Signal;
+
 /// Sends `sig` to `pid` (a process this test started or one its fixture reported).
-pub fn kill(pid: i32, sig: i32) {
-    // SAFETY: plain libc call on a pid the test owns.
-    unsafe {
-        libc::kill(pid, sig);
+pub fn kill(pid: i32, sig: Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, sig);
     }
+}
+
+/// Whether a process `pid` exists (signal 0).
+pub fn alive(pid: i32) -> bool {
+    rustix::process::Pid::from_raw(pid)
+        .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
 }
 
 /// Reads a pid file.
@@ -225,7 +232,7 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         for p in &self.0 {
             if let Some(pid) = read_pid(p) {
-                kill(pid, libc::SIGKILL);
+                kill(pid, Signal::KILL);
             }
         }
     }

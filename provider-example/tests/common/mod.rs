@@ -3,16 +3,14 @@
 #![allow(dead_code, missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
+use plugin_host::{Launch, PluginProcess, Signal};
 use provider_sdk::wire::{decode_struct, encode_map};
 use provider_sdk::{PropertyMap, PropertyValue};
-use pulumirpc::prost::Message;
 use pulumirpc::resource_provider_client::ResourceProviderClient;
 use pulumirpc::tonic::transport::Channel;
 use pulumirpc::tonic::{Code, Status};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub type Client = ResourceProviderClient<Channel>;
 
@@ -29,7 +27,7 @@ macro_rules! props {
 
 /// A running provider plugin with a fresh temporary root directory.
 pub struct Provider {
-    pub child: tokio::process::Child,
+    pub child: PluginProcess,
     pub client: Client,
     pub root: tempfile::TempDir,
 }
@@ -46,35 +44,18 @@ pub fn urn(ty: &str, name: &str) -> String {
     format!("urn:pulumi:test::local-tests::{ty}::{name}")
 }
 
-/// Spawns the plugin binary and connects to it (not configured yet).
-pub async fn spawn() -> (tokio::process::Child, Client) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pulumi-resource-local"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the plugin binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        BufReader::new(stdout).read_line(&mut line),
-    )
-    .await
-    .expect("the plugin prints its port within 60 s")
-    .unwrap();
-    let port: u16 = line
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("port line, got {line:?}"));
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .tcp_nodelay(true)
-        .connect()
+/// Spawns the plugin binary through the engine-side host and connects to it (not configured
+/// yet); the process group is killed when the returned process is dropped.
+pub async fn spawn() -> (PluginProcess, Client) {
+    let child = Launch::new(env!("CARGO_BIN_EXE_pulumi-resource-local"))
+        .port_timeout(Duration::from_secs(60))
+        .start()
         .await
-        .expect("connects to the plugin");
-    (child, ResourceProviderClient::new(channel))
+        .unwrap_or_else(|e| panic!("the plugin prints its port within 60 s: {e}"));
+    let client = plugin_host::connect(child.port(), plugin_host::connect::CONNECT_WITHIN)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (child, client)
 }
 
 impl Provider {
@@ -329,37 +310,24 @@ impl Provider {
     }
 
     /// Stops the plugin the way the engine does (SIGTERM) and waits for it.
-    pub async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(pid) = self.child.id() {
-            // SAFETY: kill(2) with plain integers.
-            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
-        let _ = self.child.start_kill();
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.child
+            .shutdown_with(Signal::TERM, Duration::from_secs(30))
+            .await;
         self.root
     }
 }
 
 /// The `ErrorResourceInitFailed` detail of a status, if it carries one.
 pub fn init_failed(status: &Status) -> Option<pulumirpc::ErrorResourceInitFailed> {
-    let rpc = pulumirpc::google::RpcStatus::decode(status.details()).ok()?;
-    rpc.details
-        .iter()
-        .find(|a| a.type_url == "type.googleapis.com/pulumirpc.ErrorResourceInitFailed")
-        .and_then(|a| pulumirpc::ErrorResourceInitFailed::decode(a.value.as_slice()).ok())
+    plugin_host::details::resource_init_failed(status)
 }
 
 /// The `ConfigureErrorMissingKeys` detail of a status, if it carries one.
 pub fn missing_keys(status: &Status) -> Vec<String> {
-    let Ok(rpc) = pulumirpc::google::RpcStatus::decode(status.details()) else {
-        return Vec::new();
-    };
-    rpc.details
-        .iter()
-        .filter(|a| a.type_url == "type.googleapis.com/pulumirpc.ConfigureErrorMissingKeys")
-        .filter_map(|a| pulumirpc::ConfigureErrorMissingKeys::decode(a.value.as_slice()).ok())
-        .flat_map(|k| k.missing_keys.into_iter().map(|k| k.name))
-        .collect()
+    plugin_host::details::missing_keys(status)
+        .map(|k| k.missing_keys.into_iter().map(|k| k.name).collect())
+        .unwrap_or_default()
 }
 
 pub fn assert_code(status: &Status, code: Code) {

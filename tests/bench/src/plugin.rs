@@ -1,11 +1,8 @@
-//! Launching a provider plugin the way the engine does and reading its port line.
+//! The plugins to benchmark, launched through the engine-side host (`plugin-host`).
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
+use plugin_host::{Launch, PluginProcess, Signal};
 
 /// A plugin to benchmark: a label, the resource type it creates and the command that starts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,175 +56,56 @@ impl std::str::FromStr for PluginSpec {
     }
 }
 
-/// Why a plugin could not be launched.
-#[derive(Debug)]
-pub enum LaunchError {
-    /// The program could not be started.
-    Spawn(String, std::io::Error),
-    /// The plugin exited or closed stdout before printing a port.
-    NoPort(String, String),
-    /// The first stdout line was not a port number.
-    BadPort(String, String, String),
-    /// No port line within the time limit.
-    Timeout(String, Duration, String),
-}
+pub use plugin_host::LaunchError;
 
-impl std::fmt::Display for LaunchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LaunchError::Spawn(p, e) => write!(
-                f,
-                "cannot start `{p}`: {e}; build it first (tests/bench/run.sh does)"
-            ),
-            LaunchError::NoPort(p, err) => write!(
-                f,
-                "`{p}` exited without printing a port line; its stderr ended with:\n{err}"
-            ),
-            LaunchError::BadPort(p, line, err) => {
-                write!(
-                    f,
-                    "`{p}` printed `{line}` where a port number was expected; its stderr ended with:\n{err}"
-                )
-            }
-            LaunchError::Timeout(p, t, err) => {
-                write!(
-                    f,
-                    "`{p}` printed no port line within {t:?}; its stderr ended with:\n{err}"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for LaunchError {}
-
-/// A running plugin.
+/// A running plugin (killed with its process group when dropped).
 pub struct Running {
-    /// The child process.
-    pub child: Child,
     /// Its process id.
     pub pid: u32,
     /// The port it printed.
     pub port: u16,
     /// From spawning the process to having read the whole port line.
     pub start_to_port: Duration,
-    stderr_tail: Arc<Mutex<String>>,
-}
-
-const STDERR_TAIL: usize = 4096;
-
-fn keep_tail(buffer: &Mutex<String>, chunk: &str) {
-    let mut b = buffer.lock().unwrap_or_else(|e| e.into_inner());
-    b.push_str(chunk);
-    if b.len() > STDERR_TAIL {
-        let mut cut = b.len() - STDERR_TAIL;
-        while !b.is_char_boundary(cut) {
-            cut += 1;
-        }
-        b.drain(..cut);
-    }
+    process: PluginProcess,
 }
 
 /// Starts `program args...` and waits (up to `limit`) for its port line.
 pub async fn launch(program: &[String], limit: Duration) -> Result<Running, LaunchError> {
-    let name = program.join(" ");
-    let mut command = Command::new(&program[0]);
-    command
+    let process = Launch::new(&program[0])
         .args(&program[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let started = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|e| LaunchError::Spawn(name.clone(), e))?;
-    let pid = child.id().unwrap_or(0);
-    let stderr_tail = Arc::new(Mutex::new(String::new()));
-    if let Some(mut stderr) = child.stderr.take() {
-        let tail = stderr_tail.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                keep_tail(&tail, &String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-    }
-    let Some(stdout) = child.stdout.take() else {
-        return Err(LaunchError::NoPort(name, String::new()));
-    };
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    let tail = || stderr_tail.lock().map(|s| s.clone()).unwrap_or_default();
-    match tokio::time::timeout(limit, reader.read_line(&mut line)).await {
-        Err(_) => {
-            let _ = child.start_kill();
-            return Err(LaunchError::Timeout(name, limit, tail()));
-        }
-        Ok(Err(_)) | Ok(Ok(0)) => {
-            // Give the stderr reader a moment to collect the reason.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            return Err(LaunchError::NoPort(name, tail()));
-        }
-        Ok(Ok(_)) => {}
-    }
-    let start_to_port = started.elapsed();
-    let port = match line.trim().parse::<u16>() {
-        Ok(p) if p > 0 => p,
-        _ => {
-            let _ = child.start_kill();
-            return Err(LaunchError::BadPort(name, line.trim().to_string(), tail()));
-        }
-    };
-    // Keep draining stdout so a chatty plugin never blocks on a full pipe.
-    tokio::spawn(async move {
-        let mut sink = Vec::new();
-        let _ = reader.read_to_end(&mut sink).await;
-    });
+        .port_timeout(limit)
+        .start()
+        .await?;
     Ok(Running {
-        child,
-        pid,
-        port,
-        start_to_port,
-        stderr_tail,
+        pid: process.pid(),
+        port: process.port(),
+        start_to_port: process.startup(),
+        process,
     })
 }
 
 impl Running {
     /// The last few KiB the plugin wrote to stderr.
     pub fn stderr_tail(&self) -> String {
-        self.stderr_tail
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        plugin_host::launch::last_chars(&self.process.stderr(), 4096).to_string()
     }
 
     /// Asks the plugin to stop as the engine does (SIGINT), waits up to `grace`, then kills it.
     /// Returns whether it exited by itself with status 0.
     pub async fn stop(self, grace: Duration) -> bool {
-        self.signal_and_wait("INT", grace).await
+        self.signal_and_wait(Signal::INT, grace).await
     }
 
     /// Sends SIGTERM, waits up to `grace`, then kills. Returns whether it exited with status 0.
     pub async fn terminate(self, grace: Duration) -> bool {
-        self.signal_and_wait("TERM", grace).await
+        self.signal_and_wait(Signal::TERM, grace).await
     }
 
-    async fn signal_and_wait(mut self, signal: &str, grace: Duration) -> bool {
-        let _ = std::process::Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid.to_string())
-            .status();
-        match tokio::time::timeout(grace, self.child.wait()).await {
-            Ok(Ok(status)) => status.success(),
-            _ => {
-                let _ = self.child.kill().await;
-                false
-            }
-        }
+    async fn signal_and_wait(self, signal: Signal, grace: Duration) -> bool {
+        self.process
+            .shutdown_with(signal, grace)
+            .await
+            .is_some_and(|status| status.success())
     }
 }
 
@@ -278,7 +156,7 @@ mod tests {
             .expect("launch must fail");
         let text = err.to_string();
         assert!(
-            text.contains("without printing a port") && text.contains("boom"),
+            text.contains("before a port line") && text.contains("boom"),
             "{text}"
         );
     }
@@ -310,6 +188,6 @@ mod tests {
             .await
             .err()
             .expect("launch must fail");
-        assert!(err.to_string().contains("`hello`"), "{err}");
+        assert!(err.to_string().contains("\"hello\""), "{err}");
     }
 }

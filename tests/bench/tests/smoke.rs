@@ -127,7 +127,7 @@ fn a_plugin_that_never_prints_a_port_is_reported_not_hung() {
         "a broken plugin must make provider-bench fail\nstdout:\n{out}"
     );
     assert!(
-        out.contains("### Problems") && out.contains("without printing a port line"),
+        out.contains("### Problems") && out.contains("before a port line was printed"),
         "{out}\n{err}"
     );
 }

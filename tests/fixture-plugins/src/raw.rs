@@ -37,18 +37,7 @@ pub enum Bug {
 }
 
 const TYPE: &str = "local:index:Random";
-const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET: &str = "1b47061264138c4ac30d75fd1eb44270";
-const UNKNOWN: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const UNKNOWNS: [&str; 7] = [
-    UNKNOWN,
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-    "030794c1-ac77-496b-92df-f27374a8bd58",
-    "e48ece36-62e2-4504-bad9-02848725956a",
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-];
+use pulumirpc::sentinels::{SIG_KEY, SIG_SECRET, UNKNOWN_ANY as UNKNOWN, UNKNOWNS};
 
 fn string(s: impl Into<String>) -> Value {
     Value {

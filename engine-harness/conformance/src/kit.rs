@@ -81,13 +81,13 @@ impl Kit {
 
     /// The stable names of every case, in run order.
     pub fn case_names() -> Vec<&'static str> {
-        CASES.iter().map(|(name, _)| *name).collect()
+        CASES.iter().map(|case| case.name).collect()
     }
 
     /// Runs the cases named in `only` (all when empty) and reports on each.
     pub async fn run(&self, only: &[String]) -> Result<Report, Error> {
         for name in only {
-            if !CASES.iter().any(|(n, _)| n == name) {
+            if cases::find(name).is_none() {
                 return Err(Error::UnknownCase {
                     name: name.clone(),
                     known: Kit::case_names().join(", "),
@@ -155,7 +155,8 @@ impl Kit {
             plugin: self.command.display(),
             cases: Vec::new(),
         };
-        for (name, description) in CASES {
+        for case in CASES {
+            let (name, description) = (&case.name, &case.description);
             if !only.is_empty() && !only.iter().any(|n| n == name) {
                 continue;
             }
@@ -171,7 +172,7 @@ impl Kit {
                         fix: "make the plugin start (see process.port-line)".into(),
                     }))
                 }
-                _ => cases::run_case(name, &ctx, &mut rec).await,
+                _ => cases::run_case(case, &ctx, &mut rec).await,
             };
             let status = match outcome {
                 Ok(()) if rec.findings.is_empty() => Status::Pass,
@@ -240,7 +241,7 @@ impl Kit {
 }
 
 /// A scratch directory for `${TEMPDIR}` in the fixture's config, removed when dropped.
-struct Scratch(Option<PathBuf>);
+struct Scratch(#[allow(dead_code)] Option<tempfile::TempDir>);
 
 impl Scratch {
     /// Replaces `${TEMPDIR}` in the config's strings with a fresh directory.
@@ -252,13 +253,8 @@ impl Scratch {
         {
             return Ok(Scratch(None));
         }
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("conformance-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.display().to_string();
+        let dir = tempfile::Builder::new().prefix("conformance-").tempdir()?;
+        let path = dir.path().display().to_string();
         fn walk(v: &mut serde_json::Value, path: &str) {
             match v {
                 serde_json::Value::String(s) => *s = s.replace(MARK, path),
@@ -269,13 +265,5 @@ impl Scratch {
         }
         fixture.config.values_mut().for_each(|v| walk(v, &path));
         Ok(Scratch(Some(dir)))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.0 {
-            let _ = std::fs::remove_dir_all(dir);
-        }
     }
 }

@@ -263,11 +263,7 @@ impl ResourceFixture {
         if let Some(s) = &self.slow_create {
             to_map(&s.inputs, "slow_create.inputs")?;
         }
-        if let Some(name) = self
-            .skip
-            .keys()
-            .find(|k| !crate::cases::CASES.iter().any(|(n, _)| n == *k))
-        {
+        if let Some(name) = self.skip.keys().find(|k| crate::cases::find(k).is_none()) {
             return Err(Error::Fixture {
                 path: format!("skip.{name}"),
                 problem: "no case has this name (see --list)".into(),

@@ -209,7 +209,7 @@ impl Session {
     pub async fn handshake(&self) -> Result<Option<pulumirpc::ProviderHandshakeResponse>, Finding> {
         let dir = std::env::temp_dir().display().to_string();
         let req = pulumirpc::ProviderHandshakeRequest {
-            engine_address: self.plugin.engine.address.clone(),
+            engine_address: self.plugin.engine.address().to_string(),
             root_directory: Some(dir.clone()),
             program_directory: Some(dir),
             configure_with_urn: false,

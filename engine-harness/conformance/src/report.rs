@@ -150,45 +150,17 @@ impl Report {
     /// The report as JUnit XML: one `testcase` per case, a `failure` per failed case listing
     /// every finding, `skipped` for cases that do not apply.
     pub fn junit(&self) -> String {
-        let total: f64 = self.cases.iter().map(|c| c.duration.as_secs_f64()).sum();
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            out,
-            "<testsuites name=\"provider-conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
-            self.cases.len(),
-            self.count(Status::Fail),
-            self.count(Status::NotApplicable)
-        );
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
-            xml(&self.plugin),
-            self.cases.len(),
-            self.count(Status::Fail),
-            self.count(Status::NotApplicable)
-        );
+        use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+        let total: Duration = self.cases.iter().map(|c| c.duration).sum();
+        let mut suite = TestSuite::new(self.plugin.as_str());
+        suite.set_time(total);
         for c in &self.cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"conformance\" name=\"{}\" time=\"{:.3}\"",
-                xml(&c.name),
-                c.duration.as_secs_f64()
-            );
-            match c.status {
-                Status::Pass if c.notes.is_empty() => out.push_str("/>\n"),
-                Status::Pass => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <system-out>{}</system-out>\n    </testcase>",
-                        xml(&c.notes.join("\n"))
-                    );
-                }
+            let status = match c.status {
+                Status::Pass => TestCaseStatus::success(),
                 Status::NotApplicable => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(&c.notes.join("; "))
-                    );
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(c.notes.join("; "));
+                    s
                 }
                 Status::Fail => {
                     let mut body = String::new();
@@ -204,38 +176,31 @@ impl Report {
                         .first()
                         .map(|f| f.check.as_str())
                         .unwrap_or("failed");
-                    let _ = writeln!(
-                        out,
-                        ">\n      <failure message=\"{}\" type=\"conformance\">{}</failure>\n    </testcase>",
-                        xml(first),
-                        xml(&body)
-                    );
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(first)
+                        .set_type("conformance")
+                        .set_description(body);
+                    s
                 }
+            };
+            let mut case = TestCase::new(c.name.as_str(), status);
+            case.set_classname("conformance").set_time(c.duration);
+            if c.status == Status::Pass && !c.notes.is_empty() {
+                case.set_system_out(c.notes.join("\n"));
             }
+            suite.add_test_case(case);
         }
-        out.push_str("  </testsuite>\n</testsuites>\n");
-        out
+        let mut report = quick_junit::Report::new("provider-conformance");
+        report.set_time(total).add_test_suite(suite);
+        // Serializing into memory cannot fail on I/O; an error here would be a bug in the writer.
+        report
+            .to_string()
+            .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"))
     }
 }
 
 fn indent(s: &str) -> String {
     s.replace('\n', "\n               ")
-}
-
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

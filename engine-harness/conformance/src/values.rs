@@ -11,28 +11,20 @@ use std::fmt;
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct};
 
-/// The key whose value marks an object as a special value.
-pub const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
-/// Signature of a secret.
-pub const SIG_SECRET: &str = "1b47061264138c4ac30d75fd1eb44270";
-/// Signature of a resource reference.
-pub const SIG_RESOURCE_REFERENCE: &str = "5cf8f73096256a8f31e491e813e4eb8e";
-/// Signature of an output value.
-pub const SIG_OUTPUT: &str = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
-/// Signature of an asset.
-pub const SIG_ASSET: &str = "c44067f5952c0a294b673a41bacd8c17";
-/// Signature of an archive.
-pub const SIG_ARCHIVE: &str = "0def7320c3a5731c473e5ecbe6d01bc7";
+use pulumirpc::sentinels as sig;
+pub use pulumirpc::sentinels::{
+    SIG_ARCHIVE, SIG_ASSET, SIG_KEY, SIG_OUTPUT, SIG_RESOURCE_REFERENCE, SIG_SECRET,
+};
 
 /// The unknown sentinels, by kind: any/string, bool, number, array, asset, archive, object.
 pub const UNKNOWN_SENTINELS: [(&str, UnknownKind); 7] = [
-    ("04da6b54-80e4-46f7-96ec-b56ff0331ba9", UnknownKind::Any),
-    ("1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", UnknownKind::Bool),
-    ("3eeb2bf0-c639-47a8-9e75-3b44932eb421", UnknownKind::Number),
-    ("6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", UnknownKind::Array),
-    ("030794c1-ac77-496b-92df-f27374a8bd58", UnknownKind::Asset),
-    ("e48ece36-62e2-4504-bad9-02848725956a", UnknownKind::Archive),
-    ("dd056dcd-154b-4c76-9bd3-c8f88648b5ff", UnknownKind::Object),
+    (sig::UNKNOWN_ANY, UnknownKind::Any),
+    (sig::UNKNOWN_BOOL, UnknownKind::Bool),
+    (sig::UNKNOWN_NUMBER, UnknownKind::Number),
+    (sig::UNKNOWN_ARRAY, UnknownKind::Array),
+    (sig::UNKNOWN_ASSET, UnknownKind::Asset),
+    (sig::UNKNOWN_ARCHIVE, UnknownKind::Archive),
+    (sig::UNKNOWN_OBJECT, UnknownKind::Object),
 ];
 
 /// The kind an unknown value was announced with.

@@ -82,8 +82,8 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         }
     };
     if args.list {
-        for (name, description) in crate::cases::CASES {
-            println!("{name:<30} {description}");
+        for case in crate::cases::CASES {
+            println!("{:<30} {}", case.name, case.description);
         }
         return ExitCode::SUCCESS;
     }

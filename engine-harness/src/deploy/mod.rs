@@ -1,0 +1,504 @@
+//! Planning and running a deployment: preview, up, refresh and destroy.
+//!
+//! Program resources run in parallel along their dependency graph (at most `parallel` steps at
+//! once); deletions run in reverse dependency order. When a step fails, steps already running
+//! finish, no new step starts, and the state keeps everything that succeeded.
+
+use crate::display::{DiffLine, Display, Event};
+use crate::plugin::{
+    self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target,
+};
+use crate::program::{Evaluator, Project, ResolvedResource};
+use crate::secrets::{self, SecretsManager};
+use crate::stack_config;
+use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
+use crate::value::{self, PropertyMap};
+use crate::{Error, engine_service, program};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+mod destroy;
+mod diff;
+mod providers;
+mod refresh;
+mod schedule;
+mod up;
+
+#[allow(unused_imports)]
+use {destroy::*, diff::*, refresh::*, schedule::*, up::*};
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Show what `up` would do; change nothing.
+    Preview,
+    /// Create, update, replace and delete resources to match the program.
+    Up,
+    /// Read every resource and record what really exists.
+    Refresh,
+    /// Delete every resource of the stack.
+    Destroy,
+}
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Operation::Preview => "preview",
+            Operation::Up => "up",
+            Operation::Refresh => "refresh",
+            Operation::Destroy => "destroy",
+        }
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// The stack name.
+    pub stack: String,
+    /// The operation.
+    pub operation: Operation,
+    /// At most this many steps at once (at least 1).
+    pub parallel: usize,
+    /// Drop pending operations left by an interrupted run instead of refusing to run.
+    pub clear_pending: bool,
+    /// Where output goes (default: human output on stdout).
+    pub display: Option<Display>,
+    /// Where state lives (default: `<dir>/.pulumi-harness`).
+    pub state_dir: Option<PathBuf>,
+    /// Cancelled on Ctrl-C: stop starting steps, send Cancel to providers, save state.
+    pub interrupt: CancellationToken,
+}
+
+impl Options {
+    /// Options with defaults: 16 parallel steps, human output.
+    pub fn new(dir: impl Into<PathBuf>, stack: impl Into<String>, operation: Operation) -> Self {
+        Options {
+            dir: dir.into(),
+            stack: stack.into(),
+            operation,
+            parallel: 16,
+            clear_pending: false,
+            display: None,
+            state_dir: None,
+            interrupt: CancellationToken::new(),
+        }
+    }
+
+    /// Sets the parallelism.
+    pub fn parallel(mut self, n: usize) -> Self {
+        self.parallel = n.max(1);
+        self
+    }
+
+    /// Sets the display.
+    pub fn display(mut self, d: Display) -> Self {
+        self.display = Some(d);
+        self
+    }
+
+    /// Sets whether pending operations are cleared.
+    pub fn clear_pending(mut self, yes: bool) -> Self {
+        self.clear_pending = yes;
+        self
+    }
+
+    /// Sets the interrupt token.
+    pub fn interrupt(mut self, token: CancellationToken) -> Self {
+        self.interrupt = token;
+        self
+    }
+
+    /// Sets the state directory.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Steps by kind (`create`, `update`, `replace`, `delete`, `same`, `refresh`, ...).
+    pub counts: BTreeMap<String, usize>,
+    /// Steps that failed.
+    pub failed: usize,
+    /// Stack outputs (secrets wrapped).
+    pub outputs: BTreeMap<String, Json>,
+    /// Bytes of state written (journal plus checkpoint).
+    pub state_bytes_written: u64,
+    /// Wall-clock duration.
+    pub duration: Duration,
+}
+
+/// The state directory of a project.
+pub fn default_state_dir(project_dir: &std::path::Path) -> PathBuf {
+    project_dir.join(".pulumi-harness")
+}
+
+struct Ctx {
+    project: Project,
+    preview: bool,
+    plugins: HashMap<String, Arc<Plugin>>,
+    provider_refs: HashMap<String, String>,
+    journal: Journal,
+    display: Display,
+    stack_urn: String,
+    resolved: Mutex<HashMap<String, ResolvedResource>>,
+    counts: Mutex<BTreeMap<String, usize>>,
+    failures: Mutex<Vec<String>>,
+}
+
+impl Ctx {
+    fn urn(&self, ty: &str, name: &str) -> String {
+        urn(&self.project, ty, name)
+    }
+
+    fn count(&self, op: &str) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.entry(op.to_string()).or_default() += 1;
+        }
+    }
+
+    fn fail(&self, msg: String) {
+        if let Ok(mut f) = self.failures.lock() {
+            f.push(msg);
+        }
+    }
+
+    fn step(&self, s: Step<'_>) {
+        let Step {
+            op,
+            urn,
+            ty,
+            status,
+            t0,
+            diff,
+            message,
+        } = s;
+        if status != "failed" {
+            self.count(op);
+        }
+        self.display.emit(Event::Step {
+            op: op.into(),
+            urn: urn.into(),
+            name: urn.rsplit("::").next().unwrap_or(urn).into(),
+            type_token: ty.into(),
+            status: status.into(),
+            seconds: t0.elapsed().as_secs_f64(),
+            diff,
+            message,
+        });
+    }
+}
+
+/// How one step ended, for the display.
+struct Step<'a> {
+    /// The operation (`create`, `update`, `replace`, `delete`, `same`, ...).
+    op: &'a str,
+    /// The resource's URN.
+    urn: &'a str,
+    /// Its type token.
+    ty: &'a str,
+    /// `ok`, `planned` or `failed`.
+    status: &'a str,
+    /// When the step started.
+    t0: Instant,
+    /// What changed.
+    diff: Vec<DiffLine>,
+    /// Why it failed, when it did.
+    message: Option<String>,
+}
+
+fn urn(p: &Project, ty: &str, name: &str) -> String {
+    format!("urn:pulumi:{}::{}::{ty}::{name}", p.stack, p.name)
+}
+
+fn stack_urn(p: &Project) -> String {
+    urn(p, "pulumi:pulumi:Stack", &format!("{}-{}", p.name, p.stack))
+}
+
+fn provider_urn(p: &Project, pkg: &str) -> String {
+    urn(p, &format!("pulumi:providers:{pkg}"), "default")
+}
+
+fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn package_of(type_token: &str) -> &str {
+    type_token.split(':').next().unwrap_or(type_token)
+}
+
+/// Reports the operations an interrupted run left unconfirmed: an error, unless this is a
+/// preview (a warning) or `--clear-pending` drops them (a warning saying so).
+fn check_pending(
+    pending: &[(u64, state::Operation)],
+    opts: &Options,
+    display: &Display,
+) -> Result<(), Error> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let preview = opts.operation == Operation::Preview;
+    let mut msg = format!(
+        "{} operation(s) from an interrupted run were never confirmed:",
+        pending.len()
+    );
+    for (_, op) in pending {
+        let advice = match op.op {
+            OperationType::Creating => {
+                "the provider may have created it; check, and delete or import it by hand if it exists"
+            }
+            OperationType::Updating => "it may be partly updated; `refresh` reads its real state",
+            OperationType::Deleting => "it may already be deleted; `refresh` finds out",
+            OperationType::Reading => "harmless",
+        };
+        msg.push_str(&format!("\n  - {:?} {}: {advice}", op.op, op.resource.urn));
+    }
+    msg.push_str("\nThen run again with --clear-pending to drop these records.");
+    if preview {
+        display.log("warning", msg);
+    } else if !opts.clear_pending {
+        return Err(Error::PendingOperations(msg));
+    } else {
+        display.log(
+            "warning",
+            msg.replace(
+                "\nThen run again with --clear-pending to drop these records.",
+                "\nClearing them (--clear-pending).",
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The packages a run needs: the program's (for preview and up) and those of the resources
+/// already in state.
+fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeSet<String> {
+    let mut packages: BTreeSet<String> = match opts.operation {
+        Operation::Preview | Operation::Up => project.packages(),
+        _ => BTreeSet::new(),
+    };
+    for r in snap.resources() {
+        if r.custom && !r.type_token.starts_with("pulumi:") {
+            packages.insert(package_of(&r.type_token).to_string());
+        }
+    }
+    packages
+}
+
+/// On Ctrl-C, sends Cancel to every provider once.
+fn watch_interrupt(
+    token: &CancellationToken,
+    plugins: &HashMap<String, Arc<Plugin>>,
+    display: &Display,
+) -> tokio::task::JoinHandle<()> {
+    let token = token.clone();
+    let plugins: Vec<Arc<Plugin>> = plugins.values().cloned().collect();
+    let display = display.clone();
+    tokio::spawn(async move {
+        token.cancelled().await;
+        display.log("warning", "interrupted: cancelling providers and waiting for running steps to finish (press Ctrl-C again to stop at once)");
+        for p in plugins {
+            p.cancel().await;
+        }
+    })
+}
+
+/// Runs an operation. Errors carry exit codes ([`Error::exit_code`]); a run with failed steps
+/// returns [`Error::StepsFailed`] after saving state.
+pub async fn run(opts: Options) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let display = opts
+        .display
+        .clone()
+        .unwrap_or_else(|| Display::stdout(false));
+    let project = program::load(&opts.dir, &opts.stack)?;
+    display.emit(Event::Start {
+        operation: opts.operation.name().into(),
+        project: project.name.clone(),
+        stack: project.stack.clone(),
+    });
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&project.dir));
+    let secrets =
+        SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
+    let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
+    let (snap, replayed) = files.load()?;
+    if opts.operation != Operation::Preview
+        && (snap.has_secrets()
+            || secrets::program_uses_secrets(&project)
+            || files.secrets().has_passphrase())
+    {
+        // Unlock now, not when the first secret (perhaps one a provider marks) must be written.
+        files.secrets().unlock()?;
+    }
+    if replayed {
+        display.log(
+            "warning",
+            format!(
+                "recovered the state of an interrupted run from {}",
+                files.journal.display()
+            ),
+        );
+    }
+    let preview = opts.operation == Operation::Preview;
+    let pending = snap.pending();
+    check_pending(&pending, &opts, &display)?;
+    let journal = Journal::open(files.clone(), snap.clone(), preview)?;
+    if opts.clear_pending && !preview {
+        for (id, _) in &pending {
+            journal.end(Some(*id), vec![], vec![]).await?;
+        }
+    }
+    let stack_urn = stack_urn(&project);
+    let engine = engine_service::serve(display.clone(), stack_urn.clone())
+        .await
+        .map_err(|e| Error::Io {
+            context: "cannot serve the engine on 127.0.0.1".into(),
+            source: e,
+        })?;
+
+    let packages = needed_packages(&opts, &project, &snap);
+    let mut plugins = HashMap::new();
+    let mut provider_refs = HashMap::new();
+    let mut provider_states = Vec::new();
+    let result = async {
+        for pkg in &packages {
+            let started = providers::start(providers::ProviderRequest {
+                package: pkg,
+                project: &project,
+                snap: &snap,
+                display: &display,
+                engine_address: engine.address(),
+            })
+            .await?;
+            provider_refs.insert(pkg.clone(), started.reference);
+            provider_states.push(started.state);
+            plugins.insert(pkg.clone(), Arc::new(started.plugin));
+        }
+        let ctx = Arc::new(Ctx {
+            project: project.clone(),
+            preview,
+            plugins: plugins.clone(),
+            provider_refs,
+            journal: journal.clone(),
+            display: display.clone(),
+            stack_urn: stack_urn.clone(),
+            resolved: Mutex::new(HashMap::new()),
+            counts: Mutex::new(BTreeMap::new()),
+            failures: Mutex::new(Vec::new()),
+        });
+        let watcher = watch_interrupt(&opts.interrupt, &plugins, &display);
+        let outputs = match opts.operation {
+            Operation::Preview | Operation::Up => {
+                if !preview {
+                    let mut meta = provider_states.clone();
+                    let old_stack = snap.get(&stack_urn).cloned();
+                    meta.push(Resource {
+                        urn: stack_urn.clone(),
+                        custom: false,
+                        type_token: "pulumi:pulumi:Stack".into(),
+                        outputs: old_stack.map(|s| s.outputs).unwrap_or_default(),
+                        ..Default::default()
+                    });
+                    let changed: Vec<Resource> = meta
+                        .into_iter()
+                        .filter(|r| snap.get(&r.urn) != Some(r))
+                        .collect();
+                    if !changed.is_empty() {
+                        journal.write(changed, vec![]).await?;
+                    }
+                }
+                up(&ctx, &snap, opts.parallel, &opts.interrupt).await?
+            }
+            Operation::Refresh => {
+                if !provider_states.is_empty() {
+                    let changed: Vec<Resource> = provider_states
+                        .iter()
+                        .filter(|r| snap.get(&r.urn) != Some(*r))
+                        .cloned()
+                        .collect();
+                    if !changed.is_empty() {
+                        journal.write(changed, vec![]).await?;
+                    }
+                }
+                refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
+                BTreeMap::new()
+            }
+            Operation::Destroy => {
+                destroy(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
+                BTreeMap::new()
+            }
+        };
+        watcher.abort();
+        Ok::<_, Error>((ctx, outputs))
+    }
+    .await;
+    for p in plugins.values() {
+        p.shutdown(plugin::SHUTDOWN_GRACE).await;
+    }
+    drop(engine);
+    let (ctx, outputs) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = journal.compact();
+            return Err(e);
+        }
+    };
+    let bytes = journal.compact()?;
+    let counts = ctx.counts.lock().map(|c| c.clone()).unwrap_or_default();
+    let failures = ctx.failures.lock().map(|f| f.clone()).unwrap_or_default();
+    if !outputs.is_empty() {
+        display.emit(Event::Outputs {
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), value::masked(v)))
+                .collect(),
+        });
+    }
+    let summary = Summary {
+        counts: counts.clone(),
+        failed: failures.len(),
+        outputs,
+        state_bytes_written: bytes,
+        duration: started.elapsed(),
+    };
+    display.emit(Event::Summary {
+        counts,
+        failed: failures.len(),
+        seconds: summary.duration.as_secs_f64(),
+        state_bytes_written: bytes,
+    });
+    if opts.interrupt.is_cancelled() {
+        let mut msg = "state saved; run the command again to finish".to_string();
+        if !failures.is_empty() {
+            msg.push_str(&format!(
+                ". Steps that failed while stopping:\n  - {}",
+                failures.join("\n  - ")
+            ));
+        }
+        return Err(Error::Interrupted(msg));
+    }
+    if !failures.is_empty() {
+        return Err(Error::StepsFailed(format!(
+            "{} step(s) failed:\n  - {}",
+            failures.len(),
+            failures.join("\n  - ")
+        )));
+    }
+    Ok(summary)
+}

@@ -1,0 +1,121 @@
+//! `refresh`: reading each resource back from its provider.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) async fn refresh(
+    ctx: &Arc<Ctx>,
+    snap: &Snapshot,
+    parallel: usize,
+    interrupt: &CancellationToken,
+) -> Result<(), Error> {
+    let targets: Arc<Vec<Resource>> = Arc::new(
+        snap.resources()
+            .into_iter()
+            .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+            .collect(),
+    );
+    let deps = vec![Vec::new(); targets.len()];
+    schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
+        let targets = targets.clone();
+        async move { refresh_one(&ctx, &targets[i]).await }
+    })
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
+    let t0 = Instant::now();
+    let ty = r.type_token.as_str();
+    let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
+        ctx.fail(format!("no plugin for package `{}`", package_of(ty)));
+        return Ok(false);
+    };
+    let (id, outputs, inputs, init_errors) = match plugin
+        .read(
+            Target {
+                urn: &r.urn,
+                name: r.name(),
+                ty,
+            },
+            Recorded::of(r),
+        )
+        .await
+    {
+        Ok((id, out, ins)) => (id, out, ins, vec![]),
+        Err(CallError::InitFailed {
+            id,
+            outputs,
+            inputs,
+            reasons,
+        }) => (id, outputs, inputs, reasons),
+        Err(e) => {
+            let msg = format!("Read: {e}");
+            ctx.step(Step {
+                op: "refresh",
+                urn: &r.urn,
+                ty,
+                status: "failed",
+                t0,
+                diff: vec![],
+                message: Some(msg.clone()),
+            });
+            ctx.fail(format!("{} ({ty}): {msg}", r.name()));
+            return Ok(false);
+        }
+    };
+    if id.is_empty() {
+        ctx.journal
+            .write(vec![], vec![(r.urn.clone(), r.delete)])
+            .await?;
+        ctx.step(Step {
+            op: "read-delete",
+            urn: &r.urn,
+            ty,
+            status: "ok",
+            t0,
+            diff: vec![],
+            message: Some("the resource no longer exists; removed from state".into()),
+        });
+        return Ok(true);
+    }
+    let mut keys: BTreeSet<&String> = r.outputs.keys().collect();
+    keys.extend(outputs.keys());
+    let drift: Vec<DiffLine> = keys
+        .into_iter()
+        .filter(|k| r.outputs.get(*k) != outputs.get(*k))
+        .map(|k| DiffLine {
+            path: k.clone(),
+            kind: match (r.outputs.contains_key(k), outputs.contains_key(k)) {
+                (false, _) => "add".into(),
+                (_, false) => "delete".into(),
+                _ => "update".into(),
+            },
+            replace: false,
+            old: r.outputs.get(k).map(value::masked),
+            new: outputs.get(k).map(value::masked),
+        })
+        .collect();
+    let mut updated = r.clone();
+    updated.id = id;
+    updated.outputs = outputs;
+    if let Some(i) = inputs {
+        updated.inputs = i;
+    }
+    updated.init_errors = init_errors;
+    if updated != *r {
+        updated.modified = Some(state::now_rfc3339());
+        ctx.journal.write(vec![updated], vec![]).await?;
+    }
+    let op = if drift.is_empty() { "same" } else { "refresh" };
+    ctx.step(Step {
+        op,
+        urn: &r.urn,
+        ty,
+        status: "ok",
+        t0,
+        diff: drift,
+        message: None,
+    });
+    Ok(true)
+}

@@ -1,0 +1,377 @@
+//! The resource calls (Check, Diff, Create, Update, Delete, Read, Cancel) and shutdown.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Plugin {
+    /// Encodes properties for the wire, removing secret wrappers if the provider does not accept them.
+    pub(super) fn send(&self, m: &PropertyMap) -> pulumirpc::google::Struct {
+        if self.accept_secrets {
+            value::to_struct(m)
+        } else {
+            let plain: PropertyMap = m
+                .iter()
+                .map(|(k, v)| (k.clone(), value::unwrap_secrets(v).0))
+                .collect();
+            value::to_struct(&plain)
+        }
+    }
+
+    /// Marks outputs secret where the same-named input was secret.
+    pub(super) fn receive(&self, inputs: &PropertyMap, mut out: PropertyMap) -> PropertyMap {
+        for (k, v) in inputs {
+            if value::contains_secret(v)
+                && let Some(o) = out.get_mut(k)
+                && !value::contains_secret(o)
+            {
+                *o = value::secret(o.clone());
+            }
+        }
+        out
+    }
+
+    pub(super) fn call_err(&self, s: Status) -> CallError {
+        if let Some(e) = details::resource_init_failed(&s) {
+            return CallError::InitFailed {
+                id: e.id,
+                outputs: e
+                    .properties
+                    .as_ref()
+                    .map(value::from_struct)
+                    .unwrap_or_default(),
+                inputs: e
+                    .inputs
+                    .as_ref()
+                    .map(value::from_struct)
+                    .filter(|m| !m.is_empty()),
+                reasons: if e.reasons.is_empty() {
+                    vec![s.message().to_string()]
+                } else {
+                    e.reasons
+                },
+            };
+        }
+        // A crashed provider shows as Unavailable (or Unknown): what it did is unknown.
+        let outcome_unknown = matches!(
+            s.code(),
+            Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable
+        );
+        let mut message = format!("{} ({:?})", s.message(), s.code());
+        if matches!(s.code(), Code::Unavailable | Code::Unknown) {
+            message.push_str(&format!(
+                "; the provider may have crashed. Its stderr:\n{}",
+                self.stderr_tail()
+            ));
+        }
+        CallError::Failed {
+            message,
+            outcome_unknown,
+        }
+    }
+
+    /// `Check`: returns the checked inputs, or the failures as `property: reason` lines.
+    pub async fn check(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        olds: &PropertyMap,
+        news: &PropertyMap,
+    ) -> Result<PropertyMap, CallError> {
+        let seed: Vec<u8> = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            urn.hash(&mut h);
+            h.finish().to_le_bytes().repeat(4)
+        };
+        let r = self
+            .client
+            .clone()
+            .check(CheckRequest {
+                urn: urn.into(),
+                olds: Some(self.send(olds)),
+                news: Some(self.send(news)),
+                random_seed: seed,
+                name: name.into(),
+                r#type: ty.into(),
+                autonaming: None,
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        if !r.failures.is_empty() {
+            let list: Vec<String> = r
+                .failures
+                .iter()
+                .map(|f| {
+                    if f.property.is_empty() {
+                        f.reason.clone()
+                    } else {
+                        format!("`{}`: {}", f.property, f.reason)
+                    }
+                })
+                .collect();
+            return Err(CallError::Failed {
+                message: format!("invalid inputs: {}", list.join("; ")),
+                outcome_unknown: false,
+            });
+        }
+        let out = r
+            .inputs
+            .as_ref()
+            .map(value::from_struct)
+            .unwrap_or_else(|| news.clone());
+        Ok(self.receive(news, out))
+    }
+
+    /// `Diff`.
+    pub async fn diff(
+        &self,
+        t: Target<'_>,
+        old: Recorded<'_>,
+        news: &PropertyMap,
+        ignore_changes: &[String],
+    ) -> Result<DiffResult, CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs: old_outputs,
+            inputs: old_inputs,
+        } = old;
+        let r = self
+            .client
+            .clone()
+            .diff(DiffRequest {
+                id: id.into(),
+                urn: urn.into(),
+                olds: Some(self.send(old_outputs)),
+                news: Some(self.send(news)),
+                ignore_changes: ignore_changes.to_vec(),
+                old_inputs: Some(self.send(old_inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let mut detailed: Vec<(String, i32)> = r
+            .detailed_diff
+            .iter()
+            .map(|(k, v)| (k.clone(), v.kind))
+            .collect();
+        detailed.sort();
+        Ok(DiffResult {
+            changes: r.changes,
+            replaces: r.replaces,
+            diffs: r.diffs,
+            detailed,
+            delete_before_replace: r.delete_before_replace,
+        })
+    }
+
+    pub(super) fn check_known(&self, what: &str, out: &PropertyMap) -> Result<(), CallError> {
+        if let Some((k, _)) = out.iter().find(|(_, v)| value::contains_unknown(v)) {
+            return Err(CallError::Failed {
+                message: format!(
+                    "the provider returned an unknown value for `{k}` from a non-preview {what}; this is a provider bug"
+                ),
+                outcome_unknown: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// `Create`: returns the id and outputs.
+    pub async fn create(
+        &self,
+        urn: &str,
+        name: &str,
+        ty: &str,
+        inputs: &PropertyMap,
+        timeout: f64,
+        preview: bool,
+    ) -> Result<(String, PropertyMap), CallError> {
+        let r = self
+            .client
+            .clone()
+            .create(CreateRequest {
+                urn: urn.into(),
+                properties: Some(self.send(inputs)),
+                timeout,
+                preview,
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let out = self.receive(
+            inputs,
+            r.properties
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        );
+        if !preview {
+            self.check_known("Create", &out)?;
+            if r.id.is_empty() {
+                return Err(CallError::Failed {
+                    message: "the provider's Create returned an empty id; this is a provider bug"
+                        .into(),
+                    outcome_unknown: true,
+                });
+            }
+        }
+        Ok((r.id, out))
+    }
+
+    /// `Update`: returns the new outputs.
+    pub async fn update(
+        &self,
+        t: Target<'_>,
+        old: Recorded<'_>,
+        change: Change<'_>,
+    ) -> Result<PropertyMap, CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs: old_outputs,
+            inputs: old_inputs,
+        } = old;
+        let Change {
+            news,
+            timeout,
+            ignore_changes,
+            preview,
+        } = change;
+        let r = self
+            .client
+            .clone()
+            .update(UpdateRequest {
+                id: id.into(),
+                urn: urn.into(),
+                olds: Some(self.send(old_outputs)),
+                news: Some(self.send(news)),
+                timeout,
+                ignore_changes: ignore_changes.to_vec(),
+                preview,
+                old_inputs: Some(self.send(old_inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+                old_views: vec![],
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let out = self.receive(
+            news,
+            r.properties
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        );
+        if !preview {
+            self.check_known("Update", &out)?;
+        }
+        Ok(out)
+    }
+
+    /// `Delete`.
+    pub async fn delete(
+        &self,
+        t: Target<'_>,
+        old: Recorded<'_>,
+        timeout: f64,
+    ) -> Result<(), CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs,
+            inputs,
+        } = old;
+        self.client
+            .clone()
+            .delete(DeleteRequest {
+                id: id.into(),
+                urn: urn.into(),
+                properties: Some(self.send(outputs)),
+                timeout,
+                old_inputs: Some(self.send(inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+                old_views: vec![],
+            })
+            .await
+            .map_err(|s| self.call_err(s))?;
+        Ok(())
+    }
+
+    /// `Read`: returns `(id, outputs, inputs)`; an empty id means the resource is gone.
+    pub async fn read(
+        &self,
+        t: Target<'_>,
+        old: Recorded<'_>,
+    ) -> Result<(String, PropertyMap, Option<PropertyMap>), CallError> {
+        let Target { urn, name, ty } = t;
+        let Recorded {
+            id,
+            outputs,
+            inputs,
+        } = old;
+        let r = self
+            .client
+            .clone()
+            .read(ReadRequest {
+                id: id.into(),
+                urn: urn.into(),
+                properties: Some(self.send(outputs)),
+                inputs: Some(self.send(inputs)),
+                name: name.into(),
+                r#type: ty.into(),
+                resource_status_address: String::new(),
+                resource_status_token: String::new(),
+                old_views: vec![],
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let out = self.receive(
+            outputs,
+            r.properties
+                .as_ref()
+                .map(value::from_struct)
+                .unwrap_or_default(),
+        );
+        let ins = r
+            .inputs
+            .as_ref()
+            .map(value::from_struct)
+            .filter(|m| !m.is_empty())
+            .map(|m| self.receive(inputs, m));
+        Ok((r.id, out, ins))
+    }
+
+    /// Sends `Cancel` (errors, including UNIMPLEMENTED, are ignored), waiting at most 5 s.
+    pub async fn cancel(&self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().cancel(())).await;
+    }
+
+    /// Shuts the plugin down: Cancel, then SIGINT to its process group, then SIGKILL after `grace`.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.cancel().await;
+        if let Some(process) = &self.process {
+            process.shutdown(grace).await;
+        }
+    }
+
+    /// Whether the plugin process has exited.
+    pub async fn exited(&self) -> bool {
+        self.process.as_ref().is_none_or(|p| p.exited().is_some())
+    }
+}

@@ -1,0 +1,282 @@
+//! Pulumi YAML programs: `Pulumi.yaml` and `Pulumi.<stack>.yaml`.
+//!
+//! [`load`] parses and validates a project; every mistake is an [`Error::Program`] naming the
+//! file, the line and what to do. [`Evaluator`] resolves `${…}` interpolations against the
+//! outputs of resources that already exist.
+
+use crate::Error;
+use crate::value::{self, PropertyMap};
+use serde_json::Value as Json;
+use serde_yaml::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod eval;
+mod graph;
+mod load;
+mod source;
+mod template;
+
+pub use eval::{Evaluator, FUNCTIONS, ResolvedResource};
+pub use load::load;
+pub use template::{PathPart, Reference, parse_duration, references};
+#[allow(unused_imports)]
+use {eval::*, graph::*, load::*, source::*, template::*};
+
+/// A provider plugin named in `plugins.providers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginDecl {
+    /// The package name (`local` for `pulumi-resource-local`).
+    pub name: String,
+    /// A directory holding the binary, a binary file, or a Cargo package directory to build.
+    pub path: PathBuf,
+}
+
+/// Custom timeouts for a resource's create, update and delete.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomTimeouts {
+    /// Create timeout.
+    pub create: Option<Duration>,
+    /// Update timeout.
+    pub update: Option<Duration>,
+    /// Delete timeout.
+    pub delete: Option<Duration>,
+}
+
+/// A resource's `options`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourceOptions {
+    /// Explicit dependencies (resource names).
+    pub depends_on: Vec<String>,
+    /// Refuse to delete the resource.
+    pub protect: bool,
+    /// Replace by deleting first.
+    pub delete_before_replace: bool,
+    /// Input properties whose changes are ignored.
+    pub ignore_changes: Vec<String>,
+    /// Input properties whose changes force a replacement.
+    pub replace_on_changes: Vec<String>,
+    /// Drop from state without calling Delete.
+    pub retain_on_delete: bool,
+    /// Custom timeouts.
+    pub custom_timeouts: CustomTimeouts,
+}
+
+/// A resource declared in the program.
+#[derive(Debug, Clone)]
+pub struct ResourceDecl {
+    /// The logical name (the key under `resources`).
+    pub name: String,
+    /// The type token, `pkg:module:Type`.
+    pub type_token: String,
+    /// The package (first part of the type token).
+    pub package: String,
+    /// The properties, with `${…}` interpolations still in their strings.
+    pub properties: PropertyMap,
+    /// The options.
+    pub options: ResourceOptions,
+    /// Names of the resources this one depends on (interpolations and `dependsOn`).
+    pub dependencies: BTreeSet<String>,
+    /// The 1-based line of its declaration.
+    pub line: usize,
+}
+
+/// A loaded, validated project and stack.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project name.
+    pub name: String,
+    /// The stack name.
+    pub stack: String,
+    /// The project directory.
+    pub dir: PathBuf,
+    /// Path of `Pulumi.yaml`.
+    pub file: PathBuf,
+    /// Project config values, by key without the namespace (secrets wrapped).
+    pub config: BTreeMap<String, Json>,
+    /// Provider config from the stack file: package -> key -> value (secrets wrapped).
+    pub provider_config: BTreeMap<String, PropertyMap>,
+    /// Variables, unevaluated.
+    pub variables: BTreeMap<String, Json>,
+    /// Resources, in declaration order.
+    pub resources: Vec<ResourceDecl>,
+    /// Stack outputs, unevaluated, in declaration order.
+    pub outputs: Vec<(String, Json)>,
+    /// Plugins named in `plugins.providers`.
+    pub plugins: Vec<PluginDecl>,
+    index: HashMap<String, usize>,
+}
+
+impl Project {
+    /// The packages the program uses, sorted.
+    pub fn packages(&self) -> BTreeSet<String> {
+        self.resources.iter().map(|r| r.package.clone()).collect()
+    }
+
+    /// Finds a resource by name.
+    pub fn resource(&self, name: &str) -> Option<&ResourceDecl> {
+        match self.index.get(name) {
+            Some(i) => self.resources.get(*i),
+            None => self.resources.iter().find(|r| r.name == name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(yaml: &str) -> Result<Project, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Pulumi.yaml"), yaml).unwrap();
+        load(dir.path(), "dev")
+    }
+
+    fn err_line(e: Error) -> (usize, String) {
+        match e {
+            Error::Program { line, message, .. } => (line, message),
+            other => panic!("expected a program error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_where_it_opens() {
+        let e = project(
+            "name: demo\nruntime: yaml\nresources:\n  a:\n    type: local:index:Random\n    properties:\n      prefix: \"never closed\n      length: 4\n  b:\n    type: local:index:Random\n",
+        )
+        .unwrap_err();
+        let (line, msg) = err_line(e);
+        assert_eq!(line, 7, "{msg}");
+        assert!(msg.contains("column 15") && msg.contains("quoted"), "{msg}");
+    }
+
+    #[test]
+    fn a_key_is_found_by_its_path_not_by_its_text() {
+        // The text `type:` first appears inside a string of `b`'s properties (line 6); the
+        // error is about the `type` key itself (line 7).
+        let e = project(
+            "name: demo\nruntime: yaml\nresources:\n  b:\n    properties:\n      note: \"type: not this line\"\n    type: 3\n",
+        )
+        .unwrap_err();
+        let (line, msg) = err_line(e);
+        assert_eq!(line, 7, "{msg}");
+    }
+
+    #[test]
+    fn parses_resources_options_and_dependencies() {
+        let p = project(
+            "name: demo\nruntime: yaml\nresources:\n  a:\n    type: local:index:Random\n    properties:\n      length: 4\n  b:\n    type: local:index:Random\n    properties:\n      length: 8\n      prefix: ${a.result}-\n    options:\n      protect: true\n      customTimeouts:\n        create: 2m\n",
+        )
+        .unwrap();
+        assert_eq!(p.resources.len(), 2);
+        let b = p.resource("b").unwrap();
+        assert!(b.options.protect);
+        assert_eq!(
+            b.options.custom_timeouts.create,
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(b.dependencies.iter().collect::<Vec<_>>(), vec!["a"]);
+        assert_eq!(b.line, 8);
+    }
+
+    #[test]
+    fn unknown_reference_names_the_line() {
+        let e = project("name: demo\nruntime: yaml\nresources:\n  a:\n    type: local:index:Random\n    properties:\n      prefix: ${nope.result}\n").unwrap_err();
+        let (line, msg) = err_line(e);
+        assert_eq!(line, 7);
+        assert!(msg.contains("`nope`"), "{msg}");
+    }
+
+    #[test]
+    fn cycles_bad_tokens_and_yaml_syntax_are_reported() {
+        let (_, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: local:index:Random\n    properties: {prefix: '${b.id}'}\n  b:\n    type: local:index:Random\n    properties: {prefix: '${a.id}'}\n")
+                .unwrap_err(),
+        );
+        assert!(msg.contains("cycle"), "{msg}");
+        let (line, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: Random\n").unwrap_err(),
+        );
+        assert_eq!(line, 5);
+        assert!(msg.contains("type token"), "{msg}");
+        let (line, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: [\n").unwrap_err(),
+        );
+        assert!(line >= 5, "{line}");
+        assert!(msg.contains("invalid YAML"), "{msg}");
+    }
+
+    #[test]
+    fn interpolation_keeps_types_and_secrets() {
+        let p = project("name: d\nruntime: yaml\nconfig:\n  pw:\n    type: string\n    default: hunter2\n    secret: true\nresources: {}\n").unwrap();
+        let mut res = HashMap::new();
+        res.insert(
+            "a".to_string(),
+            ResolvedResource {
+                urn: "u".into(),
+                id: Json::String("id1".into()),
+                outputs: serde_json::json!({"n": 3}).as_object().unwrap().clone(),
+            },
+        );
+        let mut p2 = p.clone();
+        p2.resources.push(ResourceDecl {
+            name: "a".into(),
+            type_token: "local:index:Random".into(),
+            package: "local".into(),
+            properties: Default::default(),
+            options: Default::default(),
+            dependencies: Default::default(),
+            line: 1,
+        });
+        let ev = Evaluator {
+            project: &p2,
+            resources: &res,
+        };
+        assert_eq!(
+            ev.eval(&Json::String("${a.n}".into())).unwrap(),
+            serde_json::json!(3)
+        );
+        assert_eq!(
+            ev.eval(&Json::String("x-${a.id}".into())).unwrap(),
+            serde_json::json!("x-id1")
+        );
+        assert!(value::is_secret(
+            &ev.eval(&Json::String("p=${pw}".into())).unwrap()
+        ));
+    }
+
+    #[test]
+    fn functions_are_evaluated_and_unknown_ones_rejected() {
+        let p = project(
+            "name: d\nruntime: yaml\nvariables:\n  pw:\n    fn::secret: hunter2\n  page:\n    fn::stringAsset: hi\nresources: {}\n",
+        )
+        .unwrap();
+        let res = HashMap::new();
+        let ev = Evaluator {
+            project: &p,
+            resources: &res,
+        };
+        assert!(value::is_secret(
+            &ev.eval(&Json::String("${pw}".into())).unwrap()
+        ));
+        let a = ev.eval(&Json::String("${page}".into())).unwrap();
+        assert_eq!(a["text"], "hi");
+        assert_eq!(
+            a["hash"],
+            "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"
+        );
+        let (line, msg) = err_line(
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: x:index:Y\n    properties:\n      v:\n        fn::invoke: {}\n").unwrap_err(),
+        );
+        assert_eq!(line, 8);
+        assert!(msg.contains("fn::invoke"), "{msg}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+}
