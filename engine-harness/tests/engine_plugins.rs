@@ -250,21 +250,29 @@ fn attaches_to_a_running_provider_with_pulumi_debug_providers() {
 }
 
 #[test]
-fn missing_provider_configuration_names_the_key() {
+fn invalid_provider_configuration_names_the_key() {
     let p = Project {
         dir: tempfile::tempdir().unwrap(),
     };
+    let program = |config: &str| {
+        format!(
+            "name: c\nruntime: yaml\nplugins:\n  providers:\n    - name: local\n      path: {}\n{config}resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n",
+            local_provider().display()
+        )
+    };
+    // `local:root` is optional: with no configuration at all the provider starts.
+    p.write("Pulumi.yaml", &program(""));
+    let r = p.run(&["preview"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    // A root that is not a directory is refused, naming the key.
     p.write(
         "Pulumi.yaml",
-        &format!(
-            "name: c\nruntime: yaml\nplugins:\n  providers:\n    - name: local\n      path: {}\nresources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n",
-            local_provider().display()
-        ),
+        &program("config:\n  local:root: ./no-such-directory\n"),
     );
     let r = p.run(&["preview"]);
     assert_eq!(r.code, 4, "{}", r.describe());
     assert!(
-        r.stderr.contains("root") && r.stderr.contains("config"),
+        r.stderr.contains("local:root") && r.stderr.contains("no-such-directory"),
         "{}",
         r.stderr
     );
