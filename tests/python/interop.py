@@ -115,10 +115,11 @@ def start_engine():
 class Plugin:
     """A plugin process launched as the engine launches one; killed and reaped by close()."""
 
-    def __init__(self, path, engine_address):
+    def __init__(self, path, engine_address, cwd=None):
         self.name = os.path.basename(path)
         self.proc = subprocess.Popen(
             [path, engine_address],
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -241,8 +242,10 @@ def init_failure(report, case, error):
 
 def case_local(report, path, engine, engine_address, expect_version):
     case = "local"
-    plugin = Plugin(path, engine_address)
-    root = None
+    # The provider starts with no configuration at all: without `local:root`, relative paths
+    # resolve against its working directory, which an engine sets to the program's directory.
+    root = tempfile.mkdtemp(prefix="interop-root-")
+    plugin = Plugin(path, engine_address, cwd=root)
     try:
         stub = plugin.stub
         report.check(case, "the port line is digits only", plugin.port_line.isdigit(), repr(plugin.port_line))
@@ -262,10 +265,14 @@ def case_local(report, path, engine, engine_address, expect_version):
         else:
             report.check(case, "GetPluginInfo has a version", bool(info.version))
 
-        root = tempfile.mkdtemp(prefix="interop-root-")
+        checked_config = stub.CheckConfig(
+            provider_pb2.CheckRequest(urn=urn("pulumi:providers:local", "default"), olds=struct({}), news=struct({})),
+            timeout=CALL_TIMEOUT,
+        )
+        report.equal(case, "CheckConfig of empty config has no failures", list(checked_config.failures), [])
         configured = stub.Configure(
             provider_pb2.ConfigureRequest(
-                args=struct({"root": root}), acceptSecrets=True, acceptResources=True, sends_old_inputs=True
+                args=struct({}), acceptSecrets=True, acceptResources=True, sends_old_inputs=True
             ),
             timeout=CALL_TIMEOUT,
         )
