@@ -41,7 +41,7 @@ fn status(report: &Report, case: &str) -> Status {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kit_passes_on_the_example_provider() {
-    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let plugin = support::binary("pulumi-resource-local");
     let report = kit(plugin, "local.yaml", 200)
         .run(&[])
         .await
@@ -107,7 +107,7 @@ async fn the_kit_passes_on_the_example_provider() {
 /// Runs the kit on `broken-<name>` and checks that exactly `expected` cases fail, the first of
 /// them with a finding containing `needle`.
 async fn caught(name: &str, expected: &[&str], needle: &str) -> Report {
-    let plugin = support::binary("fixture-plugins", &format!("broken-{name}"));
+    let plugin = support::binary(&format!("broken-{name}"));
     let report = kit(plugin, "local-random.yaml", 20)
         .run(&[])
         .await
@@ -255,7 +255,7 @@ async fn an_invalid_schema_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_writes_json_and_junit_and_exits_non_zero_on_failure() {
-    let plugin = support::binary("fixture-plugins", "broken-dropped-secret")
+    let plugin = support::binary("broken-dropped-secret")
         .display()
         .to_string();
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -412,7 +412,7 @@ async fn the_kit_reports_on_a_provider_built_with_pulumis_python_sdk() {
 /// fails, and the report says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inputs_are_derived_from_the_schema_when_the_fixture_lists_no_resources() {
-    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let plugin = support::binary("pulumi-resource-local");
     let config_only = Fixture::parse("config: {root: \"${TEMPDIR}\"}\n").expect("parses");
     let kit =
         Kit::new(PluginCommand::new(vec![plugin.display().to_string()])).with_fixture(config_only);

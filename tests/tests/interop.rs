@@ -97,8 +97,8 @@ fn pulumis_python_stubs_drive_our_plugins() {
         ran.report
     );
 
-    let local = support::binary("provider-example", "pulumi-resource-local");
-    let fixture = support::binary("fixture-plugins", "pulumi-resource-fixture");
+    let local = support::binary("pulumi-resource-local");
+    let fixture = support::binary("pulumi-resource-fixture");
     let version = support::package_version("provider-example");
 
     let scratch = tempfile::tempdir().expect("a scratch directory");

@@ -20,11 +20,11 @@ use tonic::Code;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn local() -> PathBuf {
-    support::binary("provider-example", "pulumi-resource-local")
+    support::binary("pulumi-resource-local")
 }
 
 fn fixture() -> PathBuf {
-    support::binary("fixture-plugins", "pulumi-resource-fixture")
+    support::binary("pulumi-resource-fixture")
 }
 
 #[tokio::test]

@@ -15,11 +15,11 @@ use tonic::Code;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn local() -> std::path::PathBuf {
-    support::binary("provider-example", "pulumi-resource-local")
+    support::binary("pulumi-resource-local")
 }
 
 fn fixture() -> std::path::PathBuf {
-    support::binary("fixture-plugins", "pulumi-resource-fixture")
+    support::binary("pulumi-resource-fixture")
 }
 
 #[tokio::test]

@@ -5,22 +5,14 @@
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The `pulumi-resource-local` binary, built once per test binary with cargo.
+#[path = "../../../tests/tests/support/workspace_bins.rs"]
+mod workspace_bins;
+
+/// The `pulumi-resource-local` binary, built with the workspace's binaries once per test binary.
 pub fn local_provider() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../provider-example");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(engine_harness::plugin::build_cargo(&dir, "local", false))
-            .expect("build pulumi-resource-local")
-    })
-    .clone()
+    workspace_bins::workspace_binary(env!("CARGO_MANIFEST_DIR"), "pulumi-resource-local")
 }
 
 /// A project in a temporary directory.

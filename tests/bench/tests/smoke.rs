@@ -1,54 +1,15 @@
 //! `provider-bench` end to end against real plugin processes, with tiny settings: it must launch
 //! them, drive Create calls over gRPC and report every figure. Nothing here asserts a timing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The profile directory (`target/debug`) that holds this test's executable.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test executables live in <target>/<profile>/deps")
-        .to_path_buf()
-}
+#[path = "../../tests/support/workspace_bins.rs"]
+mod workspace_bins;
 
-/// Builds the bare tonic floor with this test's profile and target directory; returns its path.
+/// The bare tonic floor, built with the workspace's binaries.
 fn bare_tonic_provider() -> PathBuf {
-    let profile_dir = profile_dir();
-    let target_dir = profile_dir
-        .parent()
-        .expect("profile dir inside a target dir");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
-        .current_dir(&workspace)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "fixture-plugins",
-            "--bin",
-            "bare-tonic-provider",
-            "--profile",
-            &profile,
-        ])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo build for bare-tonic-provider");
-    assert!(
-        output.status.success(),
-        "building bare-tonic-provider failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join("bare-tonic-provider")
+    workspace_bins::workspace_binary(env!("CARGO_MANIFEST_DIR"), "bare-tonic-provider")
 }
 
 fn provider_bench(args: &[&str]) -> (bool, String, String) {

@@ -1,6 +1,6 @@
 //! Shared helpers for the end-to-end tests. A test file uses them with `mod support;`.
 //!
-//! - [`binary`] builds a workspace binary (once per test process) and returns its path.
+//! - [`binary`] builds the workspace's binaries (once per test process) and returns one's path.
 //! - [`PluginProcess`], [`connect`] and [`TestEngine`] wrap the engine-side host
 //!   (`plugin-host`): launch a plugin exactly as the engine does and kill it when dropped, dial
 //!   it with the engine's transport settings, record the `Log` calls it makes.
@@ -12,12 +12,11 @@
 #![allow(dead_code)] // each test file uses a different subset of the helpers.
 
 pub mod requests;
+pub mod workspace_bins;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub use plugin_host::Signal;
@@ -36,81 +35,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The directory holding the binaries of the profile this test was built with
-/// (`<target-dir>/<profile>`), found from the test executable's own location
-/// (`<target-dir>/<profile>/deps/<test>`), so `CARGO_TARGET_DIR`, `--target-dir` and
-/// `--release` / `--profile` are all honoured. Falls back to `$CARGO_TARGET_DIR/debug` or
-/// `<workspace>/target/debug`.
-pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    if let Some(deps) = exe
-        .parent()
-        .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
-        && let Some(profile) = deps.parent()
-    {
-        return profile.to_path_buf();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("debug")
-}
-
-/// Builds binary `bin` of workspace package `package` with the current profile and target
-/// directory (`cargo build -p <package> --bin <bin>`), once per test process, and returns its
-/// path. Threads of one test process build one at a time (a mutex); separate test processes are
-/// serialised by cargo's own lock on the target directory. A failed build panics with cargo's
-/// output.
-pub fn binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let key = (package.to_string(), bin.to_string());
-    if let Some(path) = built.get(&key) {
-        return path.clone();
-    }
-    let profile_dir = profile_dir();
-    let target_dir = profile_dir
-        .parent()
-        .expect("a profile directory lives in a target directory");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            package,
-            "--bin",
-            bin,
-            "--profile",
-            &profile,
-            "--target-dir",
-        ])
-        .arg(target_dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build {bin}: {e}"));
-    assert!(
-        output.status.success(),
-        "building {package}/{bin} failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let path = profile_dir.join(bin);
-    assert!(
-        path.is_file(),
-        "cargo built {bin} but {} does not exist",
-        path.display()
-    );
-    built.insert(key, path.clone());
-    path
+/// Workspace binary `bin` (the example provider, a fixture plugin), built once per test
+/// process with the workspace's own feature resolution; see [`workspace_bins`].
+pub fn binary(bin: &str) -> PathBuf {
+    workspace_bins::workspace_binary(env!("CARGO_MANIFEST_DIR"), bin)
 }
 
 /// The version of workspace package `package`, as `cargo metadata` reports it.
