@@ -33,13 +33,17 @@ fn harness(dir: &Path, passphrase: Option<&str>, args: &[&str]) -> Run {
 fn secrets_example() -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../provider-example/examples/secrets");
     let dir = tempfile::tempdir().unwrap();
-    for f in ["Pulumi.yaml", "Pulumi.dev.yaml"] {
-        let text = std::fs::read_to_string(src.join(f)).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let f = entry.unwrap().file_name();
+        if !f.to_string_lossy().ends_with(".yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(src.join(&f)).unwrap();
         let text = text.replace(
             "path: ../..",
             &format!("path: {}", local_provider().display()),
         );
-        std::fs::write(dir.path().join(f), text).unwrap();
+        std::fs::write(dir.path().join(&f), text).unwrap();
     }
     dir
 }
