@@ -169,9 +169,21 @@ async fn an_empty_id_from_create_is_caught() {
         "empty id",
     )
     .await;
-    assert_eq!(
-        report.case("create.outputs").unwrap().findings.len(),
-        1,
+    let create = report.case("create.outputs").unwrap();
+    assert_eq!(create.findings.len(), 1, "{}", report.table());
+    // The hint speaks the wire and this SDK alike.
+    assert_sdk_fix(&report, "create.outputs", "`Resource::create`");
+}
+
+/// The first finding of `case` carries a `provider-sdk` fix mentioning `needle`, shown in the table.
+fn assert_sdk_fix(report: &Report, case: &str, needle: &str) {
+    let f = &report.case(case).unwrap().findings[0];
+    let sdk = f.sdk_fix.as_deref().unwrap_or_default();
+    assert!(sdk.contains(needle), "{case}: {f:?}");
+    assert!(
+        report
+            .table()
+            .contains(&format!("with provider-sdk: {sdk}")),
         "{}",
         report.table()
     );
@@ -195,12 +207,17 @@ async fn a_read_that_drifts_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_diff_that_ignores_a_replace_on_change_field_is_caught() {
-    caught(
+    let report = caught(
         "diff-ignores-replace",
         &["diff.update-vs-replace"],
         "ignored the replace-on-change field `length`",
     )
     .await;
+    assert_sdk_fix(
+        &report,
+        "diff.update-vs-replace",
+        "list `length` (the property's name as serialized, not the Rust field's) in `Resource::REPLACE_ON_CHANGES`",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,6 +228,7 @@ async fn a_dropped_secret_is_caught() {
         "the secret was dropped",
     )
     .await;
+    assert_sdk_fix(&report, "secrets.roundtrip", "`Resource::PLAIN_OUTPUTS`");
     // Not a word of the secret in any report format.
     for text in [report.table(), report.json(), report.junit()] {
         assert!(

@@ -170,6 +170,7 @@ impl Kit {
                         expected: "a plugin that starts and prints its port".into(),
                         actual: format!("not run: the plugin did not start: {why}"),
                         fix: "make the plugin start (see process.port-line)".into(),
+                        sdk_fix: None,
                     }))
                 }
                 _ => cases::run_case(case, &ctx, &mut rec).await,

@@ -37,6 +37,7 @@ impl CallError {
             expected: "a successful response".into(),
             actual: self.explanation.clone(),
             fix: fix.into(),
+            sdk_fix: None,
         }
     }
 }
@@ -141,6 +142,7 @@ impl Session {
             expected: "a port line on stdout and a gRPC server on that port".into(),
             actual: e.to_string(),
             fix: "the plugin must start with the engine's address as its argument, listen on 127.0.0.1 and print the port".into(),
+            sdk_fix: None,
         })?;
         Ok(Session {
             plugin,
@@ -256,12 +258,14 @@ impl Session {
                         .collect::<Vec<_>>(),
                 ),
                 fix: "correct the fixture's `config`, or make CheckConfig accept it".into(),
+                sdk_fix: None,
             }),
             Ok(r) => decode_struct(r.inputs.as_ref()).map_err(|e| Finding {
                 check: "CheckConfig inputs".into(),
                 expected: "a well-formed Struct".into(),
                 actual: e.to_string(),
                 fix: "encode property values as Pulumi does".into(),
+                sdk_fix: None,
             }),
         }
     }
@@ -357,6 +361,7 @@ impl Session {
                 expected: "no failures".into(),
                 actual: failures_text(&checked.failures),
                 fix: "correct the fixture, or make Check accept these inputs".into(),
+                sdk_fix: None,
             });
         }
         Ok(checked.inputs)
@@ -521,6 +526,9 @@ pub fn empty_id_finding(r: &ResourceFixture) -> Finding {
         expected: "a non-empty id (outside preview)".into(),
         actual: "an empty id: Create returned an empty id, which the engine reads as \"nothing was created\"".into(),
         fix: "return the new resource's id from Create; the engine rejects an empty id and loses track of the resource".into(),
+        sdk_fix: Some(
+            "return `Created::new(id, outputs)` from `Resource::create` with the real resource's id, never \"\"".into(),
+        ),
     }
 }
 

@@ -3,6 +3,10 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// How `provider-sdk` reports a resource that no longer exists.
+const READ_GONE: &str = "return `Ok(None)` from `Resource::read` when the resource no longer exists \
+     (with the untyped `ResourceProvider`: `ReadResponse::gone()`)";
+
 pub(super) async fn delete_then_read(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     if let Some(why) = &r.lives_in_state {
         return Err(Stop::NotApplicable(format!(
@@ -41,6 +45,7 @@ pub(super) async fn delete_then_read(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixtu
             "report a missing resource with an empty id, not an error: refresh then drops it from state",
         ),
     }
+    rec.sdk_fix(READ_GONE);
     Ok(())
 }
 
@@ -147,6 +152,9 @@ pub(super) async fn partial_init(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) 
             "an UNKNOWN error with an ErrorResourceInitFailed detail",
             error.explanation,
             "answer with the error",
+        );
+        rec.sdk_fix(
+            "return `Err(Error::init_failed(..))` from `Resource::create` with the id and state of what was made",
         );
         return Ok(());
     };
@@ -326,6 +334,9 @@ pub(super) async fn cancel_in_flight(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixtu
             format!("Create ends within {within:?} of Cancel"),
             format!("it ran on for {:.1} s after Cancel", after.as_secs_f64()),
             "watch for cancellation in long operations and stop them when Cancel arrives",
+        );
+        rec.sdk_fix(
+            "race long work against `ctx.cancelled().await` (or poll `ctx.is_cancelled()`) and return an error when it fires",
         );
     } else {
         rec.note(format!(

@@ -228,7 +228,15 @@ impl Rec {
             expected: expected.into(),
             actual: actual.into(),
             fix: fix.into(),
+            sdk_fix: None,
         });
+    }
+
+    /// Adds the fix in `provider-sdk` terms to the finding recorded last.
+    fn sdk_fix(&mut self, hint: impl Into<String>) {
+        if let Some(last) = self.findings.last_mut() {
+            last.sdk_fix = Some(hint.into());
+        }
     }
 
     fn note(&mut self, note: impl Into<String>) {
@@ -326,5 +334,6 @@ fn launch_finding(what: &str, e: crate::Error, fix: &str) -> Finding {
         expected: "the plugin starts and prints its port".into(),
         actual: e.to_string(),
         fix: fix.into(),
+        sdk_fix: None,
     }
 }
