@@ -101,7 +101,62 @@ async fn the_kit_passes_on_the_example_provider() {
         "{:?}",
         cancel.notes
     );
+    // With `${N}` in its path, every concurrent Create of a File writes a file of its own.
+    let concurrency = report.case("concurrency").unwrap();
+    assert!(
+        concurrency
+            .notes
+            .iter()
+            .any(|n| n.starts_with("local:index:File: 200 Creates")
+                && n.contains("each with its own inputs")),
+        "{:?}",
+        concurrency.notes
+    );
     assert_eq!(report.cases.len(), provider_conformance::CASES.len());
+}
+
+/// Concurrent Creates that the provider itself refuses (every one writes the same file) are
+/// reported as the provider's errors, with the way out, not as lost calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_tells_the_providers_refusals_from_lost_calls() {
+    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let same_path = Fixture::parse(
+        "config: {root: \"${TEMPDIR}\"}\nresources:\n  - type: local:index:File\n    inputs: {path: same.txt, content: x}\n",
+    )
+    .expect("parses");
+    let mut kit =
+        Kit::new(PluginCommand::new(vec![plugin.display().to_string()])).with_fixture(same_path);
+    kit.concurrency = 20;
+    let report = kit
+        .run(&["concurrency".to_string()])
+        .await
+        .expect("the kit runs");
+    eprintln!("{}", report.table());
+    let case = report.case("concurrency").unwrap();
+    assert_eq!(case.status, Status::Fail, "{}", report.table());
+    assert!(
+        !case
+            .findings
+            .iter()
+            .any(|f| f.check.contains("without an answer")),
+        "{}",
+        report.table()
+    );
+    let f = case
+        .findings
+        .iter()
+        .find(|f| {
+            f.check
+                == "20 concurrent Creates(local:index:File) on one connection: errors the provider returned"
+        })
+        .unwrap_or_else(|| panic!("{}", report.table()));
+    assert!(
+        f.actual.contains("the provider answered")
+            && f.actual.contains("of 20 with an error")
+            && f.actual.contains("already exists")
+            && f.fix.contains("put `${N}` in an input"),
+        "{f:?}"
+    );
 }
 
 /// Runs the kit on `broken-<name>` and checks that exactly `expected` cases fail, the first of

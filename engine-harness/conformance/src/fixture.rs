@@ -3,8 +3,7 @@
 //! A fixture is JSON or YAML (YAML is read when the file does not parse as JSON):
 //!
 //! ```yaml
-//! config: {root: "${TEMPDIR}"}      # provider configuration for CheckConfig/Configure;
-//!                                   # `${TEMPDIR}` becomes a scratch directory the kit removes
+//! config: {root: "${TEMPDIR}"}      # provider configuration for CheckConfig/Configure
 //! resources:
 //!   - type: local:index:Random      # type token
 //!     inputs: {length: 8, prefix: "a-"}           # valid inputs
@@ -36,18 +35,21 @@
 //!       concurrency: "every Create writes the same file"
 //! ```
 //!
-//! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown.
+//! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown. In strings,
+//! `${TEMPDIR}` becomes a scratch directory the kit removes afterwards, and (in `resources`)
+//! `${N}` a number of each resource instance's own, such as `path: "${TEMPDIR}/file-${N}.txt"`
+//! (see [`placeholders`](crate::placeholders)).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::values::{PropertyMap, Value};
 
 /// A whole fixture file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
     /// Provider configuration (`Configure.args`), as fixture values.
@@ -59,7 +61,7 @@ pub struct Fixture {
 }
 
 /// Inputs for one resource type.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceFixture {
     /// The type token, `pkg:module:Type`.
@@ -113,7 +115,7 @@ pub struct ResourceFixture {
 }
 
 /// A Create that runs for a long time unless cancelled.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlowCreateFixture {
     /// The type token, when not the resource's own.
@@ -127,7 +129,7 @@ pub struct SlowCreateFixture {
 }
 
 /// Inputs that Check must reject.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvalidInputs {
     /// The inputs.
@@ -138,7 +140,7 @@ pub struct InvalidInputs {
 }
 
 /// A preview with unknown inputs.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewFixture {
     /// Inputs, some of them `{$unknown: KIND}`.
@@ -149,7 +151,7 @@ pub struct PreviewFixture {
 }
 
 /// Secret inputs.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsFixture {
     /// Inputs with some `{$secret: V}` values.
@@ -163,7 +165,7 @@ pub struct SecretsFixture {
 }
 
 /// A way to provoke a partial-initialization error.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialInitFixture {
     /// The type token, when not the resource's own.

@@ -13,11 +13,24 @@ use crate::plugin::{LaunchOptions, Plugin, PluginCommand};
 use crate::report::Finding;
 use crate::values::{PropertyMap, Value, decode_struct, encode_struct, show_map};
 
+/// Who a failed call's failure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The provider answered: with an error status of its own, or with a malformed response.
+    Provider,
+    /// The call never got an answer: the connection failed or the process died.
+    Transport,
+    /// No answer within the kit's timeout.
+    Timeout,
+}
+
 /// A failed call: the status (when the plugin answered) and an explanation for a report.
 #[derive(Debug)]
 pub struct CallError {
-    /// The plugin's status, `None` on a timeout.
+    /// The plugin's status, `None` on a timeout or a malformed response.
     pub status: Option<Status>,
+    /// Who the failure came from.
+    pub cause: Cause,
     /// What happened, including whether the process died.
     pub explanation: String,
 }
@@ -195,13 +208,21 @@ impl Session {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => {
                 let explanation = self.plugin.explain(op, &status).await;
+                let cause =
+                    if crate::plugin::is_transport(&status) || self.plugin.exited().is_some() {
+                        Cause::Transport
+                    } else {
+                        Cause::Provider
+                    };
                 Err(CallError {
                     status: Some(status),
+                    cause,
                     explanation,
                 })
             }
             Err(_) => Err(CallError {
                 status: None,
+                cause: Cause::Timeout,
                 explanation: format!("{op} did not answer within {:?}", self.timeout),
             }),
         }
@@ -325,6 +346,7 @@ impl Session {
         let resp = self.call("Check", self.plugin.client().check(req)).await?;
         let inputs = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Check returned inputs that do not decode: {e}"),
         })?;
         Ok(Checked {
@@ -389,6 +411,7 @@ impl Session {
             .await?;
         let outputs = decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Create returned properties that do not decode: {e}"),
         })?;
         Ok((resp.id, outputs))
@@ -433,10 +456,12 @@ impl Session {
         let resp = self.call("Read", self.plugin.client().read(req)).await?;
         let props = decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Read returned properties that do not decode: {e}"),
         })?;
         let ins = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Read returned inputs that do not decode: {e}"),
         })?;
         Ok((resp.id, props, ins))
@@ -492,6 +517,7 @@ impl Session {
             .await?;
         decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Update returned properties that do not decode: {e}"),
         })
     }
