@@ -56,6 +56,8 @@ async fn the_kit_passes_on_the_example_provider() {
         "process.attach",
         "process.sigint",
         "protocol.handshake-configure",
+        "config.check-configure",
+        "functions.invoke",
         "schema.package",
         "schema.check-consistency",
         "check.invalid-inputs",
@@ -306,6 +308,44 @@ async fn a_crash_on_invalid_input_is_caught() {
         f.actual.contains("exited") && f.actual.contains("cannot handle invalid length"),
         "{f:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_accepted_whatever_it_is_is_caught() {
+    let report = caught(
+        "config-accepts-anything",
+        &["config.check-configure"],
+        "no failures: CheckConfig accepted it",
+    )
+    .await;
+    let checks: Vec<&str> = report
+        .case("config.check-configure")
+        .unwrap()
+        .findings
+        .iter()
+        .map(|f| f.check.as_str())
+        .collect();
+    assert!(
+        checks.len() == 2 && checks[1].starts_with("Configure with the invalid config"),
+        "{}",
+        report.table()
+    );
+    assert_sdk_fix(
+        &report,
+        "config.check-configure",
+        "`ProviderConfig::validate`",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_with_a_wrong_result_is_caught() {
+    let report = caught(
+        "wrong-function-result",
+        &["functions.invoke"],
+        "Invoke(local:index:hash) of {\"content\": \"hello\"}: output `sha256`",
+    )
+    .await;
+    assert_sdk_fix(&report, "functions.invoke", "`Function::call`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,16 @@
 //!       cancel_within: 10           # seconds
 //!     skip:                         # cases that do not apply, with the reason (optional)
 //!       concurrency: "every Create writes the same file"
+//! invalid_config:                   # configurations CheckConfig must reject (optional)
+//!   - config: {root: "/no/such/dir"}
+//!     properties: [root]
+//! functions:                        # functions to Invoke (optional)
+//!   - token: local:index:hash
+//!     args: {content: "hello"}
+//!     result: {sha256: "2cf24dba..."}           # expected result (a subset)
+//!     invalid:                      # arguments it must reject, and the properties to name
+//!       - args: {content: 5}
+//!         properties: [content]
 //! ```
 //!
 //! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown. In strings,
@@ -58,6 +68,51 @@ pub struct Fixture {
     /// One entry per resource type to exercise.
     #[serde(default)]
     pub resources: Vec<ResourceFixture>,
+    /// Provider configurations that CheckConfig must reject and Configure must refuse.
+    #[serde(default)]
+    pub invalid_config: Vec<InvalidConfig>,
+    /// Functions to call with Invoke.
+    #[serde(default)]
+    pub functions: Vec<FunctionFixture>,
+}
+
+/// A provider configuration that CheckConfig must reject and Configure must refuse.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidConfig {
+    /// The configuration, as fixture values (keys without the package prefix).
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Keys the failures (and Configure's error) must name.
+    #[serde(default)]
+    pub properties: Vec<String>,
+}
+
+/// A function to call with Invoke.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionFixture {
+    /// The function's token, `pkg:module:name`.
+    pub token: String,
+    /// Arguments of a call that must succeed.
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// What that call must return (a subset: other properties may be present).
+    #[serde(default)]
+    pub result: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Arguments the function must reject, with failures naming the properties.
+    #[serde(default)]
+    pub invalid: Vec<InvalidArgs>,
+}
+
+/// Arguments a function must reject.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidArgs {
+    /// The arguments.
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// Properties the failures must name (each at least once).
+    #[serde(default)]
+    pub properties: Vec<String>,
 }
 
 /// Inputs for one resource type.
@@ -208,6 +263,26 @@ impl Fixture {
                 .map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
         }
         to_map(&fixture.config, "config").map_err(|e| e.to_string())?;
+        for (i, bad) in fixture.invalid_config.iter().enumerate() {
+            to_map(&bad.config, &format!("invalid_config[{i}].config"))
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, f) in fixture.functions.iter().enumerate() {
+            if f.token.split(':').count() != 3 {
+                return Err(format!(
+                    "functions[{i}].token `{}` is not a function token `pkg:module:name`",
+                    f.token
+                ));
+            }
+            let at = |what: &str| format!("functions[{i}] ({}).{what}", f.token);
+            to_map(&f.args, &at("args")).map_err(|e| e.to_string())?;
+            if let Some(result) = &f.result {
+                to_map(result, &at("result")).map_err(|e| e.to_string())?;
+            }
+            for (j, bad) in f.invalid.iter().enumerate() {
+                to_map(&bad.args, &at(&format!("invalid[{j}].args"))).map_err(|e| e.to_string())?;
+            }
+        }
         Ok(fixture)
     }
 

@@ -55,10 +55,10 @@ impl CallError {
     }
 }
 
-/// What `Check` returned.
+/// What `Check` (or `CheckConfig`, or `Invoke`) returned.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    /// The validated inputs.
+    /// The validated inputs (for `Invoke`, the result).
     pub inputs: PropertyMap,
     /// `(property, reason)` for each failure.
     pub failures: Vec<(String, String)>,
@@ -249,13 +249,14 @@ impl Session {
         }
     }
 
-    async fn check_config(
+    /// CheckConfig of `config` (as the default provider of `package`).
+    pub async fn check_config_call(
         &self,
         config: &PropertyMap,
         package: &str,
-    ) -> Result<PropertyMap, Finding> {
+    ) -> Result<Checked, CallError> {
         let req = pulumirpc::CheckRequest {
-            urn: format!("urn:pulumi:{STACK}::{STACK}::pulumi:providers:{package}::default"),
+            urn: provider_urn(package),
             olds: Some(encode_struct(&PropertyMap::new())),
             news: Some(encode_struct(config)),
             name: "default".into(),
@@ -263,32 +264,88 @@ impl Session {
             random_seed: vec![7; 32],
             ..Default::default()
         };
-        match self
+        let resp = self
             .call("CheckConfig", self.plugin.client().check_config(req))
-            .await
-        {
+            .await?;
+        let inputs = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
+            status: None,
+            cause: Cause::Provider,
+            explanation: format!("CheckConfig returned inputs that do not decode: {e}"),
+        })?;
+        Ok(Checked {
+            inputs,
+            failures: resp
+                .failures
+                .into_iter()
+                .map(|f| (f.property, f.reason))
+                .collect(),
+        })
+    }
+
+    /// CheckConfig of the fixture's config, which must pass (UNIMPLEMENTED tolerated).
+    async fn check_config(
+        &self,
+        config: &PropertyMap,
+        package: &str,
+    ) -> Result<PropertyMap, Finding> {
+        match self.check_config_call(config, package).await {
             Err(e) if e.unimplemented() => Ok(config.clone()),
             Err(e) => Err(e.finding("CheckConfig", "answer CheckConfig, or return UNIMPLEMENTED")),
             Ok(r) if !r.failures.is_empty() => Err(Finding {
                 check: "CheckConfig of the fixture's config".into(),
                 expected: "no failures".into(),
-                actual: failures_text(
-                    &r.failures
-                        .iter()
-                        .map(|f| (f.property.clone(), f.reason.clone()))
-                        .collect::<Vec<_>>(),
-                ),
+                actual: failures_text(&r.failures),
                 fix: "correct the fixture's `config`, or make CheckConfig accept it".into(),
                 sdk_fix: None,
             }),
-            Ok(r) => decode_struct(r.inputs.as_ref()).map_err(|e| Finding {
-                check: "CheckConfig inputs".into(),
-                expected: "a well-formed Struct".into(),
-                actual: e.to_string(),
-                fix: "encode property values as Pulumi does".into(),
-                sdk_fix: None,
-            }),
+            Ok(r) => Ok(r.inputs),
         }
+    }
+
+    /// DiffConfig of the recorded `olds` against `news`.
+    pub async fn diff_config(
+        &self,
+        olds: &PropertyMap,
+        news: &PropertyMap,
+        package: &str,
+    ) -> Result<Diffed, CallError> {
+        let req = pulumirpc::DiffRequest {
+            urn: provider_urn(package),
+            olds: Some(encode_struct(olds)),
+            news: Some(encode_struct(news)),
+            old_inputs: Some(encode_struct(olds)),
+            name: "default".into(),
+            r#type: format!("pulumi:providers:{package}"),
+            ..Default::default()
+        };
+        let response = self
+            .call("DiffConfig", self.plugin.client().diff_config(req))
+            .await?;
+        Ok(Diffed { response })
+    }
+
+    /// Invoke of `token` with `args`; returns the result and the failures.
+    pub async fn invoke(&self, token: &str, args: &PropertyMap) -> Result<Checked, CallError> {
+        let req = pulumirpc::InvokeRequest {
+            tok: token.to_string(),
+            args: Some(encode_struct(args)),
+        };
+        let resp = self
+            .call("Invoke", self.plugin.client().invoke(req))
+            .await?;
+        let result = decode_struct(resp.r#return.as_ref()).map_err(|e| CallError {
+            status: None,
+            cause: Cause::Provider,
+            explanation: format!("Invoke returned a result that does not decode: {e}"),
+        })?;
+        Ok(Checked {
+            inputs: result,
+            failures: resp
+                .failures
+                .into_iter()
+                .map(|f| (f.property, f.reason))
+                .collect(),
+        })
     }
 
     /// Configure with `config`, secrets and resources accepted.
@@ -543,6 +600,11 @@ impl Session {
         };
         self.call("Delete", self.plugin.client().delete(req)).await
     }
+}
+
+/// The URN of `package`'s default provider.
+fn provider_urn(package: &str) -> String {
+    format!("urn:pulumi:{STACK}::{STACK}::pulumi:providers:{package}::default")
 }
 
 /// The finding for an empty id from a non-preview Create.

@@ -36,6 +36,7 @@ mod concurrency;
 mod lifecycle;
 mod preview;
 mod process;
+mod provider;
 mod resource;
 mod schema;
 mod secrets;
@@ -140,6 +141,16 @@ pub const CASES: &[Case] = &[
         "protocol.handshake-configure",
         "Handshake and Configure agree on the capabilities they announce",
         whole process::handshake_configure
+    ),
+    case!(
+        "config.check-configure",
+        "CheckConfig accepts good configuration and rejects bad, naming the key; DiffConfig sees no change in the same; Configure refuses bad",
+        whole provider::config
+    ),
+    case!(
+        "functions.invoke",
+        "Invoke returns the expected result for good arguments and failures naming the bad ones",
+        whole provider::functions
     ),
     case!(
         "schema.package",
