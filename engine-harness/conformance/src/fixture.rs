@@ -263,6 +263,16 @@ impl Fixture {
                 .map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
         }
         to_map(&fixture.config, "config").map_err(|e| e.to_string())?;
+        if serde_json::Value::Object(fixture.config.clone())
+            .to_string()
+            .contains(crate::placeholders::INSTANCE)
+        {
+            return Err(format!(
+                "config uses `{}`, a number per resource instance; the configuration is one per plugin: \
+                 use `${{TEMPDIR}}` or a fixed value",
+                crate::placeholders::INSTANCE
+            ));
+        }
         for (i, bad) in fixture.invalid_config.iter().enumerate() {
             to_map(&bad.config, &format!("invalid_config[{i}].config"))
                 .map_err(|e| e.to_string())?;

@@ -100,5 +100,7 @@ mod tests {
         assert_eq!(one.update.as_ref().unwrap()["path"], one.inputs["path"]);
         drop(scratch);
         assert!(!std::path::Path::new(&dir).exists());
+        let err = Fixture::parse("config: {root: \"/tmp/r-${N}\"}\n").unwrap_err();
+        assert!(err.contains("config uses `${N}`"), "{err}");
     }
 }
