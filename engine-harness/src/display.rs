@@ -1,11 +1,32 @@
 //! What the user sees: one line per step, provider logs tied to their resource, a summary; or,
 //! with `--json`, one JSON event per line on stdout (secrets always masked).
+//!
+//! A provider's log lines reach the engine on a connection of their own, so one sent while a
+//! step ran can arrive just after the step's result. In human output a step's result line is
+//! therefore held back for [`SETTLE`]: the provider's log lines about that resource that arrive
+//! meanwhile print before it, as they happened. Everything else keeps the order of events.
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// How long a step's result line waits for late log lines of its resource.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
+/// The width of the operation column: the longest operation, `delete-replaced`.
+const OP_WIDTH: usize = "delete-replaced".len();
+
+/// `message` of a failed `operation`, said once: providers often start their messages with the
+/// operation already (`Create: key ... already exists`), and saying it twice reads as a stutter.
+pub fn failure_message(operation: &str, message: &str) -> String {
+    match message.strip_prefix(operation) {
+        Some(rest) if rest.starts_with(": ") => message.to_string(),
+        _ => format!("{operation}: {message}"),
+    }
+}
 
 /// One line of a detailed diff.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -119,9 +140,81 @@ pub enum Event {
     },
 }
 
+/// A line of human output not yet written.
+struct Held {
+    /// The resource of a step's result line; `None` for other lines.
+    urn: Option<String>,
+    text: String,
+    /// When it may be written.
+    due: Instant,
+    /// Whether the resource's late log lines still go before it (until its next step starts).
+    open: bool,
+}
+
 struct Inner {
     json: bool,
     out: Box<dyn Write + Send>,
+    /// Human lines waiting, in order (only the head of the queue is ever due first).
+    held: VecDeque<Held>,
+}
+
+impl Inner {
+    /// Writes the lines that are due, in order.
+    fn write_due(&mut self, now: Instant) {
+        while self.held.front().is_some_and(|h| h.due <= now) {
+            if let Some(h) = self.held.pop_front() {
+                let _ = writeln!(self.out, "{}", h.text);
+            }
+        }
+        let _ = self.out.flush();
+    }
+
+    /// Places a human line: a step's result waits, a provider's log line about a resource
+    /// whose result waits goes before it, anything else after what waits.
+    fn place(&mut self, ev: &Event, text: Option<String>, now: Instant) {
+        match ev {
+            Event::StepStart { urn, .. } => {
+                for h in self.held.iter_mut().filter(|h| h.urn.as_ref() == Some(urn)) {
+                    h.open = false;
+                }
+            }
+            Event::Step { urn, .. } => self.held.push_back(Held {
+                urn: Some(urn.clone()),
+                text: text.unwrap_or_default(),
+                due: now + SETTLE,
+                open: true,
+            }),
+            _ => {
+                let Some(text) = text else { return };
+                let before = match ev {
+                    Event::Log { urn: Some(urn), .. } => self
+                        .held
+                        .iter()
+                        .rposition(|h| h.open && h.urn.as_ref() == Some(urn)),
+                    _ => None,
+                };
+                let line = Held {
+                    urn: None,
+                    text,
+                    due: now,
+                    open: false,
+                };
+                match before {
+                    Some(i) => self.held.insert(i, line),
+                    None => self.held.push_back(line),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for h in std::mem::take(&mut self.held) {
+            let _ = writeln!(self.out, "{}", h.text);
+        }
+        let _ = self.out.flush();
+    }
 }
 
 /// Where events go. Cheap to clone; safe to share between tasks.
@@ -160,8 +253,42 @@ impl Display {
 
     /// Writes to any writer.
     pub fn to_writer(json: bool, out: Box<dyn Write + Send>) -> Self {
-        Display {
-            inner: Arc::new(Mutex::new(Inner { json, out })),
+        let inner = Arc::new(Mutex::new(Inner {
+            json,
+            out,
+            held: VecDeque::new(),
+        }));
+        if !json {
+            // Writes held lines once due, when no further event comes to write them.
+            let weak: Weak<Mutex<Inner>> = Arc::downgrade(&inner);
+            std::thread::spawn(move || {
+                loop {
+                    std::thread::sleep(SETTLE / 4);
+                    let Some(inner) = weak.upgrade() else { return };
+                    if let Ok(mut inner) = inner.lock() {
+                        inner.write_due(Instant::now());
+                    }
+                }
+            });
+        }
+        Display { inner }
+    }
+
+    /// Waits until every held line is written (at most [`SETTLE`]).
+    pub fn settle(&self) {
+        loop {
+            let wait = {
+                let Ok(mut inner) = self.inner.lock() else {
+                    return;
+                };
+                let now = Instant::now();
+                inner.write_due(now);
+                match inner.held.front() {
+                    None => return,
+                    Some(h) => h.due.saturating_duration_since(now),
+                }
+            };
+            std::thread::sleep(wait);
         }
     }
 
@@ -170,20 +297,24 @@ impl Display {
         self.inner.lock().map(|i| i.json).unwrap_or(false)
     }
 
-    /// Emits an event.
+    /// Emits an event. The summary comes last: it waits for held lines (see [`SETTLE`]).
     pub fn emit(&self, ev: Event) {
+        if matches!(ev, Event::Summary { .. }) {
+            self.settle();
+        }
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        let text = if inner.json {
-            serde_json::to_string(&ev).ok()
-        } else {
-            human(&ev)
-        };
-        if let Some(text) = text {
-            let _ = writeln!(inner.out, "{text}");
-            let _ = inner.out.flush();
+        if inner.json {
+            if let Ok(text) = serde_json::to_string(&ev) {
+                let _ = writeln!(inner.out, "{text}");
+                let _ = inner.out.flush();
+            }
+            return;
         }
+        let now = Instant::now();
+        inner.place(&ev, human(&ev), now);
+        inner.write_due(now);
     }
 
     /// Emits an engine diagnostic.
@@ -220,7 +351,7 @@ fn human(ev: &Event) -> Option<String> {
             ..
         } => {
             let mut s = format!(
-                "  {:<2} {:<8} {:<28} {:<24} {:<7} {:.2}s",
+                "  {:<2} {:<OP_WIDTH$} {:<28} {:<24} {:<7} {:.2}s",
                 symbol(op),
                 op,
                 type_token,
@@ -306,4 +437,109 @@ fn human(ev: &Event) -> Option<String> {
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn step(op: &str, urn: &str) -> Event {
+        Event::Step {
+            op: op.into(),
+            urn: urn.into(),
+            name: short_name(urn).into(),
+            type_token: "t:m:T".into(),
+            status: "ok".into(),
+            seconds: 0.0,
+            diff: vec![],
+            message: None,
+        }
+    }
+
+    fn start(op: &str, urn: &str) -> Event {
+        Event::StepStart {
+            op: op.into(),
+            urn: urn.into(),
+        }
+    }
+
+    fn log(urn: &str, message: &str) -> Event {
+        Event::Log {
+            severity: "info".into(),
+            urn: Some(urn.into()),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn the_operation_is_said_once() {
+        assert_eq!(
+            failure_message("Create", "Create: key k already exists"),
+            "Create: key k already exists"
+        );
+        assert_eq!(
+            failure_message("Create", "key k already exists"),
+            "Create: key k already exists"
+        );
+        assert_eq!(failure_message("Read", "Reader: x"), "Read: Reader: x");
+    }
+
+    #[test]
+    fn late_log_lines_print_before_their_steps_result_and_rows_line_up() {
+        let out = Shared::default();
+        let d = Display::to_writer(false, Box::new(out.clone()));
+        let (a, b) = ("urn:pulumi:s::p::t:m:T::a", "urn:pulumi:s::p::t:m:T::b");
+        d.emit(start("replace", b));
+        d.emit(log(b, "wrote b2"));
+        d.emit(step("replace", b));
+        d.emit(start("create", a));
+        // Late: after the step's result, from the replacement's Create.
+        d.emit(log(b, "late from the create"));
+        d.emit(start("delete-replaced", b));
+        d.emit(step("create", a));
+        d.emit(log(a, "late from a"));
+        // From the delete, which started after the replace's result.
+        d.emit(log(b, "removed b"));
+        d.emit(step("delete-replaced", b));
+        d.emit(start("read-delete", a));
+        d.emit(step("read-delete", a));
+        d.settle();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let order: Vec<String> = lines
+            .iter()
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "[b] info: wrote",
+                "[b] info: late",
+                "+- replace t:m:T",
+                "[a] info: late",
+                "+ create t:m:T",
+                "[b] info: removed",
+                "- delete-replaced t:m:T",
+                "- read-delete t:m:T",
+            ],
+            "{text}"
+        );
+        // The type column starts at the same place on every row.
+        let rows: Vec<usize> = lines.iter().filter_map(|l| l.find("t:m:T")).collect();
+        assert!(rows.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
 }

@@ -262,6 +262,7 @@ async fn main() -> ExitCode {
         opts = opts.state_dir(dir);
     }
     let result = run(opts).await;
+    display.settle();
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {

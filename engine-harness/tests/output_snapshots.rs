@@ -30,20 +30,21 @@ fn human(p: &Project, args: &[&str]) -> String {
     )
 }
 
-/// Replaces the project's directory, and moves the plugin's log lines to a sorted section at
-/// the end: a plugin's `Log` reaches the engine on its own connection, so where it lands among
-/// the step lines is up to the scheduler.
+/// Replaces the project's directory. In human output the plugin's log lines stay where the
+/// engine put them: before the result line of their resource's step.
 fn redact(p: &Project, text: &str) -> String {
     let dir = p.path().display().to_string();
     let canonical = p.path().canonicalize().unwrap().display().to_string();
-    let text = text
-        .replace(&canonical, "[PROJECT]")
-        .replace(&dir, "[PROJECT]");
-    let is_log = |l: &str| {
-        let t = l.trim_start();
-        (t.starts_with('[') && (t.contains("] info: ") || t.contains("] warning: ")))
-            || l.starts_with("{\"event\":\"log\"")
-    };
+    text.replace(&canonical, "[PROJECT]")
+        .replace(&dir, "[PROJECT]")
+}
+
+/// The JSON stream with the plugin's log events moved to a sorted section at the end: a
+/// plugin's `Log` reaches the engine on its own connection, so where its event lands among the
+/// step events is up to the scheduler (the human output orders them; the stream does not wait).
+fn redact_json(p: &Project, text: &str) -> String {
+    let text = redact(p, text);
+    let is_log = |l: &str| l.starts_with("{\"event\":\"log\"");
     let mut logs: Vec<&str> = text.lines().filter(|l| is_log(l)).collect();
     logs.sort();
     let rest: Vec<&str> = text.lines().filter(|l| !is_log(l)).collect();
@@ -102,5 +103,17 @@ fn json_events_of_up_with_update_and_replace() {
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
         .collect();
-    snapshot!("json_up_update_and_replace", redact(&p, &events.join("\n")));
+    snapshot!(
+        "json_up_update_and_replace",
+        redact_json(&p, &events.join("\n"))
+    );
+}
+
+/// A refresh that finds a file gone: its `read-delete` row lines up with the others.
+#[test]
+fn human_output_of_a_refresh_that_finds_a_resource_gone() {
+    let p = Project::local(V1);
+    p.run(&["up", "--parallel", "1"]).ok();
+    std::fs::remove_file(p.path().join("a.txt")).expect("a.txt was written by up");
+    snapshot!("refresh_read_delete", redact(&p, &human(&p, &["refresh"])));
 }

@@ -56,6 +56,8 @@ async fn the_kit_passes_on_the_example_provider() {
         "process.attach",
         "process.sigint",
         "protocol.handshake-configure",
+        "config.check-configure",
+        "functions.invoke",
         "schema.package",
         "schema.check-consistency",
         "check.invalid-inputs",
@@ -101,7 +103,62 @@ async fn the_kit_passes_on_the_example_provider() {
         "{:?}",
         cancel.notes
     );
+    // With `${N}` in its path, every concurrent Create of a File writes a file of its own.
+    let concurrency = report.case("concurrency").unwrap();
+    assert!(
+        concurrency
+            .notes
+            .iter()
+            .any(|n| n.starts_with("local:index:File: 200 Creates")
+                && n.contains("each with its own inputs")),
+        "{:?}",
+        concurrency.notes
+    );
     assert_eq!(report.cases.len(), provider_conformance::CASES.len());
+}
+
+/// Concurrent Creates that the provider itself refuses (every one writes the same file) are
+/// reported as the provider's errors, with the way out, not as lost calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_tells_the_providers_refusals_from_lost_calls() {
+    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let same_path = Fixture::parse(
+        "config: {root: \"${TEMPDIR}\"}\nresources:\n  - type: local:index:File\n    inputs: {path: same.txt, content: x}\n",
+    )
+    .expect("parses");
+    let mut kit =
+        Kit::new(PluginCommand::new(vec![plugin.display().to_string()])).with_fixture(same_path);
+    kit.concurrency = 20;
+    let report = kit
+        .run(&["concurrency".to_string()])
+        .await
+        .expect("the kit runs");
+    eprintln!("{}", report.table());
+    let case = report.case("concurrency").unwrap();
+    assert_eq!(case.status, Status::Fail, "{}", report.table());
+    assert!(
+        !case
+            .findings
+            .iter()
+            .any(|f| f.check.contains("without an answer")),
+        "{}",
+        report.table()
+    );
+    let f = case
+        .findings
+        .iter()
+        .find(|f| {
+            f.check
+                == "20 concurrent Creates(local:index:File) on one connection: errors the provider returned"
+        })
+        .unwrap_or_else(|| panic!("{}", report.table()));
+    assert!(
+        f.actual.contains("the provider answered")
+            && f.actual.contains("of 20 with an error")
+            && f.actual.contains("already exists")
+            && f.fix.contains("put `${N}` in an input"),
+        "{f:?}"
+    );
 }
 
 /// Runs the kit on `broken-<name>` and checks that exactly `expected` cases fail, the first of
@@ -169,9 +226,21 @@ async fn an_empty_id_from_create_is_caught() {
         "empty id",
     )
     .await;
-    assert_eq!(
-        report.case("create.outputs").unwrap().findings.len(),
-        1,
+    let create = report.case("create.outputs").unwrap();
+    assert_eq!(create.findings.len(), 1, "{}", report.table());
+    // The hint speaks the wire and this SDK alike.
+    assert_sdk_fix(&report, "create.outputs", "`Resource::create`");
+}
+
+/// The first finding of `case` carries a `provider-sdk` fix mentioning `needle`, shown in the table.
+fn assert_sdk_fix(report: &Report, case: &str, needle: &str) {
+    let f = &report.case(case).unwrap().findings[0];
+    let sdk = f.sdk_fix.as_deref().unwrap_or_default();
+    assert!(sdk.contains(needle), "{case}: {f:?}");
+    assert!(
+        report
+            .table()
+            .contains(&format!("with provider-sdk: {sdk}")),
         "{}",
         report.table()
     );
@@ -195,12 +264,17 @@ async fn a_read_that_drifts_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_diff_that_ignores_a_replace_on_change_field_is_caught() {
-    caught(
+    let report = caught(
         "diff-ignores-replace",
         &["diff.update-vs-replace"],
         "ignored the replace-on-change field `length`",
     )
     .await;
+    assert_sdk_fix(
+        &report,
+        "diff.update-vs-replace",
+        "list `length` (the property's name as serialized, not the Rust field's) in `Resource::REPLACE_ON_CHANGES`",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,6 +285,7 @@ async fn a_dropped_secret_is_caught() {
         "the secret was dropped",
     )
     .await;
+    assert_sdk_fix(&report, "secrets.roundtrip", "`Resource::PLAIN_OUTPUTS`");
     // Not a word of the secret in any report format.
     for text in [report.table(), report.json(), report.junit()] {
         assert!(
@@ -233,6 +308,44 @@ async fn a_crash_on_invalid_input_is_caught() {
         f.actual.contains("exited") && f.actual.contains("cannot handle invalid length"),
         "{f:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_accepted_whatever_it_is_is_caught() {
+    let report = caught(
+        "config-accepts-anything",
+        &["config.check-configure"],
+        "no failures: CheckConfig accepted it",
+    )
+    .await;
+    let checks: Vec<&str> = report
+        .case("config.check-configure")
+        .unwrap()
+        .findings
+        .iter()
+        .map(|f| f.check.as_str())
+        .collect();
+    assert!(
+        checks.len() == 2 && checks[1].starts_with("Configure with the invalid config"),
+        "{}",
+        report.table()
+    );
+    assert_sdk_fix(
+        &report,
+        "config.check-configure",
+        "`ProviderConfig::validate`",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_with_a_wrong_result_is_caught() {
+    let report = caught(
+        "wrong-function-result",
+        &["functions.invoke"],
+        "Invoke(local:index:hash) of {\"content\": \"hello\"}: output `sha256`",
+    )
+    .await;
+    assert_sdk_fix(&report, "functions.invoke", "`Function::call`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

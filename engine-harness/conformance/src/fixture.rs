@@ -3,8 +3,7 @@
 //! A fixture is JSON or YAML (YAML is read when the file does not parse as JSON):
 //!
 //! ```yaml
-//! config: {root: "${TEMPDIR}"}      # provider configuration for CheckConfig/Configure;
-//!                                   # `${TEMPDIR}` becomes a scratch directory the kit removes
+//! config: {root: "${TEMPDIR}"}      # provider configuration for CheckConfig/Configure
 //! resources:
 //!   - type: local:index:Random      # type token
 //!     inputs: {length: 8, prefix: "a-"}           # valid inputs
@@ -34,20 +33,33 @@
 //!       cancel_within: 10           # seconds
 //!     skip:                         # cases that do not apply, with the reason (optional)
 //!       concurrency: "every Create writes the same file"
+//! invalid_config:                   # configurations CheckConfig must reject (optional)
+//!   - config: {root: "/no/such/dir"}
+//!     properties: [root]
+//! functions:                        # functions to Invoke (optional)
+//!   - token: local:index:hash
+//!     args: {content: "hello"}
+//!     result: {sha256: "2cf24dba..."}           # expected result (a subset)
+//!     invalid:                      # arguments it must reject, and the properties to name
+//!       - args: {content: 5}
+//!         properties: [content]
 //! ```
 //!
-//! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown.
+//! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown. In strings,
+//! `${TEMPDIR}` becomes a scratch directory the kit removes afterwards, and (in `resources`)
+//! `${N}` a number of each resource instance's own, such as `path: "${TEMPDIR}/file-${N}.txt"`
+//! (see [`placeholders`](crate::placeholders)).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::values::{PropertyMap, Value};
 
 /// A whole fixture file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
     /// Provider configuration (`Configure.args`), as fixture values.
@@ -56,10 +68,55 @@ pub struct Fixture {
     /// One entry per resource type to exercise.
     #[serde(default)]
     pub resources: Vec<ResourceFixture>,
+    /// Provider configurations that CheckConfig must reject and Configure must refuse.
+    #[serde(default)]
+    pub invalid_config: Vec<InvalidConfig>,
+    /// Functions to call with Invoke.
+    #[serde(default)]
+    pub functions: Vec<FunctionFixture>,
+}
+
+/// A provider configuration that CheckConfig must reject and Configure must refuse.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidConfig {
+    /// The configuration, as fixture values (keys without the package prefix).
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Keys the failures (and Configure's error) must name.
+    #[serde(default)]
+    pub properties: Vec<String>,
+}
+
+/// A function to call with Invoke.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionFixture {
+    /// The function's token, `pkg:module:name`.
+    pub token: String,
+    /// Arguments of a call that must succeed.
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// What that call must return (a subset: other properties may be present).
+    #[serde(default)]
+    pub result: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Arguments the function must reject, with failures naming the properties.
+    #[serde(default)]
+    pub invalid: Vec<InvalidArgs>,
+}
+
+/// Arguments a function must reject.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidArgs {
+    /// The arguments.
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// Properties the failures must name (each at least once).
+    #[serde(default)]
+    pub properties: Vec<String>,
 }
 
 /// Inputs for one resource type.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceFixture {
     /// The type token, `pkg:module:Type`.
@@ -113,7 +170,7 @@ pub struct ResourceFixture {
 }
 
 /// A Create that runs for a long time unless cancelled.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlowCreateFixture {
     /// The type token, when not the resource's own.
@@ -127,7 +184,7 @@ pub struct SlowCreateFixture {
 }
 
 /// Inputs that Check must reject.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvalidInputs {
     /// The inputs.
@@ -138,7 +195,7 @@ pub struct InvalidInputs {
 }
 
 /// A preview with unknown inputs.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewFixture {
     /// Inputs, some of them `{$unknown: KIND}`.
@@ -149,7 +206,7 @@ pub struct PreviewFixture {
 }
 
 /// Secret inputs.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsFixture {
     /// Inputs with some `{$secret: V}` values.
@@ -163,7 +220,7 @@ pub struct SecretsFixture {
 }
 
 /// A way to provoke a partial-initialization error.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialInitFixture {
     /// The type token, when not the resource's own.
@@ -206,6 +263,36 @@ impl Fixture {
                 .map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
         }
         to_map(&fixture.config, "config").map_err(|e| e.to_string())?;
+        if serde_json::Value::Object(fixture.config.clone())
+            .to_string()
+            .contains(crate::placeholders::INSTANCE)
+        {
+            return Err(format!(
+                "config uses `{}`, a number per resource instance; the configuration is one per plugin: \
+                 use `${{TEMPDIR}}` or a fixed value",
+                crate::placeholders::INSTANCE
+            ));
+        }
+        for (i, bad) in fixture.invalid_config.iter().enumerate() {
+            to_map(&bad.config, &format!("invalid_config[{i}].config"))
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, f) in fixture.functions.iter().enumerate() {
+            if f.token.split(':').count() != 3 {
+                return Err(format!(
+                    "functions[{i}].token `{}` is not a function token `pkg:module:name`",
+                    f.token
+                ));
+            }
+            let at = |what: &str| format!("functions[{i}] ({}).{what}", f.token);
+            to_map(&f.args, &at("args")).map_err(|e| e.to_string())?;
+            if let Some(result) = &f.result {
+                to_map(result, &at("result")).map_err(|e| e.to_string())?;
+            }
+            for (j, bad) in f.invalid.iter().enumerate() {
+                to_map(&bad.args, &at(&format!("invalid[{j}].args"))).map_err(|e| e.to_string())?;
+            }
+        }
         Ok(fixture)
     }
 

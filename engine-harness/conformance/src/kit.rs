@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::cases::{self, CASES, Rec, Stop};
 use crate::error::Error;
 use crate::fixture::{Fixture, ResourceFixture};
+use crate::placeholders::Scratch;
 use crate::plugin::PluginCommand;
 use crate::report::{CaseReport, Report, Status};
 use crate::session::Session;
@@ -59,6 +60,17 @@ pub(crate) struct Ctx {
     pub(crate) schema: SchemaAnswer,
     pub(crate) package: String,
     pub(crate) derived: Vec<String>,
+    /// The last `${N}` given to a resource instance.
+    pub(crate) instances: std::sync::atomic::AtomicU64,
+}
+
+impl Ctx {
+    /// A fresh `${N}` for the next resource instance.
+    pub(crate) fn next_instance(&self) -> u64 {
+        self.instances
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
 }
 
 impl Kit {
@@ -150,6 +162,7 @@ impl Kit {
             schema,
             package,
             derived,
+            instances: Default::default(),
         };
         let mut report = Report {
             plugin: self.command.display(),
@@ -170,6 +183,7 @@ impl Kit {
                         expected: "a plugin that starts and prints its port".into(),
                         actual: format!("not run: the plugin did not start: {why}"),
                         fix: "make the plugin start (see process.port-line)".into(),
+                        sdk_fix: None,
                     }))
                 }
                 _ => cases::run_case(case, &ctx, &mut rec).await,
@@ -237,33 +251,5 @@ impl Kit {
                 .map(PathBuf::from),
         ];
         candidates.into_iter().flatten().next()
-    }
-}
-
-/// A scratch directory for `${TEMPDIR}` in the fixture's config, removed when dropped.
-struct Scratch(#[allow(dead_code)] Option<tempfile::TempDir>);
-
-impl Scratch {
-    /// Replaces `${TEMPDIR}` in the config's strings with a fresh directory.
-    fn substitute(fixture: &mut Fixture) -> Result<Scratch, Error> {
-        const MARK: &str = "${TEMPDIR}";
-        if !serde_json::Value::Object(fixture.config.clone())
-            .to_string()
-            .contains(MARK)
-        {
-            return Ok(Scratch(None));
-        }
-        let dir = tempfile::Builder::new().prefix("conformance-").tempdir()?;
-        let path = dir.path().display().to_string();
-        fn walk(v: &mut serde_json::Value, path: &str) {
-            match v {
-                serde_json::Value::String(s) => *s = s.replace(MARK, path),
-                serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, path)),
-                serde_json::Value::Object(map) => map.values_mut().for_each(|i| walk(i, path)),
-                _ => {}
-            }
-        }
-        fixture.config.values_mut().for_each(|v| walk(v, &path));
-        Ok(Scratch(Some(dir)))
     }
 }

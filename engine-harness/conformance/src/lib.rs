@@ -37,6 +37,7 @@ pub mod cli;
 pub mod error;
 pub mod fixture;
 pub mod kit;
+pub mod placeholders;
 pub mod plugin;
 pub mod report;
 pub mod schema_rules;

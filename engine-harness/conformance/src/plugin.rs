@@ -169,18 +169,7 @@ impl Plugin {
     /// Explains a failed call: the status, and whether the process died (with its stderr).
     pub async fn explain(&self, op: &str, status: &Status) -> String {
         // A dying plugin shows as a transport failure; give the process a moment to be reaped.
-        let message = status.message().to_lowercase();
-        let transport = status.code() == tonic::Code::Unavailable
-            || [
-                "transport",
-                "connection",
-                "h2 protocol",
-                "broken pipe",
-                "reset",
-            ]
-            .iter()
-            .any(|w| message.contains(w));
-        let exited = if transport {
+        let exited = if is_transport(status) {
             self.wait_exit(Duration::from_secs(2)).await
         } else {
             self.exited()
@@ -209,6 +198,22 @@ impl Plugin {
     pub fn signal(&self, signal: Signal) {
         let _ = self.process.signal(signal);
     }
+}
+
+/// Whether `status` is a transport failure (the connection, not the provider, failed) rather
+/// than an error the provider returned.
+pub fn is_transport(status: &Status) -> bool {
+    let message = status.message().to_lowercase();
+    status.code() == tonic::Code::Unavailable
+        || [
+            "transport",
+            "connection",
+            "h2 protocol",
+            "broken pipe",
+            "reset",
+        ]
+        .iter()
+        .any(|w| message.contains(w))
 }
 
 /// Where a TCP port is listening, from `/proc/net/tcp{,6}` (Linux): the local addresses of

@@ -15,8 +15,21 @@ pub struct Finding {
     pub expected: String,
     /// What came back.
     pub actual: String,
-    /// What to change in the plugin.
+    /// What to change in the plugin, in the protocol's terms (any SDK, any language).
     pub fix: String,
+    /// The same fix in the terms of this project's Rust SDK (`provider-sdk`), when it has one.
+    /// Shown beside [`fix`](Finding::fix) for every plugin: the protocol gives no reliable way
+    /// to tell which SDK a plugin was built with (`GetPluginInfo` carries only a version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdk_fix: Option<String>,
+}
+
+impl Finding {
+    /// Adds the fix in `provider-sdk` terms.
+    pub fn with_sdk_fix(mut self, sdk_fix: impl Into<String>) -> Self {
+        self.sdk_fix = Some(sdk_fix.into());
+        self
+    }
 }
 
 /// How a case ended.
@@ -127,6 +140,9 @@ impl Report {
                 let _ = writeln!(out, "     expected: {}", indent(&f.expected));
                 let _ = writeln!(out, "     actual:   {}", indent(&f.actual));
                 let _ = writeln!(out, "     fix:      {}", indent(&f.fix));
+                if let Some(sdk) = &f.sdk_fix {
+                    let _ = writeln!(out, "     with provider-sdk: {}", indent(sdk));
+                }
             }
             for n in &c.notes {
                 let _ = writeln!(out, "  note: {}", indent(n));
@@ -170,6 +186,9 @@ impl Report {
                             "{}\n  expected: {}\n  actual: {}\n  fix: {}",
                             f.check, f.expected, f.actual, f.fix
                         );
+                        if let Some(sdk) = &f.sdk_fix {
+                            let _ = writeln!(body, "  with provider-sdk: {sdk}");
+                        }
                     }
                     let first = c
                         .findings
@@ -221,6 +240,7 @@ mod tests {
                         expected: "e".into(),
                         actual: "a".into(),
                         fix: "f".into(),
+                        sdk_fix: Some("return `Ok(None)`".into()),
                     }],
                     notes: vec![],
                 },
@@ -244,10 +264,15 @@ mod tests {
             table.contains("FAIL")
                 && table.contains("expected: e")
                 && table.contains("0 passed, 1 failed, 1 not applicable")
+                && table.contains("with provider-sdk: return `Ok(None)`")
         );
         let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
         assert_eq!(json["cases"][0]["status"], "fail");
         assert_eq!(json["cases"][0]["duration_seconds"], 1.5);
+        assert_eq!(
+            json["cases"][0]["findings"][0]["sdk_fix"],
+            "return `Ok(None)`"
+        );
         let junit = r.junit();
         assert!(
             junit.contains("failures=\"1\"")

@@ -13,11 +13,24 @@ use crate::plugin::{LaunchOptions, Plugin, PluginCommand};
 use crate::report::Finding;
 use crate::values::{PropertyMap, Value, decode_struct, encode_struct, show_map};
 
+/// Who a failed call's failure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The provider answered: with an error status of its own, or with a malformed response.
+    Provider,
+    /// The call never got an answer: the connection failed or the process died.
+    Transport,
+    /// No answer within the kit's timeout.
+    Timeout,
+}
+
 /// A failed call: the status (when the plugin answered) and an explanation for a report.
 #[derive(Debug)]
 pub struct CallError {
-    /// The plugin's status, `None` on a timeout.
+    /// The plugin's status, `None` on a timeout or a malformed response.
     pub status: Option<Status>,
+    /// Who the failure came from.
+    pub cause: Cause,
     /// What happened, including whether the process died.
     pub explanation: String,
 }
@@ -37,14 +50,15 @@ impl CallError {
             expected: "a successful response".into(),
             actual: self.explanation.clone(),
             fix: fix.into(),
+            sdk_fix: None,
         }
     }
 }
 
-/// What `Check` returned.
+/// What `Check` (or `CheckConfig`, or `Invoke`) returned.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    /// The validated inputs.
+    /// The validated inputs (for `Invoke`, the result).
     pub inputs: PropertyMap,
     /// `(property, reason)` for each failure.
     pub failures: Vec<(String, String)>,
@@ -141,6 +155,7 @@ impl Session {
             expected: "a port line on stdout and a gRPC server on that port".into(),
             actual: e.to_string(),
             fix: "the plugin must start with the engine's address as its argument, listen on 127.0.0.1 and print the port".into(),
+            sdk_fix: None,
         })?;
         Ok(Session {
             plugin,
@@ -193,13 +208,21 @@ impl Session {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => {
                 let explanation = self.plugin.explain(op, &status).await;
+                let cause =
+                    if crate::plugin::is_transport(&status) || self.plugin.exited().is_some() {
+                        Cause::Transport
+                    } else {
+                        Cause::Provider
+                    };
                 Err(CallError {
                     status: Some(status),
+                    cause,
                     explanation,
                 })
             }
             Err(_) => Err(CallError {
                 status: None,
+                cause: Cause::Timeout,
                 explanation: format!("{op} did not answer within {:?}", self.timeout),
             }),
         }
@@ -226,13 +249,14 @@ impl Session {
         }
     }
 
-    async fn check_config(
+    /// CheckConfig of `config` (as the default provider of `package`).
+    pub async fn check_config_call(
         &self,
         config: &PropertyMap,
         package: &str,
-    ) -> Result<PropertyMap, Finding> {
+    ) -> Result<Checked, CallError> {
         let req = pulumirpc::CheckRequest {
-            urn: format!("urn:pulumi:{STACK}::{STACK}::pulumi:providers:{package}::default"),
+            urn: provider_urn(package),
             olds: Some(encode_struct(&PropertyMap::new())),
             news: Some(encode_struct(config)),
             name: "default".into(),
@@ -240,30 +264,88 @@ impl Session {
             random_seed: vec![7; 32],
             ..Default::default()
         };
-        match self
+        let resp = self
             .call("CheckConfig", self.plugin.client().check_config(req))
-            .await
-        {
+            .await?;
+        let inputs = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
+            status: None,
+            cause: Cause::Provider,
+            explanation: format!("CheckConfig returned inputs that do not decode: {e}"),
+        })?;
+        Ok(Checked {
+            inputs,
+            failures: resp
+                .failures
+                .into_iter()
+                .map(|f| (f.property, f.reason))
+                .collect(),
+        })
+    }
+
+    /// CheckConfig of the fixture's config, which must pass (UNIMPLEMENTED tolerated).
+    async fn check_config(
+        &self,
+        config: &PropertyMap,
+        package: &str,
+    ) -> Result<PropertyMap, Finding> {
+        match self.check_config_call(config, package).await {
             Err(e) if e.unimplemented() => Ok(config.clone()),
             Err(e) => Err(e.finding("CheckConfig", "answer CheckConfig, or return UNIMPLEMENTED")),
             Ok(r) if !r.failures.is_empty() => Err(Finding {
                 check: "CheckConfig of the fixture's config".into(),
                 expected: "no failures".into(),
-                actual: failures_text(
-                    &r.failures
-                        .iter()
-                        .map(|f| (f.property.clone(), f.reason.clone()))
-                        .collect::<Vec<_>>(),
-                ),
+                actual: failures_text(&r.failures),
                 fix: "correct the fixture's `config`, or make CheckConfig accept it".into(),
+                sdk_fix: None,
             }),
-            Ok(r) => decode_struct(r.inputs.as_ref()).map_err(|e| Finding {
-                check: "CheckConfig inputs".into(),
-                expected: "a well-formed Struct".into(),
-                actual: e.to_string(),
-                fix: "encode property values as Pulumi does".into(),
-            }),
+            Ok(r) => Ok(r.inputs),
         }
+    }
+
+    /// DiffConfig of the recorded `olds` against `news`.
+    pub async fn diff_config(
+        &self,
+        olds: &PropertyMap,
+        news: &PropertyMap,
+        package: &str,
+    ) -> Result<Diffed, CallError> {
+        let req = pulumirpc::DiffRequest {
+            urn: provider_urn(package),
+            olds: Some(encode_struct(olds)),
+            news: Some(encode_struct(news)),
+            old_inputs: Some(encode_struct(olds)),
+            name: "default".into(),
+            r#type: format!("pulumi:providers:{package}"),
+            ..Default::default()
+        };
+        let response = self
+            .call("DiffConfig", self.plugin.client().diff_config(req))
+            .await?;
+        Ok(Diffed { response })
+    }
+
+    /// Invoke of `token` with `args`; returns the result and the failures.
+    pub async fn invoke(&self, token: &str, args: &PropertyMap) -> Result<Checked, CallError> {
+        let req = pulumirpc::InvokeRequest {
+            tok: token.to_string(),
+            args: Some(encode_struct(args)),
+        };
+        let resp = self
+            .call("Invoke", self.plugin.client().invoke(req))
+            .await?;
+        let result = decode_struct(resp.r#return.as_ref()).map_err(|e| CallError {
+            status: None,
+            cause: Cause::Provider,
+            explanation: format!("Invoke returned a result that does not decode: {e}"),
+        })?;
+        Ok(Checked {
+            inputs: result,
+            failures: resp
+                .failures
+                .into_iter()
+                .map(|f| (f.property, f.reason))
+                .collect(),
+        })
     }
 
     /// Configure with `config`, secrets and resources accepted.
@@ -321,6 +403,7 @@ impl Session {
         let resp = self.call("Check", self.plugin.client().check(req)).await?;
         let inputs = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Check returned inputs that do not decode: {e}"),
         })?;
         Ok(Checked {
@@ -357,6 +440,7 @@ impl Session {
                 expected: "no failures".into(),
                 actual: failures_text(&checked.failures),
                 fix: "correct the fixture, or make Check accept these inputs".into(),
+                sdk_fix: None,
             });
         }
         Ok(checked.inputs)
@@ -384,6 +468,7 @@ impl Session {
             .await?;
         let outputs = decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Create returned properties that do not decode: {e}"),
         })?;
         Ok((resp.id, outputs))
@@ -428,10 +513,12 @@ impl Session {
         let resp = self.call("Read", self.plugin.client().read(req)).await?;
         let props = decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Read returned properties that do not decode: {e}"),
         })?;
         let ins = decode_struct(resp.inputs.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Read returned inputs that do not decode: {e}"),
         })?;
         Ok((resp.id, props, ins))
@@ -487,6 +574,7 @@ impl Session {
             .await?;
         decode_struct(resp.properties.as_ref()).map_err(|e| CallError {
             status: None,
+            cause: Cause::Provider,
             explanation: format!("Update returned properties that do not decode: {e}"),
         })
     }
@@ -514,6 +602,11 @@ impl Session {
     }
 }
 
+/// The URN of `package`'s default provider.
+fn provider_urn(package: &str) -> String {
+    format!("urn:pulumi:{STACK}::{STACK}::pulumi:providers:{package}::default")
+}
+
 /// The finding for an empty id from a non-preview Create.
 pub fn empty_id_finding(r: &ResourceFixture) -> Finding {
     Finding {
@@ -521,6 +614,9 @@ pub fn empty_id_finding(r: &ResourceFixture) -> Finding {
         expected: "a non-empty id (outside preview)".into(),
         actual: "an empty id: Create returned an empty id, which the engine reads as \"nothing was created\"".into(),
         fix: "return the new resource's id from Create; the engine rejects an empty id and loses track of the resource".into(),
+        sdk_fix: Some(
+            "return `Created::new(id, outputs)` from `Resource::create` with the real resource's id, never \"\"".into(),
+        ),
     }
 }
 

@@ -150,7 +150,7 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
             ) {
                 ctx.journal.end(Some(op), vec![], vec![]).await?;
             }
-            let msg = format!("Delete: {e}");
+            let msg = failure_message("Delete", &e.to_string());
             ctx.step(Step {
                 op: op_name,
                 urn: &r.urn,

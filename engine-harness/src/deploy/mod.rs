@@ -4,7 +4,7 @@
 //! once); deletions run in reverse dependency order. When a step fails, steps already running
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
-use crate::display::{DiffLine, Display, Event};
+use crate::display::{DiffLine, Display, Event, failure_message};
 use crate::plugin::{
     self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target,
 };

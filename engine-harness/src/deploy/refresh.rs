@@ -50,7 +50,7 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
             reasons,
         }) => (id, outputs, inputs, reasons),
         Err(e) => {
-            let msg = format!("Read: {e}");
+            let msg = failure_message("Read", &e.to_string());
             ctx.step(Step {
                 op: "refresh",
                 urn: &r.urn,

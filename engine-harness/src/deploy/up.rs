@@ -259,7 +259,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
         Err(e) => {
             return failed(
                 if old.is_some() { "update" } else { "create" },
-                format!("Check: {e}"),
+                failure_message("Check", &e.to_string()),
             );
         }
     };
@@ -282,7 +282,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
         .await
         {
             Ok(kind) => kind,
-            Err(e) => return failed("update", format!("Diff: {e}")),
+            Err(e) => return failed("update", failure_message("Diff", &e.to_string())),
         },
     };
     let create_timeout = secs(opts.custom_timeouts.create);
@@ -442,7 +442,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                     if !outcome_unknown {
                         ctx.journal.end(Some(op), vec![], vec![]).await?;
                     }
-                    failed("update", format!("Update: {message}"))
+                    failed("update", failure_message("Update", &message))
                 }
             }
         }
@@ -651,7 +651,7 @@ pub(super) async fn create(
                 ctx.journal.end(Some(op), vec![], vec![]).await?;
                 String::new()
             };
-            let msg = format!("Create: {message}{advice}");
+            let msg = format!("{}{advice}", failure_message("Create", &message));
             ctx.step(Step {
                 op: op_name,
                 urn: &urn,

@@ -34,6 +34,10 @@ pub enum Bug {
     CrashOnInvalid,
     /// GetSchema returns a schema that violates Pulumi's metaschema.
     InvalidSchema,
+    /// CheckConfig and Configure accept a `root` that is not a directory.
+    ConfigAcceptsAnything,
+    /// `local:index:hash` returns the hash of the wrong bytes.
+    WrongFunctionResult,
 }
 
 const TYPE: &str = "local:index:Random";
@@ -218,9 +222,14 @@ impl ResourceProvider for RawRandom {
 
     async fn check_config(
         &self,
-        _r: Request<pulumirpc::CheckRequest>,
+        request: Request<pulumirpc::CheckRequest>,
     ) -> Result<Response<pulumirpc::CheckResponse>, Status> {
-        Err(Status::unimplemented("CheckConfig"))
+        let req = request.into_inner();
+        let failures = crate::whole::config_failures(&fields(&req.news), self.bug);
+        Ok(Response::new(pulumirpc::CheckResponse {
+            inputs: req.news,
+            failures,
+        }))
     }
 
     async fn diff_config(
@@ -232,8 +241,9 @@ impl ResourceProvider for RawRandom {
 
     async fn configure(
         &self,
-        _r: Request<pulumirpc::ConfigureRequest>,
+        request: Request<pulumirpc::ConfigureRequest>,
     ) -> Result<Response<pulumirpc::ConfigureResponse>, Status> {
+        crate::whole::configure(&fields(&request.into_inner().args), self.bug)?;
         Ok(Response::new(pulumirpc::ConfigureResponse {
             accept_secrets: true,
             supports_preview: true,
@@ -244,9 +254,10 @@ impl ResourceProvider for RawRandom {
 
     async fn invoke(
         &self,
-        _r: Request<pulumirpc::InvokeRequest>,
+        request: Request<pulumirpc::InvokeRequest>,
     ) -> Result<Response<pulumirpc::InvokeResponse>, Status> {
-        Err(Status::unimplemented("Invoke"))
+        let req = request.into_inner();
+        crate::whole::invoke(&req.tok, &fields(&req.args), self.bug).map(Response::new)
     }
 
     async fn call(

@@ -1,7 +1,11 @@
-//! Delete, idempotency, partial initialization, Cancel and concurrency.
+//! Delete, idempotency, partial initialization and Cancel.
 
 #[allow(unused_imports)]
 use super::*;
+
+/// How `provider-sdk` reports a resource that no longer exists.
+const READ_GONE: &str = "return `Ok(None)` from `Resource::read` when the resource no longer exists \
+     (with the untyped `ResourceProvider`: `ReadResponse::gone()`)";
 
 pub(super) async fn delete_then_read(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     if let Some(why) = &r.lives_in_state {
@@ -41,6 +45,7 @@ pub(super) async fn delete_then_read(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixtu
             "report a missing resource with an empty id, not an error: refresh then drops it from state",
         ),
     }
+    rec.sdk_fix(READ_GONE);
     Ok(())
 }
 
@@ -147,6 +152,9 @@ pub(super) async fn partial_init(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) 
             "an UNKNOWN error with an ErrorResourceInitFailed detail",
             error.explanation,
             "answer with the error",
+        );
+        rec.sdk_fix(
+            "return `Err(Error::init_failed(..))` from `Resource::create` with the id and state of what was made",
         );
         return Ok(());
     };
@@ -327,6 +335,9 @@ pub(super) async fn cancel_in_flight(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixtu
             format!("it ran on for {:.1} s after Cancel", after.as_secs_f64()),
             "watch for cancellation in long operations and stop them when Cancel arrives",
         );
+        rec.sdk_fix(
+            "race long work against `ctx.cancelled().await` (or poll `ctx.is_cancelled()`) and return an error when it fires",
+        );
     } else {
         rec.note(format!(
             "{}: Create ended {:.2} s after Cancel",
@@ -344,95 +355,4 @@ pub(super) async fn cancel_in_flight(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixtu
         }
     }
     Ok(())
-}
-
-pub(super) async fn concurrency(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
-    let n = ctx.kit.concurrency.max(1);
-    let s = start(ctx).await?;
-    let inputs = s
-        .check_valid(
-            r,
-            &PropertyMap::new(),
-            &ResourceFixture::map(&r.inputs),
-            "inputs",
-        )
-        .await?;
-    let started = std::time::Instant::now();
-    let creates = futures::future::join_all((0..n).map(|_| s.create(r, &inputs, false))).await;
-    let mut made = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    for c in creates {
-        match c {
-            Ok((id, outputs)) if !id.is_empty() => made.push((id, outputs)),
-            Ok(_) => errors.push("an empty id".into()),
-            Err(e) => errors.push(e.explanation),
-        }
-    }
-    let ids: BTreeSet<&String> = made.iter().map(|(id, _)| id).collect();
-    if ids.len() != made.len() {
-        rec.fail(
-            format!("{n} concurrent Creates({})", r.type_token),
-            "a distinct id per resource",
-            format!("{} distinct ids for {} resources", ids.len(), made.len()),
-            "do not share state between concurrent calls",
-        );
-    }
-    report_errors(
-        rec,
-        &format!("{n} concurrent Creates({}) on one connection", r.type_token),
-        n,
-        &errors,
-    );
-    let deletes = futures::future::join_all(
-        made.iter()
-            .map(|(id, outputs)| s.delete(r, id, outputs, &inputs)),
-    )
-    .await;
-    let errors: Vec<String> = deletes
-        .into_iter()
-        .filter_map(|d| d.err().map(|e| e.explanation))
-        .collect();
-    report_errors(
-        rec,
-        &format!(
-            "{} concurrent Deletes({}) on one connection",
-            made.len(),
-            r.type_token
-        ),
-        made.len(),
-        &errors,
-    );
-    rec.note(format!(
-        "{}: {} Creates and Deletes in {:.2} s",
-        r.type_token,
-        n,
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(())
-}
-
-pub(super) fn report_errors(rec: &mut Rec, check: &str, total: usize, errors: &[String]) {
-    if errors.is_empty() {
-        return;
-    }
-    let mut kinds: Vec<(String, usize)> = Vec::new();
-    for e in errors {
-        let first = e.lines().next().unwrap_or("").to_string();
-        match kinds.iter_mut().find(|(k, _)| *k == first) {
-            Some((_, n)) => *n += 1,
-            None => kinds.push((first, 1)),
-        }
-    }
-    let sample = kinds
-        .iter()
-        .take(3)
-        .map(|(k, n)| format!("{n}× {k}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    rec.fail(
-        check.to_string(),
-        format!("all {total} calls succeed"),
-        format!("{} of {total} failed: {sample}", errors.len()),
-        "serve concurrent calls on one HTTP/2 connection without dropping or cancelling any",
-    );
 }

@@ -32,9 +32,11 @@ mod macros {
     }
 }
 
+mod concurrency;
 mod lifecycle;
 mod preview;
 mod process;
+mod provider;
 mod resource;
 mod schema;
 mod secrets;
@@ -68,8 +70,10 @@ type PerResource =
 enum Run {
     /// Once.
     Whole(Whole),
-    /// Once per fixture resource (not applicable only when no resource is).
+    /// Once per fixture resource (not applicable only when no resource is), `${N}` replaced.
     EachResource(PerResource),
+    /// Once per fixture resource, `${N}` left for the case to replace per instance.
+    EachTemplate(PerResource),
     /// Once per fixture resource, when the plugin has a schema.
     EachResourceWithSchema(PerResource),
 }
@@ -88,6 +92,13 @@ macro_rules! case {
             name: $name,
             description: $description,
             run: Run::EachResource(|ctx, rec, r| Box::pin($($f)::+(ctx, rec, r))),
+        }
+    };
+    ($name:literal, $description:literal, each_template $($f:ident)::+) => {
+        Case {
+            name: $name,
+            description: $description,
+            run: Run::EachTemplate(|ctx, rec, r| Box::pin($($f)::+(ctx, rec, r))),
         }
     };
     ($name:literal, $description:literal, each_with_schema $($f:ident)::+) => {
@@ -130,6 +141,16 @@ pub const CASES: &[Case] = &[
         "protocol.handshake-configure",
         "Handshake and Configure agree on the capabilities they announce",
         whole process::handshake_configure
+    ),
+    case!(
+        "config.check-configure",
+        "CheckConfig accepts good configuration and rejects bad, naming the key; DiffConfig sees no change in the same; Configure refuses bad",
+        whole provider::config
+    ),
+    case!(
+        "functions.invoke",
+        "Invoke returns the expected result for good arguments and failures naming the bad ones",
+        whole provider::functions
     ),
     case!(
         "schema.package",
@@ -198,8 +219,8 @@ pub const CASES: &[Case] = &[
     ),
     case!(
         "concurrency",
-        "many concurrent Creates and Deletes on one connection all succeed",
-        each lifecycle::concurrency
+        "many concurrent Creates and Deletes on one connection (distinct inputs with `${N}`) all succeed",
+        each_template concurrency::concurrency
     ),
 ];
 
@@ -228,7 +249,15 @@ impl Rec {
             expected: expected.into(),
             actual: actual.into(),
             fix: fix.into(),
+            sdk_fix: None,
         });
+    }
+
+    /// Adds the fix in `provider-sdk` terms to the finding recorded last.
+    fn sdk_fix(&mut self, hint: impl Into<String>) {
+        if let Some(last) = self.findings.last_mut() {
+            last.sdk_fix = Some(hint.into());
+        }
     }
 
     fn note(&mut self, note: impl Into<String>) {
@@ -254,7 +283,13 @@ impl From<Finding> for Stop {
 type CaseResult = Result<(), Stop>;
 
 /// Runs each resource of the fixture through `case`; not applicable only when no resource is.
-async fn each_resource(ctx: &Ctx, rec: &mut Rec, name: &str, case: PerResource) -> CaseResult {
+async fn each_resource(
+    ctx: &Ctx,
+    rec: &mut Rec,
+    name: &str,
+    case: PerResource,
+    template: bool,
+) -> CaseResult {
     if ctx.fixture.resources.is_empty() {
         return Err(Stop::NotApplicable(no_resources(ctx)));
     }
@@ -263,7 +298,8 @@ async fn each_resource(ctx: &Ctx, rec: &mut Rec, name: &str, case: PerResource) 
     for r in &ctx.fixture.resources {
         let outcome = match r.skip.get(name) {
             Some(why) => Err(Stop::NotApplicable(format!("the fixture skips it: {why}"))),
-            None => case(ctx, rec, r).await,
+            None if template => case(ctx, rec, r).await,
+            None => case(ctx, rec, &r.instance(ctx.next_instance())).await,
         };
         match outcome {
             Ok(()) => ran = true,
@@ -300,12 +336,13 @@ pub(crate) async fn run_case(case: &Case, ctx: &Ctx, rec: &mut Rec) -> CaseResul
     }
     match case.run {
         Run::Whole(f) => f(ctx, rec).await,
-        Run::EachResource(f) => each_resource(ctx, rec, case.name, f).await,
+        Run::EachResource(f) => each_resource(ctx, rec, case.name, f, false).await,
+        Run::EachTemplate(f) => each_resource(ctx, rec, case.name, f, true).await,
         Run::EachResourceWithSchema(f) => {
             if !matches!(ctx.schema, SchemaAnswer::Json(_)) {
                 return Err(Stop::NotApplicable(schema::schema_absent(ctx)));
             }
-            each_resource(ctx, rec, case.name, f).await
+            each_resource(ctx, rec, case.name, f, false).await
         }
     }
 }
@@ -326,5 +363,6 @@ fn launch_finding(what: &str, e: crate::Error, fix: &str) -> Finding {
         expected: "the plugin starts and prints its port".into(),
         actual: e.to_string(),
         fix: fix.into(),
+        sdk_fix: None,
     }
 }

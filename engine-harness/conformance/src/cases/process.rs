@@ -36,6 +36,9 @@ pub(super) async fn port_line(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             "print nothing to stdout before the port line: the engine reads the first line as the port and fails; \
              send logs to stderr or through Engine.Log",
         );
+        rec.sdk_fix(
+            "let `Plugin::main` print the port, and log with `ctx.log` or `eprintln!`: never `println!` in a provider",
+        );
     }
     let client = plugin.client();
     if let Err(status) =

@@ -55,12 +55,18 @@ pub(super) async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture
                     return Ok(());
                 }
             }
-            Ok(c) if c.failures.is_empty() => rec.fail(
-                what,
-                format!("failures naming {:?}", bad.properties),
-                "no failures: Check accepted the invalid inputs",
-                "validate every input in Check",
-            ),
+            Ok(c) if c.failures.is_empty() => {
+                rec.fail(
+                    what,
+                    format!("failures naming {:?}", bad.properties),
+                    "no failures: Check accepted the invalid inputs",
+                    "validate every input in Check",
+                );
+                rec.sdk_fix(
+                    "return a `CheckFailure` naming the property from `Resource::check` (type errors and unknown \
+                     properties are reported from `Inputs`' serde derive: do not `#[serde(flatten)]` a catch-all map)",
+                );
+            }
             Ok(c) => {
                 for prop in bad
                     .properties
@@ -94,6 +100,7 @@ pub(super) async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture
             format!("exited ({status})"),
             "never exit on bad input",
         );
+        rec.sdk_fix("return `Err(..)` or a `CheckFailure` instead of panicking or calling `std::process::exit`");
     }
     Ok(())
 }
@@ -379,6 +386,9 @@ pub(super) async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixt
                         format!("Diff ignored the replace-on-change field `{key}`: {}", d.summary()),
                         format!("mark a change of `{key}` as requiring replacement; otherwise the engine calls Update for a change that needs a new resource"),
                     );
+                    rec.sdk_fix(format!(
+                        "list `{key}` (the property's name as serialized, not the Rust field's) in `Resource::REPLACE_ON_CHANGES`"
+                    ));
                 }
             }
         }
@@ -419,6 +429,10 @@ pub(super) async fn update_vs_replace(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixt
                         "an in-place update: no replaces and no *_REPLACE kinds",
                         d.summary(),
                         "only replace-on-change properties may force a replacement",
+                    );
+                    rec.sdk_fix(
+                        "define `update` in the `#[resource]` impl (without it every change replaces), and list only \
+                         the properties that need a new resource in `Resource::REPLACE_ON_CHANGES`",
                     );
                 }
                 let named = d.changed();

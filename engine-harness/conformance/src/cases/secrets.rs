@@ -34,17 +34,28 @@ pub(super) fn expect_secret(
     for key in secret_outputs {
         match outputs.get(key) {
             Some(v) if v.is_secret() => {}
-            Some(v) => rec.fail(
+            Some(v) => {
+                rec.fail(
+                    format!("{check}: output `{key}`"),
+                    "a secret (it derives from a secret input)",
+                    format!(
+                        "a plain {}: the secret was dropped{}",
+                        v.kind_name(),
+                        if secrets.iter().any(|s| v.leaks(s)) { " and the secret text appears in clear" } else { "" }
+                    ),
+                    "wrap outputs derived from secret inputs as secrets; otherwise the secret is stored and shown in plain text",
+                );
+                rec.sdk_fix(format!(
+                    "the typed `Resource` marks outputs secret for you: take `{key}` out of `Resource::PLAIN_OUTPUTS`, \
+                     or make its type `Secret<T>` or list it in `Resource::SECRET_OUTPUTS`"
+                ));
+            }
+            None => rec.fail(
                 format!("{check}: output `{key}`"),
-                "a secret (it derives from a secret input)",
-                format!(
-                    "a plain {}: the secret was dropped{}",
-                    v.kind_name(),
-                    if secrets.iter().any(|s| v.leaks(s)) { " and the secret text appears in clear" } else { "" }
-                ),
-                "wrap outputs derived from secret inputs as secrets; otherwise the secret is stored and shown in plain text",
+                "a secret",
+                "absent",
+                format!("return `{key}`"),
             ),
-            None => rec.fail(format!("{check}: output `{key}`"), "a secret", "absent", format!("return `{key}`")),
         }
     }
     for (key, v) in outputs {
