@@ -121,7 +121,7 @@ async fn the_kit_passes_on_the_example_provider() {
 /// reported as the provider's errors, with the way out, not as lost calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_tells_the_providers_refusals_from_lost_calls() {
-    let plugin = support::binary("provider-example", "pulumi-resource-local");
+    let plugin = support::binary("pulumi-resource-local");
     let same_path = Fixture::parse(
         "config: {root: \"${TEMPDIR}\"}\nresources:\n  - type: local:index:File\n    inputs: {path: same.txt, content: x}\n",
     )
