@@ -11,7 +11,7 @@ use crate::plugin::{
 use crate::program::{Evaluator, Project, ResolvedResource};
 use crate::secrets::{self, SecretsManager};
 use crate::stack_config;
-use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
+use crate::state::{self, Journal, Key, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
 use serde_json::Value as Json;

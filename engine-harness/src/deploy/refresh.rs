@@ -65,9 +65,7 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         }
     };
     if id.is_empty() {
-        ctx.journal
-            .write(vec![], vec![(r.urn.clone(), r.delete)])
-            .await?;
+        ctx.journal.write(vec![], vec![r.key()]).await?;
         ctx.step(Step {
             op: "read-delete",
             urn: &r.urn,
@@ -105,7 +103,13 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
     updated.init_errors = init_errors;
     if updated != *r {
         updated.modified = Some(state::now_rfc3339());
-        ctx.journal.write(vec![updated], vec![]).await?;
+        // An old copy is keyed by its id: a new id moves the entry, never duplicates it.
+        let moved = if updated.key() != r.key() {
+            vec![r.key()]
+        } else {
+            vec![]
+        };
+        ctx.journal.write(vec![updated], moved).await?;
     }
     let op = if drift.is_empty() { "same" } else { "refresh" };
     ctx.step(Step {

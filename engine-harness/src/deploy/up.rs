@@ -487,7 +487,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                     {
                         Ok(()) => {
                             ctx.journal
-                                .end(Some(op), vec![], vec![(urn.clone(), false)])
+                                .end(Some(op), vec![], vec![Key::live(&urn)])
                                 .await?
                         }
                         Err(e) => {
@@ -504,9 +504,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                         }
                     }
                 } else {
-                    ctx.journal
-                        .write(vec![], vec![(urn.clone(), false)])
-                        .await?;
+                    ctx.journal.write(vec![], vec![Key::live(&urn)]).await?;
                 }
                 create(ctx, &plugin, new_res, "replace", t0, None, lines).await
             } else {
@@ -582,7 +580,7 @@ pub(super) async fn create(
     let mut remove = Vec::new();
     if let Some(o) = &old_marked {
         extra.push(o.clone());
-        remove.push((urn.clone(), false));
+        remove.push(Key::live(&urn));
     }
     ctx.display.emit(Event::StepStart {
         op: op_name.into(),
