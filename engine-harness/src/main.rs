@@ -64,8 +64,8 @@ struct Common {
     /// The project directory (holding Pulumi.yaml).
     #[arg(long, default_value = ".")]
     cwd: PathBuf,
-    /// The stack name.
-    #[arg(long, short = 's', default_value = "dev")]
+    /// The stack name (letters, digits, `-`, `_`, `.`).
+    #[arg(long, short = 's', default_value = "dev", value_parser = stack_name)]
     stack: String,
     /// Do not ask for confirmation (required for up, refresh and destroy: this tool never prompts).
     #[arg(long, short = 'y')]
@@ -90,8 +90,8 @@ struct Location {
     /// The project directory (holding Pulumi.yaml).
     #[arg(long, default_value = ".", global = true)]
     cwd: PathBuf,
-    /// The stack name.
-    #[arg(long, short = 's', default_value = "dev", global = true)]
+    /// The stack name (letters, digits, `-`, `_`, `.`).
+    #[arg(long, short = 's', default_value = "dev", global = true, value_parser = stack_name)]
     stack: String,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long, global = true)]
@@ -168,6 +168,11 @@ enum StackAction {
         #[arg(long)]
         file: PathBuf,
     },
+}
+
+/// Parses `--stack`: a name that could lead outside the state folder is a usage error (exit 2).
+fn stack_name(s: &str) -> Result<String, String> {
+    engine_harness::program::validate_stack_name(s).map(|()| s.to_string())
 }
 
 /// Runs a `config` or `stack` command and maps its result to an exit code.

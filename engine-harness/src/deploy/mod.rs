@@ -283,6 +283,23 @@ fn check_pending(
     Ok(())
 }
 
+/// Says that the stack has no state yet (so a mistyped `--stack` is seen at once), and whether
+/// it has a stack file.
+fn announce_new_stack(opts: &Options, project: &Project, display: &Display) {
+    let stack = &project.stack;
+    let mut msg = match opts.operation {
+        Operation::Up => format!("created stack {stack}"),
+        Operation::Preview => format!("stack {stack} does not exist yet; `up` creates it"),
+        _ => format!("stack {stack} has no state yet"),
+    };
+    if !project.dir.join(format!("Pulumi.{stack}.yaml")).is_file() {
+        msg.push_str(&format!(
+            " (no Pulumi.{stack}.yaml: only the program's config defaults apply)"
+        ));
+    }
+    display.log("info", msg);
+}
+
 /// The packages a run needs: the program's (for preview and up) and those of the resources
 /// already in state.
 fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeSet<String> {
@@ -337,7 +354,11 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let secrets =
         SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
     let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
+    let new_stack = !files.checkpoint.exists() && !files.journal.exists();
     let (snap, replayed) = files.load()?;
+    if new_stack {
+        announce_new_stack(&opts, &project, &display);
+    }
     if opts.operation != Operation::Preview
         && (snap.has_secrets()
             || secrets::program_uses_secrets(&project)
@@ -356,6 +377,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         );
     }
     let preview = opts.operation == Operation::Preview;
+    providers::check_references(&snap, &files.checkpoint)?;
     let pending = snap.pending();
     check_pending(&pending, &opts, &display)?;
     let journal = Journal::open(files.clone(), snap.clone(), preview)?;

@@ -56,7 +56,10 @@ pub(super) async fn up(
                 Ok(v) => {
                     outputs.insert(name.clone(), v);
                 }
-                Err(e) => ctx.display.log("error", format!("output `{name}`: {e}")),
+                Err(e) => ctx.fail(format!(
+                    "{}: output `{name}`: {e}",
+                    ctx.project.file.display()
+                )),
             }
         }
         if !ctx.preview {
