@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! engine-harness preview|up|refresh|destroy [--cwd DIR] [--stack NAME] [--yes] [--parallel N] [--json] [--clear-pending]
+//!     [--import-pending-creates URN=ID]...
 //! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
 //! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
 //! engine-harness conformance [ARGS...]
@@ -76,9 +77,14 @@ struct Common {
     /// Emit one JSON event per line on stdout instead of human output.
     #[arg(long)]
     json: bool,
-    /// Drop pending operations left by an interrupted run (after you have checked them).
+    /// Drop pending operations left by an interrupted run (after you have checked them); a
+    /// pending create dropped while its resource exists leaves that resource unknown to the state.
     #[arg(long)]
     clear_pending: bool,
+    /// `refresh` only: import a pending create whose resource the provider did create, as
+    /// URN=ID (the provider's id); the provider's Read must find it. Repeatable.
+    #[arg(long, value_name = "URN=ID", value_parser = urn_id)]
+    import_pending_creates: Vec<(String, String)>,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -175,6 +181,18 @@ fn stack_name(s: &str) -> Result<String, String> {
     engine_harness::program::validate_stack_name(s).map(|()| s.to_string())
 }
 
+/// Parses `URN=ID` (a URN holds no `=`; an id may).
+fn urn_id(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((urn, id)) if urn.starts_with("urn:pulumi:") && !id.is_empty() => {
+            Ok((urn.to_string(), id.to_string()))
+        }
+        _ => Err(format!(
+            "`{s}`: write URN=ID, e.g. urn:pulumi:dev::proj::local:index:File::f=/abs/path/f.txt"
+        )),
+    }
+}
+
 /// Runs a `config` or `stack` command and maps its result to an exit code.
 fn local_command(f: impl FnOnce() -> Result<(), Error>) -> ExitCode {
     match f() {
@@ -262,6 +280,7 @@ async fn main() -> ExitCode {
         .parallel(common.parallel)
         .display(display.clone())
         .clear_pending(common.clear_pending)
+        .import_pending_creates(common.import_pending_creates)
         .interrupt(token);
     if let Some(dir) = common.state_dir {
         opts = opts.state_dir(dir);
