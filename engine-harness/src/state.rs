@@ -29,7 +29,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod temp;
 mod transfer;
+
+pub use temp::STALE_TEMP_AGE;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -545,6 +548,7 @@ impl StateFiles {
     /// Loads the checkpoint, replays a leftover journal over it (a run that crashed), and, when
     /// there was one, compacts it at once. Returns the snapshot and whether a journal was replayed.
     pub fn load(&self) -> Result<(Snapshot, bool), Error> {
+        self.remove_stale_temp_files();
         let mut snap = Snapshot::default();
         let cp = self.read_checkpoint()?;
         // A wrong passphrase is refused here, before anything is written.
@@ -731,14 +735,7 @@ impl StateFiles {
     /// removes the journal.
     fn replace_checkpoint(&self, bytes: &[u8]) -> Result<(), Error> {
         let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.checkpoint
-                .file_name()
-                .and_then(|s| s.to_str())
-                .unwrap_or("state"),
-            std::process::id()
-        ));
+        let tmp = dir.join(format!("{}{}", self.temp_prefix(), std::process::id()));
         let io = |e: std::io::Error| Error::state(&tmp, format!("cannot write: {e}"));
         {
             let mut f = open_private(

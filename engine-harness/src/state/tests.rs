@@ -214,3 +214,33 @@ async fn any_number_of_old_copies_per_urn_survive_journal_and_checkpoint() {
     assert_eq!(ids(&j.snapshot()), ["v2"]);
     assert!(j.get("a").is_some());
 }
+
+#[test]
+fn stale_temp_files_of_the_stack_are_removed_on_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = StateFiles::new(dir.path(), "dev");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    let make = |name: &str, mtime: Option<std::time::SystemTime>| {
+        let path = dir.path().join(name);
+        let f = File::create(&path).unwrap();
+        if let Some(t) = mtime {
+            f.set_modified(t).unwrap();
+        }
+        path
+    };
+    let stale = make(".dev.json.tmp-4242", Some(old));
+    let fresh = make(".dev.json.tmp-4243", None);
+    let other_stack = make(".prod.json.tmp-4244", Some(old));
+    let not_ours = make(".dev.json.tmp-notapid", Some(old));
+    files.load().unwrap();
+    assert!(
+        !stale.exists(),
+        "a temp file older than a minute is removed"
+    );
+    assert!(
+        fresh.exists(),
+        "a recent one may be another run's write under way"
+    );
+    assert!(other_stack.exists(), "another stack's files are its own");
+    assert!(not_ours.exists(), "only the exact pattern is removed");
+}
