@@ -71,10 +71,8 @@ fn orphans(p: &Project) -> Vec<String> {
         if let Some(path) = r["inputs"]["path"].as_str() {
             known.insert(path.to_string());
         }
-        if let Some(id) = r["id"].as_str() {
-            if let Some(name) = id.rsplit('/').next() {
-                known.insert(name.to_string());
-            }
+        if let Some(name) = r["id"].as_str().and_then(|id| id.rsplit('/').next()) {
+            known.insert(name.to_string());
         }
     }
     files_on_disk(p)
