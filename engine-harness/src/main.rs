@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! engine-harness preview|up|refresh|destroy [--cwd DIR] [--stack NAME] [--yes] [--parallel N] [--json] [--clear-pending]
+//!     [--import-pending-creates URN=ID]...
 //! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
 //! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
 //! engine-harness conformance [ARGS...]
@@ -64,8 +65,8 @@ struct Common {
     /// The project directory (holding Pulumi.yaml).
     #[arg(long, default_value = ".")]
     cwd: PathBuf,
-    /// The stack name.
-    #[arg(long, short = 's', default_value = "dev")]
+    /// The stack name (letters, digits, `-`, `_`, `.`).
+    #[arg(long, short = 's', default_value = "dev", value_parser = stack_name)]
     stack: String,
     /// Do not ask for confirmation (required for up, refresh and destroy: this tool never prompts).
     #[arg(long, short = 'y')]
@@ -76,9 +77,14 @@ struct Common {
     /// Emit one JSON event per line on stdout instead of human output.
     #[arg(long)]
     json: bool,
-    /// Drop pending operations left by an interrupted run (after you have checked them).
+    /// Drop pending operations left by an interrupted run (after you have checked them); a
+    /// pending create dropped while its resource exists leaves that resource unknown to the state.
     #[arg(long)]
     clear_pending: bool,
+    /// `refresh` only: import a pending create whose resource the provider did create, as
+    /// URN=ID (the provider's id); the provider's Read must find it. Repeatable.
+    #[arg(long, value_name = "URN=ID", value_parser = urn_id)]
+    import_pending_creates: Vec<(String, String)>,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -90,8 +96,8 @@ struct Location {
     /// The project directory (holding Pulumi.yaml).
     #[arg(long, default_value = ".", global = true)]
     cwd: PathBuf,
-    /// The stack name.
-    #[arg(long, short = 's', default_value = "dev", global = true)]
+    /// The stack name (letters, digits, `-`, `_`, `.`).
+    #[arg(long, short = 's', default_value = "dev", global = true, value_parser = stack_name)]
     stack: String,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long, global = true)]
@@ -168,6 +174,23 @@ enum StackAction {
         #[arg(long)]
         file: PathBuf,
     },
+}
+
+/// Parses `--stack`: a name that could lead outside the state folder is a usage error (exit 2).
+fn stack_name(s: &str) -> Result<String, String> {
+    engine_harness::program::validate_stack_name(s).map(|()| s.to_string())
+}
+
+/// Parses `URN=ID` (a URN holds no `=`; an id may).
+fn urn_id(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((urn, id)) if urn.starts_with("urn:pulumi:") && !id.is_empty() => {
+            Ok((urn.to_string(), id.to_string()))
+        }
+        _ => Err(format!(
+            "`{s}`: write URN=ID, e.g. urn:pulumi:dev::proj::local:index:File::f=/abs/path/f.txt"
+        )),
+    }
 }
 
 /// Runs a `config` or `stack` command and maps its result to an exit code.
@@ -257,6 +280,7 @@ async fn main() -> ExitCode {
         .parallel(common.parallel)
         .display(display.clone())
         .clear_pending(common.clear_pending)
+        .import_pending_creates(common.import_pending_creates)
         .interrupt(token);
     if let Some(dir) = common.state_dir {
         opts = opts.state_dir(dir);

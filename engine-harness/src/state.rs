@@ -29,7 +29,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod temp;
 mod transfer;
+
+pub use temp::STALE_TEMP_AGE;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -100,8 +103,14 @@ impl Resource {
         self.urn.rsplit("::").next().unwrap_or(&self.urn)
     }
 
-    fn key(&self) -> Key {
-        (self.urn.clone(), self.delete)
+    /// The entry this resource is in the state: its URN, and for an old copy awaiting
+    /// deletion also its id, so that any number of old copies of one URN are kept apart.
+    pub fn key(&self) -> Key {
+        if self.delete {
+            Key::old_copy(&self.urn, &self.id)
+        } else {
+            Key::live(&self.urn)
+        }
     }
 
     /// The state-file encoding (secrets as `plaintext`).
@@ -147,8 +156,42 @@ pub struct Operation {
     pub op: OperationType,
 }
 
-/// `(urn, delete)`: identifies a resource entry (a replaced resource's old copy has `delete`).
-pub type Key = (String, bool);
+/// Identifies a resource entry: the live resource of a URN, or one old copy of it awaiting
+/// deletion (Pulumi's `delete: true` resources, any number per URN).
+///
+/// An old copy is told apart by its provider id: two copies with one id are one real resource,
+/// so keeping them as one entry forgets nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Key {
+    /// The URN.
+    pub urn: String,
+    /// An old copy awaiting deletion.
+    #[serde(default)]
+    pub delete: bool,
+    /// The old copy's id (empty for the live resource).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+}
+
+impl Key {
+    /// The live resource with `urn`.
+    pub fn live(urn: &str) -> Key {
+        Key {
+            urn: urn.to_string(),
+            delete: false,
+            id: String::new(),
+        }
+    }
+
+    /// The old copy of `urn` with provider id `id`, awaiting deletion.
+    pub fn old_copy(urn: &str, id: &str) -> Key {
+        Key {
+            urn: urn.to_string(),
+            delete: true,
+            id: id.to_string(),
+        }
+    }
+}
 
 /// The stack's state in memory.
 #[derive(Debug, Clone, Default)]
@@ -169,9 +212,7 @@ impl Snapshot {
 
     /// The live (not marked for deletion) resource with this URN.
     pub fn get(&self, urn: &str) -> Option<&Resource> {
-        self.resources
-            .get(&(urn.to_string(), false))
-            .map(|(_, r)| r)
+        self.resources.get(&Key::live(urn)).map(|(_, r)| r)
     }
 
     /// Number of resource entries.
@@ -218,7 +259,13 @@ impl Snapshot {
 
     fn apply(&mut self, rec: &Record) {
         for k in &rec.remove {
-            self.resources.remove(&(k.urn.clone(), k.delete));
+            if k.delete && k.id.is_empty() {
+                // A journal from a version that kept one old copy per URN, named without an id.
+                self.resources
+                    .retain(|key, _| !(key.delete && key.urn == k.urn));
+            } else {
+                self.resources.remove(k);
+            }
         }
         for r in &rec.put {
             let r = r.decode();
@@ -312,20 +359,13 @@ fn topo_sort(list: Vec<Resource>) -> Vec<Resource> {
 #[serde(rename_all = "camelCase")]
 struct Record {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    remove: Vec<KeyRef>,
+    remove: Vec<Key>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     put: Vec<Resource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pending_begin: Option<(u64, Operation)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pending_done: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct KeyRef {
-    urn: String,
-    #[serde(default)]
-    delete: bool,
 }
 
 /// The checkpoint file: `{"version": 3, "deployment": {...}}`.
@@ -508,6 +548,7 @@ impl StateFiles {
     /// Loads the checkpoint, replays a leftover journal over it (a run that crashed), and, when
     /// there was one, compacts it at once. Returns the snapshot and whether a journal was replayed.
     pub fn load(&self) -> Result<(Snapshot, bool), Error> {
+        self.remove_stale_temp_files();
         let mut snap = Snapshot::default();
         let cp = self.read_checkpoint()?;
         // A wrong passphrase is refused here, before anything is written.
@@ -694,14 +735,7 @@ impl StateFiles {
     /// removes the journal.
     fn replace_checkpoint(&self, bytes: &[u8]) -> Result<(), Error> {
         let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.checkpoint
-                .file_name()
-                .and_then(|s| s.to_str())
-                .unwrap_or("state"),
-            std::process::id()
-        ));
+        let tmp = dir.join(format!("{}{}", self.temp_prefix(), std::process::id()));
         let io = |e: std::io::Error| Error::state(&tmp, format!("cannot write: {e}"));
         {
             let mut f = open_private(
@@ -890,10 +924,7 @@ impl Journal {
         self.commit(Record {
             pending_done: id,
             put,
-            remove: remove
-                .into_iter()
-                .map(|(urn, delete)| KeyRef { urn, delete })
-                .collect(),
+            remove,
             pending_begin: None,
         })
         .await

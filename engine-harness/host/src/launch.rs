@@ -284,6 +284,35 @@ pub struct PluginProcess {
     stdout_rest: Arc<Captured>,
 }
 
+/// Makes the plugin die with the engine, whatever the plugin is built on: on Linux the child
+/// asks, between fork and exec, for SIGKILL when its parent goes (`PR_SET_PDEATHSIG`), so an
+/// engine killed with SIGKILL takes its plugins down, though it can run no cleanup of its own.
+///
+/// The signal follows the *thread* that spawned the child: plugins are launched from the
+/// runtime's long-lived worker threads (or the main thread of a current-thread runtime), never
+/// from a `spawn_blocking` thread that may be retired while the engine runs on. Only the plugin
+/// itself is covered; processes it starts are its own to stop.
+#[cfg(target_os = "linux")]
+fn die_with_engine(cmd: &mut Command) {
+    let engine = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before exec. It makes two system calls
+    // (prctl and getppid), both async-signal-safe, and neither allocates nor takes a lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+            // The engine may have died before the request took effect: then stop now.
+            if rustix::process::getppid() != Some(engine) {
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere there is no parent-death signal; the plugin must notice its engine is gone.
+#[cfg(not(target_os = "linux"))]
+fn die_with_engine(_cmd: &mut Command) {}
+
 impl PluginProcess {
     async fn start(launch: Launch) -> Result<PluginProcess, LaunchError> {
         let shown = launch.program.display().to_string();
@@ -299,6 +328,7 @@ impl PluginProcess {
         if let Some(dir) = &launch.current_dir {
             cmd.current_dir(dir);
         }
+        die_with_engine(&mut cmd);
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|source| LaunchError::Spawn {
             program: shown.clone(),

@@ -75,9 +75,7 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
         return Ok(true);
     }
     if r.retain_on_delete {
-        ctx.journal
-            .write(vec![], vec![(r.urn.clone(), r.delete)])
-            .await?;
+        ctx.journal.write(vec![], vec![r.key()]).await?;
         ctx.step(Step {
             op: op_name,
             urn: &r.urn,
@@ -126,9 +124,7 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
         .await
     {
         Ok(()) => {
-            ctx.journal
-                .end(Some(op), vec![], vec![(r.urn.clone(), r.delete)])
-                .await?;
+            ctx.journal.end(Some(op), vec![], vec![r.key()]).await?;
             ctx.step(Step {
                 op: op_name,
                 urn: &r.urn,
@@ -181,10 +177,7 @@ pub(super) async fn destroy(
     let left = ctx.journal.snapshot().resources();
     if left.iter().all(|r| r.type_token.starts_with("pulumi:")) {
         ctx.journal
-            .write(
-                vec![],
-                left.iter().map(|r| (r.urn.clone(), r.delete)).collect(),
-            )
+            .write(vec![], left.iter().map(Resource::key).collect())
             .await?;
     }
     Ok(())

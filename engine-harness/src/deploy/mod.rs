@@ -11,7 +11,7 @@ use crate::plugin::{
 use crate::program::{Evaluator, Project, ResolvedResource};
 use crate::secrets::{self, SecretsManager};
 use crate::stack_config;
-use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
+use crate::state::{self, Journal, Key, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
 use serde_json::Value as Json;
@@ -71,6 +71,8 @@ pub struct Options {
     pub parallel: usize,
     /// Drop pending operations left by an interrupted run instead of refusing to run.
     pub clear_pending: bool,
+    /// `refresh` only: pending creates to import, as `(URN, provider id)` pairs.
+    pub import_pending_creates: Vec<(String, String)>,
     /// Where output goes (default: human output on stdout).
     pub display: Option<Display>,
     /// Where state lives (default: `<dir>/.pulumi-harness`).
@@ -88,6 +90,7 @@ impl Options {
             operation,
             parallel: 16,
             clear_pending: false,
+            import_pending_creates: Vec::new(),
             display: None,
             state_dir: None,
             interrupt: CancellationToken::new(),
@@ -109,6 +112,12 @@ impl Options {
     /// Sets whether pending operations are cleared.
     pub fn clear_pending(mut self, yes: bool) -> Self {
         self.clear_pending = yes;
+        self
+    }
+
+    /// Sets the pending creates `refresh` imports, as `(URN, provider id)` pairs.
+    pub fn import_pending_creates(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.import_pending_creates = pairs;
         self
     }
 
@@ -240,47 +249,126 @@ fn package_of(type_token: &str) -> &str {
     type_token.split(':').next().unwrap_or(type_token)
 }
 
-/// Reports the operations an interrupted run left unconfirmed: an error, unless this is a
-/// preview (a warning) or `--clear-pending` drops them (a warning saying so).
+/// Reports the operations an interrupted run left unconfirmed, each with the choices and what
+/// each does: an error, unless this is a preview (a warning) or `--clear-pending` drops them (a
+/// warning saying what may be left behind). Pending creates being imported are not reported.
 fn check_pending(
     pending: &[(u64, state::Operation)],
     opts: &Options,
     display: &Display,
 ) -> Result<(), Error> {
+    let importing: HashSet<&str> = opts
+        .import_pending_creates
+        .iter()
+        .map(|(u, _)| u.as_str())
+        .collect();
+    let pending: Vec<&state::Operation> = pending
+        .iter()
+        .map(|(_, op)| op)
+        .filter(|op| {
+            !(op.op == OperationType::Creating && importing.contains(op.resource.urn.as_str()))
+        })
+        .collect();
     if pending.is_empty() {
         return Ok(());
     }
     let preview = opts.operation == Operation::Preview;
+    let clearing = opts.clear_pending && !preview;
     let mut msg = format!(
         "{} operation(s) from an interrupted run were never confirmed:",
         pending.len()
     );
-    for (_, op) in pending {
-        let advice = match op.op {
-            OperationType::Creating => {
-                "the provider may have created it; check, and delete or import it by hand if it exists"
-            }
-            OperationType::Updating => "it may be partly updated; `refresh` reads its real state",
-            OperationType::Deleting => "it may already be deleted; `refresh` finds out",
-            OperationType::Reading => "harmless",
+    for op in &pending {
+        let urn = &op.resource.urn;
+        let choices = match op.op {
+            OperationType::Creating => format!(
+                "the provider may have created it.\n      If it exists: `engine-harness refresh --yes --import-pending-creates {urn}=<ID>` (ID: the provider's id for it; for local:index:File its absolute path) reads it and records it in the state.\n      If it does not exist: --clear-pending drops the record. If it does exist, that leaves a real resource unknown to the state, and the next `up` may fail creating it again."
+            ),
+            OperationType::Updating => "it may be partly updated. --clear-pending drops the record and keeps the resource as it was before the update; then `refresh` reads what it is now and `up` applies the program again.".into(),
+            OperationType::Deleting => "it may already be deleted. --clear-pending drops the record and keeps the resource in the state; then `refresh` drops it if it is gone, or `up`/`destroy` deletes it again.".into(),
+            OperationType::Reading => "harmless: --clear-pending drops the record.".into(),
         };
-        msg.push_str(&format!("\n  - {:?} {}: {advice}", op.op, op.resource.urn));
+        msg.push_str(&format!("\n  - {:?} {urn}: {choices}", op.op));
     }
-    msg.push_str("\nThen run again with --clear-pending to drop these records.");
     if preview {
         display.log("warning", msg);
-    } else if !opts.clear_pending {
+    } else if !clearing {
+        msg.push_str("\nResolve them, then run again (with --clear-pending for the records left).");
         return Err(Error::PendingOperations(msg));
     } else {
-        display.log(
-            "warning",
-            msg.replace(
-                "\nThen run again with --clear-pending to drop these records.",
-                "\nClearing them (--clear-pending).",
-            ),
-        );
+        let creates: Vec<&str> = pending
+            .iter()
+            .filter(|op| op.op == OperationType::Creating)
+            .map(|op| op.resource.urn.as_str())
+            .collect();
+        msg.push_str("\nClearing them (--clear-pending).");
+        if !creates.is_empty() {
+            msg.push_str(&format!(
+                " A real resource may be left behind, unknown to the state: the provider may have created {} before the run stopped. Check, and delete it by hand or import it with `refresh --import-pending-creates URN=ID`.",
+                creates.join(", ")
+            ));
+        }
+        display.log("warning", msg);
     }
     Ok(())
+}
+
+/// Matches each `--import-pending-creates URN=ID` with a pending create. Only `refresh` imports;
+/// a URN without a pending create is a usage error listing the pending creates there are.
+fn pending_imports(
+    pending: &[(u64, state::Operation)],
+    opts: &Options,
+) -> Result<Vec<PendingImport>, Error> {
+    if opts.import_pending_creates.is_empty() {
+        return Ok(Vec::new());
+    }
+    if opts.operation != Operation::Refresh {
+        return Err(Error::Usage(
+            "--import-pending-creates works with `refresh` only".into(),
+        ));
+    }
+    let creates: Vec<&(u64, state::Operation)> = pending
+        .iter()
+        .filter(|(_, op)| op.op == OperationType::Creating)
+        .collect();
+    opts.import_pending_creates
+        .iter()
+        .map(|(urn, id)| {
+            let (op, o) = creates
+                .iter()
+                .find(|(_, o)| &o.resource.urn == urn)
+                .ok_or_else(|| {
+                    let there: Vec<&str> =
+                        creates.iter().map(|(_, o)| o.resource.urn.as_str()).collect();
+                    Error::Usage(format!(
+                        "--import-pending-creates: `{urn}` has no pending create; pending creates: {}",
+                        if there.is_empty() { "none".to_string() } else { there.join(", ") }
+                    ))
+                })?;
+            Ok(PendingImport {
+                op: *op,
+                resource: o.resource.clone(),
+                id: id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Says that the stack has no state yet (so a mistyped `--stack` is seen at once), and whether
+/// it has a stack file.
+fn announce_new_stack(opts: &Options, project: &Project, display: &Display) {
+    let stack = &project.stack;
+    let mut msg = match opts.operation {
+        Operation::Up => format!("created stack {stack}"),
+        Operation::Preview => format!("stack {stack} does not exist yet; `up` creates it"),
+        _ => format!("stack {stack} has no state yet"),
+    };
+    if !project.dir.join(format!("Pulumi.{stack}.yaml")).is_file() {
+        msg.push_str(&format!(
+            " (no Pulumi.{stack}.yaml: only the program's config defaults apply)"
+        ));
+    }
+    display.log("info", msg);
 }
 
 /// The packages a run needs: the program's (for preview and up) and those of the resources
@@ -290,7 +378,8 @@ fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeS
         Operation::Preview | Operation::Up => project.packages(),
         _ => BTreeSet::new(),
     };
-    for r in snap.resources() {
+    let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
+    for r in snap.resources().into_iter().chain(pending) {
         if r.custom && !r.type_token.starts_with("pulumi:") {
             packages.insert(package_of(&r.type_token).to_string());
         }
@@ -337,7 +426,11 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let secrets =
         SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
     let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
+    let new_stack = !files.checkpoint.exists() && !files.journal.exists();
     let (snap, replayed) = files.load()?;
+    if new_stack {
+        announce_new_stack(&opts, &project, &display);
+    }
     if opts.operation != Operation::Preview
         && (snap.has_secrets()
             || secrets::program_uses_secrets(&project)
@@ -356,12 +449,16 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         );
     }
     let preview = opts.operation == Operation::Preview;
+    providers::check_references(&snap, &files.checkpoint)?;
     let pending = snap.pending();
+    let imports = pending_imports(&pending, &opts)?;
     check_pending(&pending, &opts, &display)?;
     let journal = Journal::open(files.clone(), snap.clone(), preview)?;
     if opts.clear_pending && !preview {
         for (id, _) in &pending {
-            journal.end(Some(*id), vec![], vec![]).await?;
+            if !imports.iter().any(|i| i.op == *id) {
+                journal.end(Some(*id), vec![], vec![]).await?;
+            }
         }
     }
     let stack_urn = stack_urn(&project);
@@ -436,6 +533,10 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                         journal.write(changed, vec![]).await?;
                     }
                 }
+                for i in &imports {
+                    import_pending(&ctx, i).await?;
+                }
+                let snap = ctx.journal.snapshot();
                 refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
                 BTreeMap::new()
             }

@@ -136,3 +136,39 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
         reference,
     })
 }
+
+/// Refuses a state in which a resource names a provider the state does not hold: which
+/// provider (and which configuration) manages it is then unknown, and attaching it to the
+/// default provider could update or delete it with the wrong one.
+pub(super) fn check_references(snap: &Snapshot, checkpoint: &std::path::Path) -> Result<(), Error> {
+    let all = snap.resources();
+    let known: HashSet<String> = all
+        .iter()
+        .filter(|r| r.type_token.starts_with("pulumi:providers:"))
+        .map(|r| format!("{}::{}", r.urn, r.id))
+        .collect();
+    let broken: Vec<&Resource> = all
+        .iter()
+        .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+        .filter(|r| !r.provider.is_empty() && !known.contains(&r.provider))
+        .collect();
+    if broken.is_empty() {
+        return Ok(());
+    }
+    let mut msg = String::from(
+        "resources refer to a provider that is not in the state, so engine-harness cannot tell which provider manages them and will not guess:",
+    );
+    for r in &broken {
+        msg.push_str(&format!("\n  - {} -> provider {}", r.urn, r.provider));
+    }
+    let existing: Vec<String> = known.into_iter().collect();
+    msg.push_str(&format!(
+        "\nFix the state: `engine-harness stack export --file state.json`, then either add the provider resource back (its `urn`, `id` and `type: pulumi:providers:<package>`) or point each resource's `provider` at one the state has ({}), then `engine-harness stack import --file state.json`. Restoring a backup of the state also works.",
+        if existing.is_empty() {
+            "none now".to_string()
+        } else {
+            existing.join(", ")
+        }
+    ));
+    Err(Error::state(checkpoint, msg))
+}

@@ -65,9 +65,7 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         }
     };
     if id.is_empty() {
-        ctx.journal
-            .write(vec![], vec![(r.urn.clone(), r.delete)])
-            .await?;
+        ctx.journal.write(vec![], vec![r.key()]).await?;
         ctx.step(Step {
             op: "read-delete",
             urn: &r.urn,
@@ -105,7 +103,13 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
     updated.init_errors = init_errors;
     if updated != *r {
         updated.modified = Some(state::now_rfc3339());
-        ctx.journal.write(vec![updated], vec![]).await?;
+        // An old copy is keyed by its id: a new id moves the entry, never duplicates it.
+        let moved = if updated.key() != r.key() {
+            vec![r.key()]
+        } else {
+            vec![]
+        };
+        ctx.journal.write(vec![updated], moved).await?;
     }
     let op = if drift.is_empty() { "same" } else { "refresh" };
     ctx.step(Step {
@@ -116,6 +120,99 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         t0,
         diff: drift,
         message: None,
+    });
+    Ok(true)
+}
+
+/// A pending create to import: its operation id, the resource as the create began, the id the
+/// user gives (`--import-pending-creates URN=ID`).
+pub(super) struct PendingImport {
+    /// The pending operation's id.
+    pub(super) op: u64,
+    /// The resource as its create began.
+    pub(super) resource: Resource,
+    /// The provider id the user says it has.
+    pub(super) id: String,
+}
+
+/// Imports a pending create: asks the provider's Read for the given id and, when it finds the
+/// resource, records it and clears the pending operation. A live resource with the same URN
+/// (the old copy of an interrupted replacement) is kept as an old copy to delete.
+pub(super) async fn import_pending(ctx: &Arc<Ctx>, p: &PendingImport) -> Result<bool, Error> {
+    let t0 = Instant::now();
+    let r = &p.resource;
+    let ty = r.type_token.as_str();
+    let failed = |msg: String| {
+        ctx.step(Step {
+            op: "import",
+            urn: &r.urn,
+            ty,
+            status: "failed",
+            t0,
+            diff: vec![],
+            message: Some(msg.clone()),
+        });
+        ctx.fail(format!("{} ({ty}): {msg}", r.name()));
+        Ok(false)
+    };
+    let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
+        return failed(format!("no plugin for package `{}`", package_of(ty)));
+    };
+    // The create never returned, so no outputs were recorded: the inputs it began with are
+    // the best description of its state the provider can get.
+    let mut asked = r.clone();
+    asked.id = p.id.clone();
+    asked.outputs = r.inputs.clone();
+    let read = plugin
+        .read(
+            Target {
+                urn: &r.urn,
+                name: r.name(),
+                ty,
+            },
+            Recorded::of(&asked),
+        )
+        .await;
+    let (id, outputs, inputs) = match read {
+        Ok((id, _, _)) if id.is_empty() => {
+            return failed(format!(
+                "the provider's Read found no resource with id `{}`; the pending create stays recorded. Check the id, or, if the resource does not exist, drop the record with --clear-pending",
+                p.id
+            ));
+        }
+        Ok(found) => found,
+        Err(e) => {
+            return failed(format!(
+                "Read of id `{}`: {e}; the pending create stays recorded",
+                p.id
+            ));
+        }
+    };
+    let mut imported = r.clone();
+    imported.id = id;
+    imported.outputs = outputs;
+    if let Some(i) = inputs {
+        imported.inputs = i;
+    }
+    imported.modified = Some(state::now_rfc3339());
+    let mut put = Vec::new();
+    if let Some(mut live) = ctx.journal.get(&r.urn) {
+        // The same id is the same real resource: the import replaces the record.
+        if live.id != imported.id {
+            live.delete = true;
+            put.push(live);
+        }
+    }
+    put.push(imported);
+    ctx.journal.end(Some(p.op), put, vec![]).await?;
+    ctx.step(Step {
+        op: "import",
+        urn: &r.urn,
+        ty,
+        status: "ok",
+        t0,
+        diff: vec![],
+        message: Some(format!("pending create imported with id `{}`", p.id)),
     });
     Ok(true)
 }

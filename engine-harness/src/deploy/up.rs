@@ -56,7 +56,10 @@ pub(super) async fn up(
                 Ok(v) => {
                     outputs.insert(name.clone(), v);
                 }
-                Err(e) => ctx.display.log("error", format!("output `{name}`: {e}")),
+                Err(e) => ctx.fail(format!(
+                    "{}: output `{name}`: {e}",
+                    ctx.project.file.display()
+                )),
             }
         }
         if !ctx.preview {
@@ -487,7 +490,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                     {
                         Ok(()) => {
                             ctx.journal
-                                .end(Some(op), vec![], vec![(urn.clone(), false)])
+                                .end(Some(op), vec![], vec![Key::live(&urn)])
                                 .await?
                         }
                         Err(e) => {
@@ -504,9 +507,7 @@ pub(super) async fn resource_step(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Erro
                         }
                     }
                 } else {
-                    ctx.journal
-                        .write(vec![], vec![(urn.clone(), false)])
-                        .await?;
+                    ctx.journal.write(vec![], vec![Key::live(&urn)]).await?;
                 }
                 create(ctx, &plugin, new_res, "replace", t0, None, lines).await
             } else {
@@ -582,7 +583,7 @@ pub(super) async fn create(
     let mut remove = Vec::new();
     if let Some(o) = &old_marked {
         extra.push(o.clone());
-        remove.push((urn.clone(), false));
+        remove.push(Key::live(&urn));
     }
     ctx.display.emit(Event::StepStart {
         op: op_name.into(),

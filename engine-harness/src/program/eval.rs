@@ -168,6 +168,14 @@ impl Evaluator<'_> {
                     Some(PathPart::Key(k)) if k == "urn" => {
                         (Json::String(res.urn.clone()), &r.path[1..])
                     }
+                    Some(PathPart::Key(k)) if !res.outputs.contains_key(k) => {
+                        if value::is_unknown(&res.id) {
+                            // A preview of a resource not created yet: its outputs are not all
+                            // known, so a missing one may yet appear.
+                            return Ok(value::unknown());
+                        }
+                        return Err(missing_property(r, k, &res.outputs));
+                    }
                     Some(_) => (Json::Object(res.outputs.clone()), &r.path[..]),
                     None => {
                         return Err(format!(
@@ -199,6 +207,18 @@ impl Evaluator<'_> {
         };
         walk(base, path, &r.text)
     }
+}
+
+/// `${r.prop}` where `r` has no output `prop`: name it and the properties `r` has.
+fn missing_property(r: &Reference, key: &str, outputs: &PropertyMap) -> String {
+    let mut real: Vec<String> = ["id", "urn"].iter().map(|s| s.to_string()).collect();
+    real.extend(outputs.keys().cloned());
+    format!(
+        "`${{{}}}`: `{}` has no property `{key}`; its properties are: {}",
+        r.text,
+        r.root,
+        real.join(", ")
+    )
 }
 
 pub(super) fn walk(mut cur: Json, path: &[PathPart], text: &str) -> Result<Json, String> {

@@ -5,6 +5,7 @@ use super::*;
 
 /// Loads and validates the project in `dir` for `stack`.
 pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
+    super::validate_stack_name(stack).map_err(Error::Usage)?;
     let canonical = dir.canonicalize().map_err(|e| Error::Program {
         file: dir.join("Pulumi.yaml"),
         line: 0,

@@ -16,10 +16,12 @@ mod eval;
 mod graph;
 mod load;
 mod source;
+mod stack_name;
 mod template;
 
 pub use eval::{Evaluator, FUNCTIONS, ResolvedResource};
 pub use load::load;
+pub use stack_name::{STACK_NAME_RULE, validate_stack_name};
 pub use template::{PathPart, Reference, parse_duration, references};
 #[allow(unused_imports)]
 use {eval::*, graph::*, load::*, source::*, template::*};

@@ -169,3 +169,78 @@ fn resources_are_ordered_dependencies_first() {
     let urns: Vec<&str> = out.iter().map(|r| r.urn.as_str()).collect();
     assert_eq!(urns, vec!["a", "b", "c"]);
 }
+
+/// An old copy (`delete: true`) of `urn` with provider id `id`.
+fn old(urn: &str, id: &str) -> Resource {
+    Resource {
+        delete: true,
+        id: id.into(),
+        ..res(urn, &[])
+    }
+}
+
+#[tokio::test]
+async fn any_number_of_old_copies_per_urn_survive_journal_and_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = StateFiles::new(dir.path(), "dev");
+    let j = Journal::open(files.clone(), Snapshot::default(), false).unwrap();
+    j.write(vec![old("a", "v1"), res("a", &[])], vec![])
+        .await
+        .unwrap();
+    j.write(vec![old("a", "v2")], vec![]).await.unwrap();
+    let ids = |s: &Snapshot| {
+        let mut v: Vec<String> = s
+            .resources()
+            .into_iter()
+            .filter(|r| r.delete)
+            .map(|r| r.id)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&j.snapshot()), ["v1", "v2"]);
+    // Replayed from the journal, then read back from the checkpoint.
+    drop(j);
+    let (snap, replayed) = files.load().unwrap();
+    assert!(replayed);
+    assert_eq!(ids(&snap), ["v1", "v2"]);
+    let (snap, _) = files.load().unwrap();
+    assert_eq!(ids(&snap), ["v1", "v2"]);
+    // Removing one copy leaves the other and the live resource.
+    let j = Journal::open(files.clone(), snap, false).unwrap();
+    j.write(vec![], vec![Key::old_copy("a", "v1")])
+        .await
+        .unwrap();
+    assert_eq!(ids(&j.snapshot()), ["v2"]);
+    assert!(j.get("a").is_some());
+}
+
+#[test]
+fn stale_temp_files_of_the_stack_are_removed_on_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = StateFiles::new(dir.path(), "dev");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    let make = |name: &str, mtime: Option<std::time::SystemTime>| {
+        let path = dir.path().join(name);
+        let f = File::create(&path).unwrap();
+        if let Some(t) = mtime {
+            f.set_modified(t).unwrap();
+        }
+        path
+    };
+    let stale = make(".dev.json.tmp-4242", Some(old));
+    let fresh = make(".dev.json.tmp-4243", None);
+    let other_stack = make(".prod.json.tmp-4244", Some(old));
+    let not_ours = make(".dev.json.tmp-notapid", Some(old));
+    files.load().unwrap();
+    assert!(
+        !stale.exists(),
+        "a temp file older than a minute is removed"
+    );
+    assert!(
+        fresh.exists(),
+        "a recent one may be another run's write under way"
+    );
+    assert!(other_stack.exists(), "another stack's files are its own");
+    assert!(not_ours.exists(), "only the exact pattern is removed");
+}
