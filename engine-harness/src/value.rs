@@ -142,12 +142,17 @@ pub fn from_proto_value(v: &Value) -> Json {
     }
 }
 
-/// Converts an optional protobuf `Struct` to a property map.
+/// Converts a protobuf `Struct` to a property map.
 pub fn from_struct(s: &Struct) -> PropertyMap {
     s.fields
         .iter()
         .map(|(k, v)| (k.clone(), from_proto_value(v)))
         .collect()
+}
+
+/// Converts an optional protobuf `Struct` (a message field) to a property map; absent is empty.
+pub fn from_optional_struct(s: Option<&Struct>) -> PropertyMap {
+    s.map(from_struct).unwrap_or_default()
 }
 
 /// A JSON number for `n`: an integer when `n` is whole and exactly representable.

@@ -34,11 +34,7 @@ impl Plugin {
         if let Some(e) = details::resource_init_failed(&s) {
             return CallError::InitFailed {
                 id: e.id,
-                outputs: e
-                    .properties
-                    .as_ref()
-                    .map(value::from_struct)
-                    .unwrap_or_default(),
+                outputs: value::from_optional_struct(e.properties.as_ref()),
                 inputs: e
                     .inputs
                     .as_ref()
@@ -207,13 +203,7 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(
-            inputs,
-            r.properties
-                .as_ref()
-                .map(value::from_struct)
-                .unwrap_or_default(),
-        );
+        let out = self.receive(inputs, value::from_optional_struct(r.properties.as_ref()));
         if !preview {
             self.check_known("Create", &out)?;
             if r.id.is_empty() {
@@ -267,13 +257,7 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(
-            news,
-            r.properties
-                .as_ref()
-                .map(value::from_struct)
-                .unwrap_or_default(),
-        );
+        let out = self.receive(news, value::from_optional_struct(r.properties.as_ref()));
         if !preview {
             self.check_known("Update", &out)?;
         }
@@ -341,13 +325,7 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(
-            outputs,
-            r.properties
-                .as_ref()
-                .map(value::from_struct)
-                .unwrap_or_default(),
-        );
+        let out = self.receive(outputs, value::from_optional_struct(r.properties.as_ref()));
         let ins = r
             .inputs
             .as_ref()
