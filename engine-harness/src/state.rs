@@ -89,6 +89,12 @@ pub struct Resource {
     /// Properties that force replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_on_changes: Vec<String>,
+    /// Output properties kept secret in addition to those the provider marks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_secret_outputs: Vec<String>,
+    /// Read with `get` (ReadResource), not managed by this stack: never deleted, only dropped.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external: bool,
     /// When it was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,

@@ -20,7 +20,15 @@ pub(super) async fn delete_all(
     // i waits for every doomed resource that depends on it.
     let mut deps = vec![Vec::new(); doomed.len()];
     for (j, r) in doomed.iter().enumerate() {
-        for d in &r.dependencies {
+        // A resource goes before what it depends on, its parent and its provider.
+        let provider = r.provider.rsplit_once("::").map(|(u, _)| u.to_string());
+        let parent = (!r.parent.is_empty()).then(|| r.parent.clone());
+        for d in r
+            .dependencies
+            .iter()
+            .chain(provider.iter())
+            .chain(parent.iter())
+        {
             for &i in by_urn.get(d.as_str()).into_iter().flatten() {
                 if i != j {
                     deps[i].push(j);
@@ -87,19 +95,39 @@ pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Err
         });
         return Ok(true);
     }
-    let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
-        let msg = format!("no plugin for package `{}`", package_of(ty));
+    if !r.custom || r.external || r.type_token.starts_with("pulumi:providers:") {
+        // Nothing real to delete: a component, a provider resource, or a resource this
+        // stack only read (`get`).
+        ctx.journal.write(vec![], vec![r.key()]).await?;
         ctx.step(Step {
             op: op_name,
             urn: &r.urn,
             ty,
-            status: "failed",
+            status: "ok",
             t0,
             diff: vec![],
-            message: Some(msg.clone()),
+            message: r.external.then(|| {
+                "read with `get`, not managed here: dropped from state, not deleted".into()
+            }),
         });
-        ctx.fail(msg);
-        return Ok(false);
+        return Ok(true);
+    }
+    let plugin = match ctx.providers.for_state(r).await {
+        Ok(h) => h.plugin,
+        Err(e) => {
+            let msg = e;
+            ctx.step(Step {
+                op: op_name,
+                urn: &r.urn,
+                ty,
+                status: "failed",
+                t0,
+                diff: vec![],
+                message: Some(msg.clone()),
+            });
+            ctx.fail(msg);
+            return Ok(false);
+        }
     };
     let timeout = r
         .custom_timeouts
@@ -171,7 +199,7 @@ pub(super) async fn destroy(
     let doomed: Vec<Resource> = snap
         .resources()
         .into_iter()
-        .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+        .filter(|r| !r.type_token.starts_with("pulumi:"))
         .collect();
     delete_all(ctx, doomed, parallel, interrupt).await?;
     let left = ctx.journal.snapshot().resources();

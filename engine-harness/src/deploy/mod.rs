@@ -5,6 +5,7 @@
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
 use crate::display::{DiffLine, Display, Event, failure_message};
+use crate::monitor::{RegisteredResource, Registration, ResourceOptions};
 use crate::plugin::{
     self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target,
 };
@@ -23,15 +24,19 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+mod custom;
 mod destroy;
 mod diff;
 mod providers;
 mod refresh;
+mod register;
 mod schedule;
+mod source_program;
+mod source_yaml;
 mod up;
 
 #[allow(unused_imports)]
-use {destroy::*, diff::*, refresh::*, schedule::*, up::*};
+use {custom::*, destroy::*, diff::*, refresh::*, register::*, schedule::*, up::*};
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,14 +163,20 @@ pub fn default_state_dir(project_dir: &std::path::Path) -> PathBuf {
 struct Ctx {
     project: Project,
     preview: bool,
-    plugins: HashMap<String, Arc<Plugin>>,
-    provider_refs: HashMap<String, String>,
+    providers: providers::Providers,
     journal: Journal,
     display: Display,
     stack_urn: String,
+    /// YAML programs: the outputs of the resources evaluated so far, by name.
     resolved: Mutex<HashMap<String, ResolvedResource>>,
+    /// URNs the program declared in this run (and the aliases they took over).
+    registered: Mutex<HashSet<String>>,
+    /// The stack outputs the program registered.
+    stack_outputs: Mutex<PropertyMap>,
     counts: Mutex<BTreeMap<String, usize>>,
     failures: Mutex<Vec<String>>,
+    /// A state write that failed while answering the program: it ends the run.
+    fatal: Mutex<Option<Error>>,
 }
 
 impl Ctx {
@@ -237,6 +248,7 @@ fn stack_urn(p: &Project) -> String {
     urn(p, "pulumi:pulumi:Stack", &format!("{}-{}", p.name, p.stack))
 }
 
+/// The URN of a package's default provider.
 fn provider_urn(p: &Project, pkg: &str) -> String {
     urn(p, &format!("pulumi:providers:{pkg}"), "default")
 }
@@ -388,18 +400,13 @@ fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeS
 }
 
 /// On Ctrl-C, sends Cancel to every provider once.
-fn watch_interrupt(
-    token: &CancellationToken,
-    plugins: &HashMap<String, Arc<Plugin>>,
-    display: &Display,
-) -> tokio::task::JoinHandle<()> {
+fn watch_interrupt(token: &CancellationToken, ctx: &Arc<Ctx>) -> tokio::task::JoinHandle<()> {
     let token = token.clone();
-    let plugins: Vec<Arc<Plugin>> = plugins.values().cloned().collect();
-    let display = display.clone();
+    let ctx = ctx.clone();
     tokio::spawn(async move {
         token.cancelled().await;
-        display.log("warning", "interrupted: cancelling providers and waiting for running steps to finish (press Ctrl-C again to stop at once)");
-        for p in plugins {
+        ctx.display.log("warning", "interrupted: cancelling providers and waiting for running steps to finish (press Ctrl-C again to stop at once)");
+        for p in ctx.providers.plugins() {
             p.cancel().await;
         }
     })
@@ -470,69 +477,53 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         })?;
 
     let packages = needed_packages(&opts, &project, &snap);
-    let mut plugins = HashMap::new();
-    let mut provider_refs = HashMap::new();
-    let mut provider_states = Vec::new();
+    let records = matches!(opts.operation, Operation::Up | Operation::Refresh) && !preview;
+    let ctx = Arc::new(Ctx {
+        project: project.clone(),
+        preview,
+        providers: providers::Providers::new(
+            &project,
+            &snap,
+            &display,
+            engine.address(),
+            records.then(|| journal.clone()),
+        ),
+        journal: journal.clone(),
+        display: display.clone(),
+        stack_urn: stack_urn.clone(),
+        resolved: Mutex::new(HashMap::new()),
+        registered: Mutex::new(HashSet::new()),
+        stack_outputs: Mutex::new(PropertyMap::new()),
+        counts: Mutex::new(BTreeMap::new()),
+        failures: Mutex::new(Vec::new()),
+        fatal: Mutex::new(None),
+    });
     let result = async {
+        // The packages known before the program runs start now, so that a plugin that cannot
+        // start stops the run before any step.
         for pkg in &packages {
-            let started = providers::start(providers::ProviderRequest {
-                package: pkg,
-                project: &project,
-                snap: &snap,
-                display: &display,
-                engine_address: engine.address(),
-            })
-            .await?;
-            provider_refs.insert(pkg.clone(), started.reference);
-            provider_states.push(started.state);
-            plugins.insert(pkg.clone(), Arc::new(started.plugin));
+            if ctx.providers.default(pkg).await.is_err()
+                && let Some(e) = ctx.providers.take_fatal()
+            {
+                return Err(e);
+            }
         }
-        let ctx = Arc::new(Ctx {
-            project: project.clone(),
-            preview,
-            plugins: plugins.clone(),
-            provider_refs,
-            journal: journal.clone(),
-            display: display.clone(),
-            stack_urn: stack_urn.clone(),
-            resolved: Mutex::new(HashMap::new()),
-            counts: Mutex::new(BTreeMap::new()),
-            failures: Mutex::new(Vec::new()),
-        });
-        let watcher = watch_interrupt(&opts.interrupt, &plugins, &display);
+        let watcher = watch_interrupt(&opts.interrupt, &ctx);
         let outputs = match opts.operation {
             Operation::Preview | Operation::Up => {
-                if !preview {
-                    let mut meta = provider_states.clone();
-                    let old_stack = snap.get(&stack_urn).cloned();
-                    meta.push(Resource {
+                if !preview && snap.get(&stack_urn).is_none() {
+                    let stack = Resource {
                         urn: stack_urn.clone(),
                         custom: false,
-                        type_token: "pulumi:pulumi:Stack".into(),
-                        outputs: old_stack.map(|s| s.outputs).unwrap_or_default(),
+                        type_token: STACK_TYPE.into(),
+                        created: Some(state::now_rfc3339()),
                         ..Default::default()
-                    });
-                    let changed: Vec<Resource> = meta
-                        .into_iter()
-                        .filter(|r| snap.get(&r.urn) != Some(r))
-                        .collect();
-                    if !changed.is_empty() {
-                        journal.write(changed, vec![]).await?;
-                    }
+                    };
+                    journal.write(vec![stack], vec![]).await?;
                 }
-                up(&ctx, &snap, opts.parallel, &opts.interrupt).await?
+                up(&ctx, opts.parallel, &opts.interrupt).await?
             }
             Operation::Refresh => {
-                if !provider_states.is_empty() {
-                    let changed: Vec<Resource> = provider_states
-                        .iter()
-                        .filter(|r| snap.get(&r.urn) != Some(*r))
-                        .cloned()
-                        .collect();
-                    if !changed.is_empty() {
-                        journal.write(changed, vec![]).await?;
-                    }
-                }
                 for i in &imports {
                     import_pending(&ctx, i).await?;
                 }
@@ -546,14 +537,17 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             }
         };
         watcher.abort();
-        Ok::<_, Error>((ctx, outputs))
+        if let Some(e) = ctx.providers.take_fatal() {
+            return Err(e);
+        }
+        Ok::<_, Error>(outputs)
     }
     .await;
-    for p in plugins.values() {
+    for p in ctx.providers.plugins() {
         p.shutdown(plugin::SHUTDOWN_GRACE).await;
     }
     drop(engine);
-    let (ctx, outputs) = match result {
+    let outputs = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = journal.compact();

@@ -1,7 +1,253 @@
 //! Starting the providers a run needs: attach or launch, configure, and their state records.
+//!
+//! [`Providers`] starts each provider once, when a step first needs it: the default provider
+//! of a package (configured from the stack file), a provider resource the program registers
+//! (`pulumi:providers:<package>` with its own configuration), or a provider resource recorded
+//! in the state that a deletion or refresh needs.
 
 #[allow(unused_imports)]
 use super::*;
+use tokio::sync::OnceCell;
+
+/// A started provider: the plugin and the reference its resources carry (`URN::id`).
+#[derive(Clone)]
+pub(super) struct Handle {
+    pub(super) plugin: Arc<Plugin>,
+    pub(super) reference: String,
+    /// Its provider resource, as the state records it.
+    pub(super) record: Resource,
+}
+
+type Cell = Arc<OnceCell<Result<Handle, String>>>;
+
+/// The providers of one run, each started at most once.
+pub(super) struct Providers {
+    project: Project,
+    snap: Snapshot,
+    display: Display,
+    engine_address: String,
+    /// Where provider records go before any resource refers to them; `None` when the run
+    /// records nothing (preview, destroy).
+    journal: Option<Journal>,
+    /// By key: `default:<package>` or a provider reference.
+    cells: Mutex<HashMap<String, Cell>>,
+    /// Explicit provider resources registered in this run, by URN.
+    explicit: Mutex<HashMap<String, Handle>>,
+    /// Every provider started, in start order.
+    started: Mutex<Vec<Arc<Plugin>>>,
+    /// The first failure to start a provider: it ends the run with the plugin's exit code.
+    fatal: Mutex<Option<Error>>,
+}
+
+impl Providers {
+    pub(super) fn new(
+        project: &Project,
+        snap: &Snapshot,
+        display: &Display,
+        engine_address: &str,
+        journal: Option<Journal>,
+    ) -> Self {
+        Providers {
+            project: project.clone(),
+            snap: snap.clone(),
+            display: display.clone(),
+            engine_address: engine_address.to_string(),
+            journal,
+            cells: Mutex::new(HashMap::new()),
+            explicit: Mutex::new(HashMap::new()),
+            started: Mutex::new(Vec::new()),
+            fatal: Mutex::new(None),
+        }
+    }
+
+    fn cell(&self, key: &str) -> Cell {
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        cells.entry(key.to_string()).or_default().clone()
+    }
+
+    async fn start_once(&self, key: &str, request: StartRequest) -> Result<Handle, String> {
+        let cell = self.cell(key);
+        cell.get_or_init(|| async {
+            match start(ProviderRequest {
+                package: &request.package,
+                project: &self.project,
+                urn: request.urn.clone(),
+                old: request.old.clone(),
+                config: request.config.clone(),
+                display: &self.display,
+                engine_address: &self.engine_address,
+            })
+            .await
+            {
+                Ok(mut s) => {
+                    s.state.parent = request.parent.clone().unwrap_or_default();
+                    let plugin = Arc::new(s.plugin);
+                    self.started
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(plugin.clone());
+                    if let Some(journal) = &self.journal
+                        && journal.get(&s.state.urn).as_ref() != Some(&s.state)
+                        && let Err(e) = journal.write(vec![s.state.clone()], vec![]).await
+                    {
+                        let msg = e.to_string();
+                        self.fatal
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                        return Err(msg);
+                    }
+                    Ok(Handle {
+                        plugin,
+                        reference: s.reference,
+                        record: s.state,
+                    })
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.fatal
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(e);
+                    Err(msg)
+                }
+            }
+        })
+        .await
+        .clone()
+    }
+
+    /// The default provider of `package`, configured from the stack file.
+    pub(super) async fn default(&self, package: &str) -> Result<Handle, String> {
+        let urn = provider_urn(&self.project, package);
+        let config = self
+            .project
+            .provider_config
+            .get(package)
+            .cloned()
+            .unwrap_or_default();
+        self.start_once(
+            &format!("default:{package}"),
+            StartRequest {
+                package: package.to_string(),
+                old: self.snap.get(&urn).cloned(),
+                urn,
+                config,
+                parent: None,
+            },
+        )
+        .await
+    }
+
+    /// A provider resource the program registers: started with the registration's inputs as
+    /// its configuration.
+    pub(super) async fn explicit(
+        &self,
+        urn: &str,
+        package: &str,
+        config: &PropertyMap,
+        parent: Option<&str>,
+    ) -> Result<Handle, String> {
+        let handle = self
+            .start_once(
+                &format!("explicit:{urn}"),
+                StartRequest {
+                    package: package.to_string(),
+                    urn: urn.to_string(),
+                    old: self.snap.get(urn).cloned(),
+                    config: config.clone(),
+                    parent: parent.map(str::to_string),
+                },
+            )
+            .await?;
+        self.explicit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(urn.to_string(), handle.clone());
+        Ok(handle)
+    }
+
+    /// The provider for a registration: the explicit provider it names (registered earlier in
+    /// this run), else the package's default provider.
+    pub(super) async fn for_registration(
+        &self,
+        package: &str,
+        provider: Option<&crate::monitor::ProviderReference>,
+    ) -> Result<Handle, String> {
+        match provider {
+            Some(p) if p.urn != provider_urn(&self.project, package) => self
+                .explicit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&p.urn)
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "provider {} was not registered in this run; register the provider resource before the resources that use it",
+                        p.urn
+                    )
+                }),
+            _ => self.default(package).await,
+        }
+    }
+
+    /// The provider that manages a resource recorded in the state: its default provider, or
+    /// the explicit provider resource it names (started with its recorded configuration).
+    pub(super) async fn for_state(&self, r: &Resource) -> Result<Handle, String> {
+        let package = package_of(&r.type_token);
+        let purn = r.provider.rsplit_once("::").map(|(u, _)| u).unwrap_or("");
+        if r.provider.is_empty() || purn == provider_urn(&self.project, package) {
+            return self.default(package).await;
+        }
+        if let Some(h) = self
+            .explicit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(purn)
+            .cloned()
+        {
+            return Ok(h);
+        }
+        let Some(p) = self.snap.get(purn).cloned() else {
+            return Err(format!("its provider {} is not in the state", r.provider));
+        };
+        let pkg = p
+            .type_token
+            .strip_prefix("pulumi:providers:")
+            .unwrap_or(package)
+            .to_string();
+        self.start_once(
+            &format!("explicit:{purn}"),
+            StartRequest {
+                package: pkg,
+                urn: purn.to_string(),
+                config: p.inputs.clone(),
+                parent: (!p.parent.is_empty()).then(|| p.parent.clone()),
+                old: Some(p),
+            },
+        )
+        .await
+    }
+
+    /// Every plugin started so far.
+    pub(super) fn plugins(&self) -> Vec<Arc<Plugin>> {
+        let started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        started.clone()
+    }
+
+    /// The first provider that failed to start, if one did.
+    pub(super) fn take_fatal(&self) -> Option<Error> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+struct StartRequest {
+    package: String,
+    urn: String,
+    old: Option<Resource>,
+    config: PropertyMap,
+    parent: Option<String>,
+}
 
 /// What starting one provider needs.
 pub(super) struct ProviderRequest<'a> {
@@ -9,8 +255,12 @@ pub(super) struct ProviderRequest<'a> {
     pub(super) package: &'a str,
     /// The program.
     pub(super) project: &'a Project,
-    /// The state before the run.
-    pub(super) snap: &'a Snapshot,
+    /// The provider resource's URN.
+    pub(super) urn: String,
+    /// Its record in the state before the run.
+    pub(super) old: Option<Resource>,
+    /// Its configuration.
+    pub(super) config: PropertyMap,
     /// Where progress goes.
     pub(super) display: &'a Display,
     /// The engine's address, for the plugin.
@@ -33,15 +283,12 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
     let ProviderRequest {
         package: pkg,
         project,
-        snap,
+        urn: purn,
+        old,
+        config,
         display,
         engine_address,
     } = r;
-    let config = project
-        .provider_config
-        .get(pkg)
-        .cloned()
-        .unwrap_or_default();
     let (mut p, path) = if let Some(port) = plugin::debug_port(pkg) {
         display.log(
             "info",
@@ -78,8 +325,6 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             path,
         )
     };
-    let purn = provider_urn(project, pkg);
-    let old = snap.get(&purn).cloned();
     let id = old
         .as_ref()
         .map(|o| o.id.clone())

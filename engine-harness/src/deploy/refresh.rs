@@ -27,9 +27,12 @@ pub(super) async fn refresh(
 pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
     let t0 = Instant::now();
     let ty = r.type_token.as_str();
-    let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
-        ctx.fail(format!("no plugin for package `{}`", package_of(ty)));
-        return Ok(false);
+    let plugin = match ctx.providers.for_state(r).await {
+        Ok(h) => h.plugin,
+        Err(e) => {
+            ctx.fail(format!("{} ({ty}): {e}", r.name()));
+            return Ok(false);
+        }
     };
     let (id, outputs, inputs, init_errors) = match plugin
         .read(
@@ -155,8 +158,9 @@ pub(super) async fn import_pending(ctx: &Arc<Ctx>, p: &PendingImport) -> Result<
         ctx.fail(format!("{} ({ty}): {msg}", r.name()));
         Ok(false)
     };
-    let Some(plugin) = ctx.plugins.get(package_of(ty)).cloned() else {
-        return failed(format!("no plugin for package `{}`", package_of(ty)));
+    let plugin = match ctx.providers.for_state(r).await {
+        Ok(h) => h.plugin,
+        Err(e) => return failed(e),
     };
     // The create never returned, so no outputs were recorded: the inputs it began with are
     // the best description of its state the provider can get.

@@ -16,6 +16,17 @@ pub enum Runtime {
     Yaml,
 }
 
+impl Runtime {
+    /// The name `Pulumi.yaml` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Python => "python",
+            Runtime::NodeJs => "nodejs",
+            Runtime::Yaml => "yaml",
+        }
+    }
+}
+
 /// A project's run settings, read from its `Pulumi.yaml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectInfo {

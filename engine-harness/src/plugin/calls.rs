@@ -1,4 +1,4 @@
-//! The resource calls (Check, Diff, Create, Update, Delete, Read, Cancel) and shutdown.
+//! The resource calls (Check, Diff, Create, Update, Delete, Read, Invoke, Cancel) and shutdown.
 
 #[allow(unused_imports)]
 use super::*;
@@ -333,6 +333,34 @@ impl Plugin {
             .filter(|m| !m.is_empty())
             .map(|m| self.receive(inputs, m));
         Ok((r.id, out, ins))
+    }
+
+    /// `Invoke`: calls the provider function `token`; returns its result, or the argument
+    /// failures as `(property, reason)` pairs (the result is then empty).
+    pub async fn invoke(
+        &self,
+        token: &str,
+        args: &PropertyMap,
+    ) -> Result<(PropertyMap, Vec<(String, String)>), CallError> {
+        let r = self
+            .client
+            .clone()
+            .invoke(InvokeRequest {
+                tok: token.into(),
+                args: Some(self.send(args)),
+            })
+            .await
+            .map_err(|s| self.call_err(s))?
+            .into_inner();
+        let failures = r
+            .failures
+            .into_iter()
+            .map(|f| (f.property, f.reason))
+            .collect();
+        Ok((
+            self.receive(args, value::from_optional_struct(r.r#return.as_ref())),
+            failures,
+        ))
     }
 
     /// Sends `Cancel` (errors, including UNIMPLEMENTED, are ignored), waiting at most 5 s.

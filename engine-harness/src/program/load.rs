@@ -40,6 +40,8 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
     let mut resources_yaml = serde_yaml::Mapping::new();
     let mut outputs = Vec::new();
     let mut plugins = Vec::new();
+    let mut runtime = None;
+    let mut yaml_only = Vec::new();
     for (k, v) in top {
         let key = key_str(k);
         let line = src.top_key(&key);
@@ -72,22 +74,30 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
                         .to_string(),
                     _ => String::new(),
                 };
-                if rt != "yaml" {
-                    return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs Pulumi YAML programs; set `runtime: yaml`")));
-                }
+                runtime = Some(match rt.as_str() {
+                    "yaml" => Runtime::Yaml,
+                    "python" => Runtime::Python,
+                    "nodejs" => Runtime::NodeJs,
+                    _ => return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs `yaml`, `python` and `nodejs` (JavaScript and TypeScript) programs"))),
+                });
             }
             "description" | "main" | "stackConfigDir" | "options" | "template" | "backend"
             | "packages" | "author" | "license" => {}
             "config" => config_decl = as_mapping(&src, line, "config", v)?.clone(),
             "variables" => {
+                yaml_only.push(("variables", line));
                 for (vk, vv) in as_mapping(&src, line, "variables", v)? {
                     let vname = key_str(vk);
                     let vline = src.child_key("variables", &vname);
                     variables.insert(vname, to_json(&src, vline, vv)?);
                 }
             }
-            "resources" => resources_yaml = as_mapping(&src, line, "resources", v)?.clone(),
+            "resources" => {
+                yaml_only.push(("resources", line));
+                resources_yaml = as_mapping(&src, line, "resources", v)?.clone()
+            }
             "outputs" => {
+                yaml_only.push(("outputs", line));
                 for (ok, ov) in as_mapping(&src, line, "outputs", v)? {
                     let oname = key_str(ok);
                     let oline = src.child_key("outputs", &oname);
@@ -110,6 +120,21 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         )
     })?;
 
+    let runtime = runtime.ok_or_else(|| {
+        src.err(
+            1,
+            "missing `runtime:`; add `runtime: yaml` (or `python`, `nodejs`)",
+        )
+    })?;
+    if runtime != Runtime::Yaml {
+        if let Some((key, line)) = yaml_only.first() {
+            return Err(src.err(
+                *line,
+                format!("`{key}` belongs to Pulumi YAML programs, but this project's runtime is `{}`: declare resources in the program's code, or set `runtime: yaml`", runtime.name()),
+            ));
+        }
+    }
+
     let (config, provider_config) = load_config(dir, &src, &name, stack, &config_decl)?;
 
     let mut resources = Vec::new();
@@ -127,6 +152,7 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
     let project = Project {
         index,
         name,
+        runtime,
         stack: stack.to_string(),
         dir: dir.to_path_buf(),
         file: file.clone(),

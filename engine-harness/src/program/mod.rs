@@ -5,6 +5,7 @@
 //! outputs of resources that already exist.
 
 use crate::Error;
+pub use crate::language::Runtime;
 use crate::value::{self, PropertyMap};
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
@@ -35,16 +36,7 @@ pub struct PluginDecl {
     pub path: PathBuf,
 }
 
-/// Custom timeouts for a resource's create, update and delete.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CustomTimeouts {
-    /// Create timeout.
-    pub create: Option<Duration>,
-    /// Update timeout.
-    pub update: Option<Duration>,
-    /// Delete timeout.
-    pub delete: Option<Duration>,
-}
+pub use crate::monitor::CustomTimeouts;
 
 /// A resource's `options`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,6 +81,9 @@ pub struct ResourceDecl {
 pub struct Project {
     /// The project name.
     pub name: String,
+    /// The language the program is written in; only a YAML program has `resources`,
+    /// `variables` and `outputs` here.
+    pub runtime: Runtime,
     /// The stack name.
     pub stack: String,
     /// The project directory.

@@ -1,0 +1,420 @@
+//! What the engine does with each request of a program, whichever its source: the YAML
+//! evaluator in this process or a program's SDK through the resource monitor. Both hand the
+//! same [`Registration`]s, reads and invokes to the functions here, so every resource option
+//! exists once.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The type of the stack resource every program registers first.
+pub(super) const STACK_TYPE: &str = "pulumi:pulumi:Stack";
+
+impl Ctx {
+    /// Notes that the program declared `urn` (and that its aliases are taken by it), so the
+    /// deletions after the program leave them alone.
+    pub(super) fn claim(&self, reg: &Registration) {
+        if let Ok(mut r) = self.registered.lock() {
+            r.insert(reg.urn.clone());
+            r.extend(reg.options.aliases.iter().cloned());
+        }
+    }
+
+    /// Was `urn` declared by the program in this run?
+    pub(super) fn is_registered(&self, urn: &str) -> bool {
+        self.registered
+            .lock()
+            .map(|r| r.contains(urn))
+            .unwrap_or(false)
+    }
+
+    /// The recorded resource a registration continues: the one under its URN, else the one
+    /// under the first of its aliases that the state holds (with that alias).
+    pub(super) fn old_of(&self, reg: &Registration) -> (Option<Resource>, Option<String>) {
+        if let Some(o) = self.journal.get(&reg.urn) {
+            return (Some(o), None);
+        }
+        for a in &reg.options.aliases {
+            if let Some(o) = self.journal.get(a) {
+                return (Some(o), Some(a.clone()));
+            }
+        }
+        (None, None)
+    }
+
+    /// `outputs` with the registration's `additionalSecretOutputs` made secret.
+    pub(super) fn mark_secret_outputs(
+        &self,
+        reg: &Registration,
+        outputs: PropertyMap,
+    ) -> PropertyMap {
+        mark_secrets(&reg.options.additional_secret_outputs, outputs)
+    }
+}
+
+/// The state keys a step removes when it records a resource found under an alias: the
+/// record under the old URN.
+pub(super) fn alias_keys(alias: &Option<String>) -> Vec<Key> {
+    alias.iter().map(|a| Key::live(a)).collect()
+}
+
+/// Makes each of `names` secret in `outputs`.
+pub(super) fn mark_secrets(names: &[String], mut outputs: PropertyMap) -> PropertyMap {
+    for n in names {
+        if let Some(v) = outputs.remove(n) {
+            outputs.insert(n.clone(), value::secret(v));
+        }
+    }
+    outputs
+}
+
+/// Handles one registration: the stack, a provider resource, a component or a custom
+/// resource. `Ok(Err(_))` = the step failed (already shown and counted).
+pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepResult, Error> {
+    ctx.claim(&reg);
+    if reg.type_token == STACK_TYPE {
+        return Ok(Ok(RegisteredResource::default()));
+    }
+    if reg.is_provider() {
+        return provider_step(ctx, &reg).await;
+    }
+    if !reg.custom {
+        if reg.remote {
+            let msg = format!(
+                "{} ({}): the program asks its provider to construct this component (a remote component), which engine-harness does not support yet",
+                reg.name, reg.type_token
+            );
+            ctx.fail(msg.clone());
+            return Ok(Err(msg));
+        }
+        return component_step(ctx, &reg).await;
+    }
+    custom_step(ctx, &reg).await
+}
+
+/// Shows a step that calls no provider: a component or a provider resource recorded.
+fn quiet_step(ctx: &Ctx, reg: &Registration, existed: bool, t0: Instant) {
+    ctx.step(Step {
+        op: if existed { "same" } else { "create" },
+        urn: &reg.urn,
+        ty: &reg.type_token,
+        status: if ctx.preview { "planned" } else { "ok" },
+        t0,
+        diff: vec![],
+        message: None,
+    });
+}
+
+/// A component resource: recorded in the state with its parent and options; its outputs
+/// come later, from `RegisterResourceOutputs`.
+async fn component_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult, Error> {
+    let t0 = Instant::now();
+    let (old, alias) = ctx.old_of(reg);
+    let now = state::now_rfc3339();
+    let record = Resource {
+        urn: reg.urn.clone(),
+        custom: false,
+        type_token: reg.type_token.clone(),
+        parent: reg.parent.clone().unwrap_or_default(),
+        protect: reg.options.protect.unwrap_or(false),
+        dependencies: reg.options.dependencies.clone(),
+        outputs: old.as_ref().map(|o| o.outputs.clone()).unwrap_or_default(),
+        created: old
+            .as_ref()
+            .and_then(|o| o.created.clone())
+            .or_else(|| Some(now.clone())),
+        modified: old.as_ref().and_then(|o| o.modified.clone()).or(Some(now)),
+        ..Default::default()
+    };
+    if !ctx.preview && (old.as_ref() != Some(&record) || alias.is_some()) {
+        ctx.journal.write(vec![record], alias_keys(&alias)).await?;
+    }
+    quiet_step(ctx, reg, old.is_some(), t0);
+    Ok(Ok(RegisteredResource::default()))
+}
+
+/// A provider resource the program registers (`pulumi:providers:<package>`): its plugin is
+/// started with the registration's inputs as configuration, and recorded in the state.
+async fn provider_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult, Error> {
+    let t0 = Instant::now();
+    let package = reg
+        .type_token
+        .strip_prefix("pulumi:providers:")
+        .unwrap_or_default();
+    let existed = ctx.journal.get(&reg.urn).is_some();
+    let mut config = reg.inputs.clone();
+    // The SDKs send the plugin version as an input of the provider resource; it is not
+    // configuration.
+    config.remove("version");
+    config.remove("pluginDownloadURL");
+    match ctx
+        .providers
+        .explicit(&reg.urn, package, &config, reg.parent.as_deref())
+        .await
+    {
+        Ok(handle) => {
+            quiet_step(ctx, reg, existed, t0);
+            let id = handle
+                .reference
+                .rsplit_once("::")
+                .map(|(_, id)| id.to_string());
+            Ok(Ok(RegisteredResource {
+                id,
+                outputs: handle.record.outputs.clone(),
+                property_dependencies: BTreeMap::new(),
+            }))
+        }
+        Err(e) => {
+            let msg = format!("{} ({}): {e}", reg.name, reg.type_token);
+            ctx.step(Step {
+                op: "create",
+                urn: &reg.urn,
+                ty: &reg.type_token,
+                status: "failed",
+                t0,
+                diff: vec![],
+                message: Some(e),
+            });
+            ctx.fail(msg.clone());
+            Ok(Err(msg))
+        }
+    }
+}
+
+/// Records a component's or the stack's outputs.
+pub(super) async fn register_outputs(
+    ctx: &Arc<Ctx>,
+    urn: &str,
+    outputs: PropertyMap,
+) -> Result<(), Error> {
+    if urn == ctx.stack_urn {
+        if let Ok(mut o) = ctx.stack_outputs.lock() {
+            *o = outputs;
+        }
+        return Ok(());
+    }
+    if ctx.preview {
+        return Ok(());
+    }
+    if let Some(mut r) = ctx.journal.get(urn)
+        && r.outputs != outputs
+    {
+        r.outputs = outputs;
+        ctx.journal.write(vec![r], vec![]).await?;
+    }
+    Ok(())
+}
+
+/// `get` of an existing resource: the provider's Read by id, recorded as external (never
+/// deleted by this stack, only dropped from it).
+pub(super) async fn read_step(
+    ctx: &Arc<Ctx>,
+    request: &crate::monitor::ReadRequest,
+) -> Result<Result<PropertyMap, String>, Error> {
+    let t0 = Instant::now();
+    let ty = request.type_token.as_str();
+    let fail = |msg: String| {
+        let full = format!("{} ({ty}): {msg}", request.name);
+        ctx.step(Step {
+            op: "read",
+            urn: &request.urn,
+            ty,
+            status: "failed",
+            t0,
+            diff: vec![],
+            message: Some(msg),
+        });
+        ctx.fail(full.clone());
+        Ok(Err(full))
+    };
+    if let Ok(mut r) = ctx.registered.lock() {
+        r.insert(request.urn.clone());
+    }
+    let handle = match ctx
+        .providers
+        .for_registration(package_of(ty), request.provider.as_ref())
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
+    let empty = PropertyMap::new();
+    let read = handle
+        .plugin
+        .read(
+            Target {
+                urn: &request.urn,
+                name: &request.name,
+                ty,
+            },
+            Recorded {
+                id: &request.id,
+                outputs: &request.properties,
+                inputs: &empty,
+            },
+        )
+        .await;
+    let (id, outputs, inputs) = match read {
+        Ok((id, _, _)) if id.is_empty() => {
+            return fail(format!(
+                "Read found no resource with id `{}`; check the id given to `get`",
+                request.id
+            ));
+        }
+        Ok(found) => found,
+        Err(e) => return fail(failure_message("Read", &e.to_string())),
+    };
+    let outputs = mark_secrets(&request.additional_secret_outputs, outputs);
+    let record = Resource {
+        urn: request.urn.clone(),
+        custom: true,
+        external: true,
+        id,
+        type_token: ty.to_string(),
+        inputs: inputs.unwrap_or_default(),
+        outputs: outputs.clone(),
+        parent: request.parent.clone().unwrap_or_default(),
+        dependencies: request.dependencies.clone(),
+        provider: handle.reference.clone(),
+        additional_secret_outputs: request.additional_secret_outputs.clone(),
+        ..Default::default()
+    };
+    let old = ctx.journal.get(&request.urn);
+    let same = old.as_ref().is_some_and(|o| {
+        o.id == record.id && o.outputs == record.outputs && o.inputs == record.inputs
+    });
+    if !ctx.preview && !same {
+        ctx.journal.write(vec![record], vec![]).await?;
+    }
+    ctx.step(Step {
+        op: "read",
+        urn: &request.urn,
+        ty,
+        status: if ctx.preview { "planned" } else { "ok" },
+        t0,
+        diff: vec![],
+        message: None,
+    });
+    Ok(Ok(outputs))
+}
+
+/// A provider function: the provider named, or the default provider of the token's package.
+pub(super) async fn invoke(
+    ctx: &Arc<Ctx>,
+    request: &crate::monitor::InvokeRequest,
+) -> Result<crate::monitor::InvokeResult, String> {
+    let handle = ctx
+        .providers
+        .for_registration(package_of(&request.token), request.provider.as_ref())
+        .await
+        .map_err(|e| format!("invoke {}: {e}", request.token))?;
+    let (value, failures) = handle
+        .plugin
+        .invoke(&request.token, &request.args)
+        .await
+        .map_err(|e| format!("invoke {}: {e}", request.token))?;
+    Ok(crate::monitor::InvokeResult { value, failures })
+}
+
+/// Adopts an existing resource (`import`): the provider's Read by id, then Check and Diff of
+/// the program's inputs against what was read. A difference fails the import with the diff,
+/// since importing must not change the resource.
+pub(super) async fn import_step(
+    ctx: &Arc<Ctx>,
+    reg: &Registration,
+    plugin: &Plugin,
+    reference: &str,
+    id: &str,
+    t0: Instant,
+) -> Result<StepResult, Error> {
+    let ty = reg.type_token.as_str();
+    let urn = reg.urn.as_str();
+    let fail = |msg: String, diff: Vec<DiffLine>| {
+        let full = format!("{} ({ty}): {msg}", reg.name);
+        ctx.step(Step {
+            op: "import",
+            urn,
+            ty,
+            status: "failed",
+            t0,
+            diff,
+            message: Some(msg),
+        });
+        ctx.fail(full.clone());
+        Ok(Err(full))
+    };
+    let empty = PropertyMap::new();
+    let target = Target {
+        urn,
+        name: &reg.name,
+        ty,
+    };
+    let read = plugin
+        .read(
+            Target { ..target },
+            Recorded {
+                id,
+                outputs: &empty,
+                inputs: &empty,
+            },
+        )
+        .await;
+    let (found_id, outputs, inputs) = match read {
+        Ok((found, _, _)) if found.is_empty() => {
+            return fail(
+                format!("import: the provider found no resource with id `{id}`; check the id"),
+                vec![],
+            );
+        }
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                format!("import: {}", failure_message("Read", &e.to_string())),
+                vec![],
+            );
+        }
+    };
+    let read_inputs = inputs.unwrap_or_default();
+    let checked = match plugin
+        .check(urn, &reg.name, ty, &read_inputs, &reg.inputs)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return fail(failure_message("Check", &e.to_string()), vec![]),
+    };
+    let mut record = new_record(reg, reference, &checked);
+    record.id = found_id.clone();
+    record.inputs = read_inputs;
+    record.outputs = ctx.mark_secret_outputs(reg, outputs);
+    let kind = match decide(plugin, Target { ..target }, &record, &checked, &reg.options).await {
+        Ok(k) => k,
+        Err(e) => return fail(failure_message("Diff", &e.to_string()), vec![]),
+    };
+    match kind {
+        Kind::Same => {}
+        Kind::Create => {}
+        Kind::Update(lines) | Kind::Replace(lines, _) => {
+            return fail(
+                "import: the program's inputs differ from the resource that exists (shown below); make the program match it, import, then change it".into(),
+                lines,
+            );
+        }
+    }
+    record.inputs = checked;
+    if !ctx.preview {
+        ctx.journal.write(vec![record.clone()], vec![]).await?;
+    }
+    ctx.step(Step {
+        op: "import",
+        urn,
+        ty,
+        status: if ctx.preview { "planned" } else { "ok" },
+        t0,
+        diff: vec![],
+        message: None,
+    });
+    Ok(Ok(RegisteredResource {
+        id: Some(found_id),
+        outputs: record.outputs,
+        property_dependencies: BTreeMap::new(),
+    }))
+}
