@@ -31,6 +31,7 @@ mod providers;
 mod refresh;
 mod register;
 mod schedule;
+mod sink;
 mod source_program;
 mod source_yaml;
 mod up;
@@ -177,6 +178,9 @@ struct Ctx {
     failures: Mutex<Vec<String>>,
     /// A state write that failed while answering the program: it ends the run.
     fatal: Mutex<Option<Error>>,
+    /// The resource monitor of this run, once served: where providers register the children
+    /// of the components they construct.
+    monitor_address: Mutex<Option<String>>,
 }
 
 impl Ctx {
@@ -497,6 +501,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         counts: Mutex::new(BTreeMap::new()),
         failures: Mutex::new(Vec::new()),
         fatal: Mutex::new(None),
+        monitor_address: Mutex::new(None),
     });
     let result = async {
         // The packages known before the program runs start now, so that a plugin that cannot

@@ -37,6 +37,8 @@ pub(super) struct Providers {
     started: Mutex<Vec<Arc<Plugin>>>,
     /// The first failure to start a provider: it ends the run with the plugin's exit code.
     fatal: Mutex<Option<Error>>,
+    /// Each package's schema, fetched once.
+    schemas: Mutex<HashMap<String, Arc<OnceCell<Option<Json>>>>>,
 }
 
 impl Providers {
@@ -57,7 +59,31 @@ impl Providers {
             explicit: Mutex::new(HashMap::new()),
             started: Mutex::new(Vec::new()),
             fatal: Mutex::new(None),
+            schemas: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Does the schema of `type_token`'s package say it is a component (`isComponent`), which
+    /// the provider constructs? False when the provider cannot start or has no schema.
+    pub(super) async fn is_component(&self, type_token: &str) -> bool {
+        let package = package_of(type_token);
+        let cell = {
+            let mut schemas = self.schemas.lock().unwrap_or_else(|e| e.into_inner());
+            schemas.entry(package.to_string()).or_default().clone()
+        };
+        let schema = cell
+            .get_or_init(|| async {
+                match self.default(package).await {
+                    Ok(h) => h.plugin.schema().await,
+                    Err(_) => None,
+                }
+            })
+            .await;
+        schema
+            .as_ref()
+            .and_then(|s| s.pointer(&format!("/resources/{}/isComponent", type_token.replace('~', "~0").replace('/', "~1"))))
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
     }
 
     fn cell(&self, key: &str) -> Cell {

@@ -79,12 +79,7 @@ pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepRe
     }
     if !reg.custom {
         if reg.remote {
-            let msg = format!(
-                "{} ({}): the program asks its provider to construct this component (a remote component), which engine-harness does not support yet",
-                reg.name, reg.type_token
-            );
-            ctx.fail(msg.clone());
-            return Ok(Err(msg));
+            return construct_step(ctx, &reg).await;
         }
         return component_step(ctx, &reg).await;
     }
@@ -130,6 +125,89 @@ async fn component_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
     }
     quiet_step(ctx, reg, old.is_some(), t0);
     Ok(Ok(RegisteredResource::default()))
+}
+
+/// A remote component: its provider's `Construct` builds it, registering the component and
+/// its children with this run's monitor (so they become steps like any other).
+async fn construct_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult, Error> {
+    let t0 = Instant::now();
+    let ty = reg.type_token.as_str();
+    let fail = |msg: String| {
+        let full = format!("{} ({ty}): {msg}", reg.name);
+        ctx.step(Step {
+            op: "construct",
+            urn: &reg.urn,
+            ty,
+            status: "failed",
+            t0,
+            diff: vec![],
+            message: Some(msg),
+        });
+        ctx.fail(full.clone());
+        Ok(Err(full))
+    };
+    let handle = match ctx
+        .providers
+        .for_registration(package_of(ty), reg.options.provider.as_ref())
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
+    let Some(monitor) = ctx.monitor_address.lock().ok().and_then(|a| a.clone()) else {
+        return fail("no resource monitor is running for the provider to register with".into());
+    };
+    let package = package_of(ty);
+    let (config, secret) = source_program::config_text(
+        handle
+            .record
+            .inputs
+            .iter()
+            .map(|(k, v)| (format!("{package}:{k}"), v)),
+    );
+    let providers: BTreeMap<String, String> = reg
+        .options
+        .providers
+        .iter()
+        .map(|(pkg, p)| (pkg.clone(), format!("{}::{}", p.urn, p.id)))
+        .collect();
+    let constructed = handle
+        .plugin
+        .construct(plugin::ConstructArgs {
+            project: &ctx.project.name,
+            stack: &ctx.project.stack,
+            organization: "organization",
+            type_token: ty,
+            name: &reg.name,
+            parent: reg.parent.as_deref().unwrap_or_default(),
+            inputs: &reg.inputs,
+            input_dependencies: &reg.options.property_dependencies,
+            dependencies: &reg.options.dependencies,
+            protect: reg.options.protect,
+            providers: &providers,
+            aliases: &reg.options.aliases,
+            config: (config, secret.into_iter().collect()),
+            dry_run: ctx.preview,
+            parallel: 16,
+            monitor_endpoint: &monitor,
+        })
+        .await;
+    match constructed {
+        Ok(c) => {
+            if c.urn != reg.urn {
+                return fail(format!(
+                    "Construct answered with URN {}, not the component's {}: the provider must register the component with the name, type and parent it was given",
+                    c.urn, reg.urn
+                ));
+            }
+            Ok(Ok(RegisteredResource {
+                id: None,
+                outputs: c.state,
+                property_dependencies: c.state_dependencies,
+            }))
+        }
+        Err(e) => fail(failure_message("Construct", &e.to_string())),
+    }
 }
 
 /// A provider resource the program registers (`pulumi:providers:<package>`): its plugin is

@@ -13,6 +13,8 @@ pub(super) async fn run(
     interrupt: &CancellationToken,
 ) -> Result<bool, Error> {
     let p = &ctx.project;
+    // Providers that construct components register their children here.
+    let _monitor = sink::serve(ctx, interrupt).await?;
     let index: HashMap<&str, usize> = p
         .resources
         .iter()
@@ -67,8 +69,14 @@ fn evaluate_inputs(ctx: &Ctx, decl: &program::ResourceDecl) -> Result<PropertyMa
     })
 }
 
-/// The registration a program's SDK would send for `decl`.
-fn registration(ctx: &Ctx, decl: &program::ResourceDecl, inputs: PropertyMap) -> Registration {
+/// The registration a program's SDK would send for `decl`: a component when the package's
+/// schema says so (its provider constructs it), else a custom resource.
+async fn registration(
+    ctx: &Ctx,
+    decl: &program::ResourceDecl,
+    inputs: PropertyMap,
+) -> Registration {
+    let component = ctx.providers.is_component(&decl.type_token).await;
     let o = &decl.options;
     let dependencies = decl
         .dependencies
@@ -87,8 +95,8 @@ fn registration(ctx: &Ctx, decl: &program::ResourceDecl, inputs: PropertyMap) ->
         type_token: decl.type_token.clone(),
         name: decl.name.clone(),
         parent: Some(ctx.stack_urn.clone()),
-        custom: true,
-        remote: false,
+        custom: !component,
+        remote: component,
         inputs,
         options: ResourceOptions {
             protect: Some(o.protect),
@@ -129,7 +137,7 @@ async fn resource(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
             return Ok(false);
         }
     };
-    let reg = registration(ctx, decl, inputs);
+    let reg = registration(ctx, decl, inputs).await;
     let urn = reg.urn.clone();
     match register(ctx, reg).await? {
         Ok(r) => {

@@ -108,7 +108,7 @@ pub fn registration(
         deleted_with: non_empty(req.deleted_with),
     };
     // Claimed last, so a request refused above can be corrected and sent again.
-    registry.claim(&urn, &req.r#type, &options.aliases)?;
+    registry.claim(&urn, &req.r#type, &options.aliases, req.remote && !req.custom)?;
     Ok(Registration {
         urn,
         type_token: req.r#type,
@@ -152,7 +152,7 @@ pub fn read(
     let provider = non_empty(req.provider)
         .map(|r| registry.provider(&urn, &r))
         .transpose()?;
-    registry.claim(&urn, &req.r#type, &[])?;
+    registry.claim(&urn, &req.r#type, &[], false)?;
     Ok(ReadRequest {
         urn,
         type_token: req.r#type,

@@ -11,6 +11,9 @@ use std::sync::Mutex;
 struct Known {
     type_token: String,
     aliases: Vec<String>,
+    /// Registered by the program as a remote component: the provider that constructs it
+    /// registers the same URN once more, as the component itself.
+    remote: bool,
 }
 
 /// The URNs registered so far, with their types and aliases.
@@ -20,25 +23,31 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Records `urn` (of type `type_token`, known before as `aliases`), or fails when it was
-    /// registered before.
+    /// Records `urn` (of type `type_token`, known before as `aliases`; `remote` for a
+    /// component a provider constructs), or fails when it was registered before. The one
+    /// second registration allowed is the constructing provider's, of a remote component.
     pub fn claim(
         &self,
         urn: &str,
         type_token: &str,
         aliases: &[String],
+        remote: bool,
     ) -> Result<(), MonitorError> {
         let mut types = self.types.lock().unwrap_or_else(|e| e.into_inner());
-        if types.contains_key(urn) {
-            return Err(MonitorError::DuplicateUrn {
-                urn: urn.to_string(),
-            });
+        if let Some(known) = types.get(urn) {
+            let constructing = known.remote && !remote && known.type_token == type_token;
+            if !constructing {
+                return Err(MonitorError::DuplicateUrn {
+                    urn: urn.to_string(),
+                });
+            }
         }
         types.insert(
             urn.to_string(),
             Known {
                 type_token: type_token.to_string(),
                 aliases: aliases.to_vec(),
+                remote,
             },
         );
         Ok(())

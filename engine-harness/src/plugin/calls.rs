@@ -363,6 +363,23 @@ impl Plugin {
         ))
     }
 
+    /// `GetSchema`: the package schema as JSON; `None` when the provider has none (an empty
+    /// answer, an error or text that is not JSON).
+    pub async fn schema(&self) -> Option<Json> {
+        let r = self
+            .client
+            .clone()
+            .get_schema(GetSchemaRequest {
+                version: 0,
+                subpackage_name: String::new(),
+                subpackage_version: String::new(),
+            })
+            .await
+            .ok()?
+            .into_inner();
+        serde_json::from_str(&r.schema).ok()
+    }
+
     /// Sends `Cancel` (errors, including UNIMPLEMENTED, are ignored), waiting at most 5 s.
     pub async fn cancel(&self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().cancel(())).await;

@@ -18,10 +18,12 @@ use tonic::{Code, Status};
 
 mod calls;
 mod configure;
+mod construct;
 mod discover;
 mod launch;
 
 pub use configure::ConfigureArgs;
+pub use construct::{ConstructArgs, Constructed};
 pub use discover::{binary_name, build_cargo, find};
 pub use launch::{LaunchRequest, attach, debug_port, kill_all_launched, launch};
 #[allow(unused_imports)]

@@ -1,0 +1,111 @@
+//! The engine as the resource monitor's sink: every request a program's SDK (or a provider
+//! constructing a component) sends is answered by the functions the YAML evaluator uses.
+
+#[allow(unused_imports)]
+use super::*;
+use crate::monitor::{
+    self, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError,
+    OutputsRegistration, ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
+};
+
+/// Serves the resource monitor for this run on loopback, answered by the engine, and notes its
+/// address for the providers that construct components.
+pub(super) async fn serve(
+    ctx: &Arc<Ctx>,
+    interrupt: &CancellationToken,
+) -> Result<RunningMonitor, Error> {
+    let sink = Arc::new(EngineSink {
+        ctx: ctx.clone(),
+        interrupt: interrupt.clone(),
+    });
+    let monitor = monitor::serve_with_sink(
+        MonitorConfig::new(ctx.project.name.clone(), ctx.project.stack.clone()),
+        sink,
+    )
+    .await
+    .map_err(|e| Error::Io {
+        context: "cannot serve the resource monitor on 127.0.0.1".into(),
+        source: e,
+    })?;
+    if let Ok(mut a) = ctx.monitor_address.lock() {
+        *a = Some(monitor.address().to_string());
+    }
+    Ok(monitor)
+}
+
+/// The engine as the monitor's sink.
+struct EngineSink {
+    ctx: Arc<Ctx>,
+    interrupt: CancellationToken,
+}
+
+impl EngineSink {
+    /// Refuses new work once the run is interrupted or a state write failed.
+    fn check_running(&self) -> Result<(), MonitorError> {
+        if self.interrupt.is_cancelled() {
+            return Err(MonitorError::Engine(
+                "the run was interrupted; no new steps start".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn state_failed(&self, e: Error) -> MonitorError {
+        let msg = e.to_string();
+        if let Ok(mut slot) = self.ctx.fatal.lock() {
+            slot.get_or_insert(e);
+        }
+        MonitorError::Engine(msg)
+    }
+}
+
+#[tonic::async_trait]
+impl RegistrationSink for EngineSink {
+    async fn register(&self, request: Registration) -> Result<RegisteredResource, MonitorError> {
+        self.check_running()?;
+        match register(&self.ctx, request).await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(msg)) => Err(MonitorError::Engine(msg)),
+            Err(e) => Err(self.state_failed(e)),
+        }
+    }
+
+    async fn register_outputs(&self, request: OutputsRegistration) -> Result<(), MonitorError> {
+        register_outputs(&self.ctx, &request.urn, request.outputs)
+            .await
+            .map_err(|e| self.state_failed(e))
+    }
+
+    async fn read(&self, request: ReadRequest) -> Result<ReadResult, MonitorError> {
+        self.check_running()?;
+        match read_step(&self.ctx, &request).await {
+            Ok(Ok(properties)) => Ok(ReadResult { properties }),
+            Ok(Err(msg)) => Err(MonitorError::Engine(msg)),
+            Err(e) => Err(self.state_failed(e)),
+        }
+    }
+
+    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResult, MonitorError> {
+        invoke(&self.ctx, &request)
+            .await
+            .map_err(MonitorError::Engine)
+    }
+
+    fn log(&self, entry: LogEntry) {
+        // Errors come back as the program's failure; showing them here too would say it twice.
+        let severity = match entry.severity {
+            Severity::Debug | Severity::Error => return,
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+        };
+        let message = match entry.urn {
+            Some(urn) if !urn.is_empty() => format!("{}: {}", short_name(&urn), entry.message),
+            _ => entry.message,
+        };
+        self.ctx.display.log(severity, message);
+    }
+}
+
+fn short_name(urn: &str) -> &str {
+    urn.rsplit("::").next().unwrap_or(urn)
+}
