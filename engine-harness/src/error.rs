@@ -49,6 +49,10 @@ pub enum Error {
     /// encrypted value is damaged. Nothing was written.
     #[error("{0}")]
     Secrets(String),
+    /// A Python or Node.js program could not be set up or run: its project settings, its
+    /// environment (virtualenv, `node_modules`), or a program that never connected or hung.
+    #[error(transparent)]
+    Language(#[from] crate::language::LanguageError),
     /// An I/O error outside the state files.
     #[error("{context}: {source}")]
     Io {
@@ -66,7 +70,7 @@ impl Error {
     /// |---|---|
     /// | 0 | success |
     /// | 1 | one or more steps failed (state saved; see the messages) |
-    /// | 2 | invalid command line, program or stack configuration |
+    /// | 2 | invalid command line, program or stack configuration; a program's environment that cannot be made |
     /// | 3 | pending operations from an interrupted run block this run |
     /// | 4 | a provider plugin could not be found, built, started or configured |
     /// | 5 | the state file or journal could not be read or written |
@@ -81,6 +85,13 @@ impl Error {
             Error::State { .. } | Error::Io { .. } => 5,
             Error::Secrets(_) => 6,
             Error::Interrupted(_) => 130,
+            Error::Language(e) => match e {
+                crate::language::LanguageError::Project { .. }
+                | crate::language::LanguageError::UnknownRuntime { .. }
+                | crate::language::LanguageError::Setup { .. }
+                | crate::language::LanguageError::Spawn { .. } => 2,
+                _ => 1,
+            },
         }
     }
 

@@ -81,7 +81,12 @@ impl Providers {
             .await;
         schema
             .as_ref()
-            .and_then(|s| s.pointer(&format!("/resources/{}/isComponent", type_token.replace('~', "~0").replace('/', "~1"))))
+            .and_then(|s| {
+                s.pointer(&format!(
+                    "/resources/{}/isComponent",
+                    type_token.replace('~', "~0").replace('/', "~1")
+                ))
+            })
             .and_then(Json::as_bool)
             .unwrap_or(false)
     }

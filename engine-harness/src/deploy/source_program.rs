@@ -82,10 +82,17 @@ pub(super) async fn run(
         Ok(()) => Ok(ctx.failures.lock().map(|f| f.is_empty()).unwrap_or(false)),
         Err(e) => {
             let steps_failed = ctx.failures.lock().map(|f| !f.is_empty()).unwrap_or(true);
-            if !steps_failed {
-                ctx.fail(e.to_string());
+            if steps_failed {
+                // The program failed because a step it asked for did: that step's error says it.
+                return Ok(false);
             }
-            Ok(false)
+            match e {
+                language::LanguageError::ProgramFailed { .. } => {
+                    ctx.fail(e.to_string());
+                    Ok(false)
+                }
+                other => Err(Error::Language(other)),
+            }
         }
     }
 }
