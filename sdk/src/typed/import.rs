@@ -67,8 +67,8 @@ pub(super) async fn read_from_id<R: Resource>(
         return Err(match state_error {
             // A state that does not deserialize stays the first thing to report.
             Some(e) => Error::InvalidRequest(format!(
-                "the recorded state: {e}; and resource type `{}` cannot be read from its id alone instead (it does not support import)",
-                req.type_token
+                "the recorded state is not one of a `{ty}` ({e}), and a `{ty}` cannot be read from its id alone instead: it does not support import",
+                ty = req.type_token
             )),
             None => Error::NotImportable(req.type_token),
         });
