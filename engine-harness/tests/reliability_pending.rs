@@ -125,9 +125,17 @@ fn a_file_left_by_a_killed_create_is_imported_by_its_absolute_path() {
     let p = Project::local(FILE_PROGRAM);
     let (urn, id) = interrupted_create(&p, "f");
     let on_disk = p.path().join("f1.txt").canonicalize().unwrap();
-    assert_eq!(std::path::Path::new(&id), on_disk, "a File's id is its absolute path");
+    assert_eq!(
+        std::path::Path::new(&id),
+        on_disk,
+        "a File's id is its absolute path"
+    );
 
-    let r = p.run(&["refresh", "--import-pending-creates", &format!("{urn}={id}")]);
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{urn}={id}"),
+    ]);
     assert_eq!(r.code, 0, "{}", r.describe());
     assert!(pending(&p).is_empty(), "{}", p.state());
     let f = p.resource("f").expect("f is in the state again");
@@ -135,13 +143,22 @@ fn a_file_left_by_a_killed_create_is_imported_by_its_absolute_path() {
     assert_eq!(f["outputs"]["path"], "f1.txt");
     assert_eq!(f["outputs"]["content"], "made before the kill");
     assert_eq!(f["outputs"]["size"], 20);
-    assert!(f["outputs"]["sha256"].as_str().is_some_and(|h| h.len() == 64), "{f}");
+    assert!(
+        f["outputs"]["sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "{f}"
+    );
     assert_eq!(f["inputs"]["path"], "f1.txt");
     assert_eq!(f["inputs"]["content"], "made before the kill");
 
     // The next up converges without creating it again (which would fail: the file exists).
     let r = p.run(&["up"]).ok();
-    assert!(r.steps().contains(&s("same", "f", "ok")), "{}", r.describe());
+    assert!(
+        r.steps().contains(&s("same", "f", "ok")),
+        "{}",
+        r.describe()
+    );
     // And the imported file is managed: destroy removes it.
     p.run(&["destroy"]).ok();
     assert!(!on_disk.exists());
@@ -151,7 +168,11 @@ fn a_file_left_by_a_killed_create_is_imported_by_its_absolute_path() {
 fn a_random_left_by_a_killed_create_cannot_be_imported_and_says_so() {
     let p = Project::local(PROGRAM);
     let (urn, id) = interrupted_create(&p, "r");
-    let r = p.run(&["refresh", "--import-pending-creates", &format!("{urn}={id}")]);
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{urn}={id}"),
+    ]);
     assert_eq!(r.code, 1, "{}", r.describe());
     for want in [
         "local:index:Random",

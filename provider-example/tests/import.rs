@@ -64,7 +64,8 @@ async fn an_existing_file_is_imported_with_its_inputs_and_outputs() {
     assert_eq!(imported.outputs["size"], PropertyValue::Number(6.0));
 
     // The program that describes this file has nothing to change after the import.
-    let program = props! { "path" => "site/page.txt", "content" => "hello\n", "permissions" => "0600" };
+    let program =
+        props! { "path" => "site/page.txt", "content" => "hello\n", "permissions" => "0600" };
     let diff = p.diff(FILE, "page", &imported, &program).await;
     assert_eq!(diff.changes, DiffChanges::DiffNone as i32, "{diff:?}");
     // One that wants other content updates it in place.
@@ -204,7 +205,11 @@ async fn an_existing_directory_is_imported_and_a_missing_one_is_not_found() {
 
     std::fs::write(root.join("plain"), "x").unwrap();
     let err = p
-        .read(DIR, "plain", &by_id(&root.join("plain").display().to_string()))
+        .read(
+            DIR,
+            "plain",
+            &by_id(&root.join("plain").display().to_string()),
+        )
         .await
         .expect_err("a file is not a Directory");
     assert!(

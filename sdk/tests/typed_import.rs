@@ -66,7 +66,11 @@ impl Resource for Note {
     type Outputs = NoteState;
     const IMPORT_ID: &'static str = "the note's key";
 
-    async fn create(&self, _ctx: &Context, args: CreateArgs<NoteArgs>) -> Result<Created<NoteState>> {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        args: CreateArgs<NoteArgs>,
+    ) -> Result<Created<NoteState>> {
         let id = format!("note-{}", args.name);
         self.live
             .lock()
@@ -88,7 +92,11 @@ impl Resource for Note {
             text,
             tag: args.state.tag,
         };
-        Ok(Some(ReadResult::new(args.id, inputs.clone(), state(&inputs))))
+        Ok(Some(ReadResult::new(
+            args.id,
+            inputs.clone(),
+            state(&inputs),
+        )))
     }
 
     async fn import(
@@ -105,7 +113,11 @@ impl Resource for Note {
             text,
             tag: args.inputs.and_then(|hint| hint.tag),
         };
-        Ok(Some(ReadResult::new(args.id, inputs.clone(), state(&inputs))))
+        Ok(Some(ReadResult::new(
+            args.id,
+            inputs.clone(),
+            state(&inputs),
+        )))
     }
 }
 
@@ -117,7 +129,11 @@ impl Resource for Opaque {
     type Inputs = NoteArgs;
     type Outputs = NoteState;
 
-    async fn create(&self, _ctx: &Context, args: CreateArgs<NoteArgs>) -> Result<Created<NoteState>> {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        args: CreateArgs<NoteArgs>,
+    ) -> Result<Created<NoteState>> {
         Ok(Created::new("opaque", state(&args.inputs)))
     }
 
@@ -197,7 +213,11 @@ async fn a_read_with_only_an_id_imports_the_live_outputs_and_inputs() {
     assert_eq!(inputs, map(&[("text", "hello".into())]));
     assert_eq!(note.imports.load(Ordering::SeqCst), 1);
     assert_eq!(note.reads.load(Ordering::SeqCst), 0);
-    assert_eq!(*note.hints.lock().unwrap(), vec![None], "no inputs, no hint");
+    assert_eq!(
+        *note.hints.lock().unwrap(),
+        vec![None],
+        "no inputs, no hint"
+    );
 
     // Nothing has the id: "not found" is an empty id, as the protocol says.
     let gone = served
@@ -239,7 +259,11 @@ async fn a_read_with_a_recorded_state_still_goes_to_read() {
     assert_eq!(note.imports.load(Ordering::SeqCst), 0);
     let outputs = decode_struct(read.properties.as_ref()).unwrap();
     assert_eq!(outputs["text"], "edited outside".into());
-    assert_eq!(outputs["tag"], "blue".into(), "kept from the recorded state");
+    assert_eq!(
+        outputs["tag"],
+        "blue".into(),
+        "kept from the recorded state"
+    );
 }
 
 #[tokio::test]
@@ -296,7 +320,12 @@ async fn a_resource_without_import_is_refused_with_its_type_named() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
-    for want in ["the recorded state", "length", OPAQUE, "does not support import"] {
+    for want in [
+        "the recorded state",
+        "length",
+        OPAQUE,
+        "does not support import",
+    ] {
         assert!(err.message().contains(want), "{}", err.message());
     }
 }

@@ -117,16 +117,11 @@ pub(super) fn found_response<I: Data, O: Data>(
     marks: Marks,
 ) -> Result<ReadResponse> {
     let bad = |what: &str, e: ConvertError| Error::InvalidRequest(format!("{what}: {e}"));
-    let inputs = serde_bridge::to_property_map(&found.inputs)
-        .map_err(|e| bad("the inputs from Read", e))?;
-    let state = serde_bridge::to_property_map(&found.state)
-        .map_err(|e| bad("the state from Read", e))?;
-    let inputs = propagate(
-        inputs,
-        inputs_before,
-        Some(inputs_before),
-        Marks::default(),
-    );
+    let inputs =
+        serde_bridge::to_property_map(&found.inputs).map_err(|e| bad("the inputs from Read", e))?;
+    let state =
+        serde_bridge::to_property_map(&found.state).map_err(|e| bad("the state from Read", e))?;
+    let inputs = propagate(inputs, inputs_before, Some(inputs_before), Marks::default());
     let state = propagate(state, inputs_before, state_before, marks);
     Ok(ReadResponse::found(found.id, state, inputs))
 }

@@ -21,8 +21,14 @@
 //!   with typed inputs and state ([`PreviewOutputs`]).
 //! - **Configuration**: the type registered with [`ProviderBuilder::config`] is read with
 //!   [`Context::config`] by any resource or function, once `Configure` has run.
+//! - **Import**: a Read with an id but no usable recorded state (the `import` resource option,
+//!   a `get`, a pending create being recovered) goes to [`Resource::import`], which reads the
+//!   resource from its id alone and answers with its outputs *and* inputs; a Read with a
+//!   recorded state goes to [`Resource::read`]. A resource without `import` cannot be imported
+//!   ([`Error::NotImportable`]).
 //! - **Schema**: `GetSchema` returns a Pulumi package schema derived from the types (see
-//!   [`ProviderBuilder`]).
+//!   [`ProviderBuilder`]); each resource's description ends with an Import section saying
+//!   whether it can be imported, and with which id ([`Resource::IMPORT_ID`]).
 //! - Cancellation and the user's custom timeouts reach the author through the [`Context`]
 //!   ([`Context::cancelled`], [`Context::timeout`]): long operations should watch them.
 //!

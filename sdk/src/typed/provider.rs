@@ -641,12 +641,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
             }
             Err(e) => Err(e),
             Ok(None) => Ok(ReadResponse::gone()),
-            Ok(Some(found)) => import::found_response(
-                found,
-                &recorded_inputs,
-                Some(&req.properties),
-                Self::MARKS,
-            ),
+            Ok(Some(found)) => {
+                import::found_response(found, &recorded_inputs, Some(&req.properties), Self::MARKS)
+            }
         }
     }
 
@@ -753,7 +750,8 @@ impl<R: Resource> ErasedResource for Registered<R> {
             "properties": properties,
             "required": outputs.required,
         });
-        spec["description"] = import::describe::<R>(outputs.description.or(inputs.description)).into();
+        spec["description"] =
+            import::describe::<R>(outputs.description.or(inputs.description)).into();
         spec
     }
 }
