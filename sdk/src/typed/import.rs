@@ -126,23 +126,23 @@ pub(super) fn found_response<I: Data, O: Data>(
     Ok(ReadResponse::found(found.id, state, inputs))
 }
 
-/// The resource's schema description followed by an Import section saying whether, and with
-/// which id, it can be imported.
-pub(super) fn describe<R: Resource>(description: Option<String>) -> String {
-    let section = if R::CAPABILITIES.import {
-        let id = if R::IMPORT_ID.is_empty() {
-            "its id"
-        } else {
-            R::IMPORT_ID
-        };
-        format!(
-            "## Import\n\nAn existing resource can be adopted from its id, which is {id}: with the `import` resource option, or `pulumi import`."
-        )
+/// The resource's schema description, followed by an Import section saying with which id it
+/// can be imported when it can (the section registries show as a resource's Import docs);
+/// unchanged when it cannot.
+pub(super) fn describe<R: Resource>(description: Option<String>) -> Option<String> {
+    if !R::CAPABILITIES.import {
+        return description;
+    }
+    let id = if R::IMPORT_ID.is_empty() {
+        "its id"
     } else {
-        "## Import\n\nThis resource cannot be imported: its provider reads it only together with the state it recorded.".to_string()
+        R::IMPORT_ID
     };
-    match description {
+    let section = format!(
+        "## Import\n\nAn existing resource can be adopted from its id, which is {id}: with the `import` resource option, or `pulumi import`."
+    );
+    Some(match description {
         Some(d) => format!("{d}\n\n{section}"),
         None => section,
-    }
+    })
 }

@@ -27,8 +27,8 @@
 //!   recorded state goes to [`Resource::read`]. A resource without `import` cannot be imported
 //!   ([`Error::NotImportable`]).
 //! - **Schema**: `GetSchema` returns a Pulumi package schema derived from the types (see
-//!   [`ProviderBuilder`]); each resource's description ends with an Import section saying
-//!   whether it can be imported, and with which id ([`Resource::IMPORT_ID`]).
+//!   [`ProviderBuilder`]); the description of a resource that can be imported ends with an
+//!   Import section saying with which id ([`Resource::IMPORT_ID`]).
 //! - Cancellation and the user's custom timeouts reach the author through the [`Context`]
 //!   ([`Context::cancelled`], [`Context::timeout`]): long operations should watch them.
 //!
@@ -155,7 +155,7 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static> Data 
 /// |---|---|
 /// | [`update`](Resource::update) | every change replaces the resource (create the new one, delete the old one) |
 /// | [`read`](Resource::read) | refresh keeps the recorded state and inputs as they are |
-/// | [`import`](Resource::import) | the resource cannot be imported: a Read without a recorded state is an [`Error::NotImportable`] naming its type |
+/// | [`import`](Resource::import) | the resource cannot be imported: a Read without a recorded state is an [`Error::NotImportable`] naming its type, and the schema's description has no Import section |
 /// | [`IMPORT_ID`](Resource::IMPORT_ID) | the schema's Import section calls the id just "its id" |
 /// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when `update` is defined) |
 /// | [`SECRET_OUTPUTS`](Resource::SECRET_OUTPUTS) | outputs are secret by the [propagation rule](self#secret-propagation) and [`Secret<T>`](crate::Secret) fields |
@@ -262,8 +262,8 @@ pub trait Resource: Send + Sync + 'static {
     /// nothing with this id exists. See [`ImportArgs`] for when the SDK calls it.
     ///
     /// Defining it (under [`#[resource]`](macro@resource)) is what makes the resource
-    /// importable, and the schema says so; when absent, importing it is an
-    /// [`Error::NotImportable`] naming its type.
+    /// importable, and the schema's description says so in an Import section; when absent,
+    /// importing it is an [`Error::NotImportable`] naming its type.
     async fn import(
         &self,
         _ctx: &Context,

@@ -750,8 +750,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
             "properties": properties,
             "required": outputs.required,
         });
-        spec["description"] =
-            import::describe::<R>(outputs.description.or(inputs.description)).into();
+        if let Some(d) = import::describe::<R>(outputs.description.or(inputs.description)) {
+            spec["description"] = d.into();
+        }
         spec
     }
 }
