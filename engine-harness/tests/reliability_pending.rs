@@ -4,9 +4,10 @@
 //! resource may be left behind.
 //!
 //! The interrupted create is made by editing the state as a killed engine leaves it: the
-//! resource only in `pending_operations`, as `creating`, with the inputs it began with. The
-//! resource is the example's Directory, whose Read works from an id and the inputs (the SDK's
-//! typed Read needs a full recorded state, which a pending create does not have).
+//! resource only in `pending_operations`, as `creating`, with the inputs it began with, and the
+//! real thing (a directory, a file) on disk. The provider reads it from the id the user gives:
+//! the Directory's recorded inputs are also its state; the File's are not, so the SDK's typed
+//! layer reads it from its id alone (its import), with those inputs as a hint.
 
 mod support;
 use serde_json::Value as Json;
@@ -115,4 +116,70 @@ fn clear_pending_warns_that_a_real_resource_may_be_left_behind() {
         r.describe()
     );
     assert!(pending(&p).is_empty());
+}
+
+const FILE_PROGRAM: &str = "resources:\n  f:\n    type: local:index:File\n    properties:\n      path: f1.txt\n      content: made before the kill\n";
+
+#[test]
+fn a_file_left_by_a_killed_create_is_imported_by_its_absolute_path() {
+    let p = Project::local(FILE_PROGRAM);
+    let (urn, id) = interrupted_create(&p, "f");
+    let on_disk = p.path().join("f1.txt").canonicalize().unwrap();
+    assert_eq!(
+        std::path::Path::new(&id),
+        on_disk,
+        "a File's id is its absolute path"
+    );
+
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{urn}={id}"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(pending(&p).is_empty(), "{}", p.state());
+    let f = p.resource("f").expect("f is in the state again");
+    assert_eq!(f["id"], id.as_str());
+    assert_eq!(f["outputs"]["path"], "f1.txt");
+    assert_eq!(f["outputs"]["content"], "made before the kill");
+    assert_eq!(f["outputs"]["size"], 20);
+    assert!(
+        f["outputs"]["sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "{f}"
+    );
+    assert_eq!(f["inputs"]["path"], "f1.txt");
+    assert_eq!(f["inputs"]["content"], "made before the kill");
+
+    // The next up converges without creating it again (which would fail: the file exists).
+    let r = p.run(&["up"]).ok();
+    assert!(
+        r.steps().contains(&s("same", "f", "ok")),
+        "{}",
+        r.describe()
+    );
+    // And the imported file is managed: destroy removes it.
+    p.run(&["destroy"]).ok();
+    assert!(!on_disk.exists());
+}
+
+#[test]
+fn a_random_left_by_a_killed_create_cannot_be_imported_and_says_so() {
+    let p = Project::local(PROGRAM);
+    let (urn, id) = interrupted_create(&p, "r");
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{urn}={id}"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    for want in [
+        "local:index:Random",
+        "cannot be read from its id alone",
+        "stays recorded",
+    ] {
+        assert!(r.stderr.contains(want), "names `{want}`: {}", r.stderr);
+    }
+    assert_eq!(pending(&p).len(), 1, "the record stays");
 }

@@ -35,6 +35,11 @@
 //!   resources, so Delete never leaves empty parents behind). A directory that already exists
 //!   is an error rather than silently adopted.
 //! - **read** reports a directory removed outside as *gone*.
+//! - **import** adopts an existing directory from its id, its absolute path: `path` is given
+//!   relative to `local:root` when the directory is inside it. Only existence is read back
+//!   (as by **read**); `permissions` and `recursive` come from the inputs the engine sends
+//!   along when it recovers a pending create, and are absent otherwise. A missing directory is
+//!   *not found*; something else at the path is an error.
 //! - **update** applies new `permissions`; `recursive` only matters to a later delete.
 //! - **delete** removes an empty directory. A non-empty one is refused with an error naming
 //!   the path and the `recursive` option, unless `recursive` is `true`: deleting files the
@@ -44,7 +49,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use provider_sdk::ops::CheckFailure;
 use provider_sdk::typed::{
-    CreateArgs, Created, DeleteArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
+    CreateArgs, Created, DeleteArgs, ImportArgs, ReadArgs, ReadResult, Resource, UpdateArgs,
+    resource,
 };
 use provider_sdk::{Context, Error, Result};
 use schemars::JsonSchema;
@@ -99,6 +105,7 @@ impl Resource for Directory {
     type Inputs = DirectoryArgs;
     type Outputs = DirectoryState;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
+    const IMPORT_ID: &'static str = "the directory's absolute path";
 
     async fn check(&self, _ctx: &Context, inputs: &mut DirectoryArgs) -> Result<Vec<CheckFailure>> {
         let mut failures = Vec::new();
@@ -140,6 +147,27 @@ impl Resource for Directory {
             // Gone, or replaced by something that is not a directory: either way ours is gone.
             Ok(None) | Err(_) => Ok(None),
         }
+    }
+
+    async fn import(
+        &self,
+        ctx: &Context,
+        args: ImportArgs<DirectoryArgs>,
+    ) -> Result<Option<ReadResult<DirectoryArgs, DirectoryState>>> {
+        let path = root::path_of_id(TYPE, &args.id)?;
+        if fs::directory_state(&path)?.is_none() {
+            return Ok(None);
+        }
+        let root = root::configured(ctx)?;
+        let inputs = match args.inputs {
+            Some(hint) if root.resolve("path", &hint.path).ok().as_ref() == Some(&path) => hint,
+            _ => DirectoryArgs {
+                path: root.relative(&path),
+                permissions: None,
+                recursive: None,
+            },
+        };
+        Ok(Some(ReadResult::new(args.id, inputs.clone(), inputs)))
     }
 
     async fn update(

@@ -43,12 +43,19 @@
 //!   drops it from the state on refresh and the next `up` creates it again); a file edited
 //!   outside reads with its live `content`, `permissions` and `sha256`, so the next `up` shows
 //!   the difference and writes the program's content back.
+//! - **import** adopts an existing file from its id, its absolute path: the live text becomes
+//!   `content`, the live mode `permissions`, and `path` is given relative to `local:root`
+//!   when the file is inside it, as a program would write it. When the engine sends the inputs
+//!   a create began with (a pending create being recovered) and the file holds what they say,
+//!   those inputs are kept (so a `source` asset stays a `source`). A missing file is *not
+//!   found*; a file that is not UTF-8 text cannot be imported, since `content` is text.
 //! - **update** rewrites content and permissions in place; **delete** removes the file (a file
 //!   already gone is fine).
 
 use provider_sdk::ops::{CheckFailure, DiffKind, DiffResponse, PropertyDiff};
 use provider_sdk::typed::{
-    CreateArgs, Created, DeleteArgs, DiffArgs, ReadArgs, ReadResult, Resource, UpdateArgs, resource,
+    CreateArgs, Created, DeleteArgs, DiffArgs, ImportArgs, ReadArgs, ReadResult, Resource,
+    UpdateArgs, resource,
 };
 use provider_sdk::value::Asset;
 use provider_sdk::{Context, Error, Result};
@@ -164,6 +171,7 @@ impl Resource for File {
     type Inputs = FileArgs;
     type Outputs = FileState;
     const REPLACE_ON_CHANGES: &'static [&'static str] = &["path"];
+    const IMPORT_ID: &'static str = "the file's absolute path";
 
     async fn check(&self, _ctx: &Context, inputs: &mut FileArgs) -> Result<Vec<CheckFailure>> {
         let mut failures = Vec::new();
@@ -265,6 +273,43 @@ impl Resource for File {
         inputs.permissions = Some(fs::format_permissions(live.mode));
         let mut state = inputs.clone().state(&live.content);
         state.sha256 = live_sha;
+        Ok(Some(ReadResult::new(args.id, inputs, state)))
+    }
+
+    async fn import(
+        &self,
+        ctx: &Context,
+        args: ImportArgs<FileArgs>,
+    ) -> Result<Option<ReadResult<FileArgs, FileState>>> {
+        let path = root::path_of_id(TYPE, &args.id)?;
+        let Some(live) = fs::read_file(&path)? else {
+            return Ok(None);
+        };
+        let root = Self::root(ctx)?;
+        // The inputs sent along describe this file only when they name its path and content.
+        let hint = args.inputs.filter(|hint| {
+            root.resolve("path", &hint.path).ok().as_ref() == Some(&path)
+                && hint
+                    .bytes()
+                    .is_ok_and(|bytes| fs::sha256_hex(&bytes) == live.sha256())
+        });
+        let mut inputs = match hint {
+            Some(hint) => hint,
+            None => FileArgs {
+                path: root.relative(&path),
+                content: Some(String::from_utf8(live.content.clone()).map_err(|_| {
+                    Error::failed(format!(
+                        "{} is not UTF-8 text, which a `{TYPE}`'s `content` must be, so it cannot be imported",
+                        path.display()
+                    ))
+                })?),
+                source: None,
+                permissions: None,
+                overwrite: None,
+            },
+        };
+        inputs.permissions = Some(fs::format_permissions(live.mode));
+        let state = inputs.clone().state(&live.content);
         Ok(Some(ReadResult::new(args.id, inputs, state)))
     }
 

@@ -10,6 +10,9 @@
 //! | `local:index:Service` | a long-running process with a readiness check; partial failure ([`service`]) |
 //! | `local:index:readFile`, `local:index:hash` | functions ([`functions`]) |
 //!
+//! File and Directory can be imported (adopted from their id, the absolute path; their schema
+//! descriptions have an Import section); the others cannot.
+//!
 //! Configuration: `local:root`, optional, the directory every relative path is resolved
 //! against ([`root::LocalConfig`]); when absent, relative paths resolve against the plugin's
 //! working directory, which is the program's directory when an engine launches it. Configure

@@ -4,7 +4,9 @@
 //! `prefix` (a string, default empty; changing it updates in place, keeping the random part).
 //! Output: `result`, the prefix followed by `length` random alphanumeric characters. A secret
 //! prefix makes the result secret (the typed layer's secret propagation). Read keeps the
-//! recorded state: a random string lives only there.
+//! recorded state: a random string lives only there. For the same reason a Random cannot be
+//! imported: its id does not hold the value, so the `impl` defines no `import`, and the SDK
+//! answers an import with an error naming the type.
 
 use provider_sdk::ops::CheckFailure;
 use provider_sdk::typed::{CreateArgs, Created, Resource, UpdateArgs, resource};

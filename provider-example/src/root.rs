@@ -145,6 +145,26 @@ impl Root {
         }
         Ok(out)
     }
+
+    /// `path` (absolute) as a program would give it: relative to the root when it is inside
+    /// the root, else absolute. The inverse of [`Root::resolve`], used when importing.
+    pub fn relative(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.dir) {
+            Ok(inside) if !inside.as_os_str().is_empty() => inside.display().to_string(),
+            _ => path.display().to_string(),
+        }
+    }
+}
+
+/// The path that the id of an imported file or directory names: ids are absolute paths (what
+/// `create` records), and anything else is an error naming the resource type.
+pub(crate) fn path_of_id(token: &str, id: &str) -> Result<PathBuf> {
+    if Path::new(id).is_absolute() {
+        return Ok(PathBuf::from(id));
+    }
+    Err(Error::InvalidRequest(format!(
+        "a `{token}` is imported by its absolute path (the id its create records), such as `/srv/site/index.html`; got `{id}`"
+    )))
 }
 
 fn invalid(what: &str) -> Error {
@@ -246,5 +266,18 @@ mod tests {
             0,
             "the writability probe is cleaned up"
         );
+        assert_eq!(root.relative(&base.join("a/b.txt")), "a/b.txt");
+        assert_eq!(root.relative(Path::new("/etc/hosts")), "/etc/hosts");
+        assert_eq!(root.relative(&base), base.display().to_string());
+    }
+
+    #[test]
+    fn an_id_to_import_must_be_an_absolute_path() {
+        assert_eq!(path_of_id("t", "/a/b").unwrap(), PathBuf::from("/a/b"));
+        let err = path_of_id("local:index:File", "a/b").unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+        for want in ["local:index:File", "absolute path", "`a/b`"] {
+            assert!(err.to_string().contains(want), "{err}");
+        }
     }
 }

@@ -45,6 +45,14 @@ pub enum Error {
     #[error("{0} is not implemented by this provider")]
     Unimplemented(&'static str),
 
+    /// A Read without a recorded state (an import, or a `get`) of a resource type (the token
+    /// given) that can be read only together with its recorded state. Sent as
+    /// `UNIMPLEMENTED`.
+    #[error(
+        "resource type `{0}` cannot be imported: this provider reads it only together with its recorded state, not from its id alone"
+    )]
+    NotImportable(String),
+
     /// A bug in the provider, such as a panic in its code. Sent as `INTERNAL`.
     #[error("internal provider error: {0}")]
     Internal(String),
@@ -117,7 +125,7 @@ impl Error {
             Error::Cancelled(_) => tonic::Code::Cancelled,
             Error::Timeout(_) => tonic::Code::DeadlineExceeded,
             Error::Failed(_) => tonic::Code::Aborted,
-            Error::Unimplemented(_) => tonic::Code::Unimplemented,
+            Error::Unimplemented(_) | Error::NotImportable(_) => tonic::Code::Unimplemented,
             Error::Internal(_) => tonic::Code::Internal,
             Error::NotConfigured(_) => tonic::Code::FailedPrecondition,
         }

@@ -2,7 +2,7 @@
 //!
 //! A [`Driver`] holds a provider and calls it as the engine would, step by step, with typed
 //! inputs and outputs: [`Driver::configure`], then per resource type
-//! ([`Driver::resource`]) `check`, `create`, `diff`, `update`, `read`, `delete` and the two
+//! ([`Driver::resource`]) `check`, `create`, `diff`, `update`, `read`, `import`, `delete` and the two
 //! previews, and [`Driver::invoke`] for functions. Each step is one line; a step the engine
 //! would refuse (inputs that fail Check, an update whose diff asks for a replacement) is an
 //! error that says so.
@@ -327,23 +327,34 @@ impl<P: ResourceProvider, R: Resource> ResourceDriver<'_, P, R> {
         &self,
         instance: &Instance<R::Outputs>,
     ) -> Result<Option<Instance<R::Outputs>>> {
-        let mut req = ReadRequest::new(
+        let req = ReadRequest::new(
             &self.token,
             &instance.id,
             instance.state.clone(),
             instance.inputs.clone(),
         );
-        req.name = instance.name.clone();
-        req.urn = self.urn(&instance.name);
-        let read = self
-            .driver
-            .provider
-            .read(&self.ctx(&instance.name), req)
-            .await?;
+        self.send_read(&instance.name, req).await
+    }
+
+    /// `Read` of the resource with `id` alone, as an import sends it (no recorded outputs or
+    /// inputs), recorded under `name`: `None` when nothing has that id.
+    pub async fn import(&self, name: &str, id: &str) -> Result<Option<Instance<R::Outputs>>> {
+        let req = ReadRequest::new(&self.token, id, PropertyMap::new(), PropertyMap::new());
+        self.send_read(name, req).await
+    }
+
+    async fn send_read(
+        &self,
+        name: &str,
+        mut req: ReadRequest,
+    ) -> Result<Option<Instance<R::Outputs>>> {
+        req.name = name.to_string();
+        req.urn = self.urn(name);
+        let read = self.driver.provider.read(&self.ctx(name), req).await?;
         if read.id.is_empty() {
             return Ok(None);
         }
-        self.instance(&instance.name, read.id, read.properties, read.inputs)
+        self.instance(name, read.id, read.properties, read.inputs)
             .map(Some)
     }
 

@@ -8,10 +8,11 @@ use quote::{ToTokens, quote};
 use syn::{ImplItem, ItemImpl, parse_macro_input, parse_quote};
 
 /// Put on an `impl Resource for T` block instead of `#[async_trait]`: the SDK then knows from
-/// the block itself whether `update` and `read` are implemented, so the two can never disagree.
+/// the block itself whether `update`, `read` and `import` are implemented, so the two can never
+/// disagree.
 ///
 /// It applies `async_trait` and adds the hidden `CAPABILITIES` constant saying which of
-/// `update` and `read` the block defines.
+/// `update`, `read` and `import` the block defines.
 #[proc_macro_attribute]
 pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
@@ -35,7 +36,7 @@ pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
             .iter()
             .any(|item| matches!(item, ImplItem::Fn(f) if f.sig.ident == name))
     };
-    let (update, read) = (defines("update"), defines("read"));
+    let (update, read, import) = (defines("update"), defines("read"), defines("import"));
     if let Some(written) = block.items.iter().find_map(|item| match item {
         ImplItem::Const(c) if c.ident == "CAPABILITIES" || c.ident == "UPDATES_IN_PLACE" => {
             Some(c.ident.clone())
@@ -45,7 +46,7 @@ pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
         return syn::Error::new_spanned(
             &written,
             format!(
-                "`{written}` is not written by hand: `#[resource]` derives it from whether this block defines `update` and `read`"
+                "`{written}` is not written by hand: `#[resource]` derives it from whether this block defines `update`, `read` and `import`"
             ),
         )
         .to_compile_error()
@@ -54,7 +55,7 @@ pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
     block.items.push(parse_quote! {
         #[doc(hidden)]
         const CAPABILITIES: ::provider_sdk::typed::Capabilities =
-            ::provider_sdk::typed::Capabilities::__from_impl(#update, #read);
+            ::provider_sdk::typed::Capabilities::__from_impl(#update, #read, #import);
     });
     quote!(#[::provider_sdk::async_trait] #block).into()
 }

@@ -21,8 +21,14 @@
 //!   with typed inputs and state ([`PreviewOutputs`]).
 //! - **Configuration**: the type registered with [`ProviderBuilder::config`] is read with
 //!   [`Context::config`] by any resource or function, once `Configure` has run.
+//! - **Import**: a Read with an id but no usable recorded state (the `import` resource option,
+//!   a `get`, a pending create being recovered) goes to [`Resource::import`], which reads the
+//!   resource from its id alone and answers with its outputs *and* inputs; a Read with a
+//!   recorded state goes to [`Resource::read`]. A resource without `import` cannot be imported
+//!   ([`Error::NotImportable`]).
 //! - **Schema**: `GetSchema` returns a Pulumi package schema derived from the types (see
-//!   [`ProviderBuilder`]).
+//!   [`ProviderBuilder`]); the description of a resource that can be imported ends with an
+//!   Import section saying with which id ([`Resource::IMPORT_ID`]).
 //! - Cancellation and the user's custom timeouts reach the author through the [`Context`]
 //!   ([`Context::cancelled`], [`Context::timeout`]): long operations should watch them.
 //!
@@ -111,6 +117,7 @@
 //! Authors need `serde` (with `derive`) and `schemars` as dependencies for the derives.
 
 mod diff;
+mod import;
 mod provider;
 mod schema;
 mod secrets;
@@ -120,6 +127,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use diff::structural_diff;
+pub use import::ImportArgs;
 pub use provider::{BuildError, ProviderBuilder, TypedProvider, UnknownProperty};
 pub use provider_sdk_macros::resource;
 
@@ -147,6 +155,8 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static> Data 
 /// |---|---|
 /// | [`update`](Resource::update) | every change replaces the resource (create the new one, delete the old one) |
 /// | [`read`](Resource::read) | refresh keeps the recorded state and inputs as they are |
+/// | [`import`](Resource::import) | the resource cannot be imported: a Read without a recorded state is an [`Error::NotImportable`] naming its type, and the schema's description has no Import section |
+/// | [`IMPORT_ID`](Resource::IMPORT_ID) | the schema's Import section calls the id just "its id" |
 /// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when `update` is defined) |
 /// | [`SECRET_OUTPUTS`](Resource::SECRET_OUTPUTS) | outputs are secret by the [propagation rule](self#secret-propagation) and [`Secret<T>`](crate::Secret) fields |
 /// | [`PLAIN_OUTPUTS`](Resource::PLAIN_OUTPUTS) | every computed output becomes secret when any input is |
@@ -200,7 +210,7 @@ pub trait Resource: Send + Sync + 'static {
     /// The outputs: the state the engine records.
     type Outputs: Data;
 
-    /// Which of `update` and `read` the `impl` defines: written by
+    /// Which of `update`, `read` and `import` the `impl` defines: written by
     /// [`#[resource]`](macro@resource), never by hand.
     #[doc(hidden)]
     const CAPABILITIES: Capabilities = Capabilities::UNDECLARED;
@@ -224,6 +234,10 @@ pub trait Resource: Send + Sync + 'static {
     /// default), the engine creates the replacement first.
     const DELETE_BEFORE_REPLACE: bool = false;
 
+    /// What the id given to [`import`](Resource::import) is, for the schema's Import section
+    /// (such as "the file's absolute path"). Unused when `import` is not defined.
+    const IMPORT_ID: &'static str = "";
+
     /// Creates the resource. Never called during preview: inputs are always fully known.
     async fn create(
         &self,
@@ -241,6 +255,21 @@ pub trait Resource: Send + Sync + 'static {
         _args: ReadArgs<Self::Inputs, Self::Outputs>,
     ) -> Result<Option<ReadResult<Self::Inputs, Self::Outputs>>> {
         Err(Error::Unimplemented("Read"))
+    }
+
+    /// Reads an existing resource from its id alone (import, `get`, or a pending create being
+    /// recovered): the live state and the inputs that would produce it. `Ok(None)` means
+    /// nothing with this id exists. See [`ImportArgs`] for when the SDK calls it.
+    ///
+    /// Defining it (under [`#[resource]`](macro@resource)) is what makes the resource
+    /// importable, and the schema's description says so in an Import section; when absent,
+    /// importing it is an [`Error::NotImportable`] naming its type.
+    async fn import(
+        &self,
+        _ctx: &Context,
+        _args: ImportArgs<Self::Inputs>,
+    ) -> Result<Option<ReadResult<Self::Inputs, Self::Outputs>>> {
+        Err(Error::Unimplemented("Import"))
     }
 
     /// Updates the resource in place and returns its new outputs; never called during preview.
@@ -302,6 +331,7 @@ pub struct Capabilities {
     declared: bool,
     update: bool,
     read: bool,
+    import: bool,
 }
 
 impl Capabilities {
@@ -310,15 +340,17 @@ impl Capabilities {
         declared: false,
         update: false,
         read: false,
+        import: false,
     };
 
     /// What `#[resource]` writes.
     #[doc(hidden)]
-    pub const fn __from_impl(update: bool, read: bool) -> Self {
+    pub const fn __from_impl(update: bool, read: bool, import: bool) -> Self {
         Capabilities {
             declared: true,
             update,
             read,
+            import,
         }
     }
 }
@@ -423,7 +455,7 @@ pub struct ReadArgs<I, O> {
     pub urn: String,
     /// The resource's name.
     pub name: String,
-    /// The inputs last recorded; `None` on import, or when they no longer deserialize.
+    /// The inputs last recorded; `None` when there are none or they no longer deserialize.
     pub inputs: Option<I>,
     /// The state last recorded.
     pub state: O,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::import;
 use super::schema::{SchemaBuilder, property_kinds};
 use super::secrets::{Marks, propagate};
 use super::{
@@ -611,12 +612,17 @@ impl<R: Resource> ErasedResource for Registered<R> {
 
     async fn read(&self, ctx: &Context, req: ReadRequest) -> Result<ReadResponse> {
         let recorded_inputs = self.old_inputs(&req.inputs, &req.properties);
+        // Without a recorded state (an import, a `get`, a pending create's inputs) the
+        // resource is read from its id alone.
+        if req.properties.is_empty() {
+            return import::read_from_id(&self.resource, ctx, req, recorded_inputs, None).await;
+        }
         let state = match serde_bridge::from_property_map(&req.properties) {
             Ok(state) => state,
-            Err(e) if req.properties.is_empty() => {
-                return Err(bad_request("Read needs the recorded state", e));
+            Err(e) => {
+                return import::read_from_id(&self.resource, ctx, req, recorded_inputs, Some(e))
+                    .await;
             }
-            Err(e) => return Err(bad_request("the recorded state", e)),
         };
         if !R::CAPABILITIES.read {
             // No `read`: refresh keeps what was recorded.
@@ -636,18 +642,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             Err(e) => Err(e),
             Ok(None) => Ok(ReadResponse::gone()),
             Ok(Some(found)) => {
-                let inputs = serde_bridge::to_property_map(&found.inputs)
-                    .map_err(|e| bad_request("the inputs from Read", e))?;
-                let state = serde_bridge::to_property_map(&found.state)
-                    .map_err(|e| bad_request("the state from Read", e))?;
-                let inputs = propagate(
-                    inputs,
-                    &recorded_inputs,
-                    Some(&recorded_inputs),
-                    Marks::default(),
-                );
-                let state = propagate(state, &recorded_inputs, Some(&req.properties), Self::MARKS);
-                Ok(ReadResponse::found(found.id, state, inputs))
+                import::found_response(found, &recorded_inputs, Some(&req.properties), Self::MARKS)
             }
         }
     }
@@ -755,7 +750,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             "properties": properties,
             "required": outputs.required,
         });
-        if let Some(d) = outputs.description.or(inputs.description) {
+        if let Some(d) = import::describe::<R>(outputs.description.or(inputs.description)) {
             spec["description"] = d.into();
         }
         spec

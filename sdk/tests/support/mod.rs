@@ -44,6 +44,7 @@ pub async fn serve<P: ResourceProvider>(provider: P, engine_address: Option<Stri
 }
 
 /// A `CreateRequest` for a resource named `name`.
+#[allow(dead_code)] // not every test file creates through it
 pub fn create_request(name: &str) -> pulumirpc::CreateRequest {
     pulumirpc::CreateRequest {
         urn: format!("urn:pulumi:dev::test::test:index:Thing::{name}"),
