@@ -57,6 +57,7 @@ extern crate self as provider_sdk;
 mod context;
 mod error;
 mod logger;
+pub mod monitor;
 pub mod ops;
 mod provider;
 pub mod serde_bridge;
