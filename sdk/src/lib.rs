@@ -73,7 +73,7 @@ pub use context::{ConfigState, Context};
 pub use error::{Error, InitFailure, MissingKey, Result};
 pub use logger::Logger;
 pub use provider::{ResourceProvider, diff_top_level};
-pub use serde_bridge::Secret;
+pub use serde_bridge::{Maybe, Secret};
 pub use serve::{Plugin, PluginArgs, ServeError};
 pub use tokio_util::sync::CancellationToken;
 pub use value::{PropertyMap, PropertyValue};

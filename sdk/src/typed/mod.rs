@@ -110,6 +110,7 @@
 //!
 //! Authors need `serde` (with `derive`) and `schemars` as dependencies for the derives.
 
+pub mod component;
 mod diff;
 mod provider;
 mod schema;
@@ -119,6 +120,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use component::{Child, Component, ComponentContext, Method, MethodContext};
 pub use diff::structural_diff;
 pub use provider::{BuildError, ProviderBuilder, TypedProvider, UnknownProperty};
 pub use provider_sdk_macros::resource;
