@@ -119,7 +119,9 @@ impl Error {
     pub fn code(&self) -> tonic::Code {
         match self {
             Error::InitFailed(_) | Error::OutcomeUnknown(_) => tonic::Code::Unknown,
-            Error::MissingConfig(_) | Error::InvalidRequest(_) | Error::InvalidInputs(_) => tonic::Code::InvalidArgument,
+            Error::MissingConfig(_) | Error::InvalidRequest(_) | Error::InvalidInputs(_) => {
+                tonic::Code::InvalidArgument
+            }
             Error::Cancelled(_) => tonic::Code::Cancelled,
             Error::Timeout(_) => tonic::Code::DeadlineExceeded,
             Error::Failed(_) => tonic::Code::Aborted,

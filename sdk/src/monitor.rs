@@ -53,7 +53,11 @@ pub struct RegisterRequest {
 
 impl RegisterRequest {
     /// A custom resource of `type_token` named `name` with `inputs`.
-    pub fn custom(type_token: impl Into<String>, name: impl Into<String>, inputs: PropertyMap) -> Self {
+    pub fn custom(
+        type_token: impl Into<String>,
+        name: impl Into<String>,
+        inputs: PropertyMap,
+    ) -> Self {
         RegisterRequest {
             type_token: type_token.into(),
             name: name.into(),

@@ -222,7 +222,9 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
     ) -> Result<Response<pb::CallResponse>, Status> {
         let req = crate::wire::component::call_request(request.into_inner())?;
         let ctx = self.context("", req.deployment.dry_run, 0.0);
-        let resp = self.guard("Call", "", self.provider.call(&ctx, req)).await?;
+        let resp = self
+            .guard("Call", "", self.provider.call(&ctx, req))
+            .await?;
         Ok(Response::new(crate::wire::component::call_response(
             resp,
             &self.negotiated,

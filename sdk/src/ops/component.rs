@@ -186,7 +186,11 @@ pub struct ConstructRequest {
 
 impl ConstructRequest {
     /// A request to construct `name` of type `type_token` with `inputs` (for tests).
-    pub fn new(type_token: impl Into<String>, name: impl Into<String>, inputs: PropertyMap) -> Self {
+    pub fn new(
+        type_token: impl Into<String>,
+        name: impl Into<String>,
+        inputs: PropertyMap,
+    ) -> Self {
         ConstructRequest {
             type_token: type_token.into(),
             name: name.into(),

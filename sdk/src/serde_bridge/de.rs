@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
-use super::{MAYBE_NEWTYPE, SECRET_NEWTYPE};
 use super::error::{ConvertError, ConvertErrorKind};
+use super::{MAYBE_NEWTYPE, SECRET_NEWTYPE};
 use crate::value::{ArchiveSource, AssetSource, PropertyMap, PropertyValue};
 use crate::wire::values::join_key;
 

@@ -2,8 +2,8 @@
 
 use serde::ser::{self, Serialize};
 
-use super::{MAYBE_NEWTYPE, SECRET_NEWTYPE};
 use super::error::{ConvertError, ConvertErrorKind};
+use super::{MAYBE_NEWTYPE, SECRET_NEWTYPE};
 use crate::value::{PropertyMap, PropertyValue};
 
 type Result<T> = std::result::Result<T, ConvertError>;

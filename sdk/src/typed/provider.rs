@@ -141,7 +141,11 @@ impl ProviderBuilder {
 
     /// Registers the component `component` under `token` (`<package>:<module>:<Name>`); see
     /// [`Component`](super::Component).
-    pub fn component<C: super::Component>(mut self, token: impl Into<String>, component: C) -> Self {
+    pub fn component<C: super::Component>(
+        mut self,
+        token: impl Into<String>,
+        component: C,
+    ) -> Self {
         self.components.add_component(token.into(), component);
         self
     }

@@ -9,8 +9,8 @@ use tonic::Status;
 use super::requests::Negotiated;
 use super::values::decode_struct;
 use crate::ops::{
-    CallRequest, CallResponse, CheckFailure, ResourceOptions, ConstructRequest,
-    ConstructResponse, CustomTimeouts, DeploymentInfo,
+    CallRequest, CallResponse, CheckFailure, ConstructRequest, ConstructResponse, CustomTimeouts,
+    DeploymentInfo, ResourceOptions,
 };
 use crate::value::PropertyMap;
 

@@ -240,7 +240,12 @@ pub struct MethodContext<C> {
 }
 
 impl<C: Component> MethodContext<C> {
-    pub(super) fn new(ctx: &Context, urn: String, deployment: DeploymentInfo, taint: Taint) -> Self {
+    pub(super) fn new(
+        ctx: &Context,
+        urn: String,
+        deployment: DeploymentInfo,
+        taint: Taint,
+    ) -> Self {
         let mut ctx = ctx.clone();
         ctx.logger = ctx.logger.for_urn(&urn);
         ctx.urn = urn.clone();

@@ -47,8 +47,10 @@ impl Components {
     }
 
     pub(crate) fn add_component<C: Component>(&mut self, token: String, component: C) {
-        self.pending
-            .push(Pending::Component(token, Arc::new(RegisteredComponent(component))));
+        self.pending.push(Pending::Component(
+            token,
+            Arc::new(RegisteredComponent(component)),
+        ));
     }
 
     pub(crate) fn add_method<M: Method>(&mut self, token: String, method: M) {
@@ -270,7 +272,10 @@ impl<C: Component> ErasedComponent for RegisteredComponent<C> {
                     ))
                 })?;
                 let taint = cctx.taint.into_inner().unwrap_or_else(|e| e.into_inner());
-                let children = cctx.children.into_inner().unwrap_or_else(|e| e.into_inner());
+                let children = cctx
+                    .children
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner());
                 (taint.mark(outputs), children)
             }
         };

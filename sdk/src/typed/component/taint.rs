@@ -61,7 +61,9 @@ impl Taint {
         if self.is_empty() {
             return map;
         }
-        map.into_iter().map(|(k, v)| (k, self.mark_value(v))).collect()
+        map.into_iter()
+            .map(|(k, v)| (k, self.mark_value(v)))
+            .collect()
     }
 
     fn mark_value(&self, value: PropertyValue) -> PropertyValue {
