@@ -149,3 +149,66 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Maybe<T> {
         generator.subschema_for::<T>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serde_bridge::{from_property_map, to_property_map};
+    use crate::value::{PropertyMap, PropertyValue, UnknownKind};
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Args {
+        port: Maybe<u16>,
+        name: Option<Maybe<String>>,
+        tags: Vec<Maybe<String>>,
+    }
+
+    fn unknown() -> PropertyValue {
+        PropertyValue::Unknown(UnknownKind::Any)
+    }
+
+    #[test]
+    fn unknowns_read_as_unknown_at_any_depth_and_plain_values_are_unchanged() {
+        let map = PropertyMap::from([
+            ("port".to_string(), PropertyValue::secret(unknown())),
+            ("name".to_string(), unknown()),
+            (
+                "tags".to_string(),
+                PropertyValue::Array(vec!["a".into(), unknown()]),
+            ),
+        ]);
+        let args: Args = from_property_map(&map).unwrap();
+        assert_eq!(
+            args,
+            Args {
+                port: Maybe::Unknown,
+                name: Some(Maybe::Unknown),
+                tags: vec![Maybe::Known("a".into()), Maybe::Unknown],
+            }
+        );
+        let back = to_property_map(&args).unwrap();
+        assert!(back["port"].is_unknown() && back["name"].is_unknown());
+
+        let absent = PropertyMap::from([
+            ("port".to_string(), 80.into()),
+            ("tags".to_string(), PropertyValue::Array(vec![])),
+        ]);
+        let args: Args = from_property_map(&absent).unwrap();
+        assert_eq!((args.port, args.name), (Maybe::Known(80), None));
+        // A `T` that is not a `Maybe` still refuses an unknown, naming the property.
+        #[derive(Deserialize, Debug)]
+        struct Plain {
+            #[allow(dead_code)]
+            port: Option<u16>,
+        }
+        let err = from_property_map::<Plain>(&PropertyMap::from([("port".to_string(), unknown())]))
+            .unwrap_err();
+        assert_eq!(err.path, "port");
+        // Other formats see a known value as the plain value.
+        assert_eq!(serde_json::to_string(&Maybe::Known(3)).unwrap(), "3");
+        assert_eq!(
+            serde_json::from_str::<Maybe<u8>>("3").unwrap(),
+            Maybe::Known(3)
+        );
+    }
+}
