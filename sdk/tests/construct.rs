@@ -164,9 +164,27 @@ impl Method for Describe {
     }
 }
 
+/// A component whose code panics.
+struct Boom;
+
+#[async_trait]
+impl Component for Boom {
+    type Inputs = BTreeMap<String, String>;
+    type Outputs = BTreeMap<String, String>;
+    async fn construct(
+        &self,
+        _ctx: &ComponentContext,
+        _name: &str,
+        _inputs: Self::Inputs,
+    ) -> Result<Self::Outputs> {
+        panic!("boom in construct")
+    }
+}
+
 fn provider() -> TypedProvider {
     ProviderBuilder::new("test", "1.0.0")
         .resource(NOTE, Note)
+        .component("test:index:Boom", Boom)
         .component(SITE, Site)
         .method(DESCRIBE, Describe)
         .build()
@@ -656,4 +674,27 @@ async fn a_provider_without_components_refuses_construct_clearly() {
         "{}",
         status.message()
     );
+}
+
+#[tokio::test]
+async fn a_panic_in_construct_fails_only_that_call() {
+    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
+        .await
+        .unwrap();
+    let mut served = support::serve(provider(), None).await;
+    let mut boom = construct_request(&monitor, PropertyMap::new(), false);
+    boom.r#type = "test:index:Boom".into();
+    let status = served.client.construct(boom).await.expect_err("panics");
+    assert_eq!(status.code(), tonic::Code::Internal);
+    assert!(
+        status.message().contains("boom in construct"),
+        "{}",
+        status.message()
+    );
+    let inputs = site_inputs(&[("a", "x".into())], 8080.into());
+    served
+        .client
+        .construct(construct_request(&monitor, inputs, false))
+        .await
+        .expect("the plugin still serves");
 }

@@ -106,7 +106,8 @@ pub struct ProviderBuilder {
     resources: Vec<(String, Arc<dyn ErasedResource>)>,
     functions: Vec<(String, Arc<dyn ErasedFunction>)>,
     config: Option<Arc<dyn ErasedConfig>>,
-    components: Components,
+    /// Components and methods, registered by `typed::component`'s part of the builder.
+    pub(super) components: Components,
 }
 
 impl ProviderBuilder {
@@ -136,25 +137,6 @@ impl ProviderBuilder {
         self.components.note_resource::<R>(&token);
         self.resources
             .push((token, Arc::new(Registered::new(resource))));
-        self
-    }
-
-    /// Registers the component `component` under `token` (`<package>:<module>:<Name>`); see
-    /// [`Component`](super::Component).
-    pub fn component<C: super::Component>(
-        mut self,
-        token: impl Into<String>,
-        component: C,
-    ) -> Self {
-        self.components.add_component(token.into(), component);
-        self
-    }
-
-    /// Registers the method `method` of a component under `token`
-    /// (`<component token>/<name>`, the component registered with
-    /// [`component`](Self::component)); see [`Method`](super::Method).
-    pub fn method<M: super::Method>(mut self, token: impl Into<String>, method: M) -> Self {
-        self.components.add_method(token.into(), method);
         self
     }
 

@@ -17,9 +17,27 @@ use crate::ops::{
     CallRequest, CallResponse, ConstructRequest, ConstructResponse, ResourceOptions, SELF_ARG,
 };
 use crate::serde_bridge::{self, ConvertErrorKind, read_all};
+use crate::typed::ProviderBuilder;
 use crate::typed::provider::{BuildError, check_token, failures_of};
 use crate::typed::schema::{SchemaBuilder, property_kinds};
 use crate::value::{PropertyMap, PropertyValue};
+
+impl ProviderBuilder {
+    /// Registers the component `component` under `token` (`<package>:<module>:<Name>`); see
+    /// [`Component`].
+    pub fn component<C: Component>(mut self, token: impl Into<String>, component: C) -> Self {
+        self.components.add_component(token.into(), component);
+        self
+    }
+
+    /// Registers the method `method` of a component under `token`
+    /// (`<component token>/<name>`, the component registered with
+    /// [`component`](Self::component)); see [`Method`].
+    pub fn method<M: Method>(mut self, token: impl Into<String>, method: M) -> Self {
+        self.components.add_method(token.into(), method);
+        self
+    }
+}
 
 /// The components, methods and resource tokens of a provider.
 #[derive(Default)]
