@@ -18,15 +18,21 @@ use pulumirpc::tonic::Code;
 
 /// A monitor whose children are created by an in-process provider configured with `root`.
 async fn monitor(root: &std::path::Path) -> TestMonitor {
+    monitor_previewing(root, false).await
+}
+
+/// The same, previewing the children instead when `preview` is set.
+async fn monitor_previewing(root: &std::path::Path, preview: bool) -> TestMonitor {
     let provider = provider_example::typed_provider();
     let args = props! { "root" => root.display().to_string() };
     provider
         .configure(&Context::detached(""), ConfigureRequest::new(args))
         .await
         .expect("configures");
-    TestMonitor::start(TestMonitorOptions::new("proj", "dev").provider("local", provider))
-        .await
-        .unwrap()
+    let options = TestMonitorOptions::new("proj", "dev")
+        .provider("local", provider)
+        .preview(preview);
+    TestMonitor::start(options).await.unwrap()
 }
 
 fn request(monitor: &TestMonitor, inputs: PropertyMap) -> pulumirpc::ConstructRequest {
@@ -202,5 +208,49 @@ async fn invalid_site_inputs_name_every_bad_property() {
         .expect_err("invalid");
     assert_eq!(invalid_properties(&status), ["path", "port"]);
     assert!(monitor.calls().is_empty(), "nothing registered");
+    assert_nothing_left(&root, &[]).await;
+}
+
+#[tokio::test]
+async fn a_preview_plans_every_child_and_changes_nothing() {
+    let mut plugin = Provider::start().await;
+    let root = plugin.root();
+    let monitor = monitor_previewing(&root, true).await;
+    let port = free_port();
+    let mut preview = request(&monitor, site_inputs(port));
+    preview.dry_run = true;
+    let response = plugin
+        .client
+        .construct(preview)
+        .await
+        .expect("previews")
+        .into_inner();
+    let names: Vec<String> = monitor
+        .registrations()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "site",
+            "site-dir",
+            "site-index.html",
+            "site-key.txt",
+            "site-server"
+        ]
+    );
+    let state = decode_struct(response.state.as_ref()).unwrap();
+    assert_eq!(state["fileCount"], PropertyValue::from(2));
+    let server = monitor.registrations().pop().unwrap();
+    let planned = monitor.outputs_of(&server.urn).unwrap();
+    assert!(
+        planned["pid"].is_unknown(),
+        "the server's pid is known after apply"
+    );
+    assert!(
+        serve_dir::get(port, "").is_err(),
+        "nothing serves in a preview"
+    );
     assert_nothing_left(&root, &[]).await;
 }
