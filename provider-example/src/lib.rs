@@ -8,6 +8,7 @@
 //! | `local:index:Directory` | a directory that Delete removes only when empty, or when told to ([`directory`]) |
 //! | `local:index:Command` | shell commands on create, update and delete, with timeouts and cancellation ([`command`]) |
 //! | `local:index:Service` | a long-running process with a readiness check; partial failure ([`service`]) |
+//! | `local:index:StaticSite` | a component: a `Directory`, its `File`s and a `Service` serving them over HTTP; method `getFile` ([`static_site`]) |
 //! | `local:index:readFile`, `local:index:hash` | functions ([`functions`]) |
 //!
 //! File and Directory can be imported (adopted from their id, the absolute path; their schema
@@ -36,7 +37,9 @@ mod process;
 pub mod random;
 mod readiness;
 pub mod root;
+pub mod serve_dir;
 pub mod service;
+pub mod static_site;
 
 use provider_sdk::typed::{ProviderBuilder, TypedProvider};
 
@@ -46,6 +49,7 @@ pub use file::File;
 pub use random::{Random, RandomArgs, RandomState};
 pub use root::{LocalConfig, Root};
 pub use service::Service;
+pub use static_site::StaticSite;
 
 /// The package name: the binary is `pulumi-resource-local`, types are `local:index:<Name>`.
 pub const PACKAGE: &str = "local";
@@ -54,13 +58,17 @@ pub const PACKAGE: &str = "local";
 /// and the schema derived from them.
 pub fn typed_provider() -> TypedProvider {
     ProviderBuilder::new(PACKAGE, env!("CARGO_PKG_VERSION"))
-        .description("Local resources: random strings, files, directories, commands and services.")
+        .description(
+            "Local resources: random strings, files, directories, commands, services and static sites.",
+        )
         .config::<LocalConfig>()
         .resource(random::TYPE, Random)
         .resource(file::TYPE, File)
         .resource(directory::TYPE, Directory)
         .resource(command::TYPE, Command)
         .resource(service::TYPE, Service)
+        .component(static_site::TYPE, StaticSite)
+        .method(static_site::GET_FILE, static_site::GetFile)
         .function(functions::READ_FILE, functions::ReadFile)
         .function(functions::HASH, functions::Hash)
         .build()

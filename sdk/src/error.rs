@@ -31,6 +31,12 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
+    /// A component's inputs (or a method's arguments) are invalid, one failure per bad
+    /// property. Sent as `INVALID_ARGUMENT` with an `InvalidInputPropertiesError` detail that
+    /// names every property.
+    #[error("invalid inputs: {}", .0.iter().map(|f| format!("`{}`: {}", f.property, f.reason)).collect::<Vec<_>>().join("; "))]
+    InvalidInputs(Vec<crate::ops::CheckFailure>),
+
     /// The operation failed and changed nothing; the resource was not created, updated or
     /// deleted. Sent as `ABORTED`.
     #[error("{0}")]
@@ -121,7 +127,9 @@ impl Error {
     pub fn code(&self) -> tonic::Code {
         match self {
             Error::InitFailed(_) | Error::OutcomeUnknown(_) => tonic::Code::Unknown,
-            Error::MissingConfig(_) | Error::InvalidRequest(_) => tonic::Code::InvalidArgument,
+            Error::MissingConfig(_) | Error::InvalidRequest(_) | Error::InvalidInputs(_) => {
+                tonic::Code::InvalidArgument
+            }
             Error::Cancelled(_) => tonic::Code::Cancelled,
             Error::Timeout(_) => tonic::Code::DeadlineExceeded,
             Error::Failed(_) => tonic::Code::Aborted,

@@ -39,6 +39,11 @@
 //! schema from it ([`typed::ProviderBuilder`] builds a `ResourceProvider`). [`serde_bridge`]
 //! converts between [`PropertyMap`]s and serde types, and [`Secret`] marks secret fields.
 //!
+//! Component resources (`Construct`) and their methods (`Call`) are written on the typed layer
+//! too ([`typed::component`]): `construct` registers children through a typed client of the
+//! engine's resource monitor ([`monitor`]), and values not known yet in a preview are
+//! [`Maybe::Unknown`].
+//!
 //! What the SDK does for every provider:
 //! - the process contract: loopback listener, the port as the only stdout line, the engine's
 //!   flags, attach mode, 400 MiB messages, the gRPC health service, graceful SIGINT/SIGTERM;
@@ -57,6 +62,7 @@ extern crate self as provider_sdk;
 mod context;
 mod error;
 mod logger;
+pub mod monitor;
 pub mod ops;
 mod provider;
 pub mod serde_bridge;
@@ -72,7 +78,7 @@ pub use context::{ConfigState, Context};
 pub use error::{Error, InitFailure, MissingKey, Result};
 pub use logger::Logger;
 pub use provider::{ResourceProvider, diff_top_level};
-pub use serde_bridge::Secret;
+pub use serde_bridge::{Maybe, Secret};
 pub use serve::{Plugin, PluginArgs, ServeError};
 pub use tokio_util::sync::CancellationToken;
 pub use value::{PropertyMap, PropertyValue};

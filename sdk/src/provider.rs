@@ -19,6 +19,7 @@ use crate::value::PropertyMap;
 /// | `configure` | accepts any configuration |
 /// | `check_config`, `diff_config` | `UNIMPLEMENTED`, which the engine tolerates (config used as-is, diff unknown) |
 /// | `invoke`, `get_schema` | `UNIMPLEMENTED` |
+/// | `construct`, `call` | an `INVALID_ARGUMENT` error saying the provider has no components (methods) |
 /// | `cancel` | nothing; the SDK cancels every in-flight [`Context`] itself |
 ///
 /// Implementations must be `Send + Sync`: the SDK runs calls concurrently. A panic in any
@@ -101,6 +102,26 @@ pub trait ResourceProvider: Send + Sync + 'static {
         _req: GetSchemaRequest,
     ) -> Result<GetSchemaResponse> {
         Err(Error::Unimplemented("GetSchema"))
+    }
+
+    /// Constructs a component resource: registers it and its children with the engine's
+    /// resource monitor ([`crate::monitor`]) and returns its URN and outputs. The default
+    /// refuses: the provider has no components. The [`typed`](crate::typed) layer implements
+    /// it for [`Component`](crate::typed::Component)s.
+    async fn construct(&self, _ctx: &Context, req: ConstructRequest) -> Result<ConstructResponse> {
+        Err(Error::InvalidRequest(format!(
+            "this provider has no component resources, so it cannot construct `{}` ({}); \
+             only components (isComponent in the schema) can be registered with `remote: true`",
+            req.name, req.type_token
+        )))
+    }
+
+    /// Calls a method of a component. The default refuses: the provider has no methods.
+    async fn call(&self, _ctx: &Context, req: CallRequest) -> Result<CallResponse> {
+        Err(Error::InvalidRequest(format!(
+            "this provider has no component methods, so it cannot call `{}`",
+            req.token
+        )))
     }
 
     /// Called when the engine asks the provider to stop. In-flight contexts are already

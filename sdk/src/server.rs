@@ -218,11 +218,17 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
 
     async fn call(
         &self,
-        _request: Request<pb::CallRequest>,
+        request: Request<pb::CallRequest>,
     ) -> Result<Response<pb::CallResponse>, Status> {
-        Err(Status::unimplemented(
-            "Call (component methods) is not supported by this provider",
-        ))
+        let req = crate::wire::component::call_request(request.into_inner())?;
+        let ctx = self.context("", req.deployment.dry_run, 0.0);
+        let resp = self
+            .guard("Call", "", self.provider.call(&ctx, req))
+            .await?;
+        Ok(Response::new(crate::wire::component::call_response(
+            resp,
+            &self.negotiated,
+        )))
     }
 
     async fn check(
@@ -312,11 +318,18 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
 
     async fn construct(
         &self,
-        _request: Request<pb::ConstructRequest>,
+        request: Request<pb::ConstructRequest>,
     ) -> Result<Response<pb::ConstructResponse>, Status> {
-        Err(Status::unimplemented(
-            "Construct (component resources) is not supported by this provider",
-        ))
+        let req = crate::wire::component::construct_request(request.into_inner())?;
+        let ctx = self.context("", req.deployment.dry_run, 0.0);
+        let what = format!("{} `{}`", req.type_token, req.name);
+        let resp = self
+            .guard("Construct", &what, self.provider.construct(&ctx, req))
+            .await?;
+        Ok(Response::new(crate::wire::component::construct_response(
+            resp,
+            &self.negotiated,
+        )))
     }
 
     async fn cancel(&self, _request: Request<()>) -> Result<Response<()>, Status> {

@@ -7,6 +7,9 @@
 //! would refuse (inputs that fail Check, an update whose diff asks for a replacement) is an
 //! error that says so.
 //!
+//! Components are tested against a [`monitor::TestMonitor`]: a recording resource monitor that
+//! can also create the children with the provider itself.
+//!
 //! The requests themselves (for calling a [`ResourceProvider`] by hand) are built with the
 //! constructors in [`ops`](crate::ops), such as [`CreateRequest::new`].
 //!
@@ -56,6 +59,8 @@
 //! assert_eq!(failures[0].property, "start");
 //! # });
 //! ```
+
+pub mod monitor;
 
 use std::marker::PhantomData;
 

@@ -4,6 +4,7 @@
 //! responses with their constructors and builder-style methods; read requests by field.
 
 mod check;
+mod component;
 mod config;
 mod crud;
 mod diff;
@@ -11,6 +12,10 @@ mod invoke;
 mod schema;
 
 pub use check::{CheckFailure, CheckRequest, CheckResponse};
+pub use component::{
+    CallRequest, CallResponse, ConstructRequest, ConstructResponse, CustomTimeouts, DeploymentInfo,
+    ResourceOptions, SELF_ARG,
+};
 pub use config::{ConfigureRequest, ConfigureResponse};
 pub use crud::{
     CreateRequest, CreateResponse, DeleteRequest, ReadRequest, ReadResponse, UpdateRequest,

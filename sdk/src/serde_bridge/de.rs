@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
-use super::SECRET_NEWTYPE;
 use super::error::{ConvertError, ConvertErrorKind};
+use super::{MAYBE_NEWTYPE, SECRET_NEWTYPE};
 use crate::value::{ArchiveSource, AssetSource, PropertyMap, PropertyValue};
 use crate::wire::values::join_key;
 
@@ -151,6 +151,14 @@ impl<'s, 'de: 's> De<'s, 'de> {
                 }
             }
         }
+    }
+
+    /// Whether this value is unknown (looking through secret and output wrappers), and is
+    /// not read as a placeholder.
+    fn is_unknown_value(&self) -> bool {
+        let placeholder =
+            self.opts.is_lenient() && self.opts.placeholders.contains(&self.path.render());
+        matches!(self.src, Src::Value(v) if v.is_unknown()) && !placeholder
     }
 
     fn unknown(&self) -> Result<View<'de>> {
@@ -368,6 +376,11 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        if self.is_unknown_value() && !self.opts.unknowns_as_placeholders {
+            // Present but unknown: `Some`, so that an `Option<Maybe<T>>` reads it as unknown
+            // (a plain `T` inside fails as it would without the `Option`).
+            return visitor.visit_some(self);
+        }
         let secret = self.secret;
         let path = self.path;
         match self.view()? {
@@ -405,6 +418,10 @@ impl<'s, 'de: 's> de::Deserializer<'de> for De<'s, 'de> {
         if name == SECRET_NEWTYPE {
             // `Secret<T>`: the inner value is read through the same wrappers.
             return visitor.visit_newtype_struct(self);
+        }
+        if name == MAYBE_NEWTYPE && self.is_unknown_value() {
+            // `Maybe<T>`: an unknown value is `Maybe::Unknown`, not an error.
+            return visitor.visit_unit();
         }
         visitor.visit_newtype_struct(self)
     }

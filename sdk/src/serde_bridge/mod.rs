@@ -39,6 +39,7 @@
 mod asset;
 mod de;
 mod error;
+mod maybe;
 mod secret;
 mod ser;
 
@@ -47,6 +48,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ConvertError, ConvertErrorKind};
+pub use maybe::Maybe;
 pub use secret::Secret;
 
 use crate::value::{PropertyMap, PropertyValue};
@@ -54,6 +56,10 @@ use de::{De, Options, Src};
 
 /// The newtype name by which [`Secret`] announces itself to this module's (de)serializers.
 pub(crate) const SECRET_NEWTYPE: &str = "$__provider_sdk_secret";
+
+/// The newtype name by which [`Maybe::Unknown`] announces itself, and by which [`Maybe`]
+/// asks to be told about unknown values.
+pub(crate) const MAYBE_NEWTYPE: &str = "$__provider_sdk_maybe";
 
 /// The newtype name by which [`Asset`](crate::value::Asset) announces itself.
 pub(crate) const ASSET_NEWTYPE: &str = "$__provider_sdk_asset";

@@ -2,8 +2,8 @@
 
 use serde::ser::{self, Serialize};
 
-use super::SECRET_NEWTYPE;
 use super::error::{ConvertError, ConvertErrorKind};
+use super::{MAYBE_NEWTYPE, SECRET_NEWTYPE};
 use crate::value::{PropertyMap, PropertyValue};
 
 type Result<T> = std::result::Result<T, ConvertError>;
@@ -111,6 +111,9 @@ impl ser::Serializer for Ser {
         name: &'static str,
         value: &T,
     ) -> Result<PropertyValue> {
+        if name == MAYBE_NEWTYPE {
+            return Ok(PropertyValue::Unknown(crate::value::UnknownKind::Any));
+        }
         let inner = value.serialize(Ser)?;
         if name == SECRET_NEWTYPE {
             return Ok(PropertyValue::secret(inner));

@@ -116,6 +116,7 @@
 //!
 //! Authors need `serde` (with `derive`) and `schemars` as dependencies for the derives.
 
+pub mod component;
 mod diff;
 mod import;
 mod provider;
@@ -126,6 +127,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use component::{Child, Component, ComponentContext, Method, MethodContext};
 pub use diff::structural_diff;
 pub use import::ImportArgs;
 pub use provider::{BuildError, ProviderBuilder, TypedProvider, UnknownProperty};

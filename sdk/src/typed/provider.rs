@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::component::Components;
 use super::import;
 use super::schema::{SchemaBuilder, property_kinds};
 use super::secrets::{Marks, propagate};
@@ -49,6 +50,9 @@ pub enum BuildError {
     /// A property list of a resource names a property that does not exist.
     #[error("{0}")]
     UnknownProperty(Box<UnknownProperty>),
+    /// A method's token or component is wrong (the message says how).
+    #[error("{0}")]
+    BadMethod(String),
 }
 
 /// A property list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`) names a
@@ -103,6 +107,8 @@ pub struct ProviderBuilder {
     resources: Vec<(String, Arc<dyn ErasedResource>)>,
     functions: Vec<(String, Arc<dyn ErasedFunction>)>,
     config: Option<Arc<dyn ErasedConfig>>,
+    /// Components and methods, registered by `typed::component`'s part of the builder.
+    pub(super) components: Components,
 }
 
 impl ProviderBuilder {
@@ -116,6 +122,7 @@ impl ProviderBuilder {
             resources: Vec::new(),
             functions: Vec::new(),
             config: None,
+            components: Components::default(),
         }
     }
 
@@ -127,8 +134,10 @@ impl ProviderBuilder {
 
     /// Registers `resource` under `token` (`<package>:<module>:<Name>`).
     pub fn resource<R: Resource>(mut self, token: impl Into<String>, resource: R) -> Self {
+        let token = token.into();
+        self.components.note_resource::<R>(&token);
         self.resources
-            .push((token.into(), Arc::new(Registered::new(resource))));
+            .push((token, Arc::new(Registered::new(resource))));
         self
     }
 
@@ -172,6 +181,10 @@ impl ProviderBuilder {
                 return Err(BuildError::Duplicate(token));
             }
         }
+        let mut components = self.components;
+        components.validate(&self.package, &|t| {
+            resources.contains_key(t) || functions.contains_key(t)
+        })?;
         let mut provider = TypedProvider {
             package: self.package,
             version: self.version,
@@ -183,6 +196,7 @@ impl ProviderBuilder {
                 .as_ref()
                 .map(|c| Arc::new(ConfigSlot::new(c.type_name()))),
             config: self.config,
+            components,
             schema: Value::Null,
         };
         provider.schema = provider.derive_schema();
@@ -190,7 +204,7 @@ impl ProviderBuilder {
     }
 }
 
-fn check_token(token: &str, package: &str) -> std::result::Result<(), BuildError> {
+pub(super) fn check_token(token: &str, package: &str) -> std::result::Result<(), BuildError> {
     let parts: Vec<&str> = token.split(':').collect();
     let ok = parts.len() == 3
         && parts[0] == package
@@ -220,6 +234,7 @@ pub struct TypedProvider {
     functions: BTreeMap<String, Arc<dyn ErasedFunction>>,
     config: Option<Arc<dyn ErasedConfig>>,
     config_slot: Option<Arc<ConfigSlot>>,
+    components: Components,
     schema: Value,
 }
 
@@ -290,11 +305,13 @@ impl TypedProvider {
         for (token, resource) in &self.resources {
             resources.insert(token.clone(), resource.schema(&mut builder));
         }
-        schema["resources"] = resources.into();
         let mut functions = serde_json::Map::new();
         for (token, function) in &self.functions {
             functions.insert(token.clone(), function.schema(&mut builder));
         }
+        self.components
+            .schema(&mut builder, &mut resources, &mut functions);
+        schema["resources"] = resources.into();
         schema["functions"] = functions.into();
         schema["types"] = serde_json::to_value(&builder.types).unwrap_or_default();
         schema
@@ -302,7 +319,7 @@ impl TypedProvider {
 }
 
 /// Every failed conversion as a check failure (paths and messages never show values).
-fn failures_of(errors: Vec<ConvertError>) -> Vec<CheckFailure> {
+pub(super) fn failures_of(errors: Vec<ConvertError>) -> Vec<CheckFailure> {
     errors
         .into_iter()
         .map(|e| {
@@ -397,6 +414,16 @@ impl ResourceProvider for TypedProvider {
         _req: GetSchemaRequest,
     ) -> Result<GetSchemaResponse> {
         Ok(GetSchemaResponse::new(self.schema.to_string()))
+    }
+
+    async fn construct(&self, ctx: &Context, req: ConstructRequest) -> Result<ConstructResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
+        self.components.construct(ctx, req, &self.package).await
+    }
+
+    async fn call(&self, ctx: &Context, req: CallRequest) -> Result<CallResponse> {
+        let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
+        self.components.call(ctx, req, &self.package).await
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod values;
 
+pub(crate) mod component;
 pub(crate) mod requests;
 
 pub use values::{DecodeError, decode_struct, decode_value, encode_map, encode_value};

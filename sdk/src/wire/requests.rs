@@ -300,6 +300,20 @@ pub(crate) fn status_from_error(op: &str, error: Error) -> Status {
             };
             with_detail(code, message, &detail)
         }
+        Error::InvalidInputs(failures) => {
+            let detail = pb::InvalidInputPropertiesError {
+                errors: failures
+                    .into_iter()
+                    .map(
+                        |f| pb::invalid_input_properties_error::InvalidInputPropertyError {
+                            property_path: f.property,
+                            reason: f.reason,
+                        },
+                    )
+                    .collect(),
+            };
+            with_detail(code, message, &detail)
+        }
         _ => Status::new(code, message),
     }
 }
