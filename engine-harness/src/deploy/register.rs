@@ -380,6 +380,9 @@ pub(super) async fn invoke(
     ctx: &Arc<Ctx>,
     request: &crate::monitor::InvokeRequest,
 ) -> Result<crate::monitor::InvokeResult, String> {
+    if request.token == GET_RESOURCE {
+        return Ok(get_resource(ctx, &request.args));
+    }
     let handle = ctx
         .providers
         .for_registration(package_of(&request.token), request.provider.as_ref())
@@ -391,6 +394,35 @@ pub(super) async fn invoke(
         .await
         .map_err(|e| format!("invoke {}: {e}", request.token))?;
     Ok(crate::monitor::InvokeResult { value, failures })
+}
+
+/// The engine's own function that SDKs call to read a resource of this stack by URN (a
+/// component's method reads its component's state this way).
+const GET_RESOURCE: &str = "pulumi:pulumi:getResource";
+
+/// `pulumi:pulumi:getResource`: `{urn, id, state}` of the resource with URN `args.urn`, with
+/// the outputs its registration answered in this run when the state holds none yet (preview).
+fn get_resource(ctx: &Ctx, args: &PropertyMap) -> crate::monitor::InvokeResult {
+    let urn = args.get("urn").and_then(Json::as_str).unwrap_or_default();
+    match ctx.journal.get(urn) {
+        Some(r) => {
+            let mut value = PropertyMap::new();
+            value.insert("urn".into(), Json::String(r.urn.clone()));
+            value.insert("id".into(), Json::String(r.id.clone()));
+            value.insert("state".into(), Json::Object(r.outputs));
+            crate::monitor::InvokeResult {
+                value,
+                failures: vec![],
+            }
+        }
+        None => crate::monitor::InvokeResult {
+            value: PropertyMap::new(),
+            failures: vec![(
+                "urn".into(),
+                format!("no resource with URN `{urn}` is in this stack's state"),
+            )],
+        },
+    }
 }
 
 /// Adopts an existing resource (`import`): the provider's Read by id, then Check and Diff of

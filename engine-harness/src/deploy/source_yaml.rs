@@ -5,6 +5,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::monitor::RunningMonitor;
 
 /// Runs the YAML program; false when a step failed. Stack outputs go to `ctx.stack_outputs`.
 pub(super) async fn run(
@@ -14,7 +15,8 @@ pub(super) async fn run(
 ) -> Result<bool, Error> {
     let p = &ctx.project;
     // Providers that construct components register their children here.
-    let _monitor = sink::serve(ctx, interrupt).await?;
+    let monitor = Arc::new(sink::serve(ctx, interrupt).await?);
+    let _ = monitor.register_local(&ctx.stack_urn, STACK_TYPE, false);
     let index: HashMap<&str, usize> = p
         .resources
         .iter()
@@ -26,8 +28,9 @@ pub(super) async fn run(
         .iter()
         .map(|r| r.dependencies.iter().map(|d| index[d.as_str()]).collect())
         .collect();
-    let ok = schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| async move {
-        resource(&ctx, i).await
+    let ok = schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
+        let monitor = monitor.clone();
+        async move { resource(&ctx, &monitor, i).await }
     })
     .await?;
     if !ok.iter().all(|b| *b) || interrupt.is_cancelled() {
@@ -112,7 +115,7 @@ async fn registration(
 }
 
 /// One resource of the program: evaluate, register, resolve. `Ok(false)` = it failed.
-async fn resource(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
+async fn resource(ctx: &Arc<Ctx>, monitor: &RunningMonitor, i: usize) -> Result<bool, Error> {
     let decl = &ctx.project.resources[i];
     let inputs = match evaluate_inputs(ctx, decl) {
         Ok(m) => m,
@@ -139,6 +142,9 @@ async fn resource(ctx: &Arc<Ctx>, i: usize) -> Result<bool, Error> {
     };
     let reg = registration(ctx, decl, inputs).await;
     let urn = reg.urn.clone();
+    // Duplicates cannot happen (names are keys of `resources`); this makes the URN known to
+    // the monitor for the components providers construct.
+    let _ = monitor.register_local(&urn, &reg.type_token, reg.remote);
     match register(ctx, reg).await? {
         Ok(r) => {
             if let Ok(mut resolved) = ctx.resolved.lock() {

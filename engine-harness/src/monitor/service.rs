@@ -335,6 +335,18 @@ impl RunningMonitor {
             .clone()
     }
 
+    /// Records a resource registered in this process rather than over gRPC (the YAML
+    /// evaluator's), so that the program's and the providers' registrations may name it as a
+    /// parent, and a provider constructing it (`remote`) may register it.
+    pub fn register_local(
+        &self,
+        urn: &str,
+        type_token: &str,
+        remote: bool,
+    ) -> Result<(), MonitorError> {
+        self.shared.registry.claim(urn, type_token, &[], remote)
+    }
+
     /// The root (stack) resource's URN, once the program has set it.
     pub fn root_resource(&self) -> Option<String> {
         self.shared
