@@ -3,8 +3,8 @@
 //! with the real SDKs (installed by the tests, cached under the target directory) and the
 //! example provider: each goes through preview, up, a no-op up, an in-place update from a
 //! config change, refresh and destroy, and the three leave the same state shape and the same
-//! files. Then Python alone: a program that raises, and the resource options an explicit
-//! provider, an alias, `get` and `import`.
+//! files. Then a Python program that raises, and, in Python and TypeScript, the resource
+//! options an explicit provider, an alias, `get` and `import`.
 
 mod support;
 
@@ -461,10 +461,21 @@ fn a_python_program_that_raises_fails_and_keeps_what_it_created() {
     assert_eq!(run.steps(), vec![s("same", "before", "ok")]);
 }
 
-/// The `python-options` fixture, with its config.
-fn options_project() -> (Project, std::path::PathBuf, std::path::PathBuf) {
-    let dir = copy_fixture("python-options");
-    use_virtualenv(dir.path(), &python_venv());
+/// The `python-options` or `typescript-options` fixture, with its config.
+fn options_project(lang: Lang) -> (Project, std::path::PathBuf, std::path::PathBuf) {
+    let dir = match lang {
+        Lang::Python => {
+            let dir = copy_fixture("python-options");
+            use_virtualenv(dir.path(), &python_venv());
+            dir
+        }
+        Lang::TypeScript => {
+            let dir = copy_fixture("typescript-options");
+            link_node_modules(dir.path());
+            dir
+        }
+        Lang::Yaml => unreachable!("the YAML program has no options fixture"),
+    };
     use_local_provider(dir.path());
     let p = Project { dir };
     let alt = p.path().join("alt");
@@ -472,7 +483,6 @@ fn options_project() -> (Project, std::path::PathBuf, std::path::PathBuf) {
     std::fs::create_dir_all(&alt).unwrap();
     std::fs::create_dir_all(&existing).unwrap();
     std::fs::write(existing.join("adopted.txt"), "was here first\n").unwrap();
-    let lang = Lang::Python;
     ok(lang, &p, &["config", "set", "stage", "1"]);
     ok(
         lang,
@@ -489,8 +499,16 @@ fn options_project() -> (Project, std::path::PathBuf, std::path::PathBuf) {
 
 #[test]
 fn python_explicit_provider_alias_get_and_import() {
-    let lang = Lang::Python;
-    let (p, alt, existing) = options_project();
+    explicit_provider_alias_get_and_import(Lang::Python);
+}
+
+#[test]
+fn typescript_explicit_provider_alias_get_and_import() {
+    explicit_provider_alias_get_and_import(Lang::TypeScript);
+}
+
+fn explicit_provider_alias_get_and_import(lang: Lang) {
+    let (p, alt, existing) = options_project(lang);
     let urn = |t: &str, n: &str| format!("urn:pulumi:dev::options::{t}::{n}");
 
     // Stage 1: an explicit provider with its own root; the File lands under it.
@@ -501,7 +519,8 @@ fn python_explicit_provider_alias_get_and_import() {
             s("create", "elsewhere", "ok"),
             s("create", "mine", "ok"),
             s("create", "old", "ok"),
-        ]
+        ],
+        "{lang:?}"
     );
     assert!(alt.join("elsewhere.txt").is_file());
     assert!(!p.path().join("elsewhere.txt").exists());
@@ -536,7 +555,8 @@ fn python_explicit_provider_alias_get_and_import() {
             s("same", "elsewhere", "ok"),
             s("same", "mine", "ok"),
             s("same", "renamed", "ok"),
-        ]
+        ],
+        "{lang:?}"
     );
     let renamed = p.resource("renamed").expect("recorded under its new name");
     assert_eq!(renamed["id"], old["id"]);
@@ -557,12 +577,12 @@ fn python_explicit_provider_alias_get_and_import() {
     let adopted_file = existing.join("adopted.txt");
     let run = harness(&p, &["up"]);
     if IMPORT_WORKS {
-        assert_eq!(run.code, 0, "{}", run.describe());
+        assert_eq!(run.code, 0, "{lang:?}: {}", run.describe());
         assert_eq!(run.step("adopted")["op"], "import", "{}", run.describe());
         let adopted = p.resource("adopted").unwrap();
         assert_eq!(adopted["id"], adopted_file.to_str().unwrap());
     } else {
-        assert_eq!(run.code, 1, "{}", run.describe());
+        assert_eq!(run.code, 1, "{lang:?}: {}", run.describe());
         assert!(
             run.stderr
                 .contains("adopted (local:index:File): import: Read: "),
@@ -571,7 +591,7 @@ fn python_explicit_provider_alias_get_and_import() {
         );
         assert!(p.resource("adopted").is_none());
         for name in ["elsewhere", "renamed", "got"] {
-            assert!(p.resource(name).is_some(), "{name} was lost");
+            assert!(p.resource(name).is_some(), "{lang:?}: {name} was lost");
         }
     }
     assert_eq!(
