@@ -2,100 +2,23 @@
 //! installed by the tests themselves and cached under the target directory) run against the
 //! resource monitor, answered by a recording sink.
 
+mod support;
+
 use engine_harness::language::{LanguageError, OutputLine, RunRequest, Stream, run};
 use engine_harness::monitor::*;
 use engine_harness::value;
 use serde_json::{Value as Json, json};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-/// The virtualenv with Pulumi's Python SDK, made once by the workspace's own script.
-fn python_venv() -> PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let venv = target_dir().join("monitor-e2e").join("py-venv");
-        let out = std::process::Command::new("bash")
-            .arg(workspace().join("tests/python/setup-venv.sh"))
-            .env("PULUMI_TEST_VENV", &venv)
-            .output()
-            .expect("run tests/python/setup-venv.sh");
-        assert!(
-            out.status.success(),
-            "setup-venv.sh failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        venv
-    })
-    .clone()
-}
-
-/// `node_modules` for the Node.js fixture, installed once from its package.json with npm.
-fn node_modules() -> PathBuf {
-    static MODULES: OnceLock<PathBuf> = OnceLock::new();
-    MODULES
-        .get_or_init(|| {
-            let cache = target_dir().join("monitor-e2e").join("node-cache");
-            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/programs/nodejs-basic/package.json");
-            let wanted = std::fs::read_to_string(&manifest).unwrap();
-            let stamp = cache.join(".installed-package.json");
-            if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-                let _ = std::fs::remove_dir_all(&cache);
-                std::fs::create_dir_all(&cache).unwrap();
-                std::fs::write(cache.join("package.json"), &wanted).unwrap();
-                let out = std::process::Command::new("npm")
-                    .args(["install", "--no-audit", "--no-fund"])
-                    .current_dir(&cache)
-                    .output()
-                    .expect("run npm install");
-                assert!(
-                    out.status.success(),
-                    "npm install failed:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                std::fs::write(&stamp, &wanted).unwrap();
-            }
-            cache.join("node_modules")
-        })
-        .clone()
-}
+use support::programs::{copy_fixture, node_modules, python_venv, use_virtualenv};
 
 /// A copy of fixture program `name`, its Pulumi.yaml naming `virtualenv` when given.
 fn program(name: &str, virtualenv: Option<&Path>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(name);
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    let dir = copy_fixture(name);
+    if let Some(virtualenv) = virtualenv {
+        use_virtualenv(dir.path(), virtualenv);
     }
-    let Some(virtualenv) = virtualenv else {
-        return dir;
-    };
-    let yaml = std::fs::read_to_string(src.join("Pulumi.yaml")).unwrap();
-    let yaml = yaml.replace(
-        "runtime: python\n",
-        &format!(
-            "runtime:\n  name: python\n  options:\n    virtualenv: {}\n",
-            virtualenv.display()
-        ),
-    );
-    std::fs::write(dir.path().join("Pulumi.yaml"), yaml).unwrap();
     dir
 }
 

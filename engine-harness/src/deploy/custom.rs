@@ -26,7 +26,7 @@ pub(super) fn new_record(reg: &Registration, provider: &str, checked: &PropertyM
         inputs: checked.clone(),
         parent: reg.parent.clone().unwrap_or_default(),
         protect: opts.protect.unwrap_or(false),
-        dependencies: opts.dependencies.clone(),
+        dependencies: recorded_dependencies(&opts.dependencies),
         provider: provider.to_string(),
         retain_on_delete: opts.retain_on_delete.unwrap_or(false),
         custom_timeouts: timeouts_json(&opts.custom_timeouts),
@@ -146,10 +146,10 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
     if let Some(o) = &old {
         apply_ignore_changes(&mut news, &o.inputs, &opts.ignore_changes);
     }
-    if old.is_none() {
-        if let Some(id) = &opts.import_id {
-            return import_step(ctx, reg, &plugin, &handle.reference, id, t0).await;
-        }
+    if old.is_none()
+        && let Some(id) = &opts.import_id
+    {
+        return import_step(ctx, reg, &plugin, &handle.reference, id, t0).await;
     }
     let empty = PropertyMap::new();
     let old_inputs = old.as_ref().map(|o| &o.inputs).unwrap_or(&empty);

@@ -57,6 +57,13 @@ pub(super) fn alias_keys(alias: &Option<String>) -> Vec<Key> {
     alias.iter().map(|a| Key::live(a)).collect()
 }
 
+/// Dependencies as the state records them: sorted, each once. The SDKs send a set (Python's
+/// order changes from run to run), and a no-op `up` must find the record unchanged.
+pub(super) fn recorded_dependencies(dependencies: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = dependencies.iter().collect();
+    set.into_iter().cloned().collect()
+}
+
 /// Makes each of `names` secret in `outputs`.
 pub(super) fn mark_secrets(names: &[String], mut outputs: PropertyMap) -> PropertyMap {
     for n in names {
@@ -111,7 +118,7 @@ async fn component_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
         type_token: reg.type_token.clone(),
         parent: reg.parent.clone().unwrap_or_default(),
         protect: reg.options.protect.unwrap_or(false),
-        dependencies: reg.options.dependencies.clone(),
+        dependencies: recorded_dependencies(&reg.options.dependencies),
         outputs: old.as_ref().map(|o| o.outputs.clone()).unwrap_or_default(),
         created: old
             .as_ref()
@@ -351,7 +358,7 @@ pub(super) async fn read_step(
         inputs: inputs.unwrap_or_default(),
         outputs: outputs.clone(),
         parent: request.parent.clone().unwrap_or_default(),
-        dependencies: request.dependencies.clone(),
+        dependencies: recorded_dependencies(&request.dependencies),
         provider: handle.reference.clone(),
         additional_secret_outputs: request.additional_secret_outputs.clone(),
         ..Default::default()

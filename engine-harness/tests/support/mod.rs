@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod programs;
+
 #[path = "../../../tests/tests/support/workspace_bins.rs"]
 mod workspace_bins;
 
