@@ -9,7 +9,6 @@ mod support;
 use serde_json::Value as Json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
 use support::*;
 
@@ -187,7 +186,7 @@ fn program_project(lang: &str, port: u16) -> Project {
     );
     match lang {
         "python" => {
-            let venv = languages::python_venv();
+            let venv = support::programs::python_venv();
             p.write(
                 "Pulumi.yaml",
                 &format!(
@@ -214,7 +213,7 @@ pulumi.export("url", site.url)
             );
         }
         _ => {
-            let modules = languages::node_modules();
+            let modules = support::programs::node_modules();
             p.write(
                 "Pulumi.yaml",
                 &format!("name: t\nruntime: nodejs\n{plugins}"),
@@ -272,75 +271,4 @@ fn static_site_from_python() {
 #[test]
 fn static_site_from_typescript() {
     static_site_from_program("typescript");
-}
-
-/// Pulumi's SDKs for the programs, installed by the tests themselves.
-mod languages {
-    use super::*;
-    use std::path::PathBuf;
-    use std::sync::OnceLock;
-
-    fn workspace() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf()
-    }
-
-    fn target_dir() -> PathBuf {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"))
-    }
-
-    /// The virtualenv with Pulumi's Python SDK (shared with the monitor tests).
-    pub fn python_venv() -> PathBuf {
-        static VENV: OnceLock<PathBuf> = OnceLock::new();
-        VENV.get_or_init(|| {
-            let venv = target_dir().join("monitor-e2e").join("py-venv");
-            let out = std::process::Command::new("bash")
-                .arg(workspace().join("tests/python/setup-venv.sh"))
-                .env("PULUMI_TEST_VENV", &venv)
-                .output()
-                .expect("run tests/python/setup-venv.sh");
-            assert!(
-                out.status.success(),
-                "setup-venv.sh failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            venv
-        })
-        .clone()
-    }
-
-    /// `node_modules` with `@pulumi/pulumi` and TypeScript (shared with the monitor tests).
-    pub fn node_modules() -> PathBuf {
-        static MODULES: OnceLock<PathBuf> = OnceLock::new();
-        MODULES
-            .get_or_init(|| {
-                let cache = target_dir().join("monitor-e2e").join("node-cache");
-                let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("tests/programs/nodejs-basic/package.json");
-                let wanted = std::fs::read_to_string(&manifest).unwrap();
-                let stamp = cache.join(".installed-package.json");
-                if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-                    let _ = std::fs::remove_dir_all(&cache);
-                    std::fs::create_dir_all(&cache).unwrap();
-                    std::fs::write(cache.join("package.json"), &wanted).unwrap();
-                    let out = std::process::Command::new("npm")
-                        .args(["install", "--no-audit", "--no-fund"])
-                        .current_dir(&cache)
-                        .output()
-                        .expect("run npm install");
-                    assert!(
-                        out.status.success(),
-                        "npm install failed:\n{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    std::fs::write(&stamp, &wanted).unwrap();
-                }
-                cache.join("node_modules")
-            })
-            .clone()
-    }
 }

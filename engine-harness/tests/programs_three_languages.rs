@@ -32,7 +32,7 @@ const YAML_LACKS_OUTPUTS: &[&str] = &["greetingHash"];
 /// Read with the id alone, as Pulumi does on import; the typed layer of provider-sdk cannot
 /// read a File without its recorded state yet (typed import is being added on another
 /// branch), so the import fails, cleanly. Set to `true` once it lands.
-const IMPORT_WORKS: bool = false;
+const IMPORT_WORKS: bool = true;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lang {
