@@ -89,6 +89,9 @@ pub struct Resource {
     /// Properties that force replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_on_changes: Vec<String>,
+    /// For each input property, the URNs its value came from (sorted, without repeats).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub property_dependencies: std::collections::BTreeMap<String, Vec<String>>,
     /// Output properties kept secret in addition to those the provider marks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub additional_secret_outputs: Vec<String>,

@@ -27,6 +27,7 @@ pub(super) fn new_record(reg: &Registration, provider: &str, checked: &PropertyM
         parent: reg.parent.clone().unwrap_or_default(),
         protect: opts.protect.unwrap_or(false),
         dependencies: recorded_dependencies(&opts.dependencies),
+        property_dependencies: recorded_property_dependencies(&opts.property_dependencies),
         provider: provider.to_string(),
         retain_on_delete: opts.retain_on_delete.unwrap_or(false),
         custom_timeouts: timeouts_json(&opts.custom_timeouts),

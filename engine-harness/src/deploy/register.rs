@@ -64,6 +64,17 @@ pub(super) fn recorded_dependencies(dependencies: &[String]) -> Vec<String> {
     set.into_iter().cloned().collect()
 }
 
+/// Property dependencies as the state records them: each list sorted, without repeats, and
+/// properties without dependencies left out.
+pub(super) fn recorded_property_dependencies(
+    deps: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, Vec<String>> {
+    deps.iter()
+        .filter(|(_, urns)| !urns.is_empty())
+        .map(|(k, urns)| (k.clone(), recorded_dependencies(urns)))
+        .collect()
+}
+
 /// Makes each of `names` secret in `outputs`.
 pub(super) fn mark_secrets(names: &[String], mut outputs: PropertyMap) -> PropertyMap {
     for n in names {
@@ -119,6 +130,7 @@ async fn component_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
         parent: reg.parent.clone().unwrap_or_default(),
         protect: reg.options.protect.unwrap_or(false),
         dependencies: recorded_dependencies(&reg.options.dependencies),
+        property_dependencies: recorded_property_dependencies(&reg.options.property_dependencies),
         outputs: old.as_ref().map(|o| o.outputs.clone()).unwrap_or_default(),
         created: old
             .as_ref()
