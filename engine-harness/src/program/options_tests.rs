@@ -272,3 +272,17 @@ fn get_resources() {
         assert_eq!(l, line, "{want}: {msg}");
     }
 }
+
+#[test]
+fn a_secret_inside_an_invoke_still_needs_the_passphrase() {
+    let p = project(&format!(
+        "{HEAD}variables:\n  d:\n    fn::invoke:\n      function: local:index:hash\n      arguments:\n        content:\n          fn::secret: hunter2\nresources: {{}}\n"
+    ))
+    .unwrap();
+    assert!(crate::secrets::program_uses_secrets(&p));
+    let plain = project(&format!(
+        "{HEAD}variables:\n  d:\n    fn::invoke:\n      function: local:index:hash\n      arguments: {{content: x}}\nresources: {{}}\n"
+    ))
+    .unwrap();
+    assert!(!crate::secrets::program_uses_secrets(&plain));
+}

@@ -321,10 +321,16 @@ pub fn program_uses_secrets(project: &crate::program::Project) -> bool {
             .any(|m| m.values().any(mentions))
         || project.variables.values().any(mentions)
         || project.outputs.iter().any(|(_, v)| mentions(v))
+        || project.resources.iter().any(|r| {
+            r.properties.values().any(mentions)
+                || r.get
+                    .as_ref()
+                    .is_some_and(|g| mentions(&g.id) || g.state.values().any(mentions))
+        })
         || project
-            .resources
+            .invokes
             .iter()
-            .any(|r| r.properties.values().any(mentions))
+            .any(|i| i.arguments.values().any(mentions))
 }
 
 #[cfg(test)]
