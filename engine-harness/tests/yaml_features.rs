@@ -260,6 +260,14 @@ fn additional_secret_outputs_are_secret_in_the_state() {
         c.env("PULUMI_CONFIG_PASSPHRASE", PASS);
         Run::from(c.output().unwrap())
     };
+    // Without the passphrase the run stops before creating anything: the outputs it would
+    // record are secret.
+    let mut c: Command = p.command(&["up", "--json", "--yes"]);
+    c.env_remove("PULUMI_CONFIG_PASSPHRASE")
+        .env_remove("PULUMI_CONFIG_PASSPHRASE_FILE");
+    let r = Run::from(c.output().unwrap());
+    assert_eq!(r.code, 6, "{}", r.describe());
+    assert!(!p.path().join("f.txt").exists());
     run(&["up"]).ok();
     let text = std::fs::read_to_string(p.path().join(".pulumi-harness/dev.json")).unwrap();
     assert!(!text.contains(HELLO_SHA), "the hash is in clear: {text}");

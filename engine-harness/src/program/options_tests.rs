@@ -285,4 +285,9 @@ fn a_secret_inside_an_invoke_still_needs_the_passphrase() {
     ))
     .unwrap();
     assert!(!crate::secrets::program_uses_secrets(&plain));
+    let marked = project(&format!(
+        "{HEAD}resources:\n  f:\n    type: local:index:File\n    properties: {{path: a, content: b}}\n    options:\n      additionalSecretOutputs: [sha256]\n"
+    ))
+    .unwrap();
+    assert!(crate::secrets::program_uses_secrets(&marked));
 }
