@@ -184,10 +184,6 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn urn(&self, ty: &str, name: &str) -> String {
-        urn(&self.project, ty, name)
-    }
-
     fn count(&self, op: &str) {
         if let Ok(mut c) = self.counts.lock() {
             *c.entry(op.to_string()).or_default() += 1;

@@ -4,7 +4,8 @@
 use super::*;
 
 /// The built-in functions engine-harness evaluates.
-pub const FUNCTIONS: [&str; 4] = [
+pub const FUNCTIONS: [&str; 5] = [
+    "fn::invoke",
     "fn::secret",
     "fn::stringAsset",
     "fn::fileAsset",
@@ -50,6 +51,7 @@ pub(super) fn call_function(f: &str, arg: Json, dir: &Path) -> Result<Json, Stri
             }
             _ => Err("`fn::fileAsset` takes a path string".into()),
         },
+        "fn::invoke" => Err("`fn::invoke` is called by the engine, not evaluated in place".into()),
         other => Err(format!(
             "`{other}` is not supported; engine-harness evaluates {}",
             FUNCTIONS.join(", ")
@@ -89,6 +91,8 @@ pub struct Evaluator<'a> {
     pub project: &'a Project,
     /// Resources resolved so far, by name.
     pub resources: &'a HashMap<String, ResolvedResource>,
+    /// Results of the invokes called so far, by index in [`Project::invokes`].
+    pub invokes: &'a HashMap<usize, Json>,
 }
 
 impl Evaluator<'_> {
@@ -142,6 +146,16 @@ impl Evaluator<'_> {
                     .map(|x| self.eval_depth(x, depth))
                     .collect::<Result<_, _>>()?,
             ),
+            Json::Object(m) if m.len() == 1 && m.contains_key(INVOKE_SLOT) => {
+                let n = invoke_slot(v).unwrap_or(usize::MAX);
+                self.invokes.get(&n).cloned().ok_or_else(|| {
+                    let f = self.project.invokes.get(n).map(|i| i.function.as_str());
+                    format!(
+                        "the result of `fn::invoke` {} is used before the function was called",
+                        f.unwrap_or("?")
+                    )
+                })?
+            }
             Json::Object(m) if m.len() == 1 && m.keys().all(|k| k.starts_with("fn::")) => {
                 let (f, arg) = m.iter().next().expect("one entry");
                 let arg = self.eval_depth(arg, depth)?;

@@ -15,7 +15,11 @@ use std::time::Duration;
 
 mod eval;
 mod graph;
+mod invoke;
 mod load;
+#[cfg(test)]
+mod options_tests;
+mod resource;
 mod source;
 mod stack_name;
 mod template;
@@ -25,7 +29,7 @@ pub use load::load;
 pub use stack_name::{STACK_NAME_RULE, validate_stack_name};
 pub use template::{PathPart, Reference, parse_duration, references};
 #[allow(unused_imports)]
-use {eval::*, graph::*, load::*, source::*, template::*};
+use {eval::*, graph::*, invoke::*, load::*, resource::*, source::*, template::*};
 
 /// A provider plugin named in `plugins.providers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +59,89 @@ pub struct ResourceOptions {
     pub retain_on_delete: bool,
     /// Custom timeouts.
     pub custom_timeouts: CustomTimeouts,
+    /// `provider: ${p}`: the provider resource (`pulumi:providers:<package>`) of this program
+    /// that manages the resource, instead of the package's default provider.
+    pub provider: Option<String>,
+    /// `parent: ${r}`: the resource this one is a child of (its URN's type chain follows).
+    pub parent: Option<String>,
+    /// Earlier names of the resource (`aliases`), so a rename is not a replacement.
+    pub aliases: Vec<AliasDecl>,
+    /// `import: <id>`: adopt the existing resource with this id instead of creating one.
+    pub import: Option<String>,
+    /// Output properties to keep secret in the state (`additionalSecretOutputs`).
+    pub additional_secret_outputs: Vec<String>,
+}
+
+/// One entry of `options.aliases`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliasDecl {
+    /// A full earlier URN.
+    Urn(String),
+    /// The parts that changed; those left out are the resource's own.
+    Spec {
+        /// The earlier name.
+        name: Option<String>,
+        /// The earlier type token.
+        type_token: Option<String>,
+        /// The earlier parent.
+        parent: AliasParent,
+        /// The earlier stack.
+        stack: Option<String>,
+        /// The earlier project.
+        project: Option<String>,
+    },
+}
+
+/// The parent an alias had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasParent {
+    /// The resource's current parent.
+    Same,
+    /// `parent: ${r}`: a resource of this program.
+    Resource(String),
+    /// `parentUrn: <urn>`.
+    Urn(String),
+    /// `noParent: true`: it had no parent (the stack).
+    Root,
+}
+
+/// `get:` of a resource that exists outside the program: read by id, never created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetDecl {
+    /// The id to read, a template.
+    pub id: Json,
+    /// Properties that help the provider find the resource (`state`), templates.
+    pub state: PropertyMap,
+}
+
+/// A `fn::invoke` in the program: a provider function, called once per run.
+///
+/// Loading replaces each `fn::invoke` mapping by a reference to its entry in
+/// [`Project::invokes`]; the engine calls the functions along the dependency graph and the
+/// [`Evaluator`] puts their results where they were written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeDecl {
+    /// The function token, `pkg:module:function`.
+    pub function: String,
+    /// The arguments, a template (inner invokes already replaced).
+    pub arguments: PropertyMap,
+    /// `options.provider`: the provider resource to call it on.
+    pub provider: Option<String>,
+    /// `return`: the result field to use instead of the whole result.
+    pub return_field: Option<String>,
+    /// Resources the arguments and provider use (directly or through variables).
+    pub dependencies: BTreeSet<String>,
+    /// Invokes whose results the arguments use.
+    pub invokes: BTreeSet<usize>,
+    /// The 1-based line of the `fn::invoke` key.
+    pub line: usize,
+}
+
+impl InvokeDecl {
+    /// The package whose provider serves the function.
+    pub fn package(&self) -> &str {
+        self.function.split(':').next().unwrap_or(&self.function)
+    }
 }
 
 /// A resource declared in the program.
@@ -70,11 +157,25 @@ pub struct ResourceDecl {
     pub properties: PropertyMap,
     /// The options.
     pub options: ResourceOptions,
-    /// Names of the resources this one depends on (interpolations and `dependsOn`).
+    /// `get:`: read an existing resource instead of managing one.
+    pub get: Option<GetDecl>,
+    /// Names of the resources this one depends on (interpolations, invoke arguments,
+    /// `dependsOn`, `provider` and `parent`).
     pub dependencies: BTreeSet<String>,
+    /// The invokes ([`Project::invokes`]) whose results its properties use.
+    pub invokes: BTreeSet<usize>,
     /// The 1-based line of its declaration.
     pub line: usize,
 }
+
+impl ResourceDecl {
+    /// Is this a provider resource (`pulumi:providers:<package>`)?
+    pub fn is_provider(&self) -> bool {
+        self.type_token.starts_with(PROVIDER_TYPE_PREFIX)
+    }
+}
+
+use crate::monitor::urn::PROVIDER_TYPE_PREFIX;
 
 /// A loaded, validated project and stack.
 #[derive(Debug, Clone)]
@@ -102,13 +203,26 @@ pub struct Project {
     pub outputs: Vec<(String, Json)>,
     /// Plugins named in `plugins.providers`.
     pub plugins: Vec<PluginDecl>,
+    /// The `fn::invoke`s of resources, variables and outputs.
+    pub invokes: Vec<InvokeDecl>,
     index: HashMap<String, usize>,
 }
 
 impl Project {
-    /// The packages the program uses, sorted.
+    /// The packages whose default provider the program uses, sorted: those of resources and
+    /// invokes without an explicit provider.
     pub fn packages(&self) -> BTreeSet<String> {
-        self.resources.iter().map(|r| r.package.clone()).collect()
+        let resources = self
+            .resources
+            .iter()
+            .filter(|r| !r.is_provider() && r.options.provider.is_none())
+            .map(|r| r.package.clone());
+        let invokes = self
+            .invokes
+            .iter()
+            .filter(|i| i.provider.is_none())
+            .map(|i| i.package().to_string());
+        resources.chain(invokes).collect()
     }
 
     /// Finds a resource by name.
@@ -223,12 +337,16 @@ mod tests {
             package: "local".into(),
             properties: Default::default(),
             options: Default::default(),
+            get: None,
             dependencies: Default::default(),
+            invokes: Default::default(),
             line: 1,
         });
+        let invokes = HashMap::new();
         let ev = Evaluator {
             project: &p2,
             resources: &res,
+            invokes: &invokes,
         };
         assert_eq!(
             ev.eval(&Json::String("${a.n}".into())).unwrap(),
@@ -250,9 +368,11 @@ mod tests {
         )
         .unwrap();
         let res = HashMap::new();
+        let invokes = HashMap::new();
         let ev = Evaluator {
             project: &p,
             resources: &res,
+            invokes: &invokes,
         };
         assert!(value::is_secret(
             &ev.eval(&Json::String("${pw}".into())).unwrap()
@@ -264,10 +384,10 @@ mod tests {
             "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"
         );
         let (line, msg) = err_line(
-            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: x:index:Y\n    properties:\n      v:\n        fn::invoke: {}\n").unwrap_err(),
+            project("name: d\nruntime: yaml\nresources:\n  a:\n    type: x:index:Y\n    properties:\n      v:\n        fn::readFile: x\n").unwrap_err(),
         );
         assert_eq!(line, 8);
-        assert!(msg.contains("fn::invoke"), "{msg}");
+        assert!(msg.contains("fn::readFile"), "{msg}");
     }
 
     #[test]

@@ -302,9 +302,10 @@ fn secret_with(field: &str, text: String) -> Json {
     Json::Object(m)
 }
 
-/// Does the program use secrets (secret config, `fn::secret`, secret values anywhere)? Such a
-/// program needs the passphrase before `up` changes anything, so a missing one is reported
-/// before any resource is touched rather than when its state is written.
+/// Does the program use secrets (secret config, `fn::secret`, secret values anywhere,
+/// `additionalSecretOutputs`)? Such a program needs the passphrase before `up` changes
+/// anything, so a missing one is reported before any resource is touched rather than when its
+/// state is written.
 pub fn program_uses_secrets(project: &crate::program::Project) -> bool {
     fn mentions(v: &Json) -> bool {
         match v {
@@ -321,10 +322,18 @@ pub fn program_uses_secrets(project: &crate::program::Project) -> bool {
             .any(|m| m.values().any(mentions))
         || project.variables.values().any(mentions)
         || project.outputs.iter().any(|(_, v)| mentions(v))
+        || project.resources.iter().any(|r| {
+            // `additionalSecretOutputs`: the state will hold secrets once the step is done.
+            !r.options.additional_secret_outputs.is_empty()
+                || r.properties.values().any(mentions)
+                || r.get
+                    .as_ref()
+                    .is_some_and(|g| mentions(&g.id) || g.state.values().any(mentions))
+        })
         || project
-            .resources
+            .invokes
             .iter()
-            .any(|r| r.properties.values().any(mentions))
+            .any(|i| i.arguments.values().any(mentions))
 }
 
 #[cfg(test)]
