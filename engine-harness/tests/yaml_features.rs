@@ -218,6 +218,37 @@ fn aliases_keep_a_renamed_or_reparented_resource() {
 }
 
 #[test]
+fn import_adopts_an_existing_file() {
+    let p = Project::local("resources: {}\n");
+    let path = p.path().canonicalize().unwrap().join("existing.txt");
+    std::fs::write(&path, "hello").unwrap();
+    p.write_local(&format!(
+        "resources:\n  adopted:\n    type: local:index:File\n    properties:\n      path: existing.txt\n      content: hello\n    options:\n      import: {}\n",
+        path.display()
+    ));
+    let r = p.run(&["up"]).ok();
+    assert_eq!(
+        r.steps(),
+        vec![s("import", "adopted", "ok")],
+        "{}",
+        r.describe()
+    );
+    let adopted = p.resource("adopted").unwrap();
+    assert_eq!(adopted["id"], path.display().to_string());
+    assert_eq!(adopted["outputs"]["sha256"], HELLO_SHA);
+    // Imported, it is managed from now on: a no-op up, then destroy deletes it.
+    let r = p.run(&["up"]).ok();
+    assert_eq!(
+        r.steps(),
+        vec![s("same", "adopted", "ok")],
+        "{}",
+        r.describe()
+    );
+    p.run(&["destroy"]).ok();
+    assert!(!path.exists());
+}
+
+#[test]
 fn get_reads_an_existing_resource_without_managing_it() {
     let p = Project::local("resources: {}\n");
     let path = p.path().canonicalize().unwrap().join("outside.txt");
