@@ -36,7 +36,8 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
-    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
 }
 
 fn listening(port: u16) -> bool {
@@ -152,7 +153,10 @@ fn static_site_from_yaml_updates_one_child_at_a_time() {
     let swap = p.run(&["up", "--yes"]).ok();
     assert_eq!(
         changes(&swap),
-        vec![pair("create", "site-new.html"), pair("delete", "site-about.html")],
+        vec![
+            pair("create", "site-new.html"),
+            pair("delete", "site-about.html")
+        ],
         "{}",
         swap.describe()
     );

@@ -374,7 +374,9 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
     let urn = reg.urn.clone();
     // Names are keys of `resources`, so the URN is new; this makes it known to the monitor
     // for a provider constructing it (or its children).
-    let _ = run.monitor.register_local(&urn, &reg.type_token, reg.remote);
+    let _ = run
+        .monitor
+        .register_local(&urn, &reg.type_token, reg.remote);
     match register(ctx, reg).await? {
         Ok(r) => {
             resolve(
