@@ -63,31 +63,47 @@ impl Providers {
         }
     }
 
-    /// Does the schema of `type_token`'s package say it is a component (`isComponent`), which
-    /// the provider constructs? False when the provider cannot start or has no schema.
-    pub(super) async fn is_component(&self, type_token: &str) -> bool {
+    /// The schema of resource type `type_token` (its entry under `resources` in the package
+    /// schema), asked of the provider that manages it: `provider`, else the package's default.
+    /// `None` when that provider cannot start or its schema does not describe the type.
+    pub(super) async fn resource_schema(
+        &self,
+        type_token: &str,
+        provider: Option<&crate::monitor::ProviderReference>,
+    ) -> Option<Json> {
         let package = package_of(type_token);
         let cell = {
             let mut schemas = self.schemas.lock().unwrap_or_else(|e| e.into_inner());
             schemas.entry(package.to_string()).or_default().clone()
         };
         let schema = cell
-            .get_or_init(|| async {
-                match self.default(package).await {
-                    Ok(h) => h.plugin.schema().await,
-                    Err(_) => None,
+            .get_or_try_init(|| async {
+                match self.for_registration(package, provider).await {
+                    Ok(h) => Ok(h.plugin.schema().await),
+                    Err(e) => Err(e),
                 }
             })
-            .await;
+            .await
+            .ok()?;
         schema
-            .as_ref()
-            .and_then(|s| {
-                s.pointer(&format!(
-                    "/resources/{}/isComponent",
-                    type_token.replace('~', "~0").replace('/', "~1")
-                ))
-            })
-            .and_then(Json::as_bool)
+            .as_ref()?
+            .pointer(&format!(
+                "/resources/{}",
+                type_token.replace('~', "~0").replace('/', "~1")
+            ))
+            .cloned()
+    }
+
+    /// Does the schema say `type_token` is a component (`isComponent`), which its provider
+    /// constructs?
+    pub(super) async fn is_component(
+        &self,
+        type_token: &str,
+        provider: Option<&crate::monitor::ProviderReference>,
+    ) -> bool {
+        self.resource_schema(type_token, provider)
+            .await
+            .and_then(|r| r.get("isComponent").and_then(Json::as_bool))
             .unwrap_or(false)
     }
 

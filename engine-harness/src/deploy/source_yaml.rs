@@ -195,6 +195,7 @@ pub(super) async fn run(
                 .map(|i| node_deps(&i.dependencies, &i.invokes)),
         )
         .collect();
+    check_property_references(ctx, &run).await?;
     let ok = schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
         let run = run.clone();
         async move {
@@ -223,6 +224,78 @@ pub(super) async fn run(
     }
     register_outputs(ctx, &ctx.stack_urn, outputs).await?;
     Ok(true)
+}
+
+/// Checks every `${resource.property}` of the program against the resource's schema before
+/// anything runs, so a misspelt property is an error at its line even in a preview, where the
+/// resource's outputs are not known yet. Resources whose provider gives no schema are checked
+/// against their outputs when they are evaluated. A bad reference is a program error (exit 2)
+/// listing every one, at the line of the first.
+async fn check_property_references(ctx: &Ctx, run: &YamlRun) -> Result<(), Error> {
+    let p = &ctx.project;
+    let mut templates: Vec<(String, usize, &Json)> = Vec::new();
+    for d in &p.resources {
+        for v in d.properties.values() {
+            templates.push((d.name.clone(), d.line, v));
+        }
+    }
+    for (name, v) in &p.outputs {
+        templates.push((format!("output `{name}`"), 0, v));
+    }
+    let mut bad: Vec<(usize, String)> = Vec::new();
+    for (owner, line, v) in templates {
+        for r in program::references(v).unwrap_or_default() {
+            let Some(&target) = run.index.get(&r.root) else {
+                continue;
+            };
+            let Some(program::PathPart::Key(key)) = r.path.first() else {
+                continue;
+            };
+            let decl = &p.resources[target];
+            if key == "id" || key == "urn" || decl.is_provider() || decl.options.provider.is_some()
+            {
+                continue;
+            }
+            let Some(schema) = ctx.providers.resource_schema(&decl.type_token, None).await else {
+                continue;
+            };
+            let Some(props) = schema.get("properties").and_then(Json::as_object) else {
+                continue;
+            };
+            if props.contains_key(key) {
+                continue;
+            }
+            let mut real: Vec<&str> = vec!["id", "urn"];
+            real.extend(props.keys().map(String::as_str));
+            let at = if line > 0 && !bad.is_empty() {
+                format!("line {line}: ")
+            } else {
+                String::new()
+            };
+            bad.push((
+                line,
+                format!(
+                    "{at}{owner}: `${{{}}}`: `{}` ({}) has no property `{key}`; its properties are: {}",
+                    r.text,
+                    r.root,
+                    decl.type_token,
+                    real.join(", ")
+                ),
+            ));
+        }
+    }
+    match bad.first() {
+        None => Ok(()),
+        Some((line, _)) => Err(Error::Program {
+            file: p.file.clone(),
+            line: *line,
+            message: bad
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  "),
+        }),
+    }
 }
 
 /// Evaluates a template against the outputs and invoke results resolved so far.
@@ -289,8 +362,6 @@ async fn registration(
     inputs: PropertyMap,
 ) -> Result<Registration, String> {
     let decl = &ctx.project.resources[i];
-    let component = !decl.type_token.starts_with("pulumi:providers:")
-        && ctx.providers.is_component(&decl.type_token).await;
     let o = &decl.options;
     let dependencies = decl
         .dependencies
@@ -302,6 +373,11 @@ async fn registration(
         .as_deref()
         .map(|p| provider_reference(ctx, p))
         .transpose()?;
+    let component = !decl.is_provider()
+        && ctx
+            .providers
+            .is_component(&decl.type_token, provider.as_ref())
+            .await;
     Ok(Registration {
         urn: run.urns[i].clone(),
         type_token: decl.type_token.clone(),
