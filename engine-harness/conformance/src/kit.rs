@@ -299,3 +299,19 @@ fn config_text(
         .collect();
     (config, secret)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reaches_the_plugin_as_text_with_its_secret_keys() {
+        let fixture =
+            Fixture::parse("config: {root: /tmp, port: 8080, token: {$secret: hush}}\n").unwrap();
+        let (config, secret) = config_text("local", &fixture);
+        assert_eq!(config["local:root"], "/tmp");
+        assert_eq!(config["local:port"], "8080");
+        assert_eq!(config["local:token"], "hush");
+        assert_eq!(secret, vec!["local:token".to_string()]);
+    }
+}
