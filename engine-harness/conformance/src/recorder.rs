@@ -1,12 +1,16 @@
 //! The engine's side of a Construct: a resource monitor (`plugin_host::monitor`) that records
 //! what a component provider registers and answers like an engine that created it all.
 //!
-//! Registrations are answered with their inputs as outputs and, for a custom resource, the
-//! made-up id `<name>-id`; nothing is created. Reads and invokes are refused with a message
-//! saying so, since a component under test has no business with resources the kit never made.
+//! A custom resource of the plugin's own package is created as an engine would: Check, then
+//! Create on the plugin under test, answered with the real id and outputs (a typed component
+//! reads its children's outputs), and deleted again, last first, by [`Recorder::cleanup`].
+//! Any other registration is answered with its inputs as outputs and, when custom, the made-up
+//! id `<name>-id`. Reads and invokes are refused with a message saying so.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use plugin_host::ProviderClient;
 use plugin_host::monitor::{
     InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
     ReadRequest, ReadResult, RegisteredResource, Registration, RegistrationSink, RunningMonitor,
@@ -18,29 +22,129 @@ use crate::report::Finding;
 use crate::session::STACK;
 use crate::values::{PropertyMap, decode_struct};
 
-/// What the monitor was asked, in order.
+/// What the monitor was asked, in order, and what it created.
 #[derive(Debug, Default)]
 struct Recorded {
     registrations: Mutex<Vec<Registration>>,
     outputs: Mutex<Vec<OutputsRegistration>>,
+    created: Mutex<Vec<Created>>,
 }
 
-struct Sink(Arc<Recorded>);
+/// A child the kit created on the plugin, to delete afterwards.
+#[derive(Debug, Clone)]
+struct Created {
+    urn: String,
+    type_token: String,
+    name: String,
+    id: String,
+    inputs: pulumirpc::google::Struct,
+    outputs: pulumirpc::google::Struct,
+}
+
+/// The plugin under test, which creates the children of its own package.
+#[derive(Clone)]
+pub(crate) struct Creator {
+    /// A client of the plugin.
+    pub(crate) client: ProviderClient,
+    /// Its package: children of type `<package>:…` are its own.
+    pub(crate) package: String,
+    /// The limit on each call.
+    pub(crate) timeout: Duration,
+}
+
+struct Sink {
+    recorded: Arc<Recorded>,
+    creator: Creator,
+}
+
+impl Sink {
+    /// Check, then Create of a child on the plugin, as an engine does for a registration.
+    async fn create(&self, r: &Registration) -> Result<RegisteredResource, MonitorError> {
+        let failed = |what: &str, e: String| {
+            MonitorError::Engine(format!(
+                "{what} of {} `{}` failed: {e}",
+                r.type_token, r.name
+            ))
+        };
+        let timeout = self.creator.timeout;
+        let mut client = self.creator.client.clone();
+        let news = plugin_host::value::to_struct(&r.inputs);
+        let check = pulumirpc::CheckRequest {
+            urn: r.urn.clone(),
+            olds: Some(Default::default()),
+            news: Some(news),
+            random_seed: vec![42; 32],
+            name: r.name.clone(),
+            r#type: r.type_token.clone(),
+            ..Default::default()
+        };
+        let checked = tokio::time::timeout(timeout, client.check(check))
+            .await
+            .map_err(|_| failed("Check", format!("no answer within {timeout:?}")))?
+            .map_err(|e| failed("Check", e.message().to_string()))?
+            .into_inner();
+        if !checked.failures.is_empty() {
+            let failures: Vec<String> = checked
+                .failures
+                .iter()
+                .map(|f| format!("`{}`: {}", f.property, f.reason))
+                .collect();
+            return Err(failed("Check", failures.join("; ")));
+        }
+        let inputs = checked.inputs.unwrap_or_default();
+        let create = pulumirpc::CreateRequest {
+            urn: r.urn.clone(),
+            properties: Some(inputs.clone()),
+            timeout: timeout.as_secs_f64(),
+            preview: false,
+            name: r.name.clone(),
+            r#type: r.type_token.clone(),
+            ..Default::default()
+        };
+        let created = tokio::time::timeout(timeout, client.create(create))
+            .await
+            .map_err(|_| failed("Create", format!("no answer within {timeout:?}")))?
+            .map_err(|e| failed("Create", e.message().to_string()))?
+            .into_inner();
+        let outputs = created.properties.unwrap_or_default();
+        lock(&self.recorded.created).push(Created {
+            urn: r.urn.clone(),
+            type_token: r.type_token.clone(),
+            name: r.name.clone(),
+            id: created.id.clone(),
+            inputs,
+            outputs: outputs.clone(),
+        });
+        Ok(RegisteredResource {
+            id: Some(created.id),
+            outputs: plugin_host::value::from_struct(&outputs),
+            ..Default::default()
+        })
+    }
+}
 
 #[tonic::async_trait]
 impl RegistrationSink for Sink {
     async fn register(&self, r: Registration) -> Result<RegisteredResource, MonitorError> {
-        let answer = RegisteredResource {
-            id: r.custom.then(|| format!("{}-id", r.name)),
-            outputs: r.inputs.clone(),
-            ..Default::default()
+        let own = r.custom
+            && r.type_token
+                .strip_prefix(&self.creator.package)
+                .is_some_and(|rest| rest.starts_with(':'));
+        let answer = if own {
+            self.create(&r).await
+        } else {
+            Ok(RegisteredResource {
+                id: r.custom.then(|| format!("{}-id", r.name)),
+                outputs: r.inputs.clone(),
+                ..Default::default()
+            })
         };
-        lock(&self.0.registrations).push(r);
-        Ok(answer)
+        lock(&self.recorded.registrations).push(r);
+        answer
     }
 
     async fn register_outputs(&self, r: OutputsRegistration) -> Result<(), MonitorError> {
-        lock(&self.0.outputs).push(r);
+        lock(&self.recorded.outputs).push(r);
         Ok(())
     }
 
@@ -95,15 +199,19 @@ impl Seen {
 }
 
 impl Recorder {
-    /// Serves the monitor on loopback and registers the root stack.
-    pub(crate) async fn start() -> Result<Recorder, Finding> {
+    /// Serves the monitor on loopback, children of its package created by `creator`, and
+    /// registers the root stack.
+    pub(crate) async fn start(creator: Creator) -> Result<Recorder, Finding> {
         let recorded = Arc::new(Recorded::default());
-        let monitor = serve_with_sink(
-            MonitorConfig::new(STACK, STACK),
-            Arc::new(Sink(recorded.clone())),
-        )
-        .await
-        .map_err(|e| setup_finding(format!("cannot serve a resource monitor on 127.0.0.1: {e}")))?;
+        let sink = Sink {
+            recorded: recorded.clone(),
+            creator,
+        };
+        let monitor = serve_with_sink(MonitorConfig::new(STACK, STACK), Arc::new(sink))
+            .await
+            .map_err(|e| {
+                setup_finding(format!("cannot serve a resource monitor on 127.0.0.1: {e}"))
+            })?;
         let mut recorder = Recorder {
             monitor,
             recorded,
@@ -118,6 +226,39 @@ impl Recorder {
             )
             .await?;
         Ok(recorder)
+    }
+
+    /// Deletes the children created on the plugin, last first; the failures, explained.
+    pub(crate) async fn cleanup(&self, creator: &Creator) -> Vec<String> {
+        let created: Vec<Created> = std::mem::take(&mut *lock(&self.recorded.created));
+        let mut failures = Vec::new();
+        for c in created.into_iter().rev() {
+            let request = pulumirpc::DeleteRequest {
+                id: c.id.clone(),
+                urn: c.urn.clone(),
+                properties: Some(c.outputs),
+                old_inputs: Some(c.inputs),
+                timeout: creator.timeout.as_secs_f64(),
+                name: c.name.clone(),
+                r#type: c.type_token.clone(),
+                ..Default::default()
+            };
+            let mut client = creator.client.clone();
+            match tokio::time::timeout(creator.timeout, client.delete(request)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => failures.push(format!(
+                    "Delete of {} (id {}): {}",
+                    c.urn,
+                    c.id,
+                    e.message()
+                )),
+                Err(_) => failures.push(format!(
+                    "Delete of {} (id {}): no answer within {:?}",
+                    c.urn, c.id, creator.timeout
+                )),
+            }
+        }
+        failures
     }
 
     /// `127.0.0.1:PORT`, for `ConstructRequest.monitorEndpoint`.

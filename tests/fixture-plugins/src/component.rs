@@ -2,12 +2,15 @@
 //! `kitcomp` with the component `kitcomp:index:Pair`, which Construct builds from `prefix` (a
 //! string) and `count` (a whole number from 1 to 5) by registering `count` children
 //! `kitcomp:index:Item` (`text` = `<prefix>-<i>`, secret when `prefix` is) with the engine's
-//! resource monitor, then its outputs `names` and `prefix`. It mimics what Pulumi's provider
+//! resource monitor, then its outputs `names` and `prefix`. An Item is a custom resource that
+//! exists only in the state: Check wants a string `text`, Create echoes it with the id
+//! `item-<n>`, Delete has nothing to do. It mimics what Pulumi's provider
 //! SDKs do, so the conformance kit's Construct cases can be shown on a plugin in any shape,
 //! except for at most one deliberate [`ComponentBug`].
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
@@ -62,6 +65,17 @@ const SCHEMA: &str = r#"{
 /// The component provider with `bug`.
 struct Components {
     bug: ComponentBug,
+    items: AtomicU64,
+}
+
+fn only_items(type_token: &str) -> Result<(), Status> {
+    if type_token == CHILD {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(format!(
+            "unknown resource type `{type_token}`; this provider's custom resource is `{CHILD}`"
+        )))
+    }
 }
 
 /// The validated inputs: the prefix (and whether it was secret) and the count; or every
@@ -259,14 +273,40 @@ impl ResourceProvider for Components {
     async fn call(&self, _: Request<CallRequest>) -> Result<Response<CallResponse>, Status> {
         unimplemented("Call")
     }
-    async fn check(&self, _: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
-        unimplemented("Check")
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let req = request.into_inner();
+        only_items(&req.r#type)?;
+        let text = req.news.as_ref().and_then(|n| n.fields.get("text"));
+        let failures = match text.map(|v| &unwrap_secret(v).0.kind) {
+            Some(Some(Kind::StringValue(_))) => Vec::new(),
+            _ => vec![CheckFailure {
+                property: "text".into(),
+                reason: "`text` must be a string".into(),
+            }],
+        };
+        Ok(Response::new(CheckResponse {
+            inputs: req.news,
+            failures,
+        }))
     }
     async fn diff(&self, _: Request<DiffRequest>) -> Result<Response<DiffResponse>, Status> {
         unimplemented("Diff")
     }
-    async fn create(&self, _: Request<CreateRequest>) -> Result<Response<CreateResponse>, Status> {
-        unimplemented("Create")
+    async fn create(
+        &self,
+        request: Request<CreateRequest>,
+    ) -> Result<Response<CreateResponse>, Status> {
+        let req = request.into_inner();
+        only_items(&req.r#type)?;
+        let n = self.items.fetch_add(1, Ordering::Relaxed);
+        Ok(Response::new(CreateResponse {
+            id: format!("item-{n}"),
+            properties: req.properties,
+            ..Default::default()
+        }))
     }
     async fn read(&self, _: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
         unimplemented("Read")
@@ -274,8 +314,9 @@ impl ResourceProvider for Components {
     async fn update(&self, _: Request<UpdateRequest>) -> Result<Response<UpdateResponse>, Status> {
         unimplemented("Update")
     }
-    async fn delete(&self, _: Request<DeleteRequest>) -> Result<Response<()>, Status> {
-        unimplemented("Delete")
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<()>, Status> {
+        only_items(&request.into_inner().r#type)?;
+        Ok(Response::new(()))
     }
     async fn construct(
         &self,
@@ -310,5 +351,9 @@ impl ResourceProvider for Components {
 
 /// The whole plugin process with `bug` (see [`crate::raw::serve`]).
 pub async fn main(bug: ComponentBug) -> ExitCode {
-    crate::raw::serve(Components { bug }, None).await
+    let provider = Components {
+        bug,
+        items: AtomicU64::new(0),
+    };
+    crate::raw::serve(provider, None).await
 }

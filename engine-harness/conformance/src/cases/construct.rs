@@ -4,7 +4,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-use crate::recorder::{Recorder, Seen};
+use crate::recorder::{Creator, Recorder, Seen};
 use crate::session::CallError;
 use crate::values::encode_struct;
 use std::collections::HashMap;
@@ -28,8 +28,17 @@ async fn construct(
     r: &ResourceFixture,
     inputs: &PropertyMap,
 ) -> Result<Constructed, Finding> {
-    let recorder = Recorder::start().await?;
+    let recorder = Recorder::start(creator(ctx, s)).await?;
     constructed_with(ctx, s, r, inputs, recorder, HashMap::new()).await
+}
+
+/// The plugin under test as the creator of its own children.
+fn creator(ctx: &Ctx, s: &Session) -> Creator {
+    Creator {
+        client: s.plugin.client(),
+        package: ctx.package.clone(),
+        timeout: ctx.kit.call_timeout,
+    }
 }
 
 /// Construct with `recorder` as the monitor and `providers` (package to `<URN>::<id>`).
@@ -74,6 +83,18 @@ async fn constructed_with(
 }
 
 impl Constructed {
+    /// Deletes the children the kit created for this Construct; a failed Delete is a finding.
+    async fn finish(self, ctx: &Ctx, s: &Session, rec: &mut Rec) {
+        for failure in self.recorder.cleanup(&creator(ctx, s)).await {
+            rec.fail(
+                "delete the component's children after the case",
+                "each Delete succeeds",
+                failure,
+                "Delete must remove what Create made, given the id and outputs Create returned",
+            );
+        }
+    }
+
     /// The answer, or a finding for a Construct that failed on valid inputs.
     fn response(
         &self,
@@ -224,9 +245,15 @@ fn decode_state(response: &pulumirpc::ConstructResponse) -> Result<PropertyMap, 
 pub(super) async fn children(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
     let c = construct(ctx, &s, r, &ResourceFixture::map(&r.inputs)).await?;
+    let outcome = check_children(rec, r, &c);
+    c.finish(ctx, &s, rec).await;
+    outcome
+}
+
+fn check_children(rec: &mut Rec, r: &ResourceFixture, c: &Constructed) -> CaseResult {
     let response = c.response(r, "inputs")?;
     let stack = c.recorder.stack_urn.clone();
-    let children = check_registrations(rec, r, &c, response, &[&stack]);
+    let children = check_registrations(rec, r, c, response, &[&stack]);
     // No provider was given: children of this package use its default provider.
     for child in children.iter().filter(|s| s.registration.custom) {
         if let Some(p) = &child.registration.options.provider {
@@ -251,7 +278,7 @@ pub(super) async fn children(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> C
 
 pub(super) async fn providers(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;
-    let recorder = Recorder::start().await?;
+    let recorder = Recorder::start(creator(ctx, &s)).await?;
     let provider_type = format!("pulumi:providers:{}", ctx.package);
     let provider_name = "conformance-explicit";
     let provider_urn = recorder
@@ -274,9 +301,22 @@ pub(super) async fn providers(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> 
         providers,
     )
     .await?;
+    let outcome = check_providers(ctx, rec, r, &c, &provider_urn, &reference);
+    c.finish(ctx, &s, rec).await;
+    outcome
+}
+
+fn check_providers(
+    ctx: &Ctx,
+    rec: &mut Rec,
+    r: &ResourceFixture,
+    c: &Constructed,
+    provider_urn: &str,
+    reference: &str,
+) -> CaseResult {
     let response = c.response(r, "inputs (with an explicit provider)")?;
     let stack = c.recorder.stack_urn.clone();
-    let children = check_registrations(rec, r, &c, response, &[&stack, &provider_urn]);
+    let children = check_registrations(rec, r, c, response, &[&stack, provider_urn]);
     let prefix = format!("{}:", ctx.package);
     let ours: Vec<&Seen> = children
         .iter()
@@ -295,7 +335,7 @@ pub(super) async fn providers(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> 
             .provider
             .as_ref()
             .map(|p| format!("{}::{}", p.urn, p.id));
-        if got.as_deref() != Some(reference.as_str()) {
+        if got.as_deref() != Some(reference) {
             rec.fail(
                 format!("Construct({}): child `{}` provider", r.type_token, child.label()),
                 format!("the provider Construct was given for `{}`: {reference}", ctx.package),
@@ -322,6 +362,18 @@ pub(super) async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
     let texts = super::secrets::secret_texts(&inputs);
     let s = start(ctx).await?;
     let c = construct(ctx, &s, r, &inputs).await?;
+    let outcome = check_secrets(rec, r, fx, &texts, &c);
+    c.finish(ctx, &s, rec).await;
+    outcome
+}
+
+fn check_secrets(
+    rec: &mut Rec,
+    r: &ResourceFixture,
+    fx: &crate::fixture::SecretsFixture,
+    texts: &[String],
+    c: &Constructed,
+) -> CaseResult {
     let response = c.response(r, "secret inputs")?;
     let stack = c.recorder.stack_urn.clone();
     let (own, children) = c.split(&[&stack]);
@@ -349,7 +401,7 @@ pub(super) async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
             &format!("{check}: ConstructResponse.state"),
             &state,
             &fx.secret_outputs,
-            &texts,
+            texts,
         ),
         Err(e) => rec.fail(
             format!("{check}: ConstructResponse.state"),
@@ -364,7 +416,7 @@ pub(super) async fn secrets(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> Ca
             &format!("{check}: RegisterResourceOutputs"),
             &outputs,
             &fx.secret_outputs,
-            &texts,
+            texts,
         );
     }
     Ok(())
@@ -403,7 +455,16 @@ pub(super) async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture
             show_map(inputs)
         );
         let c = construct(ctx, &s, r, inputs).await?;
-        match &c.answer {
+        // The provider's own words (the status message), and the kit's explanation of the call.
+        let answer = c.answer.as_ref().map(|_| ()).map_err(|e| {
+            let message = e.status.as_ref().map(|st| st.message().to_string());
+            (
+                message.unwrap_or_else(|| e.explanation.clone()),
+                e.explanation.clone(),
+            )
+        });
+        c.finish(ctx, &s, rec).await;
+        match answer {
             Ok(_) => {
                 rec.fail(
                     what,
@@ -416,7 +477,7 @@ pub(super) async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture
                      serde errors naming the property",
                 );
             }
-            Err(e) => {
+            Err((message, explanation)) => {
                 if s.plugin
                     .wait_exit(Duration::from_millis(500))
                     .await
@@ -425,16 +486,11 @@ pub(super) async fn invalid_inputs(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture
                     rec.fail(
                         what,
                         format!("an error naming {properties:?}"),
-                        e.explanation.clone(),
+                        explanation,
                         "the plugin crashed on invalid input: validate inputs and fail the call instead of panicking or exiting",
                     );
                     return Ok(());
                 }
-                let message = e
-                    .status
-                    .as_ref()
-                    .map(|st| st.message().to_string())
-                    .unwrap_or_else(|| e.explanation.clone());
                 for prop in properties.iter().filter(|p| !message.contains(p.as_str())) {
                     rec.fail(
                         what.clone(),
