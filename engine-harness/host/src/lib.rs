@@ -7,7 +7,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`launch`] | start a plugin in its own process group, read its port line, keep its stderr, kill it on drop |
-//! | [`connect`] | dial `127.0.0.1:PORT` with the engine's transport settings, retrying |
+//! | [`connect`](mod@connect) | dial `127.0.0.1:PORT` with the engine's transport settings, retrying |
 //! | [`engine`] | the `pulumirpc.Engine` service a plugin logs to, recording or forwarding each `Log` |
 //! | [`details`] | the typed details (`ErrorResourceInitFailed`, `ConfigureErrorMissingKeys`) of a failed call |
 //! | [`value`] | the engine's property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
