@@ -8,7 +8,8 @@
 //! | module | job |
 //! |---|---|
 //! | [`program`] | parse and validate `Pulumi.yaml` / `Pulumi.<stack>.yaml`, with file:line errors |
-//! | [`value`] | property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
+//! | [`value`] | property values (re-exported from `plugin-host`): JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
+//! | [`monitor`] | the resource monitor programs register with (re-exported from `plugin-host`) |
 //! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
 //! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through (`plugin-host`'s, forwarding to the display) |
 //! | [`state`] | the checkpoint file and its append-only step journal |
@@ -32,12 +33,13 @@ pub mod display;
 pub mod engine_service;
 mod error;
 pub mod language;
-pub mod monitor;
 pub mod plugin;
 pub mod program;
 pub mod secrets;
 pub mod stack_config;
 pub mod state;
-pub mod value;
 
 pub use error::{Error, exit_code};
+/// The resource monitor and the engine's property values live in `plugin-host` (the kit serves
+/// the monitor too); these paths stay for engine-harness's modules and users.
+pub use plugin_host::{monitor, value};

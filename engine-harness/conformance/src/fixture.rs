@@ -45,6 +45,10 @@
 //!         properties: [content]
 //! ```
 //!
+//! An entry whose type the plugin's schema declares `isComponent: true` is a component: the
+//! `construct.*` cases build it with Construct (using `inputs`, `invalid` and `secrets`) and the
+//! custom-resource cases leave it out.
+//!
 //! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown. In strings,
 //! `${TEMPDIR}` becomes a scratch directory the kit removes afterwards, and (in `resources`)
 //! `${N}` a number of each resource instance's own, such as `path: "${TEMPDIR}/file-${N}.txt"`

@@ -65,6 +65,29 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The schema's entry for resource `type_token`, when the plugin has a schema.
+    pub(crate) fn schema_resource(&self, type_token: &str) -> Option<&serde_json::Value> {
+        match &self.schema {
+            SchemaAnswer::Json(schema) => schema.get("resources")?.get(type_token),
+            _ => None,
+        }
+    }
+
+    /// Whether the schema declares `type_token` a component (`isComponent: true`): the
+    /// provider builds it with Construct, not Create.
+    pub(crate) fn is_component(&self, type_token: &str) -> bool {
+        self.schema_resource(type_token)
+            .and_then(|r| r.get("isComponent"))
+            .and_then(|c| c.as_bool())
+            == Some(true)
+    }
+
+    /// The provider configuration as the engine passes it to a plugin's process and to
+    /// Construct: `<package>:<key>` to text (secrets unwrapped), and the keys that are secret.
+    pub(crate) fn config_text(&self) -> (serde_json::Map<String, serde_json::Value>, Vec<String>) {
+        config_text(&self.package, &self.fixture)
+    }
+
     /// A fresh `${N}` for the next resource instance.
     pub(crate) fn next_instance(&self) -> u64 {
         self.instances
@@ -113,7 +136,12 @@ impl Kit {
         if let (SchemaAnswer::Json(schema), true) = (&schema, fixture.resources.is_empty())
             && let Some(resources) = schema.get("resources").and_then(|r| r.as_object())
         {
-            for (token, resource) in resources.iter().take(10) {
+            // A component's inputs cannot be made up safely (it creates real children).
+            for (token, resource) in resources
+                .iter()
+                .filter(|(_, r)| r.get("isComponent").and_then(|c| c.as_bool()) != Some(true))
+                .take(10)
+            {
                 if let Some(r) = ResourceFixture::derive(token, resource) {
                     derived.push(token.clone());
                     fixture.resources.push(r);
@@ -134,18 +162,7 @@ impl Kit {
         .unwrap_or_else(|| "provider".into());
         // The environment the engine gives a plugin: the project, and this package's config.
         let mut kit = self.clone();
-        let config: serde_json::Map<String, serde_json::Value> = fixture
-            .config
-            .iter()
-            .map(|(k, v)| {
-                let v = v.get("$secret").unwrap_or(v);
-                let text = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (format!("{package}:{k}"), serde_json::Value::String(text))
-            })
-            .collect();
+        let (config, _) = config_text(&package, &fixture);
         kit.command
             .env
             .push(("PULUMI_PROJECT".into(), "conformance".into()));
@@ -251,5 +268,50 @@ impl Kit {
                 .map(PathBuf::from),
         ];
         candidates.into_iter().flatten().next()
+    }
+}
+
+/// The fixture's provider configuration as the engine gives it to a plugin: `<package>:<key>`
+/// to text (secrets unwrapped), and the keys whose values are secret.
+fn config_text(
+    package: &str,
+    fixture: &Fixture,
+) -> (serde_json::Map<String, serde_json::Value>, Vec<String>) {
+    let mut secret = Vec::new();
+    let config = fixture
+        .config
+        .iter()
+        .map(|(k, v)| {
+            let key = format!("{package}:{k}");
+            let v = match v.get("$secret") {
+                Some(inner) => {
+                    secret.push(key.clone());
+                    inner
+                }
+                None => v,
+            };
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key, serde_json::Value::String(text))
+        })
+        .collect();
+    (config, secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reaches_the_plugin_as_text_with_its_secret_keys() {
+        let fixture =
+            Fixture::parse("config: {root: /tmp, port: 8080, token: {$secret: hush}}\n").unwrap();
+        let (config, secret) = config_text("local", &fixture);
+        assert_eq!(config["local:root"], "/tmp");
+        assert_eq!(config["local:port"], "8080");
+        assert_eq!(config["local:token"], "hush");
+        assert_eq!(secret, vec!["local:token".to_string()]);
     }
 }

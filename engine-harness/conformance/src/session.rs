@@ -135,7 +135,7 @@ pub struct Session {
 }
 
 /// The stack and project used in URNs.
-const STACK: &str = "conformance";
+pub(crate) const STACK: &str = "conformance";
 
 /// A URN for a resource of `type_token` named `name`.
 pub fn urn(type_token: &str, name: &str) -> String {

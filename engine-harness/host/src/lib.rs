@@ -7,9 +7,12 @@
 //! | module | job |
 //! |---|---|
 //! | [`launch`] | start a plugin in its own process group, read its port line, keep its stderr, kill it on drop |
-//! | [`connect`] | dial `127.0.0.1:PORT` with the engine's transport settings, retrying |
+//! | [`connect`](mod@connect) | dial `127.0.0.1:PORT` with the engine's transport settings, retrying |
 //! | [`engine`] | the `pulumirpc.Engine` service a plugin logs to, recording or forwarding each `Log` |
 //! | [`details`] | the typed details (`ErrorResourceInitFailed`, `ConfigureErrorMissingKeys`) of a failed call |
+//! | [`value`] | the engine's property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
+//! | [`monitor`] | the `pulumirpc.ResourceMonitor` a program or a component provider registers resources with, as typed requests |
+//! | [`duration`] | durations as Pulumi writes them (`30s`, `1h30m`) |
 //!
 //! The protocol's value markers (secret signature, unknown sentinels) live in
 //! [`pulumirpc::sentinels`].
@@ -32,8 +35,11 @@
 pub mod capture;
 pub mod connect;
 pub mod details;
+pub mod duration;
 pub mod engine;
 pub mod launch;
+pub mod monitor;
+pub mod value;
 
 pub use connect::{ProviderClient, connect};
 pub use launch::{Launch, LaunchError, PluginProcess, PortLineRule};

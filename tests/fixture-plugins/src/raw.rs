@@ -43,13 +43,13 @@ pub enum Bug {
 const TYPE: &str = "local:index:Random";
 use pulumirpc::sentinels::{SIG_KEY, SIG_SECRET, UNKNOWN_ANY as UNKNOWN, UNKNOWNS};
 
-fn string(s: impl Into<String>) -> Value {
+pub(crate) fn string(s: impl Into<String>) -> Value {
     Value {
         kind: Some(Kind::StringValue(s.into())),
     }
 }
 
-fn secret(v: Value) -> Value {
+pub(crate) fn secret(v: Value) -> Value {
     let fields = BTreeMap::from([
         (SIG_KEY.to_string(), string(SIG_SECRET)),
         ("value".to_string(), v),
@@ -60,7 +60,7 @@ fn secret(v: Value) -> Value {
 }
 
 /// The value inside a secret, and whether it was one.
-fn unwrap_secret(v: &Value) -> (&Value, bool) {
+pub(crate) fn unwrap_secret(v: &Value) -> (&Value, bool) {
     if let Some(Kind::StructValue(s)) = &v.kind
         && s.fields.get(SIG_KEY).and_then(|k| k.kind.as_ref())
             == Some(&Kind::StringValue(SIG_SECRET.into()))
@@ -485,6 +485,13 @@ impl ResourceProvider for RawRandom {
 /// The whole plugin process with `bug`: binds 127.0.0.1:0, prints the port (after a log line
 /// for [`Bug::LogBeforePort`]), serves until SIGINT or SIGTERM, exits 0.
 pub async fn main(bug: Bug) -> ExitCode {
+    let before_port = (bug == Bug::LogBeforePort).then_some("starting the Random provider");
+    serve(RawRandom { bug }, before_port).await
+}
+
+/// Serves `provider` as a plugin process: binds 127.0.0.1:0, prints the port (after
+/// `before_port`, a misplaced log line, when given), serves until SIGINT or SIGTERM, exits 0.
+pub async fn serve<P: ResourceProvider>(provider: P, before_port: Option<&str>) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
         Ok(l) => l,
         Err(e) => {
@@ -504,14 +511,14 @@ pub async fn main(bug: Bug) -> ExitCode {
     };
     {
         let mut out = std::io::stdout().lock();
-        if bug == Bug::LogBeforePort {
-            let _ = writeln!(out, "starting the Random provider");
+        if let Some(line) = before_port {
+            let _ = writeln!(out, "{line}");
         }
         if writeln!(out, "{port}").and_then(|_| out.flush()).is_err() {
             return ExitCode::FAILURE;
         }
     }
-    let service = ResourceProviderServer::new(RawRandom { bug })
+    let service = ResourceProviderServer::new(provider)
         .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));

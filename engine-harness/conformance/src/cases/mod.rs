@@ -33,6 +33,7 @@ mod macros {
 }
 
 mod concurrency;
+mod construct;
 mod lifecycle;
 mod preview;
 mod process;
@@ -76,6 +77,8 @@ enum Run {
     EachTemplate(PerResource),
     /// Once per fixture resource, when the plugin has a schema.
     EachResourceWithSchema(PerResource),
+    /// Once per fixture entry of a component (`isComponent: true` in the schema).
+    EachComponent(PerResource),
 }
 
 /// Declares a case: `case!(name, description, whole|each|each_with_schema path::to::function)`.
@@ -106,6 +109,13 @@ macro_rules! case {
             name: $name,
             description: $description,
             run: Run::EachResourceWithSchema(|ctx, rec, r| Box::pin($($f)::+(ctx, rec, r))),
+        }
+    };
+    ($name:literal, $description:literal, each_component $($f:ident)::+) => {
+        Case {
+            name: $name,
+            description: $description,
+            run: Run::EachComponent(|ctx, rec, r| Box::pin($($f)::+(ctx, rec, r))),
         }
     };
 }
@@ -222,6 +232,26 @@ pub const CASES: &[Case] = &[
         "many concurrent Creates and Deletes on one connection (distinct inputs with `${N}`) all succeed",
         each_template concurrency::concurrency
     ),
+    case!(
+        "construct.children",
+        "Construct registers the component, its children parented to it, and its outputs, and answers with its URN",
+        each_component construct::children
+    ),
+    case!(
+        "construct.providers",
+        "a component's children use the provider Construct was given for their package",
+        each_component construct::providers
+    ),
+    case!(
+        "construct.secrets",
+        "secret inputs of a component stay secret in its children's inputs and in its outputs",
+        each_component construct::secrets
+    ),
+    case!(
+        "construct.invalid-inputs",
+        "Construct with invalid inputs fails, naming every bad property",
+        each_component construct::invalid_inputs
+    ),
 ];
 
 /// The case named `name`.
@@ -282,23 +312,48 @@ impl From<Finding> for Stop {
 
 type CaseResult = Result<(), Stop>;
 
-/// Runs each resource of the fixture through `case`; not applicable only when no resource is.
+/// Which fixture entries a case runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entries {
+    /// Custom resources (Check, Create, ...), `${N}` replaced per instance.
+    Custom,
+    /// Custom resources, `${N}` left for the case.
+    CustomTemplate,
+    /// Components (Construct).
+    Components,
+}
+
+/// Runs each fixture entry of the kind `entries` through `case`; not applicable only when no
+/// entry is.
 async fn each_resource(
     ctx: &Ctx,
     rec: &mut Rec,
     name: &str,
     case: PerResource,
-    template: bool,
+    entries: Entries,
 ) -> CaseResult {
-    if ctx.fixture.resources.is_empty() {
-        return Err(Stop::NotApplicable(no_resources(ctx)));
+    let components = entries == Entries::Components;
+    let selected: Vec<&ResourceFixture> = ctx
+        .fixture
+        .resources
+        .iter()
+        .filter(|r| ctx.is_component(&r.type_token) == components)
+        .collect();
+    if selected.is_empty() {
+        return Err(Stop::NotApplicable(if components {
+            "no fixture entry is a component (`isComponent: true` in the schema)".into()
+        } else if ctx.fixture.resources.is_empty() {
+            no_resources(ctx)
+        } else {
+            "every fixture entry is a component (see the construct.* cases)".into()
+        }));
     }
     let mut skipped = Vec::new();
     let mut ran = false;
-    for r in &ctx.fixture.resources {
+    for r in selected {
         let outcome = match r.skip.get(name) {
             Some(why) => Err(Stop::NotApplicable(format!("the fixture skips it: {why}"))),
-            None if template => case(ctx, rec, r).await,
+            None if entries == Entries::CustomTemplate => case(ctx, rec, r).await,
             None => case(ctx, rec, &r.instance(ctx.next_instance())).await,
         };
         match outcome {
@@ -336,14 +391,17 @@ pub(crate) async fn run_case(case: &Case, ctx: &Ctx, rec: &mut Rec) -> CaseResul
     }
     match case.run {
         Run::Whole(f) => f(ctx, rec).await,
-        Run::EachResource(f) => each_resource(ctx, rec, case.name, f, false).await,
-        Run::EachTemplate(f) => each_resource(ctx, rec, case.name, f, true).await,
+        Run::EachResource(f) => each_resource(ctx, rec, case.name, f, Entries::Custom).await,
+        Run::EachTemplate(f) => {
+            each_resource(ctx, rec, case.name, f, Entries::CustomTemplate).await
+        }
         Run::EachResourceWithSchema(f) => {
             if !matches!(ctx.schema, SchemaAnswer::Json(_)) {
                 return Err(Stop::NotApplicable(schema::schema_absent(ctx)));
             }
-            each_resource(ctx, rec, case.name, f, false).await
+            each_resource(ctx, rec, case.name, f, Entries::Custom).await
         }
+        Run::EachComponent(f) => each_resource(ctx, rec, case.name, f, Entries::Components).await,
     }
 }
 

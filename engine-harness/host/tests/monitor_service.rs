@@ -1,7 +1,7 @@
 //! The resource monitor over real gRPC, answered by an in-memory sink.
 
-use engine_harness::monitor::*;
-use engine_harness::value;
+use plugin_host::monitor::*;
+use plugin_host::value;
 use pulumirpc::engine_client::EngineClient;
 use pulumirpc::resource_monitor_client::ResourceMonitorClient;
 use pulumirpc::{

@@ -279,7 +279,7 @@ fn timeout(urn: &str, text: &str) -> Result<Option<Duration>, MonitorError> {
         return Ok(None);
     }
     // One duration syntax for YAML programs and SDK requests alike.
-    crate::program::parse_duration(text)
+    crate::duration::parse(text)
         .map(Some)
         .ok_or_else(|| MonitorError::InvalidField {
             urn: urn.to_string(),

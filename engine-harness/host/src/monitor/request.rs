@@ -19,7 +19,7 @@ impl ProviderReference {
     /// Splits `<urn>::<id>`; `None` when there is no `::` after the URN.
     ///
     /// ```
-    /// use engine_harness::monitor::ProviderReference;
+    /// use plugin_host::monitor::ProviderReference;
     /// let r = ProviderReference::parse("urn:pulumi:dev::app::pulumi:providers:local::p::42").unwrap();
     /// assert_eq!(r.urn, "urn:pulumi:dev::app::pulumi:providers:local::p");
     /// assert_eq!(r.id, "42");

@@ -22,7 +22,7 @@
 //! keys that are secret) via `set_all_config`, `chdir`s to `--pwd`, and runs the program with
 //! `runpy.run_path` inside `run_in_stack`. An exception is logged through `Engine.Log` at
 //! error severity and the script exits 1. The PyPI package does not ship the script (the CLI
-//! does), so [`crate::language`] runs its own equivalent.
+//! does), so engine-harness's `language` module runs its own equivalent.
 //!
 //! Node.js (`sdk/nodejs/cmd/run/index.ts`, `run.ts`, `runtime/state.ts`): the language host runs
 //! `node <program's node_modules/@pulumi/pulumi/cmd/run> --monitor ADDR --engine ADDR
@@ -54,7 +54,7 @@
 //!
 //! ```
 //! # async fn demo() -> std::io::Result<()> {
-//! use engine_harness::monitor::{MonitorConfig, MonitorEvent, serve};
+//! use plugin_host::monitor::{MonitorConfig, MonitorEvent, serve};
 //! let (monitor, mut events) = serve(MonitorConfig::new("app", "dev")).await?;
 //! println!("give the program --monitor {}", monitor.address());
 //! while let Some(event) = events.recv().await {

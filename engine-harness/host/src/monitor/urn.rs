@@ -35,7 +35,7 @@ impl<'a> UrnParts<'a> {
 /// Splits a URN into its parts, or `None` when `urn` is not one.
 ///
 /// ```
-/// use engine_harness::monitor::urn::parse;
+/// use plugin_host::monitor::urn::parse;
 /// let p = parse("urn:pulumi:dev::app::my:mod:Comp$local:index:File::f").unwrap();
 /// assert_eq!(p.own_type(), "local:index:File");
 /// assert_eq!(p.name, "f");
@@ -60,7 +60,7 @@ pub fn parse(urn: &str) -> Option<UrnParts<'_>> {
 /// The URN of a resource of type `ty` named `name` under `parent` (a parent URN, if any).
 ///
 /// ```
-/// use engine_harness::monitor::urn::{new, ROOT_STACK_TYPE};
+/// use plugin_host::monitor::urn::{new, ROOT_STACK_TYPE};
 /// let stack = new("dev", "app", None, ROOT_STACK_TYPE, "app-dev");
 /// assert_eq!(stack, "urn:pulumi:dev::app::pulumi:pulumi:Stack::app-dev");
 /// let comp = new("dev", "app", Some(&stack), "my:mod:Comp", "c");
