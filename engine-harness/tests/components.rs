@@ -122,7 +122,7 @@ fn static_site_from_yaml_updates_one_child_at_a_time() {
         "preview plans the children: {}",
         preview.describe()
     );
-    let up = p.run(&["up", "--yes"]).ok();
+    let up = p.run(&["up"]).ok();
     assert_eq!(up.summary()["counts"]["create"], 5, "{}", up.describe());
     assert_eq!(
         http_get(port, "/index.html").as_deref(),
@@ -130,14 +130,14 @@ fn static_site_from_yaml_updates_one_child_at_a_time() {
     );
     assert_children_parented(&p);
 
-    let noop = p.run(&["up", "--yes"]).ok();
+    let noop = p.run(&["up"]).ok();
     assert_eq!(changes(&noop), vec![], "{}", noop.describe());
 
     p.write_local(&site_yaml(
         port,
         &[("index.html", "<h1>hello</h1>"), ("about.html", "about v2")],
     ));
-    let update = p.run(&["up", "--yes"]).ok();
+    let update = p.run(&["up"]).ok();
     assert_eq!(
         changes(&update),
         vec![pair("update", "site-about.html")],
@@ -150,7 +150,7 @@ fn static_site_from_yaml_updates_one_child_at_a_time() {
         port,
         &[("index.html", "<h1>hello</h1>"), ("new.html", "new")],
     ));
-    let swap = p.run(&["up", "--yes"]).ok();
+    let swap = p.run(&["up"]).ok();
     assert_eq!(
         changes(&swap),
         vec![
@@ -162,7 +162,7 @@ fn static_site_from_yaml_updates_one_child_at_a_time() {
     );
     assert!(!p.path().join("site/about.html").exists());
 
-    p.run(&["destroy", "--yes"]).ok();
+    p.run(&["destroy"]).ok();
     assert_gone(&p, port);
 }
 
@@ -171,7 +171,7 @@ fn a_component_with_invalid_inputs_fails_naming_each_property() {
     let p = Project::local(
         "resources:\n  site:\n    type: local:index:StaticSite\n    properties:\n      path: site\n      port: 80\n      files: {}\n",
     );
-    let run = p.run(&["up", "--yes"]);
+    let run = p.run(&["up"]);
     assert_eq!(run.code, 1, "{}", run.describe());
     let text = format!("{}{}", run.stdout, run.stderr);
     assert!(text.contains("port"), "{text}");
@@ -252,7 +252,7 @@ export const url = site.url;
 fn static_site_from_program(lang: &str) {
     let port = free_port();
     let p = program_project(lang, port);
-    let up = p.run(&["up", "--yes"]).ok();
+    let up = p.run(&["up"]).ok();
     assert_eq!(up.summary()["counts"]["create"], 4, "{}", up.describe());
     assert_eq!(
         http_get(port, "/index.html").as_deref(),
@@ -261,9 +261,9 @@ fn static_site_from_program(lang: &str) {
         up.describe()
     );
     assert_children_parented(&p);
-    let noop = p.run(&["up", "--yes"]).ok();
+    let noop = p.run(&["up"]).ok();
     assert_eq!(changes(&noop), vec![], "{}", noop.describe());
-    p.run(&["destroy", "--yes"]).ok();
+    p.run(&["destroy"]).ok();
     assert_gone(&p, port);
 }
 

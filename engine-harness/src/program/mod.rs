@@ -11,7 +11,6 @@ use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 mod eval;
 mod graph;
@@ -237,6 +236,7 @@ impl Project {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn project(yaml: &str) -> Result<Project, Error> {
         let dir = tempfile::tempdir().unwrap();

@@ -146,40 +146,4 @@ pub(super) fn collect_refs(v: &Json, out: &mut Vec<Reference>) -> Result<(), Str
     Ok(())
 }
 
-/// Parses a duration like `30s`, `5m`, `1h30m` or `90` (seconds).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
-        return (n >= 0.0).then(|| Duration::from_secs_f64(n));
-    }
-    let mut total = 0.0;
-    let mut num = String::new();
-    let mut any = false;
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-        } else {
-            let unit: String = if c == 'm' && chars.get(i + 1) == Some(&'s') {
-                i += 1;
-                "ms".into()
-            } else {
-                c.to_string()
-            };
-            let n: f64 = num.parse().ok()?;
-            num.clear();
-            total += n * match unit.as_str() {
-                "h" => 3600.0,
-                "m" => 60.0,
-                "s" => 1.0,
-                "ms" => 0.001,
-                _ => return None,
-            };
-            any = true;
-        }
-        i += 1;
-    }
-    (any && num.is_empty()).then(|| Duration::from_secs_f64(total))
-}
+pub use plugin_host::duration::parse as parse_duration;
