@@ -4,8 +4,8 @@
 #[allow(unused_imports)]
 use super::*;
 use crate::monitor::{
-    self, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError,
-    OutputsRegistration, ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
+    self, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
+    ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
 };
 
 /// Serves the resource monitor for this run on loopback, answered by the engine, and notes its

@@ -108,7 +108,12 @@ pub fn registration(
         deleted_with: non_empty(req.deleted_with),
     };
     // Claimed last, so a request refused above can be corrected and sent again.
-    registry.claim(&urn, &req.r#type, &options.aliases, req.remote && !req.custom)?;
+    registry.claim(
+        &urn,
+        &req.r#type,
+        &options.aliases,
+        req.remote && !req.custom,
+    )?;
     Ok(Registration {
         urn,
         type_token: req.r#type,
