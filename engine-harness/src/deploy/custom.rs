@@ -146,10 +146,10 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
     if let Some(o) = &old {
         apply_ignore_changes(&mut news, &o.inputs, &opts.ignore_changes);
     }
-    if old.is_none() {
-        if let Some(id) = &opts.import_id {
-            return import_step(ctx, reg, &plugin, &handle.reference, id, t0).await;
-        }
+    if old.is_none()
+        && let Some(id) = &opts.import_id
+    {
+        return import_step(ctx, reg, &plugin, &handle.reference, id, t0).await;
     }
     let empty = PropertyMap::new();
     let old_inputs = old.as_ref().map(|o| &o.inputs).unwrap_or(&empty);

@@ -126,13 +126,13 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
             "missing `runtime:`; add `runtime: yaml` (or `python`, `nodejs`)",
         )
     })?;
-    if runtime != Runtime::Yaml {
-        if let Some((key, line)) = yaml_only.first() {
-            return Err(src.err(
-                *line,
-                format!("`{key}` belongs to Pulumi YAML programs, but this project's runtime is `{}`: declare resources in the program's code, or set `runtime: yaml`", runtime.name()),
-            ));
-        }
+    if runtime != Runtime::Yaml
+        && let Some((key, line)) = yaml_only.first()
+    {
+        return Err(src.err(
+            *line,
+            format!("`{key}` belongs to Pulumi YAML programs, but this project's runtime is `{}`: declare resources in the program's code, or set `runtime: yaml`", runtime.name()),
+        ));
     }
 
     let (config, provider_config) = load_config(dir, &src, &name, stack, &config_decl)?;
