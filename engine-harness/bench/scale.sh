@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Engine scale benchmark: time, bytes of state written and peak memory for `up`, a no-op `up`,
-# `refresh` and `destroy` of N
-# `local:index:Random` resources, for each N given (default: 100 1000 10000).
+# Engine scale benchmark: time, bytes of state written, peak memory and the engine's own CPU
+# time for `up`, a no-op `up`, `refresh` and `destroy` of N `local:index:Random` resources,
+# for each N given (default: 100 1000 10000).
 #
 #   cargo build --release -p engine-harness -p provider-example
 #   engine-harness/bench/scale.sh [N...]
@@ -22,30 +22,37 @@ trap 'rm -rf "$work"' EXIT
 summary() { grep '"event":"summary"' "$1" | python3 -c 'import json,sys; s=json.loads(sys.stdin.read()); print(s["seconds"], s["stateBytesWritten"])'; }
 
 # Runs an engine command with its JSON events in $work/out.json; prints the peak RSS, in
-# MiB, of the largest process among the engine and the plugins it started and waited for.
+# MiB, of the largest process among the engine and the plugins it started and waited for,
+# and the engine's own CPU time (user+system from /proc/<pid>/stat, read after it exits and
+# before it is reaped, so the plugins' time is not in it).
 peak() {
   python3 - "$work/out.json" "$@" <<'PY'
-import resource, subprocess, sys
+import os, resource, subprocess, sys
 out, cmd = sys.argv[1], sys.argv[2:]
 with open(out, "w") as f:
-    code = subprocess.run(cmd, stdout=f).returncode
+    p = subprocess.Popen(cmd, stdout=f)
+    os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+    with open(f"/proc/{p.pid}/stat") as st:
+        fields = st.read().rsplit(")", 1)[1].split()
+    code = p.wait()
 if code != 0:
     sys.exit(f"{' '.join(cmd)} exited {code}")
-print(f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
+cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+print(f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} {cpu:.2f}")
 PY
 }
 
-# One row per operation: seconds, state bytes written, peak RSS.
+# One row per operation: seconds, state bytes written, peak RSS, engine CPU.
 run() {
   local op=$1 n=$2 dir=$3
-  local rss
-  rss=$(peak "$engine" "$op" --yes --json --parallel "$parallel" --cwd "$dir")
+  local rss cpu
+  read -r rss cpu < <(peak "$engine" "$op" --yes --json --parallel "$parallel" --cwd "$dir")
   read -r s b < <(summary "$work/out.json")
-  printf "| %d | %s | %.2f | %d | %d | %s |\n" "$n" "$4" "$s" "$b" $((b / n)) "$rss"
+  printf "| %d | %s | %.2f | %d | %d | %s | %s |\n" "$n" "$4" "$s" "$b" $((b / n)) "$rss" "$cpu"
 }
 
-echo "| resources | operation | seconds | state bytes written | bytes/resource | peak RSS MiB (largest process) |"
-echo "|---:|---|---:|---:|---:|---:|"
+echo "| resources | operation | seconds | state bytes written | bytes/resource | peak RSS MiB (largest process) | engine CPU s |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
 for n in "${sizes[@]}"; do
   dir="$work/p$n"
   mkdir -p "$dir"

@@ -456,7 +456,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         );
     }
     let preview = opts.operation == Operation::Preview;
-    providers::check_references(&snap, &files.checkpoint)?;
+    let provider_records = providers::check_references(&snap, &files.checkpoint)?;
     let pending = snap.pending();
     let imports = pending_imports(&pending, &opts)?;
     check_pending(&pending, &opts, &display)?;
@@ -483,7 +483,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         preview,
         providers: providers::Providers::new(
             &project,
-            &snap,
+            provider_records,
             &display,
             engine.address(),
             records.then(|| journal.clone()),

@@ -480,10 +480,13 @@ pub(super) async fn import_step(
     let read = plugin
         .read(
             Target { ..target },
+            // The program's inputs go along as a hint: a provider can then describe what it
+            // finds in the program's terms (a path relative to its root, say), so that an
+            // import of the same thing shows no difference.
             Recorded {
                 id,
                 outputs: &empty,
-                inputs: &empty,
+                inputs: &reg.inputs,
             },
         )
         .await;
