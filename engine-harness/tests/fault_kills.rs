@@ -7,9 +7,9 @@
 //!
 //! The program: Randoms `r<i>` and Files `f<i>` whose content is `${r<i>.result}`. Each round
 //! changes some Randoms' `length` (replace) or `prefix` (update), some Files' `path` (replace)
-//! or content tag (update). Files use `overwrite: true`, the documented way for this provider to
-//! take back a file whose pending create was dropped with `--clear-pending` (its typed Read
-//! needs a full recorded state, so `--import-pending-creates` cannot read a File).
+//! or content tag (update). Files use `overwrite: true`, so that a file whose pending create was
+//! dropped with `--clear-pending` is taken back by the next create (the other recovery,
+//! `refresh --import-pending-creates URN=<path>`, is tested in reliability_pending.rs).
 
 mod support;
 use rand::rngs::StdRng;

@@ -187,7 +187,7 @@ pub(super) async fn import_pending(ctx: &Arc<Ctx>, p: &PendingImport) -> Result<
         Ok(found) => found,
         Err(e) => {
             return failed(format!(
-                "Read of id `{}`: {e}; the pending create stays recorded",
+                "Read of id `{}`: {e}; the pending create stays recorded. If the provider cannot import this type and the resource does not exist, drop the record with --clear-pending",
                 p.id
             ));
         }
