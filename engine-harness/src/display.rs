@@ -241,7 +241,8 @@ fn symbol(op: &str) -> &'static str {
     }
 }
 
-fn short_name(urn: &str) -> &str {
+/// The name part of a URN (what follows its last `::`).
+pub(crate) fn short_name(urn: &str) -> &str {
     urn.rsplit("::").next().unwrap_or(urn)
 }
 

@@ -92,6 +92,20 @@ fn a_reference_to_a_missing_property_is_an_error_naming_it_and_the_real_ones() {
     assert!(r.stderr.contains("resul`"), "{}", r.describe());
     assert!(!fresh.path().join("out.txt").exists());
 
+    // A preview of a stack that has nothing yet: the outputs are unknown, so only the schema
+    // can tell; it is a program error (exit 2) at the reference's line, before any step.
+    let unborn = Project::local(&FILE_FROM_RANDOM.replace("${r0.result}", "${r0.resul}"));
+    let r = unborn.run(&["preview"]);
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.stderr.contains("Pulumi.yaml:14:")
+            && r.stderr.contains("has no property `resul`")
+            && r.stderr.contains("length, prefix, result"),
+        "{}",
+        r.describe()
+    );
+    assert!(r.steps().is_empty(), "{}", r.describe());
+
     // A stack output with the typo fails the run too.
     let out = Project::local(
         "resources:\n  r0:\n    type: local:index:Random\n    properties:\n      length: 6\noutputs:\n  o: ${r0.resul}\n",

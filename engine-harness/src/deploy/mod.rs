@@ -212,7 +212,7 @@ impl Ctx {
         self.display.emit(Event::Step {
             op: op.into(),
             urn: urn.into(),
-            name: urn.rsplit("::").next().unwrap_or(urn).into(),
+            name: crate::display::short_name(urn).into(),
             type_token: ty.into(),
             status: status.into(),
             seconds: t0.elapsed().as_secs_f64(),

@@ -65,14 +65,16 @@ impl Providers {
         }
     }
 
-    /// The schema of resource type `type_token` (its entry under `resources` in the package
-    /// schema), asked of the provider that manages it: `provider`, else the package's default.
-    /// `None` when that provider cannot start or its schema does not describe the type.
-    pub(super) async fn resource_schema(
+    /// Looks at the schema of resource type `type_token` (its entry under `resources` in the
+    /// package schema, fetched once per package from the provider that manages it: `provider`,
+    /// else the package's default) without copying it. `None` when that provider cannot start
+    /// or its schema does not describe the type.
+    pub(super) async fn with_resource_schema<T>(
         &self,
         type_token: &str,
         provider: Option<&crate::monitor::ProviderReference>,
-    ) -> Option<Json> {
+        look: impl FnOnce(&Json) -> Option<T>,
+    ) -> Option<T> {
         let package = package_of(type_token);
         let cell = {
             let mut schemas = self.schemas.lock().unwrap_or_else(|e| e.into_inner());
@@ -87,13 +89,11 @@ impl Providers {
             })
             .await
             .ok()?;
-        schema
-            .as_ref()?
-            .pointer(&format!(
-                "/resources/{}",
-                type_token.replace('~', "~0").replace('/', "~1")
-            ))
-            .cloned()
+        let pointer = format!(
+            "/resources/{}",
+            type_token.replace('~', "~0").replace('/', "~1")
+        );
+        look(schema.as_ref()?.pointer(&pointer)?)
     }
 
     /// Does the schema say `type_token` is a component (`isComponent`), which its provider
@@ -103,10 +103,11 @@ impl Providers {
         type_token: &str,
         provider: Option<&crate::monitor::ProviderReference>,
     ) -> bool {
-        self.resource_schema(type_token, provider)
-            .await
-            .and_then(|r| r.get("isComponent").and_then(Json::as_bool))
-            .unwrap_or(false)
+        self.with_resource_schema(type_token, provider, |r| {
+            r.get("isComponent").and_then(Json::as_bool)
+        })
+        .await
+        .unwrap_or(false)
     }
 
     fn cell(&self, key: &str) -> Cell {

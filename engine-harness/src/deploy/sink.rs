@@ -98,14 +98,11 @@ impl RegistrationSink for EngineSink {
             Severity::Info => "info",
             Severity::Warning => "warning",
         };
-        let message = match entry.urn {
-            Some(urn) if !urn.is_empty() => format!("{}: {}", short_name(&urn), entry.message),
-            _ => entry.message,
-        };
-        self.ctx.display.log(severity, message);
+        // The display names the resource itself, as it does for a plugin's log.
+        self.ctx.display.emit(Event::Log {
+            severity: severity.into(),
+            urn: entry.urn.filter(|u| !u.is_empty()),
+            message: entry.message,
+        });
     }
-}
-
-fn short_name(urn: &str) -> &str {
-    urn.rsplit("::").next().unwrap_or(urn)
 }

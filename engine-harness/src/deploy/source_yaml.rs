@@ -256,17 +256,21 @@ async fn check_property_references(ctx: &Ctx, run: &YamlRun) -> Result<(), Error
             {
                 continue;
             }
-            let Some(schema) = ctx.providers.resource_schema(&decl.type_token, None).await else {
+            // The real properties, only when the schema lists them and `key` is not one.
+            let missing = ctx
+                .providers
+                .with_resource_schema(&decl.type_token, None, |schema| {
+                    let props = schema.get("properties")?.as_object()?;
+                    (!props.contains_key(key)).then(|| {
+                        let mut real: Vec<&str> = vec!["id", "urn"];
+                        real.extend(props.keys().map(String::as_str));
+                        real.join(", ")
+                    })
+                })
+                .await;
+            let Some(real) = missing else {
                 continue;
             };
-            let Some(props) = schema.get("properties").and_then(Json::as_object) else {
-                continue;
-            };
-            if props.contains_key(key) {
-                continue;
-            }
-            let mut real: Vec<&str> = vec!["id", "urn"];
-            real.extend(props.keys().map(String::as_str));
             let at = if line > 0 && !bad.is_empty() {
                 format!("line {line}: ")
             } else {
@@ -279,7 +283,7 @@ async fn check_property_references(ctx: &Ctx, run: &YamlRun) -> Result<(), Error
                     r.text,
                     r.root,
                     decl.type_token,
-                    real.join(", ")
+                    real
                 ),
             ));
         }
