@@ -4,11 +4,22 @@
 //! [`read_step`]), an invoke a call of [`invoke`]: the functions a program's SDK reaches
 //! through the resource monitor. Their outputs are then resolved for the nodes that use them.
 
-#[allow(unused_imports)]
-use super::*;
+use super::register::{STACK_TYPE, invoke, read_step, register, register_outputs};
+use super::schedule::schedule_steps;
+use super::step::{Op, Report, Status};
+use super::{Ctx, sink};
+use crate::Error;
 use crate::monitor::urn;
 use crate::monitor::{InvokeRequest, ProviderReference, ReadRequest, RunningMonitor};
+use crate::monitor::{Registration, ResourceOptions};
+use crate::program::{self, Evaluator, Project, ResolvedResource};
 use crate::program::{AliasDecl, AliasParent, GetDecl, InvokeDecl, ResourceDecl};
+use crate::value::{self, PropertyMap};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// What one run of the YAML program knows beside the engine's context: each resource's URN
 /// and earlier URNs (fixed by its parent chain before anything runs) and the invokes' results.
@@ -410,7 +421,7 @@ async fn registration(
 
 /// Shows and counts a resource that failed before reaching the engine (its inputs could not
 /// be evaluated).
-fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: &str, e: String) -> bool {
+fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: Op, e: String) -> bool {
     let decl = &ctx.project.resources[i];
     let msg = format!(
         "{}:{}: {}: {e}",
@@ -418,15 +429,14 @@ fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: &str, e: String) -
         decl.line,
         decl.name
     );
-    ctx.step(Step {
+    let r = Report::new(
         op,
-        urn: &run.urns[i],
-        ty: &decl.type_token,
-        status: "failed",
-        t0: Instant::now(),
-        diff: vec![],
-        message: Some(msg.clone()),
-    });
+        &run.urns[i],
+        &decl.type_token,
+        Status::Failed,
+        Instant::now(),
+    );
+    ctx.report(r.message(msg.clone()));
     ctx.fail(msg);
     false
 }
@@ -449,9 +459,15 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
     };
     let reg = match reg {
         Ok(reg) => reg,
-        Err(e) => return Ok(failed_before_step(ctx, run, i, "create", e)),
+        Err(e) => return Ok(failed_before_step(ctx, run, i, Op::Create, e)),
     };
     let urn = reg.urn.clone();
+    // A preview answers no id for a resource to be created: to the program it is unknown.
+    let no_id = if ctx.preview && reg.custom {
+        value::unknown()
+    } else {
+        Json::Null
+    };
     // Names are keys of `resources`, so the URN is new; this makes it known to the monitor
     // for a provider constructing it (or its children).
     let _ = run
@@ -464,7 +480,11 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
                 &decl.name,
                 ResolvedResource {
                     urn,
-                    id: r.id.map(Json::String).unwrap_or(Json::Null),
+                    id: r
+                        .id
+                        .filter(|id| !id.is_empty())
+                        .map(Json::String)
+                        .unwrap_or(no_id),
                     outputs: r.outputs,
                 },
             );
@@ -512,19 +532,18 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
     });
     let request = match request {
         Ok(r) => r,
-        Err(e) => return Ok(failed_before_step(ctx, run, i, "read", e)),
+        Err(e) => return Ok(failed_before_step(ctx, run, i, Op::Read, e)),
     };
     if value::is_unknown(&Json::String(request.id.clone())) {
         // A preview where the id comes from a resource not created yet: nothing to read.
-        ctx.step(Step {
-            op: "read",
-            urn: &request.urn,
-            ty: &request.type_token,
-            status: "planned",
-            t0: Instant::now(),
-            diff: vec![],
-            message: None,
-        });
+        let t0 = Instant::now();
+        ctx.report(Report::new(
+            Op::Read,
+            &request.urn,
+            &request.type_token,
+            Status::Planned,
+            t0,
+        ));
         resolve(
             ctx,
             &decl.name,
