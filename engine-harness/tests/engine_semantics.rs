@@ -132,3 +132,23 @@ fn python_deleted_with_leaves_the_delete_to_its_owner() {
         "the child's provider Delete ran though its owner's deletion takes it along"
     );
 }
+
+#[test]
+fn a_default_provider_no_resource_uses_leaves_the_state() {
+    let p = Project::local(
+        "resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 4\n",
+    );
+    p.run(&["up"]).ok();
+    let types = |p: &Project| -> Vec<String> {
+        p.state()["deployment"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(types(&p).contains(&"pulumi:providers:local".to_string()));
+    p.write_local("");
+    p.run(&["up"]).ok();
+    assert_eq!(types(&p), vec!["pulumi:pulumi:Stack".to_string()]);
+}

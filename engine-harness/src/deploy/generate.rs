@@ -109,7 +109,7 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
         Ok(c) => c,
         Err(e) => return fail(op, failure_message("Check", &e.to_string())),
     };
-    let new = new_record(reg, &handle.reference, &checked);
+    let mut new = new_record(reg, &handle.reference, &checked);
     let (kind, diff) = match &old {
         None => (Kind::Create, vec![]),
         Some(o) => match decide(&plugin, target(reg), o, &checked, opts).await {
@@ -117,6 +117,17 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
             Err(e) => return fail(Op::Update, failure_message("Diff", &e.to_string())),
         },
     };
+    if let Kind::Replace { .. } = kind {
+        // A replacement is a new resource: checked again without the old inputs, so that the
+        // provider computes its defaults afresh (as Pulumi does).
+        match plugin
+            .check(&reg.urn, &reg.name, &reg.type_token, &empty, &reg.inputs)
+            .await
+        {
+            Ok(c) => new.inputs = c,
+            Err(e) => return fail(Op::Replace, failure_message("Check", &e.to_string())),
+        }
+    }
     if let (Kind::Replace { .. }, Some(o)) = (kind, &old)
         && o.protect
         && new.protect

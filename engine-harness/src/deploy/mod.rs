@@ -6,7 +6,7 @@
 
 use crate::display::{Display, Event};
 use crate::plugin;
-use crate::program::{Project, ResolvedResource};
+use crate::program::Project;
 use crate::secrets::{self, SecretsManager};
 use crate::stack_config;
 use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
@@ -169,8 +169,6 @@ struct Ctx {
     journal: Journal,
     display: Display,
     stack_urn: String,
-    /// YAML programs: the outputs of the resources evaluated so far, by name.
-    resolved: Mutex<HashMap<String, ResolvedResource>>,
     /// URNs the program declared in this run (and the aliases they took over).
     registered: Mutex<HashSet<String>>,
     /// The stack outputs the program registered.
@@ -413,7 +411,6 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         journal: journal.clone(),
         display: display.clone(),
         stack_urn,
-        resolved: Mutex::new(HashMap::new()),
         registered: Mutex::new(HashSet::new()),
         stack_outputs: Mutex::new(PropertyMap::new()),
         counts: Mutex::new(BTreeMap::new()),

@@ -32,6 +32,8 @@ struct YamlRun {
     aliases: Vec<Vec<String>>,
     /// Results of the invokes called so far, by index in `Project::invokes`.
     invoked: Mutex<HashMap<usize, Json>>,
+    /// The outputs of the resources evaluated so far, by name.
+    resolved: Mutex<HashMap<String, ResolvedResource>>,
     /// This run's resource monitor, where providers that construct components register their
     /// children; it knows the URNs registered here so they may be named as parents.
     monitor: RunningMonitor,
@@ -59,6 +61,7 @@ impl YamlRun {
             urns,
             aliases,
             invoked: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
             monitor,
         }
     }
@@ -317,7 +320,7 @@ async fn check_property_references(ctx: &Ctx, run: &YamlRun) -> Result<(), Error
 fn evaluate(ctx: &Ctx, run: &YamlRun, v: &Json) -> Result<Json, String> {
     let empty_resources = HashMap::new();
     let empty_invokes = HashMap::new();
-    let resolved = ctx.resolved.lock();
+    let resolved = run.resolved.lock();
     let invoked = run.invoked.lock();
     let ev = Evaluator {
         project: &ctx.project,
@@ -336,8 +339,8 @@ fn evaluate_map(ctx: &Ctx, run: &YamlRun, m: &PropertyMap) -> Result<PropertyMap
 }
 
 /// The reference to the provider resource `name` of the program, registered earlier.
-fn provider_reference(ctx: &Ctx, name: &str) -> Result<ProviderReference, String> {
-    let resolved = ctx.resolved.lock().map_err(|e| e.to_string())?;
+fn provider_reference(run: &YamlRun, name: &str) -> Result<ProviderReference, String> {
+    let resolved = run.resolved.lock().map_err(|e| e.to_string())?;
     let r = resolved
         .get(name)
         .ok_or_else(|| format!("provider `{name}` is used before it is registered"))?;
@@ -386,7 +389,7 @@ async fn registration(
     let provider = o
         .provider
         .as_deref()
-        .map(|p| provider_reference(ctx, p))
+        .map(|p| provider_reference(run, p))
         .transpose()?;
     let component = !decl.is_provider()
         && ctx
@@ -441,8 +444,8 @@ fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: Op, e: String) -> 
     false
 }
 
-fn resolve(ctx: &Ctx, name: &str, resolved: ResolvedResource) {
-    if let Ok(mut r) = ctx.resolved.lock() {
+fn resolve(run: &YamlRun, name: &str, resolved: ResolvedResource) {
+    if let Ok(mut r) = run.resolved.lock() {
         r.insert(name.to_string(), resolved);
     }
 }
@@ -476,7 +479,7 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
     match register(ctx, reg).await? {
         Ok(r) => {
             resolve(
-                ctx,
+                run,
                 &decl.name,
                 ResolvedResource {
                     urn,
@@ -503,7 +506,7 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
             .options
             .provider
             .as_deref()
-            .map(|p| provider_reference(ctx, p))
+            .map(|p| provider_reference(run, p))
             .transpose()?;
         let id = match id {
             Json::String(s) if !s.is_empty() => s,
@@ -545,7 +548,7 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
             t0,
         ));
         resolve(
-            ctx,
+            run,
             &decl.name,
             ResolvedResource {
                 urn: request.urn,
@@ -558,7 +561,7 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
     match read_step(ctx, &request).await? {
         Ok(outputs) => {
             resolve(
-                ctx,
+                run,
                 &decl.name,
                 ResolvedResource {
                     urn: request.urn,
@@ -607,7 +610,7 @@ async fn invoke_value(ctx: &Arc<Ctx>, run: &YamlRun, inv: &InvokeDecl) -> Result
     let provider = inv
         .provider
         .as_deref()
-        .map(|p| provider_reference(ctx, p))
+        .map(|p| provider_reference(run, p))
         .transpose()?;
     let request = InvokeRequest {
         token: inv.function.clone(),

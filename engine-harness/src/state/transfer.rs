@@ -1,6 +1,12 @@
 //! `stack export` and `stack import`: the state as a `pulumi stack export` deployment and back.
 
-use super::*;
+use super::{
+    Deployment, Operation, Resource, Snapshot, StateFiles, create_private_dir, in_file, map_props,
+};
+use crate::value::PropertyMap;
+use crate::{Error, secrets};
+use serde_json::Value as Json;
+use std::path::Path;
 
 /// The resource fields this engine keeps (`Resource`); an import names the others it drops.
 const KNOWN_FIELDS: [&str; 18] = [
