@@ -232,6 +232,7 @@ impl Project {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Error, value};
     use std::time::Duration;
 
     fn project(yaml: &str) -> Result<Project, Error> {
