@@ -103,7 +103,7 @@ pub fn config(loc: &Location, action: ConfigAction) -> Result<(), Error> {
                     let shown = if v.is_secret() && !show_secrets {
                         "[secret]".to_string()
                     } else {
-                        v.reveal(&secrets)?
+                        v.reveal(&cfg.display_key(&k), &secrets)?
                     };
                     Ok((cfg.display_key(&k), shown))
                 })
@@ -116,7 +116,7 @@ pub fn config(loc: &Location, action: ConfigAction) -> Result<(), Error> {
             print!("{out}");
         }
         ConfigAction::Get(key) => match cfg.get(&key) {
-            Some(v) => println!("{}", v.reveal(&secrets)?),
+            Some(v) => println!("{}", v.reveal(&key, &secrets)?),
             None => {
                 return Err(Error::Usage(format!(
                     "configuration key `{}` is not set in {}",
