@@ -15,6 +15,11 @@
 //! `secrets_providers: {"type": "passphrase", "state": {"salt": "v1:…"}}`. Plaintext secrets in
 //! a checkpoint from an earlier version are read and encrypted on the next write. The state
 //! folder is made owner-only (0700) and every file in it is 0600.
+//!
+//! One command at a time reads or writes a stack: [`lock`]. A state folder or file that exists
+//! but cannot be read is an error, never a new stack. Every load checks the state as Pulumi's
+//! `VerifyIntegrity` does, and deployments of versions 1 and 2 are read as Pulumi migrates them
+//! (`integrity`).
 
 use crate::Error;
 use crate::secrets::{self, SecretsManager};
