@@ -60,7 +60,7 @@ struct Level {
 }
 
 /// The stack the patterns are evaluated for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StackContext<'a> {
     /// The organization (engine-harness has none: `organization`, as Pulumi's file backend).
     pub organization: &'a str,

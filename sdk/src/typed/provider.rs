@@ -255,9 +255,10 @@ impl std::fmt::Debug for TypedProvider {
 }
 
 impl TypedProvider {
-    /// The package schema derived from the registered types (what `GetSchema` returns).
-    pub fn schema(&self) -> &Value {
-        &self.schema
+    /// The package schema derived from the registered types (what `GetSchema` returns), as
+    /// a value of its own: `provider().schema()` needs no binding for the provider.
+    pub fn schema(&self) -> Value {
+        self.schema.clone()
     }
 
     /// The package name.
