@@ -235,9 +235,9 @@ fn resolve_stack(pattern: &str, stack: &StackContext<'_>) -> Result<String, Stri
         .replace("${stack}", stack.stack);
     while let Some(start) = out.find("${config.") {
         let rest = &out[start + "${config.".len()..];
-        let end = rest
-            .find('}')
-            .ok_or_else(|| format!("`pulumi:autonaming`: `${{config.` in `{pattern}` is not closed"))?;
+        let end = rest.find('}').ok_or_else(|| {
+            format!("`pulumi:autonaming`: `${{config.` in `{pattern}` is not closed")
+        })?;
         let key = &rest[..end];
         let value = stack.config.get(key).ok_or_else(|| {
             format!("`pulumi:autonaming`: the pattern `{pattern}` uses `${{config.{key}}}`, which the project's config does not set")
@@ -391,7 +391,11 @@ mod tests {
         assert_eq!(name.len(), "dev-eu-orders-".len() + 6);
         assert_eq!(p.options.mode, Mode::Propose as i32);
         assert!(!p.delete_before_replace && !p.warn_if_no_support);
-        assert_eq!(a.for_resource(URN, b"seed").unwrap(), p, "same seed, same name");
+        assert_eq!(
+            a.for_resource(URN, b"seed").unwrap(),
+            p,
+            "same seed, same name"
+        );
         assert_ne!(a.for_resource(URN, b"other").unwrap(), p);
     }
 
@@ -404,18 +408,31 @@ mod tests {
             }}}
         }))
         .unwrap();
-        assert_eq!(a.for_resource("urn:pulumi:dev::shop::other:index:X::x", b""), None);
+        assert_eq!(
+            a.for_resource("urn:pulumi:dev::shop::other:index:X::x", b""),
+            None
+        );
         let v = a.for_resource(URN, b"s").unwrap();
         assert_eq!(v.options.proposed_name, "orders");
         assert_eq!(v.options.mode, Mode::Enforce as i32);
         assert!(v.delete_before_replace && v.warn_if_no_support);
         let t = a
-            .for_resource("urn:pulumi:dev::shop::pkg:index:Parent$db:index:Table::items", b"s")
+            .for_resource(
+                "urn:pulumi:dev::shop::pkg:index:Parent$db:index:Table::items",
+                b"s",
+            )
             .unwrap();
         assert!(t.options.proposed_name.starts_with("items_"));
-        assert!(t.options.proposed_name[6..].chars().all(|c| c.is_ascii_digit()));
+        assert!(
+            t.options.proposed_name[6..]
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        );
         let d = parse(json!({"mode": "disabled"})).unwrap();
-        assert_eq!(d.for_resource(URN, b"").unwrap().options.mode, Mode::Disable as i32);
+        assert_eq!(
+            d.for_resource(URN, b"").unwrap().options.mode,
+            Mode::Disable as i32
+        );
     }
 
     #[test]

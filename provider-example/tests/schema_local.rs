@@ -83,7 +83,10 @@ fn the_binary_answers_help_version_and_schema() {
         String::from_utf8(out.stdout).unwrap()
     };
     let help = run("--help");
-    assert!(help.contains("schema") && help.contains("--version"), "{help}");
+    assert!(
+        help.contains("schema") && help.contains("--version"),
+        "{help}"
+    );
     assert_eq!(run("--version").trim(), env!("CARGO_PKG_VERSION"));
     let printed: serde_json::Value = serde_json::from_str(&run("schema")).unwrap();
     assert_eq!(printed, provider_example::typed_provider().schema());

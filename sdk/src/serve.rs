@@ -236,10 +236,9 @@ impl<P: ResourceProvider> Plugin<P> {
                     Ok(r) => {
                         // Pretty when it is JSON (it should be), as it came otherwise.
                         match serde_json::from_str::<serde_json::Value>(&r.schema) {
-                            Ok(v) => println!(
-                                "{}",
-                                serde_json::to_string_pretty(&v).unwrap_or(r.schema)
-                            ),
+                            Ok(v) => {
+                                println!("{}", serde_json::to_string_pretty(&v).unwrap_or(r.schema))
+                            }
                             Err(_) => println!("{}", r.schema),
                         }
                         ExitCode::SUCCESS

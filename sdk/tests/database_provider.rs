@@ -116,7 +116,11 @@ impl Resource for Table {
     const ADDS_IN_PLACE: &'static [&'static str] = &["columns[*]"];
     const DELETE_BEFORE_REPLACE: bool = true;
 
-    async fn create(&self, _ctx: &Context, args: CreateArgs<TableArgs>) -> Result<Created<TableArgs>> {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        args: CreateArgs<TableArgs>,
+    ) -> Result<Created<TableArgs>> {
         if !std::path::Path::new(&args.inputs.database).exists() {
             return Err(Error::failed(format!(
                 "no database at {}",
@@ -126,7 +130,11 @@ impl Resource for Table {
         Ok(Created::new(args.name, args.inputs))
     }
 
-    async fn update(&self, _ctx: &Context, args: UpdateArgs<TableArgs, TableArgs>) -> Result<TableArgs> {
+    async fn update(
+        &self,
+        _ctx: &Context,
+        args: UpdateArgs<TableArgs, TableArgs>,
+    ) -> Result<TableArgs> {
         Ok(args.news)
     }
 }
@@ -215,7 +223,10 @@ async fn a_derived_output_is_secret_exactly_when_its_source_is() {
         )
         .await
         .unwrap();
-    assert!(!db.is_secret("path") && !db.is_secret("fingerprint"), "no secret input");
+    assert!(
+        !db.is_secret("path") && !db.is_secret("fingerprint"),
+        "no secret input"
+    );
 
     // Straight through the provider, with secret inputs as the engine sends them.
     let p = provider();
@@ -234,12 +245,22 @@ async fn a_derived_output_is_secret_exactly_when_its_source_is() {
     ]);
     let out = p.create(&ctx, create(only_key)).await.unwrap().properties;
     assert!(!out["path"].is_secret(), "`path` derives from `file` alone");
-    assert!(out["fingerprint"].is_secret(), "undeclared: secret as any input is");
+    assert!(
+        out["fingerprint"].is_secret(),
+        "undeclared: secret as any input is"
+    );
     let file_secret = provider_sdk::PropertyMap::from([
-        ("file".into(), provider_sdk::PropertyValue::secret(file.clone())),
+        (
+            "file".into(),
+            provider_sdk::PropertyValue::secret(file.clone()),
+        ),
         ("name".into(), "b-2".into()),
     ]);
-    let out = p.create(&ctx, create(file_secret)).await.unwrap().properties;
+    let out = p
+        .create(&ctx, create(file_secret))
+        .await
+        .unwrap()
+        .properties;
     assert!(out["path"].is_secret(), "its source `file` is secret");
     let _ = std::fs::remove_file(temp_file("b.db"));
 }
@@ -254,14 +275,29 @@ async fn columns_append_in_place_and_replace_otherwise() {
         database: file.clone(),
         columns: c.iter().map(|s| s.to_string()).collect(),
     };
-    let t = tables.create("items", &cols(&["id", "name"])).await.unwrap();
-    let appended = tables.diff(&t, &cols(&["id", "name", "price"])).await.unwrap();
+    let t = tables
+        .create("items", &cols(&["id", "name"]))
+        .await
+        .unwrap();
+    let appended = tables
+        .diff(&t, &cols(&["id", "name", "price"]))
+        .await
+        .unwrap();
     assert_eq!(appended.detailed_diff["columns[2]"].kind, DiffKind::Add);
     assert!(!appended.requires_replace());
-    let t = tables.update(&t, &cols(&["id", "name", "price"])).await.unwrap();
+    let t = tables
+        .update(&t, &cols(&["id", "name", "price"]))
+        .await
+        .unwrap();
     assert_eq!(t.outputs.columns.len(), 3);
-    let renamed = tables.diff(&t, &cols(&["id", "title", "price"])).await.unwrap();
-    assert_eq!(renamed.detailed_diff["columns[1]"].kind, DiffKind::UpdateReplace);
+    let renamed = tables
+        .diff(&t, &cols(&["id", "title", "price"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed.detailed_diff["columns[1]"].kind,
+        DiffKind::UpdateReplace
+    );
     assert!(renamed.requires_replace());
     assert!(renamed.delete_before_replace, "DELETE_BEFORE_REPLACE holds");
     let removed = tables.diff(&t, &cols(&["id"])).await.unwrap();
@@ -280,7 +316,10 @@ async fn an_auto_named_resource_gets_a_stable_name_or_the_engines_proposal() {
     let first = p.check(&ctx, req.clone()).await.unwrap();
     assert!(first.failures.is_empty(), "{:?}", first.failures);
     let name = first.inputs["name"].as_str().unwrap().to_string();
-    assert!(name.starts_with("orders-") && name.len() == "orders-".len() + 7, "{name}");
+    assert!(
+        name.starts_with("orders-") && name.len() == "orders-".len() + 7,
+        "{name}"
+    );
     // The next run (another seed): the recorded name is kept.
     let mut next = req.clone();
     next.olds = first.inputs.clone();
@@ -289,7 +328,10 @@ async fn an_auto_named_resource_gets_a_stable_name_or_the_engines_proposal() {
     assert_eq!(again.inputs["name"].as_str(), Some(name.as_str()));
     // Under `pulumi:autonaming`: the engine's proposal.
     let mut proposed = req.clone();
-    proposed.autonaming = Some(Autonaming::new("shop-dev-orders-1a2b", AutonamingMode::Propose));
+    proposed.autonaming = Some(Autonaming::new(
+        "shop-dev-orders-1a2b",
+        AutonamingMode::Propose,
+    ));
     let named = p.check(&ctx, proposed).await.unwrap();
     assert_eq!(named.inputs["name"].as_str(), Some("shop-dev-orders-1a2b"));
     let mut disabled = req.clone();
@@ -312,11 +354,17 @@ async fn a_component_test_creates_real_children_in_one_call() {
         .await
         .unwrap();
     assert_eq!(schema.outputs.tables, 1);
-    assert!(std::path::Path::new(&file).exists(), "the database file was created");
+    assert!(
+        std::path::Path::new(&file).exists(),
+        "the database file was created"
+    );
     let children: Vec<String> = schema.children().iter().map(|c| c.name.clone()).collect();
     assert_eq!(children, ["shop-db", "shop-items"]);
     let db_outputs = schema.outputs_of(&schema.children()[0]).unwrap();
-    assert!(db_outputs["name"].as_str().unwrap().starts_with("shop-db-"), "auto-named");
+    assert!(
+        db_outputs["name"].as_str().unwrap().starts_with("shop-db-"),
+        "auto-named"
+    );
     schema.destroy().await.unwrap();
     assert!(!std::path::Path::new(&file).exists(), "destroy deleted it");
 }
@@ -343,7 +391,11 @@ async fn blocking_work_honours_cancel_and_the_timeout() {
     let outcome = work.await;
     canceller.await.unwrap();
     assert!(matches!(outcome, Err(Error::Cancelled(_))), "{outcome:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         rx.recv_timeout(Duration::from_secs(2)).is_err(),
         "the work stopped at its next step rather than running to the end"

@@ -119,7 +119,11 @@ struct Table;
 impl Resource for Table {
     type Inputs = TableArgs;
     type Outputs = TableArgs;
-    async fn create(&self, _ctx: &Context, args: CreateArgs<TableArgs>) -> Result<Created<TableArgs>> {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        args: CreateArgs<TableArgs>,
+    ) -> Result<Created<TableArgs>> {
         Ok(Created::new("t", args.inputs))
     }
     async fn check(&self, _ctx: &Context, inputs: &mut TableArgs) -> Result<Vec<CheckFailure>> {
@@ -128,7 +132,10 @@ impl Resource for Table {
             failures.push(CheckFailure::new("name", "must not be empty"));
         }
         if inputs.columns.is_empty() {
-            failures.push(CheckFailure::new("columns", "must name at least one column"));
+            failures.push(CheckFailure::new(
+                "columns",
+                "must name at least one column",
+            ));
         }
         Ok(failures)
     }
@@ -205,7 +212,11 @@ async fn invalid_inputs_from_call_are_failures() {
 
 #[tokio::test]
 async fn validation_in_the_argument_type_is_reported_once() {
-    let failures = failures_of("sql:index:inType", serde_json::json!({"sql": "DELETE FROM t"})).await;
+    let failures = failures_of(
+        "sql:index:inType",
+        serde_json::json!({"sql": "DELETE FROM t"}),
+    )
+    .await;
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0].0, "sql");
     assert!(
@@ -216,9 +227,13 @@ async fn validation_in_the_argument_type_is_reported_once() {
 
 #[tokio::test]
 async fn check_reports_parse_failures_and_the_authors_together() {
-    let news = serde_bridge::to_property_map(&serde_json::json!({"name": 7, "columns": []})).unwrap();
+    let news =
+        serde_bridge::to_property_map(&serde_json::json!({"name": 7, "columns": []})).unwrap();
     let response = provider()
-        .check(&Context::detached(""), CheckRequest::new("sql:index:Table", news))
+        .check(
+            &Context::detached(""),
+            CheckRequest::new("sql:index:Table", news),
+        )
         .await
         .unwrap();
     let failures: Vec<&str> = response

@@ -129,7 +129,11 @@ async fn a_fixture_entry_can_need_an_earlier_one() {
         .await
         .expect("the kit runs: setup, the needed Directory");
     assert!(report.passed(), "{}", report.table());
-    assert!(report.case("fixture.teardown").is_none(), "{}", report.table());
+    assert!(
+        report.case("fixture.teardown").is_none(),
+        "{}",
+        report.table()
+    );
     // The File's cases ran inside the needed directory (its expected outputs name the
     // filled-in path, so a reference left as written would fail `create.outputs`).
     for case in [
@@ -145,7 +149,9 @@ async fn a_fixture_entry_can_need_an_earlier_one() {
     let mut broken = fixture("local-needs.yaml");
     broken.setup = vec!["echo no disk >&2; exit 4".into()];
     let err = Kit::new(PluginCommand::new(vec![
-        support::binary("pulumi-resource-local").display().to_string(),
+        support::binary("pulumi-resource-local")
+            .display()
+            .to_string(),
     ]))
     .with_fixture(broken)
     .run(&[])

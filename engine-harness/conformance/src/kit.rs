@@ -7,8 +7,8 @@ use crate::cases::{self, CASES, Rec, Stop};
 use crate::error::Error;
 use crate::fixture::{Fixture, ResourceFixture};
 use crate::placeholders::Scratch;
-use crate::prerequisites::Prerequisites;
 use crate::plugin::PluginCommand;
+use crate::prerequisites::Prerequisites;
 use crate::report::{CaseReport, Report, Status};
 use crate::session::Session;
 

@@ -58,7 +58,7 @@ pub(crate) fn validate(fixture: &Fixture) -> Result<(), String> {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, r) in fixture.resources.iter().enumerate() {
         for need in needs_of(r) {
-            let Some(&j) = seen.get(need.as_str()) else {
+            if !seen.contains_key(need.as_str()) {
                 let earlier: Vec<&str> = seen.keys().copied().collect();
                 return Err(format!(
                     "resources[{i}] ({}) needs `{need}`, which is not the `name` of an earlier entry{}; give the needed resource `name: {need}` and list it first",
@@ -69,9 +69,8 @@ pub(crate) fn validate(fixture: &Fixture) -> Result<(), String> {
                         format!(" (earlier: {})", earlier.join(", "))
                     }
                 ));
-            };
+            }
             // Needs point to earlier entries only, so they cannot form a cycle.
-            let _ = j;
         }
         if let Some(name) = &r.name
             && seen.insert(name, i).is_some()

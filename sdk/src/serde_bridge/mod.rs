@@ -135,10 +135,7 @@ pub(crate) fn read_all<T: for<'a> Deserialize<'a>>(
 ) -> (Option<T>, Vec<ConvertError>) {
     let lenient = read_lenient(map, unknowns_ok);
     let complete = lenient.errors.is_empty() && !lenient.has_unknowns;
-    (
-        lenient.value.filter(|_| complete),
-        lenient.errors,
-    )
+    (lenient.value.filter(|_| complete), lenient.errors)
 }
 
 /// What [`read_lenient`] read: every bad property, and the value with a placeholder (an empty

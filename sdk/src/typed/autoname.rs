@@ -167,8 +167,16 @@ mod tests {
         let name = a.choose(&req).unwrap().unwrap();
         assert!(name.starts_with("orders-"), "{name}");
         assert_eq!(name.len(), "orders-".len() + 7);
-        assert!(name["orders-".len()..].chars().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(a.choose(&req).unwrap().unwrap(), name, "same seed, same name");
+        assert!(
+            name["orders-".len()..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit())
+        );
+        assert_eq!(
+            a.choose(&req).unwrap().unwrap(),
+            name,
+            "same seed, same name"
+        );
         let mut other = req.clone();
         other.random_seed = vec![8; 32];
         assert_ne!(a.choose(&other).unwrap().unwrap(), name);

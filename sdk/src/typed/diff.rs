@@ -371,9 +371,15 @@ mod tests {
         assert_eq!(appended.detailed_diff["columns[2]"].kind, DiffKind::Add);
         assert!(appended.replaces.is_empty());
         let changed = diff_with_rules(&cols(&["a", "b"]), &cols(&["a", "x"]), &rules, &[]);
-        assert_eq!(changed.detailed_diff["columns[1]"].kind, DiffKind::UpdateReplace);
+        assert_eq!(
+            changed.detailed_diff["columns[1]"].kind,
+            DiffKind::UpdateReplace
+        );
         assert_eq!(changed.replaces, vec!["columns".to_string()]);
         let removed = diff_with_rules(&cols(&["a", "b"]), &cols(&["a"]), &rules, &[]);
-        assert_eq!(removed.detailed_diff["columns[1]"].kind, DiffKind::DeleteReplace);
+        assert_eq!(
+            removed.detailed_diff["columns[1]"].kind,
+            DiffKind::DeleteReplace
+        );
     }
 }

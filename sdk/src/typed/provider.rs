@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::component::Components;
-use super::import;
 use super::diff::{ReplaceRules, Step, diff_with_rules, is_under, path_steps};
+use super::import;
 use super::schema::{SchemaBuilder, property_extensions, property_kinds};
 use super::secrets::{Marks, Sources, propagate};
 use super::{
@@ -343,7 +343,10 @@ pub(super) fn failures_of(errors: Vec<ConvertError>) -> Vec<CheckFailure> {
 /// (its value was a placeholder, and it is reported already).
 pub(super) fn beside(own: Vec<CheckFailure>, bad: &[String]) -> Vec<CheckFailure> {
     own.into_iter()
-        .filter(|f| !bad.iter().any(|b| !b.is_empty() && is_under(&f.property, b)))
+        .filter(|f| {
+            !bad.iter()
+                .any(|b| !b.is_empty() && is_under(&f.property, b))
+        })
         .collect()
 }
 
@@ -699,13 +702,28 @@ impl<R: Resource> ErasedResource for Registered<R> {
         // Without a recorded state (an import, a `get`, a pending create's inputs) the
         // resource is read from its id alone.
         if req.properties.is_empty() {
-            return import::read_from_id(&self.resource, ctx, req, recorded_inputs, None, self.marks()).await;
+            return import::read_from_id(
+                &self.resource,
+                ctx,
+                req,
+                recorded_inputs,
+                None,
+                self.marks(),
+            )
+            .await;
         }
         let state = match serde_bridge::from_property_map(&req.properties) {
             Ok(state) => state,
             Err(e) => {
-                return import::read_from_id(&self.resource, ctx, req, recorded_inputs, Some(e), self.marks())
-                    .await;
+                return import::read_from_id(
+                    &self.resource,
+                    ctx,
+                    req,
+                    recorded_inputs,
+                    Some(e),
+                    self.marks(),
+                )
+                .await;
             }
         };
         if !R::CAPABILITIES.read {
@@ -831,7 +849,13 @@ impl<R: Resource> ErasedResource for Registered<R> {
         }
         for names in self.sources.values() {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            check_names(token, super::DERIVED_FROM_SCHEMA_KEY, "input", &names, &inputs)?;
+            check_names(
+                token,
+                super::DERIVED_FROM_SCHEMA_KEY,
+                "input",
+                &names,
+                &inputs,
+            )?;
         }
         Ok(())
     }

@@ -30,7 +30,11 @@ pub(crate) fn propagate(
     marks: Marks<'_>,
 ) -> PropertyMap {
     let any_secret = inputs.values().any(PropertyValue::contains_secrets);
-    let secret_input = |name: &str| inputs.get(name).is_some_and(PropertyValue::contains_secrets);
+    let secret_input = |name: &str| {
+        inputs
+            .get(name)
+            .is_some_and(PropertyValue::contains_secrets)
+    };
     outputs
         .into_iter()
         .map(|(name, value)| {
@@ -124,7 +128,10 @@ mod tests {
     fn declared_sources() {
         let sources = Sources::from([
             ("path".to_string(), vec!["file".to_string()]),
-            ("digest".to_string(), vec!["key".to_string(), "file".to_string()]),
+            (
+                "digest".to_string(),
+                vec!["key".to_string(), "file".to_string()],
+            ),
             ("version".to_string(), vec![]),
         ]);
         let marks = Marks {

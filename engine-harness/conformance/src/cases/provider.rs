@@ -172,7 +172,9 @@ pub(super) async fn functions(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             );
             match s.invoke(&f.token, &args).await {
                 Err(e) if s.plugin.exited().is_some() => {
-                    rec.findings.push(e.finding(check, "answer invalid arguments with failures, never exit"));
+                    rec.findings.push(
+                        e.finding(check, "answer invalid arguments with failures, never exit"),
+                    );
                     return Ok(());
                 }
                 Err(e) => {
