@@ -14,10 +14,12 @@
 //!   steps should check [`Stop::is_raised`] between them (and roll back what it can).
 //!
 //! ```
-//! use provider_sdk::{Context, Error, Result};
+//! use provider_sdk::{Context, Error};
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let ctx = Context::detached("");
-//! let dir = std::env::temp_dir();
+//! let dir = std::env::temp_dir().join(format!("blocking-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("one.txt"), "1").unwrap();
 //! let lines: usize = ctx
 //!     .blocking(move |stop| {
 //!         let mut n = 0;
@@ -29,7 +31,7 @@
 //!     })
 //!     .await
 //!     .unwrap();
-//! assert!(lines > 0);
+//! assert_eq!(lines, 1);
 //! # });
 //! ```
 

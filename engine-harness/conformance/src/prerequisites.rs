@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn substitution_keeps_kinds() {
         let mut f = fixture(
-            "resources:\n  - type: db:index:Table\n    inputs: {db: \"${resources.db.id}\", port: \"${resources.db.port}\", url: \"sqlite://${resources.db.path}?p=${resources.db.port}\"}\n    needs: []\n",
+            "resources:\n  - type: db:index:Database\n    name: db\n    inputs: {}\n  - type: db:index:Table\n    inputs: {db: \"${resources.db.id}\", port: \"${resources.db.port}\", url: \"sqlite://${resources.db.path}?p=${resources.db.port}\"}\n",
         );
         let values = BTreeMap::from([(
             "db".to_string(),
@@ -397,8 +397,8 @@ mod tests {
                 ("path".to_string(), serde_json::json!("/tmp/x.db")),
             ]),
         )]);
-        substitute(&mut f.resources[0], &values).unwrap();
-        let i = &f.resources[0].inputs;
+        substitute(&mut f.resources[1], &values).unwrap();
+        let i = &f.resources[1].inputs;
         assert_eq!(i["db"], "db-1");
         assert_eq!(i["port"], 5432.0);
         assert_eq!(i["url"], "sqlite:///tmp/x.db?p=5432.0");
