@@ -382,12 +382,26 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         project: project.name.clone(),
         stack: project.stack.clone(),
     });
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&project.dir));
+    // One command at a time per stack; held until this function returns.
+    let lock = state::lock::StackLock::acquire(
+        &state_dir,
+        &project.stack,
+        opts.operation.name(),
+        Duration::ZERO,
+    )?;
+    for w in lock.broken() {
+        display.log("warning", w.clone());
+    }
     let Opened {
         snap,
         journal,
         provider_records,
         imports,
-    } = open_state(&opts, &project, &display).await?;
+    } = open_state(&opts, &project, &display, &state_dir).await?;
     let preview = opts.operation == Operation::Preview;
     let stack_urn = stack_urn(&project);
     let engine = engine_service::serve(display.clone(), stack_urn.clone())
@@ -445,15 +459,16 @@ struct Opened {
 
 /// Loads the stack's state (replaying an interrupted run's journal), unlocks its secrets when
 /// they will be written, checks the pending operations and opens the journal.
-async fn open_state(opts: &Options, project: &Project, display: &Display) -> Result<Opened, Error> {
-    let state_dir = opts
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| default_state_dir(&project.dir));
+async fn open_state(
+    opts: &Options,
+    project: &Project,
+    display: &Display,
+    state_dir: &std::path::Path,
+) -> Result<Opened, Error> {
     let secrets =
         SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
-    let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
-    let new_stack = !files.checkpoint.exists() && !files.journal.exists();
+    let files = StateFiles::new(state_dir, &project.stack).with_secrets(secrets);
+    let new_stack = !files.exists()?;
     let (snap, replayed) = files.load()?;
     if new_stack {
         announce_new_stack(opts, project, display);
