@@ -379,7 +379,8 @@ fn duplicate_urns_are_refused_on_load_and_on_import() {
     );
     // Malformed URNs, custom resources without ids and dangling references are refused too.
     let b = index_of(&good, "b");
-    let broken: [(&str, Box<dyn Fn(&mut Json)>); 4] = [
+    type Breakage = (&'static str, Box<dyn Fn(&mut Json)>);
+    let broken: [Breakage; 4] = [
         (
             "not a well-formed URN",
             Box::new(move |d: &mut Json| d["deployment"]["resources"][b]["urn"] = json!("b")),

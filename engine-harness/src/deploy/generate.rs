@@ -19,7 +19,7 @@ use std::time::Instant;
 /// already reported.
 pub(super) enum Planned {
     /// A step for the executor.
-    Step(Step),
+    Step(Box<Step>),
     /// Adopt the resource with this id (`import`); the provider is already resolved.
     Import {
         /// The provider.
@@ -139,7 +139,7 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
         let r = Report::new(Op::Replace, &reg.urn, &reg.type_token, Status::Failed, t0).diff(diff);
         return Planned::Failed(ctx.failed(r, msg, ""));
     }
-    Planned::Step(Step {
+    Planned::Step(Box::new(Step {
         kind,
         new,
         old,
@@ -147,7 +147,7 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
         plugin,
         diff,
         t0,
-    })
+    }))
 }
 
 /// The provider call target of a registration.

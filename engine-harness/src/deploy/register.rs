@@ -115,7 +115,7 @@ pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepRe
         return component_step(ctx, &reg).await;
     }
     match plan(ctx, &reg).await {
-        Planned::Step(step) => execute(ctx, step).await,
+        Planned::Step(step) => execute(ctx, *step).await,
         Planned::Import {
             plugin,
             reference,
