@@ -1,7 +1,13 @@
 //! Tests of the state files: journal replay, ordering, encryption at rest, export/import.
 
-use super::*;
+use super::{Journal, Key, OperationType, Resource, Snapshot, StateFiles, topo_sort};
+use crate::secrets::SecretsManager;
+use crate::{secrets, value};
+use serde_json::Value as Json;
+use std::fs::File;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 /// The URN of resource `name` (the loader refuses malformed URNs).
 fn u(name: &str) -> String {
