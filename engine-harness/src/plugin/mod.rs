@@ -9,9 +9,11 @@ use plugin_host::details;
 use plugin_host::launch::NoPort;
 use plugin_host::{Launch, LaunchError, PluginProcess, ProviderClient};
 use pulumirpc::*;
+// The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::result::Result;
 use std::time::Duration;
 use tokio::process::Command;
 use tonic::{Code, Status};
