@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod autonaming;
 pub mod config_path;
 pub mod deploy;
 pub mod display;

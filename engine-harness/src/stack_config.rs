@@ -27,7 +27,8 @@ const SALT_KEY: &str = "encryptionsalt";
 pub enum ConfigValue {
     /// A plain value.
     Plain(Yaml),
-    /// A `secure:` value: `v1:…` ciphertext, or plaintext written by hand (encrypted on the next write).
+    /// A `secure:` value: `v1:…` ciphertext (anything else is refused when read, as Pulumi's
+    /// passphrase provider refuses it: a `secure:` value is never taken as plaintext).
     Secure(String),
 }
 
@@ -41,23 +42,23 @@ impl ConfigValue {
         }
     }
 
-    /// The value as text, as Pulumi's CLI and language hosts give it: a string as itself, any
-    /// other value as compact JSON, with every `secure:` leaf decrypted with `secrets` (`v1:`
-    /// values only).
-    pub fn reveal(&self, secrets: &SecretsManager) -> Result<String, Error> {
+    /// The value of `key` as text, as Pulumi's CLI and language hosts give it: a string as
+    /// itself, any other value as compact JSON, every `secure:` leaf decrypted with `secrets`.
+    /// A `secure:` value that is not `v1:` ciphertext is an error naming `key`.
+    pub fn reveal(&self, key: &str, secrets: &SecretsManager) -> Result<String, Error> {
         match self {
             ConfigValue::Plain(Yaml::String(s)) => Ok(s.clone()),
-            ConfigValue::Plain(v) => Ok(decrypted_json(v, secrets)?.to_string()),
-            ConfigValue::Secure(s) => open_secure(s, secrets),
+            ConfigValue::Plain(v) => Ok(decrypted_json(key, v, secrets)?.to_string()),
+            ConfigValue::Secure(s) => open_secure(key, s, secrets),
         }
     }
 }
 
-fn open_secure(s: &str, secrets: &SecretsManager) -> Result<String, Error> {
+fn open_secure(key: &str, s: &str, secrets: &SecretsManager) -> Result<String, Error> {
     if is_encrypted(s) {
         secrets.decrypt(s)
     } else {
-        Ok(s.to_string())
+        Err(Error::Secrets(not_ciphertext(key)))
     }
 }
 
@@ -74,35 +75,46 @@ pub fn has_secure_leaf(v: &Yaml) -> bool {
 }
 
 /// `v` as JSON with every `secure:` leaf replaced by its plaintext.
-fn decrypted_json(v: &Yaml, secrets: &SecretsManager) -> Result<serde_json::Value, Error> {
+fn decrypted_json(
+    key: &str,
+    v: &Yaml,
+    secrets: &SecretsManager,
+) -> Result<serde_json::Value, Error> {
     use serde_json::Value as Json;
     if let Some(s) = secure_text(v) {
-        return Ok(Json::String(open_secure(s, secrets)?));
+        return Ok(Json::String(open_secure(key, s, secrets)?));
     }
     Ok(match v {
         Yaml::Mapping(m) => Json::Object(
             m.iter()
-                .map(|(k, v)| Ok((key_text(k), decrypted_json(v, secrets)?)))
+                .map(|(k, v)| Ok((key_text(k), decrypted_json(key, v, secrets)?)))
                 .collect::<Result<_, Error>>()?,
         ),
         Yaml::Sequence(items) => Json::Array(
             items
                 .iter()
-                .map(|v| decrypted_json(v, secrets))
+                .map(|v| decrypted_json(key, v, secrets))
                 .collect::<Result<_, Error>>()?,
         ),
-        Yaml::Tagged(t) => decrypted_json(&t.value, secrets)?,
+        Yaml::Tagged(t) => decrypted_json(key, &t.value, secrets)?,
         other => serde_json::to_value(other).unwrap_or(Json::Null),
     })
 }
 
-/// The ciphertext (or hand-written plaintext) of a `{secure: …}` value.
+/// The ciphertext (or whatever else is written there) of a `{secure: …}` value.
 fn secure_text(v: &Yaml) -> Option<&str> {
     let m = v.as_mapping()?;
     if m.len() != 1 {
         return None;
     }
     m.get("secure").and_then(Yaml::as_str)
+}
+
+/// The error for a `secure:` value of `key` that is not passphrase ciphertext.
+pub fn not_ciphertext(key: &str) -> String {
+    format!(
+        "`{key}`: its `secure:` value is not ciphertext of the passphrase secrets provider (`v1:…`), so it cannot be decrypted, and a `secure:` value is never read as plaintext; set it with `engine-harness config set {key} <value> --secret`"
+    )
 }
 
 fn is_encrypted(s: &str) -> bool {
@@ -306,15 +318,9 @@ impl StackConfig {
         self.config_map_mut().remove(Yaml::String(full)).is_some()
     }
 
-    /// Writes the file: hand-written plaintext `secure:` values are encrypted first, and the
-    /// salt of `secrets` is recorded as `encryptionsalt` when it encrypted anything.
+    /// Writes the file; the salt of `secrets` is recorded as `encryptionsalt` when it
+    /// encrypted anything.
     pub fn save(&mut self, secrets: &SecretsManager) -> Result<(), Error> {
-        self.config_map()?;
-        if let Some(Yaml::Mapping(m)) = self.doc.get_mut("config") {
-            for v in m.values_mut() {
-                seal_plaintext_leaves(v, secrets)?;
-            }
-        }
         let uses_secrets = self.entries().iter().any(|(_, v)| v.is_secret());
         if let Some(salt) = secrets.salt().filter(|_| uses_secrets)
             && self.salt().as_deref() != Some(salt.as_str())
@@ -335,25 +341,6 @@ impl StackConfig {
             message: format!("cannot encode: {e}"),
         })?;
         write_atomically(&self.path, text.as_bytes())
-    }
-}
-
-/// Encrypts every hand-written plaintext `secure:` leaf of `v`.
-fn seal_plaintext_leaves(v: &mut Yaml, secrets: &SecretsManager) -> Result<(), Error> {
-    if let Some(s) = secure_text(v) {
-        if !is_encrypted(s) && !s.starts_with("AAAB") {
-            *v = secure(secrets.encrypt(s)?);
-        }
-        return Ok(());
-    }
-    match v {
-        Yaml::Mapping(m) => m
-            .values_mut()
-            .try_for_each(|v| seal_plaintext_leaves(v, secrets)),
-        Yaml::Sequence(items) => items
-            .iter_mut()
-            .try_for_each(|v| seal_plaintext_leaves(v, secrets)),
-        _ => Ok(()),
     }
 }
 
@@ -434,7 +421,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_namespaced_encrypted_and_salted_like_pulumi() {
+    fn secrets_are_namespaced_encrypted_and_salted_like_pulumi_and_plaintext_secure_values_refused()
+    {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("Pulumi.yaml"),
@@ -453,21 +441,31 @@ mod tests {
         cfg.save(&secrets).unwrap();
         let text = std::fs::read_to_string(dir.path().join("Pulumi.dev.yaml")).unwrap();
         assert!(text.starts_with("encryptionsalt: v1:"), "{text}");
-        assert!(
-            !text.contains("hunter2") && !text.contains("handwritten"),
-            "{text}"
-        );
+        assert!(!text.contains("hunter2"), "{text}");
+        // A hand-written `secure:` value is left as it is, never encrypted as if it were the
+        // secret, and refused when read.
+        assert!(text.contains("secure: handwritten"), "{text}");
         assert!(text.contains("proj:token:\n    secure: v1:"), "{text}");
         assert!(text.contains("aws:region: us-east-1"), "{text}");
         let again = StackConfig::open(dir.path(), "dev").unwrap();
         let reader = SecretsManager::with_passphrase(again.salt(), Some("pw"));
         assert_eq!(
-            again.get("token").unwrap().reveal(&reader).unwrap(),
+            again
+                .get("token")
+                .unwrap()
+                .reveal("token", &reader)
+                .unwrap(),
             "hunter2"
         );
-        assert_eq!(
-            again.get("proj:old").unwrap().reveal(&reader).unwrap(),
-            "handwritten"
+        let e = again
+            .get("proj:old")
+            .unwrap()
+            .reveal("proj:old", &reader)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`proj:old`") && !e.contains("handwritten"),
+            "{e}"
         );
         assert_eq!(
             again.get("plain"),
