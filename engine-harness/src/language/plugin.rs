@@ -187,14 +187,19 @@ pub(super) async fn run(
         command: &command,
         port,
     };
-    let result = tokio::time::timeout(request.timeout, drive(&target, info, request, monitor))
-        .await
-        .unwrap_or_else(|_| {
+    let driven = tokio::time::timeout(request.timeout, drive(&target, info, request, monitor));
+    let result = tokio::select! {
+        r = driven => r.unwrap_or_else(|_| {
             Err(LanguageError::TimedOut {
                 program: info.dir.clone(),
                 after: request.timeout,
             })
-        });
+        }),
+        // Interrupted: the plugin (and the program it started in its group) is stopped below.
+        _ = request.interrupt.cancelled() => Err(LanguageError::Interrupted {
+            program: info.dir.clone(),
+        }),
+    };
     let tail = process.as_ref().map(PluginProcess::stderr_tail);
     if let Some(p) = process {
         p.stop().await;
