@@ -160,7 +160,8 @@ impl ConfigPath {
             (Segment::Index(i), Yaml::Sequence(items)) => {
                 if *i > items.len() {
                     return Err(format!(
-                        "{here}: index {i} is out of range (the list has {} elements; a list grows one element at a time)",
+                        "{}: index {i} is out of range (the list has {} elements; a list grows one element at a time)",
+                        self.describe(depth + 1),
                         items.len()
                     ));
                 }
