@@ -1,7 +1,16 @@
 //! The resource calls (Check, Diff, Create, Update, Delete, Read, Invoke, Cancel) and shutdown.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CallError, Change, DiffResult, Plugin, Recorded, Target};
+use crate::value;
+use crate::value::PropertyMap;
+use plugin_host::details;
+use pulumirpc::{
+    CheckRequest, CreateRequest, DeleteRequest, DiffRequest, GetSchemaRequest, InvokeRequest,
+    ReadRequest, UpdateRequest,
+};
+use serde_json::Value as Json;
+use std::time::Duration;
+use tonic::{Code, Status};
 
 impl Plugin {
     /// Encodes properties for the wire, removing secret wrappers if the provider does not accept them.

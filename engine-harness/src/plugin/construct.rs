@@ -1,8 +1,10 @@
 //! `Construct`: asking a provider to build a component resource (a remote component), whose
 //! children it registers with the engine's resource monitor.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CallError, Plugin};
+use crate::value;
+use crate::value::PropertyMap;
+use pulumirpc::{ConstructRequest, construct_request};
 use std::collections::{BTreeMap, HashMap};
 
 /// What a `Construct` call needs.
@@ -88,8 +90,8 @@ impl Plugin {
                 aliases: a
                     .aliases
                     .iter()
-                    .map(|urn| Alias {
-                        alias: Some(alias::Alias::Urn(urn.clone())),
+                    .map(|urn| pulumirpc::Alias {
+                        alias: Some(pulumirpc::alias::Alias::Urn(urn.clone())),
                     })
                     .collect(),
                 dependencies: a.dependencies.to_vec(),

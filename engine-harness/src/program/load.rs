@@ -1,7 +1,16 @@
 //! Loading a project: `Pulumi.yaml` (resources, options, plugins) and `Pulumi.<stack>.yaml`.
 
-#[allow(unused_imports)]
-use super::*;
+use super::graph::resolve_dependencies;
+use super::resource::parse_resource;
+use super::source::{Source, as_mapping, key_str, parse_yaml, to_json};
+use super::{PluginDecl, Project, ResourceDecl};
+use crate::language::Runtime;
+use crate::value::PropertyMap;
+use crate::{Error, value};
+use serde_json::Value as Json;
+use serde_yaml::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 /// Loads and validates the project in `dir` for `stack`.
 pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {

@@ -21,9 +21,11 @@ use tonic::{Request, Response, Status};
 
 /// The features this monitor supports, by the ids the SDKs ask `SupportsFeature` about:
 /// secrets and resource references travel as typed values, and aliases arrive as specs that
-/// the monitor resolves. Output values, transforms, hooks, `deletedWith`, `replaceWith` and
-/// parameterized packages are answered `false`, so the SDKs do not use them.
-pub const DEFAULT_FEATURES: &[&str] = &["secrets", "resourceReferences", "aliasSpecs"];
+/// the monitor resolves; `deletedWith` is recorded and honoured by the engine's deletions.
+/// Output values, transforms, hooks, `replaceWith` and parameterized packages are answered
+/// `false`, so the SDKs do not use them.
+pub const DEFAULT_FEATURES: &[&str] =
+    &["secrets", "resourceReferences", "aliasSpecs", "deletedWith"];
 
 /// What a monitor serves.
 #[derive(Debug, Clone)]
