@@ -120,6 +120,8 @@ impl Plugin {
                 random_seed: seed,
                 name: name.into(),
                 r#type: ty.into(),
+                // Sent only to a provider whose handshake asked for it; this engine's doesn't.
+                old_outputs: None,
             })
             .await
             .map_err(|s| self.call_err(s))?
@@ -350,6 +352,8 @@ impl Plugin {
                 resource_status_address: String::new(),
                 resource_status_token: String::new(),
                 old_views: vec![],
+                // No custom read timeout: the provider's own default applies.
+                timeout: 0.0,
             })
             .await
             .map_err(|s| self.call_err(s))?
@@ -377,6 +381,9 @@ impl Plugin {
             .invoke(InvokeRequest {
                 tok: token.into(),
                 args: Some(self.send(args)),
+                // Meaningful only after a handshake with `invoke_with_preview`, which this
+                // engine does not send.
+                preview: false,
             })
             .await
             .map_err(|s| self.call_err(s))?

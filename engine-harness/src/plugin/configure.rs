@@ -101,6 +101,7 @@ impl Plugin {
                 configure_with_urn: true,
                 supports_views: false,
                 supports_refresh_before_update: false,
+                ..Default::default()
             })
             .await;
         let handshook = match hs {
@@ -130,6 +131,7 @@ impl Plugin {
                 name: "default".into(),
                 r#type: ptype.clone(),
                 autonaming: None,
+                old_outputs: None,
             })
             .await
         {

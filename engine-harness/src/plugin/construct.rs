@@ -87,7 +87,13 @@ impl Plugin {
                 input_dependencies: deps(a.input_dependencies),
                 protect: a.protect,
                 providers: a.providers.clone().into_iter().collect(),
-                aliases: a.aliases.to_vec(),
+                aliases: a
+                    .aliases
+                    .iter()
+                    .map(|urn| pulumirpc::Alias {
+                        alias: Some(pulumirpc::alias::Alias::Urn(urn.clone())),
+                    })
+                    .collect(),
                 dependencies: a.dependencies.to_vec(),
                 accepts_output_values: false,
                 ..Default::default()

@@ -83,11 +83,9 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
                         .to_string(),
                     _ => String::new(),
                 };
-                runtime = Some(match rt.as_str() {
-                    "yaml" => Runtime::Yaml,
-                    "python" => Runtime::Python,
-                    "nodejs" => Runtime::NodeJs,
-                    _ => return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs `yaml`, `python` and `nodejs` (JavaScript and TypeScript) programs"))),
+                runtime = Some(match Runtime::from_name(&rt) {
+                    Some(r) => r,
+                    None => return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs `yaml`, `python` and `nodejs` (JavaScript and TypeScript) programs itself, and `go`, `dotnet` and `java` programs through Pulumi's language plugins"))),
                 });
             }
             "description" | "main" | "stackConfigDir" | "options" | "template" | "backend"
@@ -249,7 +247,22 @@ pub(super) fn config_value(
         // plaintext (the value is not quoted: it may be the secret).
         return Err(src.err(line, crate::stack_config::not_ciphertext(key)));
     }
-    to_json(src, line, v)
+    // A list or object with `secure:` leaves (`config set --path --secret`): each leaf becomes
+    // a secret in place.
+    match v {
+        Yaml::Mapping(m) if crate::stack_config::has_secure_leaf(v) => Ok(Json::Object(
+            m.iter()
+                .map(|(k, v)| Ok((key_str(k), config_value(src, line, key, v, secrets)?)))
+                .collect::<Result<_, Error>>()?,
+        )),
+        Yaml::Sequence(items) if crate::stack_config::has_secure_leaf(v) => Ok(Json::Array(
+            items
+                .iter()
+                .map(|v| config_value(src, line, key, v, secrets))
+                .collect::<Result<_, Error>>()?,
+        )),
+        _ => to_json(src, line, v),
+    }
 }
 
 pub(super) type Config = (BTreeMap<String, Json>, BTreeMap<String, PropertyMap>);
