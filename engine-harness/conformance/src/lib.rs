@@ -41,8 +41,10 @@ pub mod placeholders;
 pub mod plugin;
 mod recorder;
 pub mod report;
+pub mod schema_diff;
 pub mod schema_rules;
 pub mod session;
+pub mod upgrade;
 pub mod values;
 
 pub use cases::{CASES, Case};

@@ -137,7 +137,11 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
     };
     let handle = match ctx
         .providers
-        .for_registration(package_of(ty), opts.provider.as_ref())
+        .for_registration(
+            package_of(ty),
+            opts.provider.as_ref(),
+            opts.version.as_deref(),
+        )
         .await
     {
         Ok(h) => h,
