@@ -429,6 +429,11 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             path,
         )
     };
+    let old_config = old.as_ref().map(|o| {
+        let mut c = o.inputs.clone();
+        c.remove("version");
+        c
+    });
     let id = old
         .as_ref()
         .map(|o| o.id.clone())
@@ -440,7 +445,7 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             id: &id,
             program_dir: &project.dir,
             engine_address,
-            olds: old.as_ref().map(|o| &o.inputs),
+            olds: old_config.as_ref(),
             news: &config,
         })
         .await;
