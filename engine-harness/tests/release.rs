@@ -360,7 +360,7 @@ fn two_versions_of_a_provider_serve_their_own_resources_in_one_stack() {
                 .to_string(),
         ),
     ];
-    let mut got = plugin_events.clone();
+    let mut got = plugin_events;
     got.sort();
     expected.sort();
     assert_eq!(got, expected, "{stdout}");
@@ -386,7 +386,6 @@ fn two_versions_of_a_provider_serve_their_own_resources_in_one_stack() {
         "{stdout}\n{stderr}"
     );
 }
-
 
 /// `conformance --upgrade-from OLD --format json -- NEW`: (exit code, report).
 fn upgrade(home: &Path, fixture: &Path, old: &Path, new: &Path) -> (i32, Json) {

@@ -101,7 +101,7 @@ pub async fn crate_info(dir: &Path) -> Result<CrateInfo, Error> {
     .await?;
     let meta: Json = serde_json::from_str(&text)
         .map_err(|e| Error::Usage(format!("cargo metadata printed no JSON: {e}")))?;
-    let wanted = manifest.canonicalize().unwrap_or(manifest.clone());
+    let wanted = manifest.canonicalize().unwrap_or_else(|_| manifest.clone());
     let package = meta["packages"]
         .as_array()
         .into_iter()
