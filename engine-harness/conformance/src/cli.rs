@@ -3,8 +3,11 @@
 //! ```text
 //! engine-harness conformance [--fixture FILE] [--case NAME...] [--format table|json|junit]
 //!     [--output FILE] [--metaschema FILE] [--timeout SECONDS] [--concurrency N] [--list]
-//!     -- PLUGIN-COMMAND...
+//!     [--upgrade-from OLD_PLUGIN] -- PLUGIN-COMMAND...
 //! ```
+//!
+//! With `--upgrade-from`, the report holds the upgrade cases ([`crate::upgrade`]) of the plugin
+//! against the previous release instead of the protocol cases.
 //!
 //! Exit status: 0 when no case failed, 1 when one did, 2 when the kit could not run.
 

@@ -193,9 +193,10 @@ impl PluginCache {
         Ok(self
             .list()?
             .into_iter()
-            .filter(|p| p.kind == RESOURCE && p.name == name)
-            .filter(|p| version.is_none_or(|v| &p.version == v))
-            .next_back())
+            .rev()
+            .find(|p| {
+                p.kind == RESOURCE && p.name == name && version.is_none_or(|v| &p.version == v)
+            }))
     }
 
     /// Records that `plugin` is about to run (`<folder>.lastused`, as Pulumi does); best effort.
