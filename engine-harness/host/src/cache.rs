@@ -190,13 +190,9 @@ impl PluginCache {
         name: &str,
         version: Option<&semver::Version>,
     ) -> Result<Option<CachedPlugin>, Error> {
-        Ok(self
-            .list()?
-            .into_iter()
-            .rev()
-            .find(|p| {
-                p.kind == RESOURCE && p.name == name && version.is_none_or(|v| &p.version == v)
-            }))
+        Ok(self.list()?.into_iter().rev().find(|p| {
+            p.kind == RESOURCE && p.name == name && version.is_none_or(|v| &p.version == v)
+        }))
     }
 
     /// Records that `plugin` is about to run (`<folder>.lastused`, as Pulumi does); best effort.
