@@ -10,7 +10,8 @@
 //! | [`program`] | parse and validate `Pulumi.yaml` / `Pulumi.<stack>.yaml`, with file:line errors |
 //! | [`value`] | property values (re-exported from `plugin-host`): JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
 //! | [`monitor`] | the resource monitor programs register with (re-exported from `plugin-host`) |
-//! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
+//! | [`plugin`] | find (`plugins.providers`, the plugin cache by version, `PATH`), build, launch, handshake, configure and shut down provider plugins |
+//! | [`package`] | release a provider: `package pack`, `get-schema`, `diff-schema`, and `plugin install/ls/rm` over the plugin cache |
 //! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through (`plugin-host`'s, forwarding to the display) |
 //! | [`state`] | the checkpoint file and its append-only step journal |
 //! | [`secrets`] | Pulumi's passphrase secrets provider: secrets encrypted at rest |
@@ -35,6 +36,7 @@ pub mod display;
 pub mod engine_service;
 mod error;
 pub mod language;
+pub mod package;
 pub mod plugin;
 pub mod program;
 pub mod secrets;

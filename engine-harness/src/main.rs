@@ -6,7 +6,9 @@
 //! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
 //! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
 //! engine-harness cancel [--stack NAME] [--force]
-//! engine-harness conformance [ARGS...]
+//! engine-harness conformance [ARGS...] [--upgrade-from OLD_PLUGIN]
+//! engine-harness plugin install resource NAME VERSION --file TARBALL | plugin ls | plugin rm KIND NAME [VERSION]
+//! engine-harness package pack CRATE_DIR --out DIR | package get-schema PLUGIN | package diff-schema OLD NEW [--json]
 //! ```
 //!
 //! Exit codes: 0 success; 1 one or more steps failed (state saved); 2 invalid command line,
@@ -64,6 +66,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Install, list and remove plugins in the plugin cache ($PULUMI_HOME/plugins), as `pulumi plugin` does.
+    Plugin(engine_harness::package::cli::PluginCmd),
+    /// Release a provider: pack its release files, print or compare package schemas.
+    Package(engine_harness::package::cli::PackageCmd),
 }
 
 #[derive(Args)]
@@ -240,6 +246,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let (op, common) = match cli.command {
         Command::Conformance { args } => return provider_conformance::cli::run(args).await,
+        Command::Plugin(c) => return engine_harness::package::cli::run_plugin(c),
+        Command::Package(c) => return engine_harness::package::cli::run_package(c).await,
         Command::Config(c) => {
             let action = match c.action {
                 None => stack_cmds::ConfigAction::List {

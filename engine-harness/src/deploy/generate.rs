@@ -80,7 +80,11 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
     };
     let handle = match ctx
         .providers
-        .for_registration(package_of(&reg.type_token), opts.provider.as_ref())
+        .for_registration(
+            package_of(&reg.type_token),
+            opts.provider.as_ref(),
+            opts.version.as_deref(),
+        )
         .await
     {
         Ok(h) => h,

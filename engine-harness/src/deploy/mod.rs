@@ -348,7 +348,14 @@ fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeS
     };
     let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
     for r in snap.resources().into_iter().chain(pending) {
-        if r.custom && !r.type_token.starts_with("pulumi:") {
+        // A resource of a versioned default provider (`default_1_2_0`) needs that version's
+        // plugin, started when its step comes, not the package's unversioned default.
+        let versioned = r
+            .provider
+            .split("::")
+            .nth(3)
+            .is_some_and(|name| name.starts_with("default_"));
+        if r.custom && !r.type_token.starts_with("pulumi:") && !versioned {
             packages.insert(package_of(&r.type_token).to_string());
         }
     }
