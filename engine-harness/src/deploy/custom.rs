@@ -3,6 +3,8 @@
 #[allow(unused_imports)]
 use super::*;
 
+use super::unsealable;
+
 /// What a step does to a resource.
 pub(super) enum Kind {
     /// It is new.
@@ -121,8 +123,12 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
     let mut news = reg.inputs.clone();
     let (old, alias) = ctx.old_of(reg);
     let opts = &reg.options;
+    ctx.display.redactor().add_secrets_of_map(&reg.inputs);
     let failed = |op: &str, msg: String| {
-        let full = format!("{name} ({ty}): {msg}");
+        let full = ctx
+            .display
+            .redactor()
+            .mask(&format!("{name} ({ty}): {msg}"));
         ctx.step(Step {
             op,
             urn: &urn,
@@ -300,7 +306,12 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
             {
                 Ok(out) => {
                     new_res.outputs = ctx.mark_secret_outputs(reg, out);
+                    ctx.display.redactor().add_secrets_of_map(&new_res.outputs);
                     let out = new_res.outputs.clone();
+                    let withheld = unsealable::withhold_unsealable(ctx, &mut new_res.outputs);
+                    if let Some(why) = &withheld {
+                        new_res.init_errors = vec![why.clone()];
+                    }
                     ctx.journal
                         .end(Some(op), vec![new_res], alias_keys(&alias))
                         .await?;
@@ -308,11 +319,14 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
                         op: "update",
                         urn: &urn,
                         ty,
-                        status: "ok",
+                        status: if withheld.is_some() { "partial" } else { "ok" },
                         t0,
                         diff: lines,
-                        message: None,
+                        message: withheld.clone(),
                     });
+                    if let Some(why) = withheld {
+                        ctx.fail(format!("{name} ({ty}): {why}"));
+                    }
                     Ok(Ok(registered(Json::String(o.id), out)))
                 }
                 Err(CallError::InitFailed {
@@ -320,8 +334,9 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
                 }) => {
                     // The update half-happened: keep the old inputs, record the new outputs.
                     new_res.inputs = o.inputs.clone();
+                    ctx.display.redactor().add_secrets_of_map(&outputs);
                     new_res.outputs = outputs;
-                    new_res.init_errors = reasons.clone();
+                    new_res.init_errors = ctx.display.redactor().mask_all(&reasons);
                     ctx.journal
                         .end(Some(op), vec![new_res], alias_keys(&alias))
                         .await?;
@@ -335,7 +350,10 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
                         diff: lines,
                         message: Some(msg.clone()),
                     });
-                    let full = format!("{name} ({ty}): {msg}; the next `up` retries it");
+                    let full = ctx
+                        .display
+                        .redactor()
+                        .mask(&format!("{name} ({ty}): {msg}; the next `up` retries it"));
                     ctx.fail(full.clone());
                     Ok(Err(full))
                 }
@@ -485,7 +503,12 @@ pub(super) async fn create(
         Ok((id, out)) => {
             res.id = id.clone();
             res.outputs = mark_secrets(&res.additional_secret_outputs, out);
+            ctx.display.redactor().add_secrets_of_map(&res.outputs);
             let out = res.outputs.clone();
+            let withheld = unsealable::withhold_unsealable(ctx, &mut res.outputs);
+            if let Some(why) = &withheld {
+                res.init_errors = vec![why.clone()];
+            }
             let mut put = extra;
             put.push(res);
             ctx.journal.end(Some(op), put, remove).await?;
@@ -493,11 +516,14 @@ pub(super) async fn create(
                 op: op_name,
                 urn: &urn,
                 ty: &ty,
-                status: "ok",
+                status: if withheld.is_some() { "partial" } else { "ok" },
                 t0,
                 diff: lines,
-                message: None,
+                message: withheld.clone(),
             });
+            if let Some(why) = withheld {
+                ctx.fail(format!("{name} ({ty}): {why}"));
+            }
             Ok(Ok(registered(Json::String(id), out)))
         }
         Err(CallError::InitFailed {
@@ -507,11 +533,12 @@ pub(super) async fn create(
             reasons,
         }) => {
             res.id = id;
+            ctx.display.redactor().add_secrets_of_map(&outputs);
             res.outputs = outputs;
             if let Some(i) = inputs {
                 res.inputs = i;
             }
-            res.init_errors = reasons.clone();
+            res.init_errors = ctx.display.redactor().mask_all(&reasons);
             let mut put = extra;
             put.push(res);
             ctx.journal.end(Some(op), put, remove).await?;
@@ -525,7 +552,9 @@ pub(super) async fn create(
                 diff: lines,
                 message: Some(msg.clone()),
             });
-            let full = format!("{name} ({ty}): {msg}; the next `up` retries it with an update");
+            let full = ctx.display.redactor().mask(&format!(
+                "{name} ({ty}): {msg}; the next `up` retries it with an update"
+            ));
             ctx.fail(full.clone());
             Ok(Err(full))
         }
@@ -549,7 +578,10 @@ pub(super) async fn create(
                 diff: lines,
                 message: Some(msg.clone()),
             });
-            let full = format!("{name} ({ty}): {msg}");
+            let full = ctx
+                .display
+                .redactor()
+                .mask(&format!("{name} ({ty}): {msg}"));
             ctx.fail(full.clone());
             Ok(Err(full))
         }

@@ -152,7 +152,10 @@ async fn construct_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
     let t0 = Instant::now();
     let ty = reg.type_token.as_str();
     let fail = |msg: String| {
-        let full = format!("{} ({ty}): {msg}", reg.name);
+        let full = ctx
+            .display
+            .redactor()
+            .mask(&format!("{} ({ty}): {msg}", reg.name));
         ctx.step(Step {
             op: "construct",
             urn: &reg.urn,
@@ -310,7 +313,10 @@ pub(super) async fn read_step(
     let t0 = Instant::now();
     let ty = request.type_token.as_str();
     let fail = |msg: String| {
-        let full = format!("{} ({ty}): {msg}", request.name);
+        let full = ctx
+            .display
+            .redactor()
+            .mask(&format!("{} ({ty}): {msg}", request.name));
         ctx.step(Step {
             op: "read",
             urn: &request.urn,
@@ -458,7 +464,10 @@ pub(super) async fn import_step(
     let ty = reg.type_token.as_str();
     let urn = reg.urn.as_str();
     let fail = |msg: String, diff: Vec<DiffLine>| {
-        let full = format!("{} ({ty}): {msg}", reg.name);
+        let full = ctx
+            .display
+            .redactor()
+            .mask(&format!("{} ({ty}): {msg}", reg.name));
         ctx.step(Step {
             op: "import",
             urn,
