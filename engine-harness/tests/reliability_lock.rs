@@ -379,7 +379,9 @@ fn duplicate_urns_are_refused_on_load_and_on_import() {
     );
     // Malformed URNs, custom resources without ids and dangling references are refused too.
     let b = index_of(&good, "b");
-    let broken: [(&str, Box<dyn Fn(&mut Json)>); 4] = [
+    /// How a case breaks the deployment.
+    type Breaks = Box<dyn Fn(&mut Json)>;
+    let broken: [(&str, Breaks); 4] = [
         (
             "not a well-formed URN",
             Box::new(move |d: &mut Json| d["deployment"]["resources"][b]["urn"] = json!("b")),
