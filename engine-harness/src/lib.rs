@@ -18,6 +18,7 @@
 //! | [`stack_config`] | `Pulumi.<stack>.yaml` as `engine-harness config` reads and writes it |
 //! | [`deploy`] | planning and running steps in parallel along the dependency graph |
 //! | [`display`] | human output and the `--json` event stream |
+//! | [`redact`] | masking the secret values the engine knows in every text it shows or stores |
 //!
 //! The usual entry point is [`deploy::run`]:
 //!
@@ -39,6 +40,7 @@ pub mod language;
 pub mod package;
 pub mod plugin;
 pub mod program;
+pub mod redact;
 pub mod secrets;
 pub mod stack_config;
 pub mod state;

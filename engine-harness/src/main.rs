@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! engine-harness preview|up|refresh|destroy [--cwd DIR] [--stack NAME] [--yes] [--parallel N] [--json] [--clear-pending]
-//!     [--import-pending-creates URN=ID]...
+//!     [--import-pending-creates URN=ID]... [--import-despite-differences]
 //! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
 //! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
 //! engine-harness cancel [--stack NAME] [--force]
@@ -97,6 +97,10 @@ struct Common {
     /// URN=ID (the provider's id); the provider's Read must find it. Repeatable.
     #[arg(long, value_name = "URN=ID", value_parser = urn_id)]
     import_pending_creates: Vec<(String, String)>,
+    /// With --import-pending-creates: import even when what the provider reads at the id
+    /// differs from the inputs the create began with (after checking it is that resource).
+    #[arg(long, requires = "import_pending_creates")]
+    import_despite_differences: bool,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -343,6 +347,7 @@ async fn main() -> ExitCode {
         .display(display.clone())
         .clear_pending(common.clear_pending)
         .import_pending_creates(common.import_pending_creates)
+        .import_despite_differences(common.import_despite_differences)
         .interrupt(token);
     if let Some(dir) = common.state_dir {
         opts = opts.state_dir(dir);

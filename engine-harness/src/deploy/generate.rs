@@ -66,6 +66,7 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
     let t0 = Instant::now();
     let (old, alias) = ctx.old_of(reg);
     let opts = &reg.options;
+    ctx.display.redactor().add_secrets_of_map(&reg.inputs);
     let op = if old.is_some() {
         Op::Update
     } else {
