@@ -24,12 +24,14 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+mod builtin;
 mod custom;
 mod destroy;
 mod diff;
 mod providers;
 mod refresh;
 mod register;
+mod remote;
 mod schedule;
 mod sink;
 mod source_program;
@@ -181,6 +183,8 @@ struct Ctx {
     /// The resource monitor of this run, once served: where providers register the children
     /// of the components they construct.
     monitor_address: Mutex<Option<String>>,
+    /// What each registration of this run answered (`pulumi:pulumi:getResource`).
+    run_resources: builtin::RunResources,
 }
 
 impl Ctx {
@@ -498,6 +502,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         failures: Mutex::new(Vec::new()),
         fatal: Mutex::new(None),
         monitor_address: Mutex::new(None),
+        run_resources: builtin::RunResources::default(),
     });
     let result = async {
         // The packages known before the program runs start now, so that a plugin that cannot

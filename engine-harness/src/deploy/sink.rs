@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use super::*;
 use crate::monitor::{
-    self, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
+    self, CallRequest, CallResult, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
     ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
 };
 
@@ -87,6 +87,13 @@ impl RegistrationSink for EngineSink {
 
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResult, MonitorError> {
         invoke(&self.ctx, &request)
+            .await
+            .map_err(MonitorError::Engine)
+    }
+
+    async fn call(&self, request: CallRequest) -> Result<CallResult, MonitorError> {
+        self.check_running()?;
+        remote::call(&self.ctx, &request)
             .await
             .map_err(MonitorError::Engine)
     }

@@ -52,7 +52,7 @@ impl Plugin {
             s.code(),
             Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable
         );
-        let mut message = format!("{} ({:?})", s.message(), s.code());
+        let mut message = format!("{} ({:?})", details::message_with_problems(&s), s.code());
         if matches!(s.code(), Code::Unavailable | Code::Unknown) {
             message.push_str(&format!(
                 "; the provider may have crashed. Its stderr:\n{}",

@@ -48,6 +48,7 @@ impl Plugin {
             path: path.to_path_buf(),
             version: String::new(),
             accept_secrets: false,
+            accept_outputs: false,
             supports_preview: false,
             config_replaces: Vec::new(),
             client,
@@ -98,6 +99,7 @@ impl Plugin {
             Ok(r) => {
                 let r = r.into_inner();
                 self.accept_secrets = r.accept_secrets;
+                self.accept_outputs = r.accept_outputs;
                 self.supports_preview = true;
                 true
             }
@@ -211,9 +213,11 @@ impl Plugin {
                 let r = r.into_inner();
                 if !handshook {
                     self.accept_secrets = r.accept_secrets;
+                    self.accept_outputs = r.accept_outputs;
                     self.supports_preview = r.supports_preview;
                 } else {
                     self.accept_secrets |= r.accept_secrets;
+                    self.accept_outputs |= r.accept_outputs;
                 }
             }
             Err(s) => {

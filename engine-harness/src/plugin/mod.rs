@@ -23,7 +23,7 @@ mod discover;
 mod launch;
 
 pub use configure::ConfigureArgs;
-pub use construct::{ConstructArgs, Constructed};
+pub use construct::{CallArgs, Called, ConstructArgs, Constructed, RunInfo};
 pub use discover::{binary_name, build_cargo, find};
 pub use launch::{LaunchRequest, attach, debug_port, kill_all_launched, launch};
 #[allow(unused_imports)]
@@ -152,6 +152,8 @@ pub struct Plugin {
     pub version: String,
     /// Whether the provider accepts secrets.
     pub accept_secrets: bool,
+    /// Whether the provider takes output values in `Construct` and `Call` (`acceptOutputs`).
+    pub accept_outputs: bool,
     /// Whether the provider supports `preview=true` calls.
     pub supports_preview: bool,
     /// Set when `DiffConfig` says the new provider configuration would replace the provider's
