@@ -80,11 +80,13 @@ const provider = {
         if (token !== `${PACKAGE}:index:Comp/describe`) {
             throw new Error(`unknown method ${token}`);
         }
+        // A reference to a component of a package with no resource module arrives as its URN.
         const comp = inputs.__self__;
+        const urn = pulumi.Resource.isInstance(comp) ? comp.urn : comp;
         const greeting = inputs.greeting || "hello";
         return {
             outputs: {
-                text: pulumi.interpolate`${greeting} ${comp.urn}`,
+                text: pulumi.interpolate`${greeting} ${urn}`,
                 secret: pulumi.secret(`${greeting} from ${KIND}`),
             },
         };

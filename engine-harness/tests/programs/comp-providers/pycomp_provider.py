@@ -96,11 +96,13 @@ class CompProvider(provider.Provider):
     def call(self, token, args):
         if token != f"{PACKAGE}:index:Comp/describe":
             raise Exception(f"unknown method {token}")
+        # A reference to a component of a package with no resource module arrives as its URN.
         comp = args["__self__"]
+        urn = comp.urn if isinstance(comp, pulumi.Resource) else comp
         greeting = args.get("greeting", "hello")
         secret = pulumi.Output.secret(f"{greeting} from {KIND}")
         return provider.CallResult(
-            outputs={"text": pulumi.Output.concat(greeting, " ", comp.urn), "secret": secret}
+            outputs={"text": pulumi.Output.concat(greeting, " ", urn), "secret": secret}
         )
 
 

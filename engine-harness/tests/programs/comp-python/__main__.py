@@ -40,7 +40,7 @@ elif scenario == "settings":
 elif scenario == "method":
     c = Comp("c", {})
     result = c.describe("hi")
-    pulumi.export("text", result.apply(lambda r: r["text"]))
+    pulumi.export("text", pulumi.Output.unsecret(result.apply(lambda r: r["text"])))
     pulumi.export("secret", result.apply(lambda r: r["secret"]))
 elif scenario == "fail":
     Comp("c", {"fail": True, "size": 12})

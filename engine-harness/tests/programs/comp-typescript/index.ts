@@ -26,16 +26,28 @@ class Comp extends pulumi.ComponentResource {
     }
 }
 
+// The SDK's base classes, made concrete for resources without a generated SDK.
+class Provider extends pulumi.ProviderResource {
+    constructor(pkg: string, name: string, props: pulumi.Inputs, opts?: pulumi.ResourceOptions) {
+        super(pkg, name, props, opts);
+    }
+}
+class Custom extends pulumi.CustomResource {
+    constructor(t: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+        super(t, name, props, opts);
+    }
+}
+
 const exported: Record<string, any> = {};
 if (scenario === "config") {
     const c = new Comp("c", { token: true });
     exported.tokenLength = c.tokenLength;
 } else if (scenario === "provider") {
-    const p = new pulumi.ProviderResource("local", "p", { root: "." });
+    const p = new Provider("local", "p", { root: "." });
     const c = new Comp("c", { providerUrn: p.urn }, { providers: [p] });
     exported.kind = c.kind;
 } else if (scenario === "unknown") {
-    const r = new pulumi.CustomResource("local:index:Random", "r", { length: 6, result: undefined });
+    const r = new Custom("local:index:Random", "r", { length: 6, result: undefined });
     const c = new Comp("c", { size: (r as any).result });
     exported.kind = c.kind;
 } else if (scenario === "settings") {
@@ -45,13 +57,13 @@ if (scenario === "config") {
 } else if (scenario === "method") {
     const c = new Comp("c", {});
     const result = c.describe("hi");
-    exported.text = result.apply((r) => r.text);
+    exported.text = pulumi.unsecret(result.apply((r) => r.text));
     exported.secret = result.apply((r) => r.secret);
 } else if (scenario === "fail") {
     new Comp("c", { fail: true, size: 12 });
 } else if (scenario === "subtree") {
     const c = new Comp("c", { file: "child.txt" });
-    new pulumi.CustomResource("local:index:File", "after", { path: "after.txt", content: c.kind }, { dependsOn: [c] });
+    new Custom("local:index:File", "after", { path: "after.txt", content: c.kind }, { dependsOn: [c] });
 } else if (scenario === "reference") {
     const ref = new pulumi.StackReference(config.require("reference"));
     exported.otherLength = ref.getOutput("tokenLength");
