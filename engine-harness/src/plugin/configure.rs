@@ -51,6 +51,8 @@ impl Plugin {
             accept_outputs: false,
             supports_preview: false,
             config_replaces: Vec::new(),
+            supports_autonaming: false,
+            autonaming: None,
             client,
             process,
         }
@@ -101,6 +103,7 @@ impl Plugin {
                 self.accept_secrets = r.accept_secrets;
                 self.accept_outputs = r.accept_outputs;
                 self.supports_preview = true;
+                self.supports_autonaming = r.supports_autonaming_configuration;
                 true
             }
             Err(s) if s.code() == Code::Unimplemented => false,
@@ -211,6 +214,7 @@ impl Plugin {
         match resp {
             Ok(r) => {
                 let r = r.into_inner();
+                self.supports_autonaming |= r.supports_autonaming_configuration;
                 if !handshook {
                     self.accept_secrets = r.accept_secrets;
                     self.accept_outputs = r.accept_outputs;
