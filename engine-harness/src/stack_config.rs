@@ -310,7 +310,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_namespaced_encrypted_and_salted_like_pulumi_and_plaintext_secure_values_refused() {
+    fn secrets_are_namespaced_encrypted_and_salted_like_pulumi_and_plaintext_secure_values_refused()
+    {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("Pulumi.yaml"),
@@ -338,7 +339,11 @@ mod tests {
         let again = StackConfig::open(dir.path(), "dev").unwrap();
         let reader = SecretsManager::with_passphrase(again.salt(), Some("pw"));
         assert_eq!(
-            again.get("token").unwrap().reveal("token", &reader).unwrap(),
+            again
+                .get("token")
+                .unwrap()
+                .reveal("token", &reader)
+                .unwrap(),
             "hunter2"
         );
         let e = again
@@ -347,7 +352,10 @@ mod tests {
             .reveal("proj:old", &reader)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("`proj:old`") && !e.contains("handwritten"), "{e}");
+        assert!(
+            e.contains("`proj:old`") && !e.contains("handwritten"),
+            "{e}"
+        );
         assert_eq!(
             again.get("plain"),
             Some(ConfigValue::Plain(Yaml::String("x".into())))

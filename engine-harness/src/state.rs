@@ -523,10 +523,7 @@ fn file_present(path: &Path) -> Result<bool, Error> {
             path,
             format!("cannot read: {e}; nothing was written"),
         )),
-        Ok(m) if !m.is_file() => Err(Error::state(
-            path,
-            "is not a file; nothing was written",
-        )),
+        Ok(m) if !m.is_file() => Err(Error::state(path, "is not a file; nothing was written")),
         Ok(_) => Ok(true),
     }
 }
@@ -607,7 +604,12 @@ impl StateFiles {
         let text = std::fs::read_to_string(&self.checkpoint)
             .map_err(|e| Error::state(&self.checkpoint, format!("cannot read: {e}")))?;
         let invalid = |e: String| {
-            Error::state(&self.checkpoint, format!("is not a valid deployment file: {e}; restore it from a backup or move it away to start afresh"))
+            Error::state(
+                &self.checkpoint,
+                format!(
+                    "is not a valid deployment file: {e}; restore it from a backup or move it away to start afresh"
+                ),
+            )
         };
         let doc: Json = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         let cp = Checkpoint::from_json(&doc).map_err(invalid)?;

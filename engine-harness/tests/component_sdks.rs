@@ -226,7 +226,9 @@ fn an_unknown_input_stays_unknown_in_a_preview() {
             s.label
         );
         s.ok(&["up"]);
-        let size = s.recorded("c.size").expect("the component saw the size in up");
+        let size = s
+            .recorded("c.size")
+            .expect("the component saw the size in up");
         assert_eq!(size.len(), 6, "{}: size {size}", s.label);
     }
 }
@@ -270,7 +272,14 @@ fn a_method_call_returns_its_value_and_keeps_its_secret() {
         }
         let state = s.state_text("dev");
         assert!(
-            !state.contains(&format!("hi from {}", if provider == Provider::Py { "py" } else { "node" })),
+            !state.contains(&format!(
+                "hi from {}",
+                if provider == Provider::Py {
+                    "py"
+                } else {
+                    "node"
+                }
+            )),
             "{}: the method's secret is in the state in clear",
             s.label
         );
@@ -297,11 +306,20 @@ fn a_failing_component_shows_each_property_and_its_reason() {
             "property fail has a problem: must be false for a component to build",
             "property size has a problem: must be below 10",
         ] {
-            assert!(all.contains(needle), "{}: no `{needle}` in:\n{all}", s.label);
+            assert!(
+                all.contains(needle),
+                "{}: no `{needle}` in:\n{all}",
+                s.label
+            );
         }
         let json = s.run(&["up"]);
         assert_ne!(json.code, 0);
-        let step = json.step("c");
+        let step = json
+            .events
+            .iter()
+            .find(|e| e["event"] == "step" && e["name"] == "c" && e["status"] == "failed")
+            .cloned()
+            .unwrap_or(Json::Null);
         let message = step["message"].as_str().unwrap_or_default();
         assert!(
             message.contains("property fail has a problem")

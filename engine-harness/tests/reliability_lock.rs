@@ -193,7 +193,12 @@ fn the_lock_of_a_killed_run_is_recovered_by_the_next_run() {
     ));
     // The next run removes the stale lock, saying whose it was, and recovers the journal.
     let r = p.run(&["up"]);
-    assert_eq!(r.code, 3, "the pending create is reported: {}", r.describe());
+    assert_eq!(
+        r.code,
+        3,
+        "the pending create is reported: {}",
+        r.describe()
+    );
     let logged = |needle: &str| {
         r.events
             .iter()
@@ -314,7 +319,11 @@ fn an_unreadable_state_folder_is_exit_5_with_the_state_untouched() {
 /// The state as `stack export` writes it.
 fn export(p: &Project) -> Json {
     let out = p.command(&["stack", "export"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -482,8 +491,18 @@ fn deployments_of_versions_1_and_2_are_imported_as_pulumi_migrates_them() {
             "every input depends on all dependencies: {b}"
         );
         let r = p.run(&["up"]).ok();
-        assert_eq!(r.step("a")["op"], "same", "version {version}: {}", r.describe());
-        assert_eq!(r.step("b")["op"], "same", "version {version}: {}", r.describe());
+        assert_eq!(
+            r.step("a")["op"],
+            "same",
+            "version {version}: {}",
+            r.describe()
+        );
+        assert_eq!(
+            r.step("b")["op"],
+            "same",
+            "version {version}: {}",
+            r.describe()
+        );
     }
     p.run(&["destroy"]).ok();
 }

@@ -23,10 +23,7 @@ impl RunResources {
     /// Notes what `urn`'s registration answered.
     pub(super) fn record(&self, urn: &str, answer: &RegisteredResource) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(
-                urn.to_string(),
-                (answer.id.clone(), answer.outputs.clone()),
-            );
+            m.insert(urn.to_string(), (answer.id.clone(), answer.outputs.clone()));
         }
     }
 
@@ -131,7 +128,10 @@ fn stack_outputs(ctx: &Ctx, stack: &str) -> Result<PropertyMap, String> {
         "urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}",
         project = ctx.project.name
     );
-    Ok(snap.get(&urn).map(|r| r.outputs.clone()).unwrap_or_default())
+    Ok(snap
+        .get(&urn)
+        .map(|r| r.outputs.clone())
+        .unwrap_or_default())
 }
 
 /// A `pulumi:pulumi:StackReference` read: `{name, outputs, secretOutputNames}` of the stack
@@ -194,9 +194,9 @@ pub(super) async fn stack_reference_step(
         ..Default::default()
     };
     let old = ctx.journal.get(&request.urn);
-    let same = old
-        .as_ref()
-        .is_some_and(|o| o.id == record.id && o.outputs == record.outputs && o.inputs == record.inputs);
+    let same = old.as_ref().is_some_and(|o| {
+        o.id == record.id && o.outputs == record.outputs && o.inputs == record.inputs
+    });
     if !ctx.preview && !same {
         ctx.journal.write(vec![record], vec![]).await?;
     }

@@ -30,7 +30,7 @@ fn run_info<'a>(
 
 /// The provider reference a remote component of `package` is built by: the one named, else
 /// the one its `providers` give for the package.
-fn provider_of<'a>(reg: &'a Registration) -> Option<&'a crate::monitor::ProviderReference> {
+fn provider_of(reg: &Registration) -> Option<&crate::monitor::ProviderReference> {
     reg.options
         .provider
         .as_ref()

@@ -4,8 +4,9 @@
 #[allow(unused_imports)]
 use super::*;
 use crate::monitor::{
-    self, CallRequest, CallResult, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
-    ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
+    self, CallRequest, CallResult, InvokeRequest, InvokeResult, LogEntry, MonitorConfig,
+    MonitorError, OutputsRegistration, ReadRequest, ReadResult, RegistrationSink, RunningMonitor,
+    Severity,
 };
 
 /// Serves the resource monitor for this run on loopback, answered by the engine, and notes its

@@ -39,7 +39,11 @@ pub fn parse_urn(urn: &str) -> Option<(&str, &str, &str, &str)> {
 
 /// Checks `resources` (in file order); the first problem found, as a sentence naming the
 /// resource by index and URN.
-pub(super) fn verify(resources: &[Resource], strict: Strictness, stack: &str) -> Result<(), String> {
+pub(super) fn verify(
+    resources: &[Resource],
+    strict: Strictness,
+    stack: &str,
+) -> Result<(), String> {
     let mut live: HashMap<&str, usize> = HashMap::new();
     let all: HashSet<&str> = resources.iter().map(|r| r.urn.as_str()).collect();
     let providers: HashSet<String> = resources
@@ -133,7 +137,10 @@ pub(super) fn migrate(version: u64, deployment: &Json) -> Result<Json, String> {
             return;
         }
         m.remove("defaults");
-        let deps = m.get("dependencies").cloned().unwrap_or(Json::Array(vec![]));
+        let deps = m
+            .get("dependencies")
+            .cloned()
+            .unwrap_or(Json::Array(vec![]));
         let inputs: Vec<String> = m
             .get("inputs")
             .and_then(Json::as_object)
@@ -205,8 +212,7 @@ mod tests {
         assert!(verify(std::slice::from_ref(&child), Strictness::Load, "dev").is_ok());
         let e = verify(&[child], Strictness::Import, "dev").unwrap_err();
         assert!(e.contains("::gone, which is not in the deployment"), "{e}");
-        let e = verify(&[res(a, true, "1")], Strictness::Import, "prod")
-            .unwrap_err();
+        let e = verify(&[res(a, true, "1")], Strictness::Import, "prod").unwrap_err();
         assert!(e.contains("belongs to stack `dev`"), "{e}");
     }
 
