@@ -4,9 +4,20 @@
 //! program passed it, a method reading its component), and the resource
 //! `pulumi:pulumi:StackReference`, which reads another stack's outputs.
 
-#[allow(unused_imports)]
-use super::*;
-use crate::monitor::{InvokeResult, ReadRequest};
+use super::Ctx;
+use super::register::{STACK_TYPE, recorded_dependencies};
+use super::remote;
+use super::step::{Op, Report, Status};
+use crate::Error;
+use crate::monitor::{InvokeResult, ReadRequest, RegisteredResource};
+use crate::secrets::SecretsManager;
+use crate::stack_config;
+use crate::state::{Resource, StateFiles};
+use crate::value::{self, PropertyMap};
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// The function the SDKs call to read a resource of this stack by URN.
 pub(super) const GET_RESOURCE: &str = "pulumi:pulumi:getResource";
@@ -142,18 +153,8 @@ pub(super) async fn stack_reference_step(
 ) -> Result<Result<PropertyMap, String>, Error> {
     let t0 = Instant::now();
     let fail = |msg: String| {
-        let full = format!("{} ({STACK_REFERENCE}): {msg}", request.name);
-        ctx.step(Step {
-            op: "read",
-            urn: &request.urn,
-            ty: STACK_REFERENCE,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg),
-        });
-        ctx.fail(full.clone());
-        Ok(Err(full))
+        let r = Report::new(Op::Read, &request.urn, STACK_REFERENCE, Status::Failed, t0);
+        Ok(Err(ctx.failed(r, msg, "")))
     };
     if let Ok(mut r) = ctx.registered.lock() {
         r.insert(request.urn.clone());
@@ -200,14 +201,12 @@ pub(super) async fn stack_reference_step(
     if !ctx.preview && !same {
         ctx.journal.write(vec![record], vec![]).await?;
     }
-    ctx.step(Step {
-        op: "read",
-        urn: &request.urn,
-        ty: STACK_REFERENCE,
-        status: if ctx.preview { "planned" } else { "ok" },
+    ctx.report(Report::new(
+        Op::Read,
+        &request.urn,
+        STACK_REFERENCE,
+        ctx.done(),
         t0,
-        diff: vec![],
-        message: None,
-    });
+    ));
     Ok(Ok(state))
 }

@@ -4,9 +4,18 @@
 //! resource options; the provider named (or given for the package in `providers`), else the
 //! package's default provider.
 
-#[allow(unused_imports)]
-use super::*;
-use crate::monitor::{CallRequest, CallResult};
+use super::execute::StepResult;
+use super::step::{Op, Report, Status};
+use super::{Ctx, package_of, source_program};
+use crate::Error;
+use crate::display::failure_message;
+use crate::monitor::{
+    CallRequest, CallResult, ProviderReference, RegisteredResource, Registration,
+};
+use crate::plugin;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// The organization Pulumi's self-managed backends name in URNs and `Construct` requests.
 pub(super) const ORGANIZATION: &str = "organization";
@@ -30,7 +39,7 @@ fn run_info<'a>(
 
 /// The provider reference a remote component of `package` is built by: the one named, else
 /// the one its `providers` give for the package.
-fn provider_of(reg: &Registration) -> Option<&crate::monitor::ProviderReference> {
+fn provider_of(reg: &Registration) -> Option<&ProviderReference> {
     reg.options
         .provider
         .as_ref()
@@ -46,18 +55,8 @@ pub(super) async fn construct_step(
     let t0 = Instant::now();
     let ty = reg.type_token.as_str();
     let fail = |msg: String| {
-        let full = format!("{} ({ty}): {msg}", reg.name);
-        ctx.step(Step {
-            op: "construct",
-            urn: &reg.urn,
-            ty,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg),
-        });
-        ctx.fail(full.clone());
-        Ok(Err(full))
+        let r = Report::new(Op::Construct, &reg.urn, ty, Status::Failed, t0);
+        Ok(Err(ctx.failed(r, msg, "")))
     };
     let handle = match ctx
         .providers

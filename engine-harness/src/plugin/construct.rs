@@ -5,10 +5,12 @@
 //! keys that are secret, and, for a provider that accepts them, the inputs as output values so
 //! that a secret or an unknown anywhere in them reaches the component as one.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CallError, Plugin};
 use crate::monitor::ResourceOptions;
+use crate::value;
+use crate::value::PropertyMap;
 use plugin_host::output_values;
+use pulumirpc::{CallRequest, ConstructRequest, call_request, construct_request};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The run a `Construct` or `Call` belongs to.
@@ -116,6 +118,8 @@ impl Plugin {
                 create: duration(t.create),
                 update: duration(t.update),
                 delete: duration(t.delete),
+                // The engine keeps no limit on Read (as the options a program gives it).
+                read: String::new(),
             });
         let r = self
             .client
@@ -140,7 +144,13 @@ impl Plugin {
                     .iter()
                     .map(|(pkg, p)| (pkg.clone(), format!("{}::{}", p.urn, p.id)))
                     .collect(),
-                aliases: o.aliases.clone(),
+                aliases: o
+                    .aliases
+                    .iter()
+                    .map(|urn| pulumirpc::Alias {
+                        alias: Some(pulumirpc::alias::Alias::Urn(urn.clone())),
+                    })
+                    .collect(),
                 dependencies: o.dependencies.clone(),
                 additional_secret_outputs: o.additional_secret_outputs.clone(),
                 custom_timeouts,
