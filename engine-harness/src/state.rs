@@ -965,6 +965,11 @@ impl Journal {
         self.snap.lock().ok().and_then(|s| s.get(urn).cloned())
     }
 
+    /// The files this journal writes (the stack's checkpoint and journal).
+    pub fn files(&self) -> &StateFiles {
+        &self.files
+    }
+
     /// Bytes appended to the journal so far.
     pub fn bytes_written(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)

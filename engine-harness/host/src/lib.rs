@@ -11,6 +11,7 @@
 //! | [`engine`] | the `pulumirpc.Engine` service a plugin logs to, recording or forwarding each `Log` |
 //! | [`details`] | the typed details (`ErrorResourceInitFailed`, `ConfigureErrorMissingKeys`) of a failed call |
 //! | [`value`] | the engine's property values: JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
+//! | [`output_values`] | output values: a component's inputs as Pulumi's engine sends them to `Construct` and `Call`, and back |
 //! | [`monitor`] | the `pulumirpc.ResourceMonitor` a program or a component provider registers resources with, as typed requests |
 //! | [`duration`] | durations as Pulumi writes them (`30s`, `1h30m`) |
 //!
@@ -40,6 +41,7 @@ pub mod duration;
 pub mod engine;
 pub mod launch;
 pub mod monitor;
+pub mod output_values;
 pub mod value;
 
 pub use connect::{ProviderClient, connect};

@@ -498,3 +498,54 @@ async fn children_inherit_the_aliases_of_a_renamed_parent() {
         vec!["urn:pulumi:dev::app::my:mod:Comp$local:index:File::other".to_string()]
     );
 }
+
+#[tokio::test]
+async fn a_child_retyped_under_a_retyped_parent_has_every_combination_of_their_aliases() {
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    let retyped = |ty: &str| Alias {
+        alias: Some(alias::Alias::Spec(alias::Spec {
+            r#type: ty.into(),
+            ..Default::default()
+        })),
+    };
+    // v3 of a component was v2 and v1 before; its child was retyped too, and its grandchild.
+    let mut comp = reg("my:mod:CompV3", "app", STACK, false);
+    comp.aliases = vec![retyped("my:mod:CompV2"), retyped("my:mod:CompV1")];
+    let comp = client.register_resource(comp).await.unwrap().into_inner();
+    let mut child = reg("my:mod:PartV2", "app-part", &comp.urn, false);
+    child.aliases = vec![retyped("my:mod:PartV1")];
+    let child = client.register_resource(child).await.unwrap().into_inner();
+    client
+        .register_resource(reg("local:index:File", "app-file", &child.urn, true))
+        .await
+        .unwrap();
+    let aliases_of = |name: &str| {
+        let regs = memory.registrations.lock().unwrap();
+        regs.iter()
+            .find(|r| r.name == name)
+            .unwrap()
+            .options
+            .aliases
+            .clone()
+    };
+    let child_aliases = aliases_of("app-part");
+    for old in [
+        "urn:pulumi:dev::app::my:mod:CompV3$my:mod:PartV1::app-part",
+        "urn:pulumi:dev::app::my:mod:CompV1$my:mod:PartV2::app-part",
+        "urn:pulumi:dev::app::my:mod:CompV1$my:mod:PartV1::app-part",
+        "urn:pulumi:dev::app::my:mod:CompV2$my:mod:PartV1::app-part",
+    ] {
+        assert!(
+            child_aliases.iter().any(|a| a == old),
+            "no {old} among {child_aliases:#?}"
+        );
+    }
+    // Two levels down: the file under the oldest type of both its ancestors.
+    let file_aliases = aliases_of("app-file");
+    let oldest = "urn:pulumi:dev::app::my:mod:CompV1$my:mod:PartV1$local:index:File::app-file";
+    assert!(
+        file_aliases.iter().any(|a| a == oldest),
+        "no {oldest} among {file_aliases:#?}"
+    );
+}

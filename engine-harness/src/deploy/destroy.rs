@@ -25,22 +25,53 @@ pub(super) async fn delete_all(
     for (i, r) in doomed.iter().enumerate() {
         by_urn.entry(r.urn.as_str()).or_default().push(i);
     }
+    // The doomed children of each doomed resource: a dependency on a component is one on its
+    // whole subtree (as in Pulumi's engine), so what depends on a component is deleted before
+    // any of the component's descendants.
+    let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in doomed.iter().enumerate() {
+        if !r.parent.is_empty() {
+            children.entry(r.parent.as_str()).or_default().push(i);
+        }
+    }
+    let subtree = |urn: &str| -> Vec<usize> {
+        let mut out: Vec<usize> = by_urn.get(urn).cloned().unwrap_or_default();
+        let mut stack = vec![urn.to_string()];
+        let mut seen = HashSet::new();
+        while let Some(u) = stack.pop() {
+            if !seen.insert(u.clone()) {
+                continue;
+            }
+            for &c in children.get(u.as_str()).into_iter().flatten() {
+                out.push(c);
+                stack.push(doomed[c].urn.clone());
+            }
+        }
+        out
+    };
     // i waits for every doomed resource that depends on it.
     let mut deps = vec![Vec::new(); doomed.len()];
     for (j, r) in doomed.iter().enumerate() {
-        // A resource goes before what it depends on, its parent and its provider.
+        // A resource goes before what it depends on (and everything under it), its parent and
+        // its provider.
         let provider = r.provider.rsplit_once("::").map(|(u, _)| u.to_string());
         let parent = (!r.parent.is_empty()).then(|| r.parent.clone());
-        for d in r
-            .dependencies
-            .iter()
-            .chain(provider.iter())
-            .chain(parent.iter())
-        {
-            for &i in by_urn.get(d.as_str()).into_iter().flatten() {
-                if i != j {
-                    deps[i].push(j);
-                }
+        let mut before: Vec<usize> = Vec::new();
+        for d in r.dependencies.iter() {
+            let under = subtree(d);
+            if under.contains(&j) {
+                // A resource inside the component it depends on waits for the component only.
+                before.extend(by_urn.get(d.as_str()).into_iter().flatten().copied());
+            } else {
+                before.extend(under);
+            }
+        }
+        for d in provider.iter().chain(parent.iter()) {
+            before.extend(by_urn.get(d.as_str()).into_iter().flatten().copied());
+        }
+        for i in before {
+            if i != j && !deps[i].contains(&j) {
+                deps[i].push(j);
             }
         }
     }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+mod builtin;
 mod delete;
 mod destroy;
 mod diff;
@@ -29,6 +30,7 @@ mod pending;
 mod providers;
 mod refresh;
 mod register;
+mod remote;
 mod schedule;
 mod sink;
 mod source_program;
@@ -195,6 +197,8 @@ struct Ctx {
     /// The resource monitor of this run, once served: where providers register the children
     /// of the components they construct.
     monitor_address: Mutex<Option<String>>,
+    /// What each registration of this run answered (`pulumi:pulumi:getResource`).
+    run_resources: builtin::RunResources,
 }
 
 impl Ctx {
@@ -395,6 +399,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         failures: Mutex::new(Vec::new()),
         fatal: Mutex::new(None),
         monitor_address: Mutex::new(None),
+        run_resources: builtin::RunResources::default(),
     });
     let result = operate(&ctx, &opts, &snap, &packages, &imports, after_imports).await;
     for p in ctx.providers.plugins() {

@@ -7,14 +7,13 @@ use super::execute::{StepResult, execute};
 use super::generate::{Planned, plan};
 use super::import::import_step;
 use super::step::{Op, Report, Status};
-use super::{Ctx, package_of, source_program};
+use super::{Ctx, builtin, package_of, remote};
 use crate::Error;
 use crate::display::failure_message;
 use crate::monitor::{InvokeRequest, InvokeResult, ReadRequest, RegisteredResource, Registration};
-use crate::plugin::{self, Recorded, Target};
+use crate::plugin::{Recorded, Target};
 use crate::state::{self, Key, Resource};
 use crate::value::{self, PropertyMap};
-use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -99,8 +98,18 @@ pub(super) fn mark_secrets(names: &[String], mut outputs: PropertyMap) -> Proper
 }
 
 /// Handles one registration: the stack, a provider resource, a component or a custom
-/// resource. `Ok(Err(_))` = the step failed (already shown and counted).
+/// resource. `Ok(Err(_))` = the step failed (already shown and counted). What it answers is
+/// noted for `pulumi:pulumi:getResource`.
 pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepResult, Error> {
+    let urn = reg.urn.clone();
+    let result = register_step(ctx, reg).await?;
+    if let Ok(answer) = &result {
+        ctx.run_resources.record(&urn, answer);
+    }
+    Ok(result)
+}
+
+async fn register_step(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepResult, Error> {
     ctx.claim(&reg);
     if reg.type_token == STACK_TYPE {
         return Ok(Ok(RegisteredResource::default()));
@@ -110,7 +119,7 @@ pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepRe
     }
     if !reg.custom {
         if reg.remote {
-            return construct_step(ctx, &reg).await;
+            return remote::construct_step(ctx, &reg).await;
         }
         return component_step(ctx, &reg).await;
     }
@@ -158,83 +167,6 @@ async fn component_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
     }
     quiet_step(ctx, reg, old.is_some(), t0);
     Ok(Ok(RegisteredResource::default()))
-}
-
-/// A remote component: its provider's `Construct` builds it, registering the component and
-/// its children with this run's monitor (so they become steps like any other).
-async fn construct_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult, Error> {
-    let t0 = Instant::now();
-    let ty = reg.type_token.as_str();
-    let fail = |msg: String| {
-        let r = Report::new(Op::Construct, &reg.urn, ty, Status::Failed, t0);
-        Ok(Err(ctx.failed(r, msg, "")))
-    };
-    let handle = match ctx
-        .providers
-        .for_registration(
-            package_of(ty),
-            reg.options.provider.as_ref(),
-            reg.options.version.as_deref(),
-        )
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => return fail(e),
-    };
-    let Some(monitor) = ctx.monitor_address.lock().ok().and_then(|a| a.clone()) else {
-        return fail("no resource monitor is running for the provider to register with".into());
-    };
-    let package = package_of(ty);
-    let (config, secret) = source_program::config_text(
-        handle
-            .record
-            .inputs
-            .iter()
-            .map(|(k, v)| (format!("{package}:{k}"), v)),
-    );
-    let providers: BTreeMap<String, String> = reg
-        .options
-        .providers
-        .iter()
-        .map(|(pkg, p)| (pkg.clone(), format!("{}::{}", p.urn, p.id)))
-        .collect();
-    let constructed = handle
-        .plugin
-        .construct(plugin::ConstructArgs {
-            project: &ctx.project.name,
-            stack: &ctx.project.stack,
-            organization: "organization",
-            type_token: ty,
-            name: &reg.name,
-            parent: reg.parent.as_deref().unwrap_or_default(),
-            inputs: &reg.inputs,
-            input_dependencies: &reg.options.property_dependencies,
-            dependencies: &reg.options.dependencies,
-            protect: reg.options.protect,
-            providers: &providers,
-            aliases: &reg.options.aliases,
-            config: (config, secret.into_iter().collect()),
-            dry_run: ctx.preview,
-            parallel: 16,
-            monitor_endpoint: &monitor,
-        })
-        .await;
-    match constructed {
-        Ok(c) => {
-            if c.urn != reg.urn {
-                return fail(format!(
-                    "Construct answered with URN {}, not the component's {}: the provider must register the component with the name, type and parent it was given",
-                    c.urn, reg.urn
-                ));
-            }
-            Ok(Ok(RegisteredResource {
-                id: None,
-                outputs: c.state,
-                property_dependencies: c.state_dependencies,
-            }))
-        }
-        Err(e) => fail(failure_message("Construct", &e.to_string())),
-    }
 }
 
 /// A provider resource the program registers (`pulumi:providers:<package>`): its plugin is
@@ -304,6 +236,9 @@ pub(super) async fn read_step(
     ctx: &Arc<Ctx>,
     request: &ReadRequest,
 ) -> Result<Result<PropertyMap, String>, Error> {
+    if builtin::is_stack_reference(request) {
+        return builtin::stack_reference_step(ctx, request).await;
+    }
     let t0 = Instant::now();
     let ty = request.type_token.as_str();
     let fail = |msg: String| {
@@ -382,8 +317,8 @@ pub(super) async fn invoke(
     ctx: &Arc<Ctx>,
     request: &InvokeRequest,
 ) -> Result<InvokeResult, String> {
-    if request.token == GET_RESOURCE {
-        return Ok(get_resource(ctx, &request.args));
+    if request.token == builtin::GET_RESOURCE {
+        return Ok(builtin::get_resource(ctx, &request.args));
     }
     let handle = ctx
         .providers
@@ -400,33 +335,4 @@ pub(super) async fn invoke(
         .await
         .map_err(|e| format!("invoke {}: {e}", request.token))?;
     Ok(InvokeResult { value, failures })
-}
-
-/// The engine's own function that SDKs call to read a resource of this stack by URN (a
-/// component's method reads its component's state this way).
-const GET_RESOURCE: &str = "pulumi:pulumi:getResource";
-
-/// `pulumi:pulumi:getResource`: `{urn, id, state}` of the resource with URN `args.urn`, with
-/// the outputs its registration answered in this run when the state holds none yet (preview).
-fn get_resource(ctx: &Ctx, args: &PropertyMap) -> InvokeResult {
-    let urn = args.get("urn").and_then(Json::as_str).unwrap_or_default();
-    match ctx.journal.get(urn) {
-        Some(r) => {
-            let mut value = PropertyMap::new();
-            value.insert("urn".into(), Json::String(r.urn.clone()));
-            value.insert("id".into(), Json::String(r.id.clone()));
-            value.insert("state".into(), Json::Object(r.outputs));
-            InvokeResult {
-                value,
-                failures: vec![],
-            }
-        }
-        None => InvokeResult {
-            value: PropertyMap::new(),
-            failures: vec![(
-                "urn".into(),
-                format!("no resource with URN `{urn}` is in this stack's state"),
-            )],
-        },
-    }
 }

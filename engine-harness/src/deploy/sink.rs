@@ -1,13 +1,14 @@
 //! The engine as the resource monitor's sink: every request a program's SDK (or a provider
 //! constructing a component) sends is answered by the functions the YAML evaluator uses.
 
-use super::Ctx;
 use super::register::{invoke, read_step, register, register_outputs};
+use super::{Ctx, remote};
 use crate::Error;
 use crate::display::Event;
 use crate::monitor::{
-    self, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
-    ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
+    self, CallRequest, CallResult, InvokeRequest, InvokeResult, LogEntry, MonitorConfig,
+    MonitorError, OutputsRegistration, ReadRequest, ReadResult, RegistrationSink, RunningMonitor,
+    Severity,
 };
 use crate::monitor::{RegisteredResource, Registration};
 use std::sync::Arc;
@@ -92,6 +93,13 @@ impl RegistrationSink for EngineSink {
 
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResult, MonitorError> {
         invoke(&self.ctx, &request)
+            .await
+            .map_err(MonitorError::Engine)
+    }
+
+    async fn call(&self, request: CallRequest) -> Result<CallResult, MonitorError> {
+        self.check_running()?;
+        remote::call(&self.ctx, &request)
             .await
             .map_err(MonitorError::Engine)
     }

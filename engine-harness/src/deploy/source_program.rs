@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 /// The configuration as the SDKs read it: `PULUMI_CONFIG` (`namespace:key` to text, objects as
 /// JSON) and the keys that are secret. Secrets are given to the program in clear, as Pulumi's
 /// language hosts do; the SDK keeps them secret.
-fn program_config(project: &Project) -> (BTreeMap<String, String>, BTreeSet<String>) {
+pub(super) fn program_config(project: &Project) -> (BTreeMap<String, String>, BTreeSet<String>) {
     let mut all = Vec::new();
     for (k, v) in &project.config {
         all.push((format!("{}:{k}", project.name), v));

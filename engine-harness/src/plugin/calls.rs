@@ -60,7 +60,7 @@ impl Plugin {
         // The SDK's `Error::OutcomeUnknown` says so in its reply: the provider itself cannot
         // tell whether the work was done, so the engine must not say it was not.
         let outcome_unknown = no_reply || s.message().starts_with("outcome unknown:");
-        let mut message = format!("{} ({:?})", s.message(), s.code());
+        let mut message = format!("{} ({:?})", details::message_with_problems(&s), s.code());
         if no_reply {
             message.push_str(&format!(
                 "; the provider gave no answer (it may have crashed). Its stderr:\n{}",

@@ -55,6 +55,7 @@ impl Plugin {
             path: path.to_path_buf(),
             version: String::new(),
             accept_secrets: false,
+            accept_outputs: false,
             supports_preview: false,
             config_replaces: Vec::new(),
             supports_autonaming: false,
@@ -108,6 +109,7 @@ impl Plugin {
             Ok(r) => {
                 let r = r.into_inner();
                 self.accept_secrets = r.accept_secrets;
+                self.accept_outputs = r.accept_outputs;
                 self.supports_preview = true;
                 self.supports_autonaming = r.supports_autonaming_configuration;
                 true
@@ -224,9 +226,11 @@ impl Plugin {
                 self.supports_autonaming |= r.supports_autonaming_configuration;
                 if !handshook {
                     self.accept_secrets = r.accept_secrets;
+                    self.accept_outputs = r.accept_outputs;
                     self.supports_preview = r.supports_preview;
                 } else {
                     self.accept_secrets |= r.accept_secrets;
+                    self.accept_outputs |= r.accept_outputs;
                 }
             }
             Err(s) => {

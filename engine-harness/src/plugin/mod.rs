@@ -13,7 +13,7 @@ mod discover;
 mod launch;
 
 pub use configure::ConfigureArgs;
-pub use construct::{ConstructArgs, Constructed};
+pub use construct::{CallArgs, Called, ConstructArgs, Constructed, RunInfo};
 pub use discover::{binary_name, build_cargo, build_cargo_with, find, find_version};
 pub use launch::{LaunchRequest, attach, debug_port, kill_all_launched, launch};
 /// The plugin cache (`$PULUMI_HOME/plugins`), in Pulumi's layout.
@@ -142,6 +142,8 @@ pub struct Plugin {
     pub version: String,
     /// Whether the provider accepts secrets.
     pub accept_secrets: bool,
+    /// Whether the provider takes output values in `Construct` and `Call` (`acceptOutputs`).
+    pub accept_outputs: bool,
     /// Whether the provider supports `preview=true` calls.
     pub supports_preview: bool,
     /// Set when `DiffConfig` says the new provider configuration would replace the provider's

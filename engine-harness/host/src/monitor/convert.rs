@@ -114,6 +114,16 @@ pub fn registration(
         &options.aliases,
         req.remote && !req.custom,
     )?;
+    if req.remote && !req.custom {
+        let package = req.r#type.split(':').next().unwrap_or_default();
+        if let Some(p) = options
+            .provider
+            .clone()
+            .or_else(|| options.providers.get(package).cloned())
+        {
+            registry.note_provider(&urn, p);
+        }
+    }
     Ok(Registration {
         urn,
         type_token: req.r#type,
@@ -197,9 +207,58 @@ pub fn invoke(
     })
 }
 
-/// Adds the aliases a child has because its parent has some: the child's name and type under
-/// each earlier URN of the parent, with a name that starts with the parent's name renamed along
-/// with it (so that renaming a component does not replace its children).
+/// Converts a `ResourceCallRequest`: the provider is the one named, else the one that
+/// constructed the component its `__self__` argument refers to.
+pub fn call(
+    registry: &Registry,
+    req: pulumirpc::ResourceCallRequest,
+) -> Result<CallRequest, MonitorError> {
+    let args = req
+        .args
+        .as_ref()
+        .map(value::from_struct)
+        .unwrap_or_default();
+    let provider = match non_empty(req.provider) {
+        Some(r) => Some(registry.provider(&req.tok, &r)?),
+        None => args
+            .get("__self__")
+            .and_then(self_urn)
+            .and_then(|urn| registry.provider_of(&urn)),
+    };
+    Ok(CallRequest {
+        args,
+        arg_dependencies: req
+            .arg_dependencies
+            .into_iter()
+            .map(|(k, v)| (k, v.urns))
+            .collect(),
+        token: req.tok,
+        provider,
+        version: non_empty(req.version),
+    })
+}
+
+/// The URN of the resource a `__self__` argument refers to: a resource reference, or an output
+/// value or a secret around one, or the URN itself.
+fn self_urn(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => urn::parse(s).map(|_| s.clone()),
+        Json::Object(m) => {
+            if let Some(Json::String(u)) = m.get("urn") {
+                return Some(u.clone());
+            }
+            m.get("value").and_then(self_urn)
+        }
+        _ => None,
+    }
+}
+
+/// Adds the aliases a child has because its parent has some, as Pulumi's engine multiplies
+/// them out: under each earlier URN of the parent, the child with its own type and name and
+/// with the type and name of each of its own aliases; a name that starts with the parent's name
+/// is renamed along with it (so that renaming a component does not replace its children). The
+/// parent's aliases include those it inherited, so renames and retypes at several levels at
+/// once are matched.
 fn inherit_parent_aliases(
     registry: &Registry,
     parent: &str,
@@ -210,23 +269,35 @@ fn inherit_parent_aliases(
     let Some(parent_name) = urn::parse(parent).map(|p| p.name.to_string()) else {
         return;
     };
+    // The child's own (type, name) pairs: its current ones, then those of its own aliases.
+    let mut own: Vec<(String, String)> = vec![(ty.to_string(), name.to_string())];
+    for a in aliases.iter() {
+        if let Some(parts) = urn::parse(a) {
+            let pair = (parts.own_type().to_string(), parts.name.to_string());
+            if !own.contains(&pair) {
+                own.push(pair);
+            }
+        }
+    }
     for parent_alias in registry.aliases_of(parent) {
         let Some(alias_parts) = urn::parse(&parent_alias) else {
             continue;
         };
-        let alias_name = match name.strip_prefix(parent_name.as_str()) {
-            Some(rest) => format!("{}{rest}", alias_parts.name),
-            None => name.to_string(),
-        };
-        let inherited = urn::new(
-            alias_parts.stack,
-            alias_parts.project,
-            Some(&parent_alias),
-            ty,
-            &alias_name,
-        );
-        if !aliases.contains(&inherited) {
-            aliases.push(inherited);
+        for (own_ty, own_name) in &own {
+            let alias_name = match own_name.strip_prefix(parent_name.as_str()) {
+                Some(rest) => format!("{}{rest}", alias_parts.name),
+                None => own_name.clone(),
+            };
+            let inherited = urn::new(
+                alias_parts.stack,
+                alias_parts.project,
+                Some(&parent_alias),
+                own_ty,
+                &alias_name,
+            );
+            if !aliases.contains(&inherited) {
+                aliases.push(inherited);
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ struct Known {
 #[derive(Debug, Default)]
 pub struct Registry {
     types: Mutex<HashMap<String, Known>>,
+    /// The provider of each remote component: the one that runs its methods.
+    providers: Mutex<HashMap<String, ProviderReference>>,
 }
 
 impl Registry {
@@ -66,6 +68,18 @@ impl Registry {
             .get(urn)
             .map(|k| k.aliases.clone())
             .unwrap_or_default()
+    }
+
+    /// Notes the provider that constructs the remote component `urn`.
+    pub fn note_provider(&self, urn: &str, provider: ProviderReference) {
+        let mut p = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+        p.insert(urn.to_string(), provider);
+    }
+
+    /// The provider that constructed the remote component `urn`, when the program named one.
+    pub fn provider_of(&self, urn: &str) -> Option<ProviderReference> {
+        let p = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+        p.get(urn).cloned()
     }
 
     /// Fails unless `parent` was registered.

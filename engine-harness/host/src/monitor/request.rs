@@ -194,6 +194,33 @@ pub struct InvokeResult {
     pub failures: Vec<(String, String)>,
 }
 
+/// A `Call`: one of a component's methods, run by the provider that built the component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRequest {
+    /// The method's token (`<package>:<module>:<Type>/<method>`).
+    pub token: String,
+    /// The arguments, with `__self__` (a reference to the component) among them.
+    pub args: PropertyMap,
+    /// For each argument, the URNs its value came from.
+    pub arg_dependencies: BTreeMap<String, Vec<String>>,
+    /// The provider to run it: the one the program named, else the one that constructed the
+    /// component `__self__` refers to; `None` means the default provider of the package.
+    pub provider: Option<ProviderReference>,
+    /// The provider plugin version asked for.
+    pub version: Option<String>,
+}
+
+/// The engine's answer to a [`CallRequest`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallResult {
+    /// The method's result.
+    pub value: PropertyMap,
+    /// For each result property, the URNs it depends on.
+    pub dependencies: BTreeMap<String, Vec<String>>,
+    /// Argument problems the provider reported: (property, reason).
+    pub failures: Vec<(String, String)>,
+}
+
 /// How serious a logged message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

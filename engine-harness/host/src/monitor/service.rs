@@ -118,12 +118,28 @@ impl ResourceMonitor for MonitorService {
 
     async fn call(
         &self,
-        _: Request<ResourceCallRequest>,
+        req: Request<ResourceCallRequest>,
     ) -> Result<Response<CallResponse>, Status> {
         self.0.touch();
-        Err(Status::unimplemented(
-            "engine-harness does not support method calls on components yet",
-        ))
+        let request = convert::call(&self.0.registry, req.into_inner()).map_err(status)?;
+        let result = self
+            .0
+            .ask(|reply| MonitorEvent::Call { request, reply })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(CallResponse {
+            r#return: Some(value::to_struct(&result.value)),
+            return_dependencies: result
+                .dependencies
+                .into_iter()
+                .map(|(k, urns)| (k, call_response::ReturnDependencies { urns }))
+                .collect(),
+            failures: result
+                .failures
+                .into_iter()
+                .map(|(property, reason)| CheckFailure { property, reason })
+                .collect(),
+        }))
     }
 
     async fn read_resource(

@@ -42,6 +42,13 @@ pub enum MonitorEvent {
         /// Where the answer goes.
         reply: Reply<InvokeResult>,
     },
+    /// `Call`: answer with the method's result.
+    Call {
+        /// The call.
+        request: CallRequest,
+        /// Where the answer goes.
+        reply: Reply<CallResult>,
+    },
     /// `Engine.Log`: a message from the program; needs no answer.
     Log(LogEntry),
 }
@@ -59,6 +66,14 @@ pub trait RegistrationSink: Send + Sync + 'static {
     async fn read(&self, request: ReadRequest) -> Result<ReadResult, MonitorError>;
     /// Answers an `Invoke`.
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResult, MonitorError>;
+    /// Answers a `Call` of a component's method. By default the monitor has no component
+    /// providers to run it.
+    async fn call(&self, request: CallRequest) -> Result<CallResult, MonitorError> {
+        Err(MonitorError::Engine(format!(
+            "call of {}: this engine runs no component methods",
+            request.token
+        )))
+    }
     /// Receives a message the program logged. Warnings and errors go to stderr by default.
     fn log(&self, entry: LogEntry) {
         if entry.severity >= Severity::Warning {
@@ -100,6 +115,11 @@ pub async fn drive(mut events: mpsc::Receiver<MonitorEvent>, sink: Arc<dyn Regis
             MonitorEvent::Invoke { request, reply } => {
                 tokio::spawn(async move {
                     let _ = reply.send(sink.invoke(request).await);
+                });
+            }
+            MonitorEvent::Call { request, reply } => {
+                tokio::spawn(async move {
+                    let _ = reply.send(sink.call(request).await);
                 });
             }
         }
