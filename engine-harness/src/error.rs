@@ -39,6 +39,10 @@ pub enum Error {
     /// One or more steps failed; the state holds everything that succeeded.
     #[error("{0}")]
     StepsFailed(String),
+    /// `--expect-no-changes` was given and the run changed (or a preview would change)
+    /// something; the state holds what an `up` did.
+    #[error("{0}")]
+    UnexpectedChanges(String),
     /// The run was interrupted (Ctrl-C); state was saved.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -75,6 +79,7 @@ impl Error {
     /// | 4 | a provider plugin could not be found, built, started or configured |
     /// | 5 | the state file or journal could not be read or written |
     /// | 6 | the secrets passphrase is missing or wrong (nothing was written) |
+    /// | 7 | `--expect-no-changes`, and the run changed or would change something |
     /// | 130 | interrupted by Ctrl-C (state saved) |
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -84,6 +89,7 @@ impl Error {
             Error::Plugin { .. } => 4,
             Error::State { .. } | Error::Io { .. } => 5,
             Error::Secrets(_) => 6,
+            Error::UnexpectedChanges(_) => 7,
             Error::Interrupted(_) => 130,
             Error::Language(e) => match e {
                 crate::language::LanguageError::Project { .. }

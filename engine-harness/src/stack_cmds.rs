@@ -20,7 +20,8 @@ pub struct Location {
 }
 
 impl Location {
-    fn state_files(&self) -> Result<StateFiles, Error> {
+    /// The stack's state files, with the secrets provider of its stack file.
+    pub fn state_files(&self) -> Result<StateFiles, Error> {
         let dir = self
             .state_dir
             .clone()

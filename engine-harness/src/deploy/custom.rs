@@ -103,7 +103,7 @@ pub(super) async fn decide(
 /// failed (already shown and counted).
 pub(super) type StepResult = Result<RegisteredResource, String>;
 
-fn registered(id: Json, outputs: PropertyMap) -> RegisteredResource {
+pub(super) fn registered(id: Json, outputs: PropertyMap) -> RegisteredResource {
     RegisteredResource {
         id: id.as_str().map(str::to_string),
         outputs,
@@ -135,6 +135,9 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
         ctx.fail(full.clone());
         Ok(Err(full))
     };
+    if let Some(step) = ctx.untargeted_step(reg, old.as_ref(), t0) {
+        return Ok(step);
+    }
     let handle = match ctx
         .providers
         .for_registration(package_of(ty), opts.provider.as_ref())
@@ -184,6 +187,16 @@ pub(super) async fn custom_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<St
             Ok(kind) => kind,
             Err(e) => return failed("update", failure_message("Diff", &e.to_string())),
         },
+    };
+    // `--replace`: a replacement even when nothing (or only an in-place change) is asked for.
+    let kind = match kind {
+        Kind::Same if ctx.must_replace(&urn) => {
+            Kind::Replace(vec![], opts.delete_before_replace.unwrap_or(false))
+        }
+        Kind::Update(lines) if ctx.must_replace(&urn) => {
+            Kind::Replace(lines, opts.delete_before_replace.unwrap_or(false))
+        }
+        k => k,
     };
     let create_timeout = secs(opts.custom_timeouts.create);
     match kind {

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 mod custom;
 mod destroy;
 mod diff;
+mod import;
 mod providers;
 mod refresh;
 mod register;
@@ -34,7 +35,11 @@ mod schedule;
 mod sink;
 mod source_program;
 mod source_yaml;
+mod targets;
 mod up;
+
+pub use import::{ImportSpec, import_urn};
+pub use targets::{Selection, urn_matches};
 
 #[allow(unused_imports)]
 use {custom::*, destroy::*, diff::*, refresh::*, register::*, schedule::*, up::*};
@@ -50,6 +55,8 @@ pub enum Operation {
     Refresh,
     /// Delete every resource of the stack.
     Destroy,
+    /// Adopt existing resources ([`Options::imports`]) into the state, without a program.
+    Import,
 }
 
 impl Operation {
@@ -59,6 +66,7 @@ impl Operation {
             Operation::Up => "up",
             Operation::Refresh => "refresh",
             Operation::Destroy => "destroy",
+            Operation::Import => "import",
         }
     }
 }
@@ -85,6 +93,16 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// Cancelled on Ctrl-C: stop starting steps, send Cancel to providers, save state.
     pub interrupt: CancellationToken,
+    /// `--target`, `--exclude`, `--replace`: the resources the run may change or must replace.
+    pub selection: Selection,
+    /// `up --refresh`, `preview --refresh`: refresh the state before running the program.
+    pub refresh_first: bool,
+    /// `--expect-no-changes`: a run that changes something fails ([`Error::UnexpectedChanges`]).
+    pub expect_no_changes: bool,
+    /// `--show-secrets`: the stack outputs shown in clear.
+    pub show_secrets: bool,
+    /// [`Operation::Import`]: the resources to adopt.
+    pub imports: Vec<ImportSpec>,
 }
 
 impl Options {
@@ -100,7 +118,43 @@ impl Options {
             display: None,
             state_dir: None,
             interrupt: CancellationToken::new(),
+            selection: Selection::default(),
+            refresh_first: false,
+            expect_no_changes: false,
+            show_secrets: false,
+            imports: Vec::new(),
         }
+    }
+
+    /// Sets the resources [`Operation::Import`] adopts.
+    pub fn imports(mut self, specs: Vec<ImportSpec>) -> Self {
+        self.imports = specs;
+        self
+    }
+
+    /// Limits the run to, or makes it replace, some resources (`--target`, `--exclude`,
+    /// `--replace`).
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    /// Refreshes the state before `up` or `preview` runs the program (`--refresh`).
+    pub fn refresh_first(mut self, yes: bool) -> Self {
+        self.refresh_first = yes;
+        self
+    }
+
+    /// Fails the run when it changes something (`--expect-no-changes`).
+    pub fn expect_no_changes(mut self, yes: bool) -> Self {
+        self.expect_no_changes = yes;
+        self
+    }
+
+    /// Shows the stack outputs' secrets in clear (`--show-secrets`).
+    pub fn show_secrets(mut self, yes: bool) -> Self {
+        self.show_secrets = yes;
+        self
     }
 
     /// Sets the parallelism.
@@ -181,6 +235,8 @@ struct Ctx {
     /// The resource monitor of this run, once served: where providers register the children
     /// of the components they construct.
     monitor_address: Mutex<Option<String>>,
+    /// `--target`, `--exclude` and `--replace` as this run applies them.
+    chosen: targets::Chosen,
 }
 
 impl Ctx {
@@ -388,6 +444,11 @@ fn announce_new_stack(opts: &Options, project: &Project, display: &Display) {
 fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeSet<String> {
     let mut packages: BTreeSet<String> = match opts.operation {
         Operation::Preview | Operation::Up => project.packages(),
+        Operation::Import => opts
+            .imports
+            .iter()
+            .map(|i| package_of(&i.type_token).to_string())
+            .collect(),
         _ => BTreeSet::new(),
     };
     let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
@@ -477,7 +538,10 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         })?;
 
     let packages = needed_packages(&opts, &project, &snap);
-    let records = matches!(opts.operation, Operation::Up | Operation::Refresh) && !preview;
+    let records = matches!(
+        opts.operation,
+        Operation::Up | Operation::Refresh | Operation::Import
+    ) && !preview;
     let ctx = Arc::new(Ctx {
         project: project.clone(),
         preview,
@@ -498,6 +562,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         failures: Mutex::new(Vec::new()),
         fatal: Mutex::new(None),
         monitor_address: Mutex::new(None),
+        chosen: targets::Chosen::new(opts.selection.clone()),
     });
     let result = async {
         // The packages known before the program runs start now, so that a plugin that cannot
@@ -522,7 +587,25 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                     };
                     journal.write(vec![stack], vec![]).await?;
                 }
+                if opts.refresh_first {
+                    let snap = ctx.journal.snapshot();
+                    refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
+                }
                 up(&ctx, opts.parallel, &opts.interrupt).await?
+            }
+            Operation::Import => {
+                if snap.get(&stack_urn).is_none() {
+                    let stack = Resource {
+                        urn: stack_urn.clone(),
+                        custom: false,
+                        type_token: STACK_TYPE.into(),
+                        created: Some(state::now_rfc3339()),
+                        ..Default::default()
+                    };
+                    journal.write(vec![stack], vec![]).await?;
+                }
+                import::import_all(&ctx, &opts.imports).await?;
+                BTreeMap::new()
             }
             Operation::Refresh => {
                 for i in &imports {
@@ -533,6 +616,12 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
                 BTreeMap::new()
             }
             Operation::Destroy => {
+                let snap = if opts.refresh_first {
+                    refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
+                    ctx.journal.snapshot()
+                } else {
+                    snap.clone()
+                };
                 destroy(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
                 BTreeMap::new()
             }
@@ -540,6 +629,13 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         watcher.abort();
         if let Some(e) = ctx.providers.take_fatal() {
             return Err(e);
+        }
+        let unmatched = ctx.chosen.unmatched_literals();
+        if !unmatched.is_empty() {
+            ctx.fail(format!(
+                "no resource of the program or the state has the URN {}; `engine-harness stack export` lists the URNs",
+                unmatched.join(", ")
+            ));
         }
         Ok::<_, Error>(outputs)
     }
@@ -562,7 +658,14 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         display.emit(Event::Outputs {
             outputs: outputs
                 .iter()
-                .map(|(k, v)| (k.clone(), value::masked(v)))
+                .map(|(k, v)| {
+                    let shown = if opts.show_secrets && !display.is_json() {
+                        value::unwrap_secrets(v).0
+                    } else {
+                        value::masked(v)
+                    };
+                    (k.clone(), shown)
+                })
                 .collect(),
         });
     }
@@ -588,6 +691,25 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             ));
         }
         return Err(Error::Interrupted(msg));
+    }
+    if opts.expect_no_changes {
+        let changed: Vec<String> = summary
+            .counts
+            .iter()
+            .filter(|(op, n)| **n > 0 && !matches!(op.as_str(), "same" | "read" | "refresh"))
+            .map(|(op, n)| format!("{n} {op}"))
+            .collect();
+        if !changed.is_empty() {
+            return Err(Error::UnexpectedChanges(format!(
+                "no changes were expected (--expect-no-changes), but this {} {}",
+                opts.operation.name(),
+                if preview {
+                    format!("would make {}", changed.join(", "))
+                } else {
+                    format!("made {}", changed.join(", "))
+                }
+            )));
+        }
     }
     if !failures.is_empty() {
         return Err(Error::StepsFailed(format!(

@@ -26,6 +26,7 @@ pub(super) async fn up(
         .filter(|r| r.type_token != STACK_TYPE && !is_default_provider(r))
         .filter(|r| r.delete || !ctx.is_registered(&r.urn))
         .collect();
+    let doomed = ctx.allowed_records(doomed);
     delete_all(ctx, doomed, parallel, interrupt).await?;
     let outputs: BTreeMap<String, Json> = ctx
         .stack_outputs
