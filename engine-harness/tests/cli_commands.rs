@@ -207,7 +207,8 @@ fn stack_output_prints_plain_and_masked_secret_values() {
     let r = run_env(&p, &["stack", "output", "file"], pp);
     assert_eq!(r.stdout, "a.txt\n", "{}", r.describe());
     let r = run_env(&p, &["stack", "output", "--json"], pp);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.describe());
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.describe()));
     assert_eq!(v, serde_json::json!({"file": "a.txt", "pw": "[secret]"}));
     let r = run_env(&p, &["stack", "output", "nope"], pp);
     assert_eq!(r.code, 2, "{}", r.describe());
@@ -316,7 +317,7 @@ fn import_adopts_an_existing_file_and_prints_the_code_that_keeps_it() {
         .stdout
         .split_once("\n\n")
         .map(|(_, c)| c.to_string())
-        .expect(&r.describe());
+        .unwrap_or_else(|| panic!("{}", r.describe()));
     assert!(
         code.starts_with("  found:\n    type: local:index:File\n"),
         "{code}"
