@@ -49,6 +49,10 @@ pub enum Error {
     /// The command line is wrong.
     #[error("{0}")]
     Usage(String),
+    /// Another command holds the stack's lock (see [`crate::state::lock`]); the message names
+    /// it and how to stop it or remove a lock it left. Nothing was read or written.
+    #[error("{0}")]
+    Locked(String),
     /// Secrets could not be decrypted or encrypted: the passphrase is missing or wrong, or an
     /// encrypted value is damaged. Nothing was written.
     #[error("{0}")]
@@ -79,8 +83,9 @@ impl Error {
     /// | 4 | a provider plugin could not be found, built, started or configured |
     /// | 5 | the state file or journal could not be read or written |
     /// | 6 | the secrets passphrase is missing or wrong (nothing was written) |
-    /// | 7 | `--expect-no-changes`, and the run changed or would change something |
-    /// | 130 | interrupted by Ctrl-C (state saved) |
+    /// | 7 | the stack is locked by another command (nothing was written) |
+    /// | 8 | `--expect-no-changes`, and the run changed or would change something |
+    /// | 130 | interrupted by Ctrl-C, or by SIGTERM or `engine-harness cancel` (state saved); the CLI exits 143 for SIGTERM |
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::StepsFailed(_) => 1,
@@ -89,13 +94,15 @@ impl Error {
             Error::Plugin { .. } => 4,
             Error::State { .. } | Error::Io { .. } => 5,
             Error::Secrets(_) => 6,
-            Error::UnexpectedChanges(_) => 7,
+            Error::Locked(_) => 7,
+            Error::UnexpectedChanges(_) => 8,
             Error::Interrupted(_) => 130,
             Error::Language(e) => match e {
                 crate::language::LanguageError::Project { .. }
                 | crate::language::LanguageError::UnknownRuntime { .. }
                 | crate::language::LanguageError::Setup { .. }
                 | crate::language::LanguageError::Spawn { .. } => 2,
+                crate::language::LanguageError::Interrupted { .. } => 130,
                 _ => 1,
             },
         }

@@ -10,6 +10,7 @@
 //! engine-harness state delete URN [--force] [--target-dependents] | state unprotect (URN | --all)
 //! engine-harness import TYPE NAME ID [--provider URN] [--protect=false]
 //! engine-harness watch [--preview] [--cwd DIR] [--stack NAME]
+//! engine-harness cancel [--stack NAME] [--force]
 //! engine-harness conformance [ARGS...]
 //! ```
 //!
@@ -18,8 +19,10 @@
 //! then use --clear-pending); 4 a provider plugin could not be found, built, started or
 //! configured; 5 the state could not be read or written; 6 the secrets passphrase
 //! (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) is missing or wrong, nothing
-//! written; 7 --expect-no-changes and the run changed something; 130 interrupted by Ctrl-C
-//! (state saved). With no --stack, the stack `stack select` chose, else `dev`.
+//! written; 7 the stack is locked by another command (the message names it; nothing written);
+//! 8 --expect-no-changes and the run changed something; 130 interrupted by Ctrl-C or `cancel`
+//! (state saved); 143 stopped by SIGTERM (state saved). With no --stack, the stack
+//! `stack select` chose, else `dev`.
 
 mod import_cmd;
 mod run_flags;
@@ -35,6 +38,8 @@ use engine_harness::deploy::{Operation, Options, run};
 use engine_harness::display::Display;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::signal::unix::SignalKind;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -47,7 +52,8 @@ struct Cli {
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 steps failed (state saved); 2 invalid command line, program or config; \
 3 pending operations from an interrupted run; 4 plugin failure; 5 state file error; \
 6 secrets passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) missing or wrong, nothing written; \
-7 --expect-no-changes and the run changed something; 130 interrupted (state saved).";
+7 stack locked by another command; 8 --expect-no-changes and the run changed something; \
+130 interrupted by Ctrl-C or `cancel` (state saved); 143 stopped by SIGTERM (state saved).";
 
 #[derive(Subcommand)]
 enum Command {
@@ -70,6 +76,8 @@ enum Command {
     /// Run `up` (or `preview`) whenever the program or a provider crate of plugins.providers
     /// changes, rebuilding the crate with cargo first.
     Watch(watch::WatchArgs),
+    /// Stop the command holding the stack's lock, as Ctrl-C stops it (run it twice to stop at once).
+    Cancel(CancelCmd),
     /// Run the provider conformance kit (arguments, including --help, are passed through).
     #[command(disable_help_flag = true)]
     Conformance {
@@ -177,6 +185,15 @@ enum ConfigAction {
 struct StackCmd {
     #[command(subcommand)]
     action: StackAction,
+    #[command(flatten)]
+    loc: Location,
+}
+
+#[derive(Args)]
+struct CancelCmd {
+    /// Also remove a lock held on another host, or unreadable (only once that command has ended).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     loc: Location,
 }
@@ -380,6 +397,9 @@ async fn main() -> ExitCode {
             .await;
         }
         Command::Watch(w) => return watch::watch(w).await,
+        Command::Cancel(c) => {
+            return local_command(|| stack_cmds::cancel(&c.loc.resolve(None)?, c.force));
+        }
         Command::Preview(c) => (Operation::Preview, c),
         Command::Up(c) => (Operation::Up, c),
         Command::Refresh(c) => (Operation::Refresh, c),
@@ -397,25 +417,42 @@ async fn main() -> ExitCode {
     }
     let token = CancellationToken::new();
     let signal_token = token.clone();
-    let mut interrupts =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot listen for Ctrl-C: {e}");
-                return ExitCode::from(5);
-            }
-        };
+    let listen = |kind: SignalKind, name: &str| {
+        tokio::signal::unix::signal(kind).map_err(|e| {
+            eprintln!("error: cannot listen for {name}: {e}");
+            ExitCode::from(5)
+        })
+    };
+    let mut interrupts = match listen(SignalKind::interrupt(), "Ctrl-C") {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut terms = match listen(SignalKind::terminate(), "SIGTERM") {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     tokio::spawn(async move {
-        if interrupts.recv().await.is_some() {
-            signal_token.cancel();
-            if interrupts.recv().await.is_some() {
-                engine_harness::plugin::kill_all_launched();
-                eprintln!(
-                    "interrupted twice: stopped at once and killed the plugins. The journal keeps every finished step; the next run reports any operation left pending."
-                );
-                std::process::exit(130);
+        // SIGTERM (CI cancellation, `docker stop`) stops the run as Ctrl-C does.
+        tokio::select! {
+            _ = interrupts.recv() => {}
+            _ = terms.recv() => {
+                TERMINATED.store(true, Ordering::SeqCst);
+                eprintln!("received SIGTERM: stopping as on Ctrl-C (running steps finish, the state is saved); a second signal stops at once");
             }
         }
+        signal_token.cancel();
+        tokio::select! {
+            _ = interrupts.recv() => {}
+            _ = terms.recv() => {}
+        }
+        // A second signal: stop at once. Nothing the engine started may outlive it.
+        engine_harness::plugin::kill_all_launched();
+        engine_harness::language::process::kill_all_programs();
+        engine_harness::state::lock::release_all();
+        eprintln!(
+            "interrupted twice: stopped at once and killed the plugins and the program. The journal keeps every finished step; the next run reports any operation left pending."
+        );
+        std::process::exit(interrupted_code());
     });
     let stack = match workspace::resolve(&common.cwd, common.state_dir.as_deref(), common.stack) {
         Ok(s) => s,
@@ -463,8 +500,24 @@ async fn main() -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             report(&display, &e);
-            ExitCode::from(e.exit_code() as u8)
+            match e.exit_code() {
+                130 => ExitCode::from(interrupted_code() as u8),
+                code => ExitCode::from(code as u8),
+            }
         }
+    }
+}
+
+/// Set when the run was stopped by SIGTERM rather than Ctrl-C.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+/// The exit code of an interrupted run: 130 (Ctrl-C, SIGINT), or 143 (128 + SIGTERM) when
+/// SIGTERM stopped it, as a shell reports a process killed by that signal.
+fn interrupted_code() -> i32 {
+    if TERMINATED.load(Ordering::SeqCst) {
+        143
+    } else {
+        130
     }
 }
 

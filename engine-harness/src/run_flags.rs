@@ -30,7 +30,7 @@ pub struct RunFlags {
     /// `up`, `preview`, `destroy`: refresh the state from the providers first.
     #[arg(long, short = 'r')]
     refresh: bool,
-    /// Fail (exit 7) if the run changes, or would change, any resource.
+    /// Fail (exit 8) if the run changes, or would change, any resource.
     #[arg(long)]
     expect_no_changes: bool,
     /// Show the stack outputs' secret values in clear (human output).

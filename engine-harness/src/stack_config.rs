@@ -26,7 +26,8 @@ const SALT_KEY: &str = "encryptionsalt";
 pub enum ConfigValue {
     /// A plain value.
     Plain(Yaml),
-    /// A `secure:` value: `v1:…` ciphertext, or plaintext written by hand (encrypted on the next write).
+    /// A `secure:` value: `v1:…` ciphertext (anything else is refused when read, as Pulumi's
+    /// passphrase provider refuses it: a `secure:` value is never taken as plaintext).
     Secure(String),
 }
 
@@ -36,8 +37,9 @@ impl ConfigValue {
         matches!(self, ConfigValue::Secure(_))
     }
 
-    /// The value as text: secrets decrypted with `secrets` (`v1:` values only).
-    pub fn reveal(&self, secrets: &SecretsManager) -> Result<String, Error> {
+    /// The value of `key` as text: secrets decrypted with `secrets`. A `secure:` value that is
+    /// not `v1:` ciphertext is an error naming `key`.
+    pub fn reveal(&self, key: &str, secrets: &SecretsManager) -> Result<String, Error> {
         match self {
             ConfigValue::Plain(Yaml::String(s)) => Ok(s.clone()),
             ConfigValue::Plain(v) => Ok(serde_yaml::to_string(v)
@@ -45,9 +47,16 @@ impl ConfigValue {
                 .trim_end()
                 .to_string()),
             ConfigValue::Secure(s) if is_encrypted(s) => secrets.decrypt(s),
-            ConfigValue::Secure(s) => Ok(s.clone()),
+            ConfigValue::Secure(_) => Err(Error::Secrets(not_ciphertext(key))),
         }
     }
+}
+
+/// The error for a `secure:` value of `key` that is not passphrase ciphertext.
+pub fn not_ciphertext(key: &str) -> String {
+    format!(
+        "`{key}`: its `secure:` value is not ciphertext of the passphrase secrets provider (`v1:…`), so it cannot be decrypted, and a `secure:` value is never read as plaintext; set it with `engine-harness config set {key} <value> --secret`"
+    )
 }
 
 fn is_encrypted(s: &str) -> bool {
@@ -195,24 +204,9 @@ impl StackConfig {
         self.config_map_mut().remove(Yaml::String(full)).is_some()
     }
 
-    /// Writes the file: hand-written plaintext `secure:` values are encrypted first, and the
-    /// salt of `secrets` is recorded as `encryptionsalt` when it encrypted anything.
+    /// Writes the file; the salt of `secrets` is recorded as `encryptionsalt` when it
+    /// encrypted anything.
     pub fn save(&mut self, secrets: &SecretsManager) -> Result<(), Error> {
-        let plain: Vec<(Yaml, String)> = self
-            .config_map()?
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| match classify(v) {
-                ConfigValue::Secure(s) if !is_encrypted(&s) && !s.starts_with("AAAB") => {
-                    Some((k.clone(), s))
-                }
-                _ => None,
-            })
-            .collect();
-        for (k, s) in plain {
-            let sealed = secure(secrets.encrypt(&s)?);
-            self.config_map_mut().insert(k, sealed);
-        }
         let uses_secrets = self.entries().iter().any(|(_, v)| v.is_secret());
         if let Some(salt) = secrets.salt().filter(|_| uses_secrets)
             && self.salt().as_deref() != Some(salt.as_str())
@@ -316,7 +310,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_namespaced_encrypted_and_salted_like_pulumi() {
+    fn secrets_are_namespaced_encrypted_and_salted_like_pulumi_and_plaintext_secure_values_refused()
+    {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("Pulumi.yaml"),
@@ -335,21 +330,31 @@ mod tests {
         cfg.save(&secrets).unwrap();
         let text = std::fs::read_to_string(dir.path().join("Pulumi.dev.yaml")).unwrap();
         assert!(text.starts_with("encryptionsalt: v1:"), "{text}");
-        assert!(
-            !text.contains("hunter2") && !text.contains("handwritten"),
-            "{text}"
-        );
+        assert!(!text.contains("hunter2"), "{text}");
+        // A hand-written `secure:` value is left as it is, never encrypted as if it were the
+        // secret, and refused when read.
+        assert!(text.contains("secure: handwritten"), "{text}");
         assert!(text.contains("proj:token:\n    secure: v1:"), "{text}");
         assert!(text.contains("aws:region: us-east-1"), "{text}");
         let again = StackConfig::open(dir.path(), "dev").unwrap();
         let reader = SecretsManager::with_passphrase(again.salt(), Some("pw"));
         assert_eq!(
-            again.get("token").unwrap().reveal(&reader).unwrap(),
+            again
+                .get("token")
+                .unwrap()
+                .reveal("token", &reader)
+                .unwrap(),
             "hunter2"
         );
-        assert_eq!(
-            again.get("proj:old").unwrap().reveal(&reader).unwrap(),
-            "handwritten"
+        let e = again
+            .get("proj:old")
+            .unwrap()
+            .reveal("proj:old", &reader)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`proj:old`") && !e.contains("handwritten"),
+            "{e}"
         );
         assert_eq!(
             again.get("plain"),

@@ -259,7 +259,9 @@ pub fn init(loc: &Location) -> Result<(), Error> {
             loc.stack, loc.stack
         )));
     }
+    let lock = loc.lock("stack init")?;
     loc.state_files()?.write_checkpoint(&Snapshot::default())?;
+    drop(lock);
     workspace::select(&loc.cwd, loc.state_dir.as_deref(), &loc.stack)?;
     eprintln!("Created stack '{}'", loc.stack);
     Ok(())
@@ -285,6 +287,7 @@ pub fn rm(loc: &Location, force: bool, preserve_config: bool) -> Result<(), Erro
     if !exists(loc)? {
         return Err(no_stack(loc));
     }
+    let lock = loc.lock("stack rm")?;
     let files = loc.state_files()?;
     let count = if files.checkpoint.is_file() {
         resource_count(&files.checkpoint)?
@@ -325,6 +328,7 @@ pub fn rm(loc: &Location, force: bool, preserve_config: bool) -> Result<(), Erro
             }
         }
     }
+    drop(lock);
     workspace::forget(&loc.cwd, loc.state_dir.as_deref(), &loc.stack)?;
     eprintln!("Stack '{}' has been removed!", loc.stack);
     Ok(())

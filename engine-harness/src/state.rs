@@ -15,6 +15,11 @@
 //! `secrets_providers: {"type": "passphrase", "state": {"salt": "v1:…"}}`. Plaintext secrets in
 //! a checkpoint from an earlier version are read and encrypted on the next write. The state
 //! folder is made owner-only (0700) and every file in it is 0600.
+//!
+//! One command at a time reads or writes a stack: [`lock`]. A state folder or file that exists
+//! but cannot be read is an error, never a new stack. Every load checks the state as Pulumi's
+//! `VerifyIntegrity` does, and deployments of versions 1 and 2 are read as Pulumi migrates them
+//! (`integrity`).
 
 use crate::Error;
 use crate::secrets::{self, SecretsManager};
@@ -29,8 +34,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod integrity;
+pub mod lock;
 mod temp;
 mod transfer;
+
+pub use integrity::parse_urn;
 
 pub use temp::STALE_TEMP_AGE;
 
@@ -384,6 +393,23 @@ struct Checkpoint {
     deployment: Deployment,
 }
 
+impl Checkpoint {
+    /// `{"version": 1|2|3, "deployment": …}`, brought to version 3.
+    fn from_json(doc: &Json) -> Result<Checkpoint, String> {
+        let version = doc
+            .get("version")
+            .and_then(Json::as_u64)
+            .ok_or("it has no `version` (a `pulumi stack export` file starts `{\"version\": 3, \"deployment\": …}`)")?;
+        let raw = doc.get("deployment").ok_or("it has no `deployment`")?;
+        let d = integrity::migrate(version, raw)?;
+        let deployment = serde_json::from_value(d).map_err(|e| e.to_string())?;
+        Ok(Checkpoint {
+            version: 3,
+            deployment,
+        })
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Deployment {
     manifest: Manifest,
@@ -461,6 +487,47 @@ fn open_private(path: &Path, opts: &mut OpenOptions) -> std::io::Result<File> {
     Ok(f)
 }
 
+/// Checks the state folder before anything touches it: absent (a new stack) or a folder this
+/// process can list. Any other answer (permission denied, not a folder, an I/O error) is an
+/// error, so that an unreadable state is never taken for a new, empty one and overwritten.
+/// Returns whether the folder exists.
+pub(crate) fn check_state_dir(dir: &Path) -> Result<bool, Error> {
+    let unreadable = |e: std::io::Error| {
+        Error::state(
+            dir,
+            format!(
+                "cannot read the state folder: {e}; nothing was read or written. Give the user running engine-harness access to it (it is made 0700, owned by that user), or pass --state-dir"
+            ),
+        )
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(unreadable(e)),
+        Ok(m) if !m.is_dir() => Err(Error::state(
+            dir,
+            "the state folder is not a folder; nothing was read or written",
+        )),
+        Ok(_) => {
+            std::fs::read_dir(dir).map_err(unreadable)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Whether a state file is there: `false` only when it really is absent (ENOENT); any other
+/// error reading it is an error.
+fn file_present(path: &Path) -> Result<bool, Error> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::state(
+            path,
+            format!("cannot read: {e}; nothing was written"),
+        )),
+        Ok(m) if !m.is_file() => Err(Error::state(path, "is not a file; nothing was written")),
+        Ok(_) => Ok(true),
+    }
+}
+
 /// Applies `f` to the inputs and outputs of a resource.
 fn map_props(
     r: &Resource,
@@ -494,6 +561,16 @@ impl StateFiles {
         self
     }
 
+    /// Whether the stack has state: its checkpoint or a journal. `false` only when both are
+    /// really absent; a state folder or file that cannot be read is an error (exit 5).
+    pub fn exists(&self) -> Result<bool, Error> {
+        let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
+        if !check_state_dir(dir)? {
+            return Ok(false);
+        }
+        Ok(file_present(&self.checkpoint)? || file_present(&self.journal)?)
+    }
+
     /// The stack's secrets provider.
     pub fn secrets(&self) -> &SecretsManager {
         &self.secrets
@@ -517,25 +594,25 @@ impl StateFiles {
         })
     }
 
-    /// Reads the raw checkpoint (secrets still encrypted), if there is one.
+    /// Reads the raw checkpoint (secrets still encrypted), if there is one; deployments of
+    /// versions 1 and 2 are brought to version 3.
     fn read_checkpoint(&self) -> Result<Option<Checkpoint>, Error> {
-        if !self.checkpoint.is_file() {
+        let dir = self.checkpoint.parent().unwrap_or(Path::new("."));
+        if !check_state_dir(dir)? || !file_present(&self.checkpoint)? {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&self.checkpoint)
             .map_err(|e| Error::state(&self.checkpoint, format!("cannot read: {e}")))?;
-        let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
-            Error::state(&self.checkpoint, format!("is not a valid deployment (version 3) file: {e}; restore it from a backup or move it away to start afresh"))
-        })?;
-        if cp.version != 3 {
-            return Err(Error::state(
+        let invalid = |e: String| {
+            Error::state(
                 &self.checkpoint,
                 format!(
-                    "deployment version {} is not supported (only 3)",
-                    cp.version
+                    "is not a valid deployment file: {e}; restore it from a backup or move it away to start afresh"
                 ),
-            ));
-        }
+            )
+        };
+        let doc: Json = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let cp = Checkpoint::from_json(&doc).map_err(invalid)?;
         if let Some(p) = &cp.deployment.secrets_providers {
             let salt = p.state.get("salt").and_then(Json::as_str);
             match (p.kind.as_str(), salt) {
@@ -564,6 +641,14 @@ impl StateFiles {
         self.secrets.check_if_given()?;
         if let Some(cp) = cp {
             let d = &cp.deployment;
+            integrity::verify(&d.resources, integrity::Strictness::Load, "").map_err(|m| {
+                Error::state(
+                    &self.checkpoint,
+                    format!(
+                        "{m}. The state is not used and nothing was written: fix it (`engine-harness stack export --file state.json`, edit, `engine-harness stack import --file state.json`) or restore a backup"
+                    ),
+                )
+            })?;
             if d.resources.iter().any(resource_has_plaintext)
                 || d.pending_operations
                     .iter()
@@ -574,7 +659,7 @@ impl StateFiles {
             self.fill(&mut snap, cp.deployment, &self.secrets, &self.checkpoint)?;
         }
         let mut replayed = false;
-        if self.journal.is_file() {
+        if file_present(&self.journal)? {
             let f = File::open(&self.journal)
                 .map_err(|e| Error::state(&self.journal, format!("cannot read: {e}")))?;
             let mut lines = BufReader::new(f).lines().peekable();

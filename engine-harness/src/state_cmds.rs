@@ -37,6 +37,7 @@ async fn edit(
     loc: &Location,
     f: impl FnOnce(&Snapshot, &[Resource]) -> Result<(Vec<Resource>, Vec<Resource>), Error>,
 ) -> Result<(), Error> {
+    let _lock = loc.lock("state edit")?;
     let files = loc.state_files()?;
     if !files.checkpoint.exists() && !files.journal.exists() {
         return Err(Error::Usage(format!(

@@ -172,7 +172,7 @@ fn expect_no_changes_fails_on_a_change_and_passes_on_a_no_op() {
     p.run(&["preview", "--expect-no-changes"]).ok();
     p.write_local(&abc("two", "bee", "see"));
     let r = p.run(&["preview", "--expect-no-changes"]);
-    assert_eq!(r.code, 7, "{}", r.describe());
+    assert_eq!(r.code, 8, "{}", r.describe());
     assert!(
         r.stderr.contains("no changes were expected"),
         "{}",
@@ -180,7 +180,7 @@ fn expect_no_changes_fails_on_a_change_and_passes_on_a_no_op() {
     );
     assert_eq!(read(&p, "a.txt"), "one", "a preview changes nothing");
     let r = p.run(&["up", "--expect-no-changes"]);
-    assert_eq!(r.code, 7, "{}", r.describe());
+    assert_eq!(r.code, 8, "{}", r.describe());
 }
 
 #[test]

@@ -80,7 +80,7 @@ fn config_set_get_list_rm_write_the_stack_file_as_pulumi_does() {
 }
 
 #[test]
-fn a_stack_file_written_by_the_pulumi_cli_is_read_and_hand_written_secure_values_get_encrypted() {
+fn a_stack_file_written_by_the_pulumi_cli_is_read_and_hand_written_secure_values_are_refused() {
     let p = Project::local(
         "resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 4\n      prefix: ${pw}\n",
     );
@@ -90,6 +90,35 @@ fn a_stack_file_written_by_the_pulumi_cli_is_read_and_hand_written_secure_values
     );
     let get = harness(p.path(), Some("password"), &["config", "get", "pw"]).ok();
     assert_eq!(get.stdout, "hunter2\n");
+    // A `secure:` value that is not ciphertext is an error naming the key, never plaintext,
+    // and the value is not quoted.
+    let legacy = harness(p.path(), Some("password"), &["config", "get", "legacy"]);
+    assert_ne!(legacy.code, 0, "{}", legacy.describe());
+    assert!(legacy.stderr.contains("`legacy`"), "{}", legacy.describe());
+    assert!(!legacy.stderr.contains("pl41n"), "{}", legacy.describe());
+    let refused = harness(p.path(), Some("password"), &["preview", "--json"]);
+    assert_eq!(refused.code, 2, "{}", refused.describe());
+    assert!(
+        refused.stderr.contains("Pulumi.dev.yaml") && refused.stderr.contains("t:legacy"),
+        "{}",
+        refused.describe()
+    );
+    assert!(!refused.stderr.contains("pl41n"), "{}", refused.describe());
+    // Set again as a secret, it is encrypted and the stack runs.
+    harness(
+        p.path(),
+        Some("password"),
+        &["config", "set", "legacy", "handwritten-pl41n", "--secret"],
+    )
+    .ok();
+    let text = stack_file(&p);
+    assert!(!text.contains("handwritten-pl41n"), "{text}");
+    assert!(
+        text.contains(&format!("encryptionsalt: {PULUMI_SALT}")),
+        "salt kept: {text}"
+    );
+    let legacy = harness(p.path(), Some("password"), &["config", "get", "legacy"]).ok();
+    assert_eq!(legacy.stdout, "handwritten-pl41n\n");
     let preview = harness(p.path(), Some("password"), &["preview", "--json"]).ok();
     assert!(
         !preview.stdout.contains("hunter2"),
@@ -100,17 +129,6 @@ fn a_stack_file_written_by_the_pulumi_cli_is_read_and_hand_written_secure_values
     let bad = harness(p.path(), Some("wrong"), &["preview", "--json"]);
     assert_eq!(bad.code, 6, "{}", bad.describe());
     assert!(bad.stderr.contains("Pulumi.dev.yaml"), "{}", bad.stderr);
-    // The next `config set` encrypts the hand-written plaintext `secure:` value.
-    assert!(stack_file(&p).contains("handwritten-pl41n"));
-    harness(p.path(), Some("password"), &["config", "set", "other", "x"]).ok();
-    let text = stack_file(&p);
-    assert!(!text.contains("handwritten-pl41n"), "{text}");
-    assert!(
-        text.contains(&format!("encryptionsalt: {PULUMI_SALT}")),
-        "salt kept: {text}"
-    );
-    let legacy = harness(p.path(), Some("password"), &["config", "get", "legacy"]).ok();
-    assert_eq!(legacy.stdout, "handwritten-pl41n\n");
     // Without a salt an encrypted value cannot be read: a clear error with file and line.
     p.write(
         "Pulumi.dev.yaml",

@@ -231,13 +231,13 @@ fn secrets_are_masked_in_output_and_kept_in_state() {
     let p = Project::local(
         "resources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n      prefix: ${pw}\noutputs:\n  result: ${r.result}\n",
     );
-    p.write("Pulumi.dev.yaml", "config:\n  t:pw:\n    secure: s3cr3t-\n");
     // Secrets are encrypted at rest: a stack with secrets needs the passphrase.
     let with_pass = |args: &[&str]| {
         let mut c = p.command(args);
         c.env("PULUMI_CONFIG_PASSPHRASE", "pw");
         Run::from(c.output().unwrap())
     };
+    with_pass(&["config", "set", "pw", "s3cr3t-", "--secret"]).ok();
     let r = with_pass(&["up", "--json", "--yes"]).ok();
     assert!(!r.stdout.contains("s3cr3t"), "{}", r.stdout);
     let out = {

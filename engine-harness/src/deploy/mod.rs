@@ -491,10 +491,20 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         .state_dir
         .clone()
         .unwrap_or_else(|| default_state_dir(&project.dir));
+    // One command at a time per stack; held until this function returns.
+    let lock = state::lock::StackLock::acquire(
+        &state_dir,
+        &project.stack,
+        opts.operation.name(),
+        Duration::ZERO,
+    )?;
+    for w in lock.broken() {
+        display.log("warning", w.clone());
+    }
     let secrets =
         SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
     let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
-    let new_stack = !files.checkpoint.exists() && !files.journal.exists();
+    let new_stack = !files.exists()?;
     let (snap, replayed) = files.load()?;
     if new_stack {
         announce_new_stack(&opts, &project, &display);

@@ -62,6 +62,7 @@ pub(super) async fn run(
     request.parallel = u32::try_from(parallel).unwrap_or(u32::MAX);
     request.config = config;
     request.secret_keys = secret_keys;
+    request.interrupt = interrupt.clone();
     request.output = Arc::new(move |line: OutputLine| {
         let severity = match line.stream {
             Stream::Setup => "info",

@@ -66,6 +66,16 @@ pub enum LanguageError {
         /// How long it was given.
         after: Duration,
     },
+    /// The run was interrupted (Ctrl-C, SIGTERM, `engine-harness cancel`) and the program's
+    /// process group was stopped: SIGINT, then SIGKILL after a grace period.
+    #[error(
+        "program {}: stopped because the run was interrupted; the state is saved, run the command again to finish",
+        program.display()
+    )]
+    Interrupted {
+        /// The program directory.
+        program: PathBuf,
+    },
     /// The program exited unsuccessfully.
     #[error("program {} failed (exit status {}): {message}", program.display(), exit_code.map_or("none".to_string(), |c| c.to_string()))]
     ProgramFailed {

@@ -33,6 +33,7 @@ use crate::monitor::RunningMonitor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// What to run and with which settings.
 #[derive(Clone)]
@@ -59,6 +60,10 @@ pub struct RunRequest {
     pub timeout: Duration,
     /// Receives the program's output and setup progress.
     pub output: OutputHandler,
+    /// Cancelled when the run is interrupted: the program's process group gets SIGINT, then
+    /// SIGKILL after [`process::STOP_GRACE`], and the run ends with
+    /// [`LanguageError::Interrupted`].
+    pub interrupt: CancellationToken,
 }
 
 impl std::fmt::Debug for RunRequest {
@@ -87,6 +92,7 @@ impl RunRequest {
             connect_timeout: Duration::from_secs(60),
             timeout: Duration::from_secs(600),
             output: stderr_handler(),
+            interrupt: CancellationToken::new(),
         }
     }
 }
@@ -137,6 +143,7 @@ pub async fn run(request: &RunRequest, monitor: &RunningMonitor) -> Result<(), L
     let limits = process::Limits {
         connect: request.connect_timeout,
         total: request.timeout,
+        interrupt: request.interrupt.clone(),
     };
     let (status, stderr_tail) =
         process::supervise(&info.dir, cmd, &request.output, monitor.connected(), limits).await?;

@@ -10,6 +10,27 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// How long an interrupted program has, after SIGINT to its process group, before the group is
+/// killed (SIGKILL).
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Process groups of the programs and setup commands running now.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Kills (SIGKILL) the process group of every program and setup command this process is
+/// running: for a hard stop (a second Ctrl-C or SIGTERM), so that no program outlives the
+/// engine.
+pub fn kill_all_programs() {
+    let groups = RUNNING
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_else(|p| p.into_inner().clone());
+    for pid in groups {
+        let _ = plugin_host::launch::signal_group(pid, plugin_host::Signal::KILL);
+    }
+}
 
 /// Where a line of output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +111,25 @@ fn describe(cmd: &Command) -> String {
 
 struct Running {
     child: Child,
+    /// The process group (the child's pid).
+    group: Option<i32>,
     readers: Vec<tokio::task::JoinHandle<()>>,
     tail: Tail,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(pid) = self.group {
+            // Whatever it started goes with it; the group id cannot have been reused while
+            // the child is unreaped, and is at most a moment old otherwise.
+            if !matches!(self.child.try_wait(), Ok(Some(_))) {
+                let _ = plugin_host::launch::signal_group(pid, plugin_host::Signal::KILL);
+            }
+            if let Ok(mut g) = RUNNING.lock() {
+                g.retain(|p| *p != pid);
+            }
+        }
+    }
 }
 
 fn spawn(
@@ -113,6 +151,10 @@ fn spawn(
         command: describe(&cmd),
         source,
     })?;
+    let group = child.id().map(|p| p as i32);
+    if let (Some(pid), Ok(mut g)) = (group, RUNNING.lock()) {
+        g.push(pid);
+    }
     let tail: Tail = Arc::default();
     let mut readers = Vec::new();
     if let Some(stdout) = child.stdout.take() {
@@ -123,6 +165,7 @@ fn spawn(
     }
     Ok(Running {
         child,
+        group,
         readers,
         tail,
     })
@@ -130,12 +173,33 @@ fn spawn(
 
 impl Running {
     fn kill(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.child.id() {
+        if let Some(pid) = self.group {
             // The whole process group the child leads: a program's own children go too.
-            let _ = plugin_host::launch::signal_group(pid as i32, plugin_host::Signal::KILL);
+            let _ = plugin_host::launch::signal_group(pid, plugin_host::Signal::KILL);
         }
         let _ = self.child.start_kill();
+    }
+
+    /// Stops an interrupted program as a terminal's Ctrl-C would if it shared the engine's
+    /// group: SIGINT to its whole process group (Python raises `KeyboardInterrupt`, Node.js
+    /// exits), then, if it is still running after [`STOP_GRACE`], SIGKILL. Whatever else is left
+    /// in the group is killed too.
+    async fn stop(&mut self, program: &Path) -> LanguageError {
+        if let Some(pid) = self.group {
+            let _ = plugin_host::launch::signal_group(pid, plugin_host::Signal::INT);
+        }
+        if tokio::time::timeout(STOP_GRACE, self.child.wait())
+            .await
+            .is_err()
+        {
+            self.kill();
+            let _ = self.child.wait().await;
+        } else if let Some(pid) = self.group {
+            let _ = plugin_host::launch::signal_group(pid, plugin_host::Signal::KILL);
+        }
+        LanguageError::Interrupted {
+            program: program.to_path_buf(),
+        }
     }
 
     async fn finish(mut self, status: ExitStatus) -> (ExitStatus, String) {
@@ -183,10 +247,12 @@ pub(crate) async fn setup(
 }
 
 /// Time limits of a program run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub connect: Duration,
     pub total: Duration,
+    /// Cancelled when the run is interrupted: the program is stopped ([`Running::stop`]).
+    pub interrupt: CancellationToken,
 }
 
 /// Runs the program; returns its exit status and the end of its stderr, or an error when it
@@ -207,13 +273,16 @@ pub(crate) async fn supervise(
     };
     // Phase one: until the program's first RPC.
     let connect_by = tokio::time::Instant::now() + limits.connect;
+    let interrupt = limits.interrupt.clone();
     let status = tokio::select! {
         status = running.child.wait() => Some(status.map_err(wait_error)?),
+        _ = interrupt.cancelled() => return Err(running.stop(program).await),
         ok = connected.wait_for(|c| *c) => {
             if ok.is_err() {
                 // The monitor is gone: only the overall limit applies now.
                 tokio::select! {
                     status = running.child.wait() => Some(status.map_err(wait_error)?),
+                    _ = interrupt.cancelled() => return Err(running.stop(program).await),
                     _ = tokio::time::sleep_until(deadline) => {
                         running.kill();
                         let _ = running.child.wait().await;
@@ -235,6 +304,7 @@ pub(crate) async fn supervise(
         // Phase two: connected; until it exits or its time is up.
         None => tokio::select! {
             status = running.child.wait() => status.map_err(wait_error)?,
+            _ = interrupt.cancelled() => return Err(running.stop(program).await),
             _ = tokio::time::sleep_until(deadline) => {
                 running.kill();
                 let _ = running.child.wait().await;

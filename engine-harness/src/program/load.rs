@@ -233,10 +233,12 @@ pub(super) fn config_value(
         if s.starts_with("AAAB") {
             return Err(src.err(
                 line,
-                format!("`{key}` holds a value encrypted by a cloud secrets provider, which engine-harness cannot decrypt; use the passphrase provider (`pulumi stack change-secrets-provider passphrase`) or write `secure: <plain value>`"),
+                format!("`{key}` holds a value encrypted by a cloud secrets provider, which engine-harness cannot decrypt; use the passphrase provider (`pulumi stack change-secrets-provider passphrase`) or set the value again with `engine-harness config set {key} <value> --secret`"),
             ));
         }
-        return Ok(value::secret(Json::String(s.to_string())));
+        // Not ciphertext: refused as Pulumi's passphrase provider refuses it, never used as
+        // plaintext (the value is not quoted: it may be the secret).
+        return Err(src.err(line, crate::stack_config::not_ciphertext(key)));
     }
     to_json(src, line, v)
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The resource fields this engine keeps (`Resource`); an import names the others it drops.
-const KNOWN_FIELDS: [&str; 18] = [
+const KNOWN_FIELDS: [&str; 21] = [
     "urn",
     "custom",
     "delete",
@@ -20,6 +20,9 @@ const KNOWN_FIELDS: [&str; 18] = [
     "customTimeouts",
     "ignoreChanges",
     "replaceOnChanges",
+    "propertyDependencies",
+    "additionalSecretOutputs",
+    "external",
     "created",
     "modified",
 ];
@@ -84,29 +87,35 @@ impl StateFiles {
     /// warnings (resource fields this engine does not keep).
     pub fn import(&self, doc: &Json, source: &Path) -> Result<Vec<String>, Error> {
         let bad = |m: String| Error::state(source, m);
-        if doc.get("version").and_then(Json::as_u64) != Some(3) {
-            return Err(bad(
-                "is not a version 3 deployment (`{\"version\": 3, \"deployment\": …}`, as `pulumi stack export` writes)".into(),
-            ));
-        }
-        let raw = doc
-            .get("deployment")
-            .ok_or_else(|| bad("has no `deployment`".into()))?;
+        let cp = Checkpoint::from_json(doc).map_err(|e| {
+            bad(format!(
+                "is not a deployment as `pulumi stack export` writes it ({e})"
+            ))
+        })?;
         let mut dropped = std::collections::BTreeSet::new();
-        for r in raw
-            .get("resources")
+        // A version 1 resource's `defaults` were dropped by Pulumi's own migration.
+        let raw_fields = doc
+            .pointer("/deployment/resources")
             .and_then(Json::as_array)
             .into_iter()
             .flatten()
-        {
-            for k in r.as_object().into_iter().flat_map(|m| m.keys()) {
-                if !KNOWN_FIELDS.contains(&k.as_str()) {
-                    dropped.insert(k.clone());
-                }
+            .flat_map(|r| r.as_object().into_iter().flat_map(|m| m.keys()));
+        for k in raw_fields {
+            if !KNOWN_FIELDS.contains(&k.as_str()) && k != "defaults" {
+                dropped.insert(k.clone());
             }
         }
-        let d: Deployment = serde_json::from_value(raw.clone())
-            .map_err(|e| bad(format!("is not a valid deployment: {e}")))?;
+        let d = cp.deployment;
+        let stack = self
+            .checkpoint
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        integrity::verify(&d.resources, integrity::Strictness::Import, stack).map_err(|m| {
+            bad(format!(
+                "{m}; nothing was imported (Pulumi's `stack import` refuses such a deployment too)"
+            ))
+        })?;
         self.refuse_if_journal("importing")?;
         // This stack's salt: the checkpoint's, else the stack file's (already in `secrets`).
         self.read_checkpoint()?;
