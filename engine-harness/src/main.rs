@@ -477,7 +477,10 @@ async fn main() -> ExitCode {
     if op != Operation::Preview
         && !matches!(
             result,
-            Err(Error::Program { .. } | Error::Usage(_) | Error::PendingOperations(_))
+            Err(Error::Program { .. }
+                | Error::Usage(_)
+                | Error::PendingOperations(_)
+                | Error::Locked(_))
         )
         && let Err(e) = stack_manage::record_update(
             &common
