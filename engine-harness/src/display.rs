@@ -112,6 +112,15 @@ pub enum Event {
         /// The message.
         message: String,
     },
+    /// A provider's status message about a resource whose operation runs (an ephemeral log
+    /// line): progress, not a diagnostic.
+    #[serde(rename_all = "camelCase")]
+    Status {
+        /// The resource it is about.
+        urn: String,
+        /// The message.
+        message: String,
+    },
     /// Progress while steps run.
     #[serde(rename_all = "camelCase")]
     Progress {
@@ -187,7 +196,7 @@ impl Inner {
             _ => {
                 let Some(text) = text else { return };
                 let before = match ev {
-                    Event::Log { urn: Some(urn), .. } => self
+                    Event::Log { urn: Some(urn), .. } | Event::Status { urn, .. } => self
                         .held
                         .iter()
                         .rposition(|h| h.open && h.urn.as_ref() == Some(urn)),
@@ -399,6 +408,7 @@ fn human(ev: &Event) -> Option<String> {
             }
             _ => format!("{severity}: {message}"),
         },
+        Event::Status { urn, message } => format!("        [{}] ... {message}", short_name(urn)),
         Event::Progress { done, running } => format!("  ... {done} steps done, {running} running"),
         Event::Outputs { outputs } => {
             if outputs.is_empty() {

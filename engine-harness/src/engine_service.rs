@@ -24,7 +24,14 @@ fn forward(display: &Display, r: LogRequest) {
         LogSeverity::Warning => "warning",
         LogSeverity::Error => "error",
     };
-    if !r.ephemeral {
+    if r.ephemeral {
+        // A status message (Pulumi's ephemeral log line): progress of the resource's
+        // operation, shown as such and not kept with the run's diagnostics.
+        display.emit(Event::Status {
+            urn: r.urn,
+            message: r.message,
+        });
+    } else {
         display.emit(Event::Log {
             severity: severity.into(),
             urn: Some(r.urn),

@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod autonaming;
 pub mod deploy;
 pub mod display;
 pub mod engine_service;

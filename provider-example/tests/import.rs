@@ -235,7 +235,8 @@ async fn a_random_cannot_be_imported() {
 #[test]
 fn the_schema_says_which_resources_import() {
     let provider = provider_example::typed_provider();
-    let resources = &provider.schema()["resources"];
+    let schema = provider.schema();
+    let resources = &schema["resources"];
     let description = |ty: &str| resources[ty]["description"].as_str().unwrap().to_string();
     for (ty, id) in [
         (FILE, "the file's absolute path"),

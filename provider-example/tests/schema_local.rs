@@ -68,3 +68,26 @@ fn local_resources_are_described_by_their_types() {
     assert!(schema["functions"]["local:index:readFile"]["inputs"]["required"] == json!(["path"]));
     assert!(schema["functions"]["local:index:hash"]["outputs"]["properties"]["sha256"].is_object());
 }
+
+/// The plugin binary answers a person: `--help` and `--version` without serving, and `schema`
+/// prints the package schema without an engine (what `GetSchema` returns).
+#[test]
+fn the_binary_answers_help_version_and_schema() {
+    let run = |arg: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pulumi-resource-local"))
+            .arg(arg)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the plugin runs");
+        assert!(out.status.success(), "{arg}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let help = run("--help");
+    assert!(
+        help.contains("schema") && help.contains("--version"),
+        "{help}"
+    );
+    assert_eq!(run("--version").trim(), env!("CARGO_PKG_VERSION"));
+    let printed: serde_json::Value = serde_json::from_str(&run("schema")).unwrap();
+    assert_eq!(printed, provider_example::typed_provider().schema());
+}

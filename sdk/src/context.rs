@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,8 @@ pub struct Context {
     pub(crate) cancel: CancellationToken,
     pub(crate) preview: bool,
     pub(crate) timeout: Option<Duration>,
+    /// When the timeout runs out, counted from the start of the call.
+    pub(crate) deadline: Option<Instant>,
     pub(crate) urn: String,
     pub(crate) logger: Logger,
     pub(crate) config: Option<Arc<ConfigSlot>>,
@@ -72,6 +74,7 @@ impl Context {
             cancel: CancellationToken::new(),
             preview: false,
             timeout: None,
+            deadline: None,
             urn: urn.into(),
             logger: Logger::stderr(),
             config: None,
@@ -206,13 +209,20 @@ impl Context {
         self
     }
 
-    /// Sets the custom timeout (builder style, for tests and wrappers).
+    /// Sets the custom timeout, counted from now (builder style, for tests and wrappers).
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
+        self.deadline = timeout.map(|t| Instant::now() + t);
         self
     }
 
+    /// When the custom timeout runs out (counted from the start of the call), if one was set.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// The logger for this call: its messages reach the engine tagged with the resource URN.
+    /// [`Logger::status`] shows progress of a long operation.
     pub fn log(&self) -> &Logger {
         &self.logger
     }
@@ -230,6 +240,7 @@ impl Context {
             cancel: base.child_token(),
             preview,
             timeout,
+            deadline: timeout.map(|t| Instant::now() + t),
             urn: urn.to_string(),
             logger: logger.for_urn(urn),
             config: None,

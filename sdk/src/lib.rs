@@ -59,6 +59,7 @@
 // `#[typed::resource]` names this crate `::provider_sdk`, which must resolve inside it too.
 extern crate self as provider_sdk;
 
+pub mod blocking;
 mod context;
 mod error;
 mod logger;
@@ -79,7 +80,7 @@ pub use error::{Error, InitFailure, MissingKey, Result};
 pub use logger::Logger;
 pub use provider::{ResourceProvider, diff_top_level};
 pub use serde_bridge::{Maybe, Secret};
-pub use serve::{Plugin, PluginArgs, ServeError};
+pub use serve::{Plugin, PluginArgs, PluginCommand, ServeError};
 pub use tokio_util::sync::CancellationToken;
 pub use value::{PropertyMap, PropertyValue};
 

@@ -102,7 +102,18 @@ impl Logger {
         self.send(LogSeverity::Error, message.into())
     }
 
+    /// Shows a status message for the resource while its operation runs ("copied 3 of 10
+    /// files"): an ephemeral message (Pulumi's `ephemeral` log, as its providers'
+    /// `InfoStatus`), shown as progress and not kept with the run's diagnostics.
+    pub fn status(&self, message: impl Into<String>) {
+        self.send_as(LogSeverity::Info, message.into(), true)
+    }
+
     fn send(&self, severity: LogSeverity, message: String) {
+        self.send_as(severity, message, false)
+    }
+
+    fn send_as(&self, severity: LogSeverity, message: String, ephemeral: bool) {
         tracing::event!(target: "provider", tracing::Level::DEBUG, urn = %self.urn, severity = ?severity, "{message}");
         let Some(tx) = self.sink.sender.get() else {
             return;
@@ -111,6 +122,7 @@ impl Logger {
             severity: severity as i32,
             message,
             urn: self.urn.clone(),
+            ephemeral,
             ..Default::default()
         };
         // Never wait for the engine: a full queue means it is slower than we are, and a

@@ -124,6 +124,14 @@ pub trait ResourceProvider: Send + Sync + 'static {
         )))
     }
 
+    /// Whether this provider honours the engine's autonaming proposal in
+    /// [`CheckRequest::autonaming`] (announced in Handshake and Configure as
+    /// `supports_autonaming_configuration`). The typed layer does; a raw provider that names
+    /// resources from the proposal returns `true`.
+    fn supports_autonaming(&self) -> bool {
+        false
+    }
+
     /// Called when the engine asks the provider to stop. In-flight contexts are already
     /// cancelled by the SDK when this runs.
     async fn cancel(&self) -> Result<()> {

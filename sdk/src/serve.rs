@@ -62,6 +62,21 @@ pub struct PluginArgs {
     pub log_to_stderr: bool,
     /// `--tracing <endpoint>`.
     pub tracing: Option<String>,
+    /// A command for a person rather than the engine (`--help`, `--version`, `schema`).
+    pub command: Option<PluginCommand>,
+}
+
+/// What a person can ask the plugin binary, instead of serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PluginCommand {
+    /// `--help` or `-h`: how to run it.
+    Help,
+    /// `--version` or `-V`: the version.
+    Version,
+    /// `schema` (as the only positional argument): print the package schema and exit,
+    /// without an engine.
+    Schema,
 }
 
 impl PluginArgs {
@@ -77,6 +92,11 @@ impl PluginArgs {
     /// assert_eq!(args.tracing.as_deref(), Some("x"));
     /// let args = PluginArgs::parse(["--future-flag", "its-value", "127.0.0.1:5"]);
     /// assert_eq!(args.engine_address.as_deref(), Some("127.0.0.1:5"));
+    /// assert_eq!(args.command, None);
+    /// // For people: `--help`, `--version`, and `schema`, answered without an engine.
+    /// use provider_sdk::PluginCommand;
+    /// assert_eq!(PluginArgs::parse(["--help"]).command, Some(PluginCommand::Help));
+    /// assert_eq!(PluginArgs::parse(["schema"]).command, Some(PluginCommand::Schema));
     /// ```
     pub fn parse<I, S>(args: I) -> Self
     where
@@ -94,6 +114,10 @@ impl PluginArgs {
                     None => (flag, None),
                 };
                 match name {
+                    "help" | "h" if value.is_none() => parsed.command = Some(PluginCommand::Help),
+                    "version" | "V" if value.is_none() => {
+                        parsed.command = Some(PluginCommand::Version)
+                    }
                     "logtostderr" => parsed.log_to_stderr = true,
                     "v" => parsed.verbosity = value.and_then(|v| v.parse().ok()).unwrap_or(0),
                     "tracing" => parsed.tracing = value.or_else(|| args.next()),
@@ -102,6 +126,11 @@ impl PluginArgs {
             } else {
                 positionals.push(arg);
             }
+        }
+        // `schema` is never an engine address (the engine passes `host:port`).
+        if positionals.len() == 1 && positionals[0] == "schema" && parsed.command.is_none() {
+            parsed.command = Some(PluginCommand::Schema);
+            return parsed;
         }
         let looks_like_address = |a: &String| {
             a.rsplit_once(':')
@@ -158,14 +187,67 @@ impl<P: ResourceProvider> Plugin<P> {
     /// The whole plugin process: logs to stderr, reads the engine's arguments from argv,
     /// serves until SIGINT or SIGTERM. Returns the exit code (0 after a clean shutdown).
     pub async fn main(self) -> ExitCode {
-        let args = PluginArgs::parse(std::env::args().skip(1));
+        let mut argv = std::env::args();
+        let program = argv.next().unwrap_or_default();
+        let args = PluginArgs::parse(argv);
         init_tracing(args.verbosity);
+        if let Some(command) = args.command {
+            return self.answer(command, &program).await;
+        }
         match self.serve_process(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("{e}");
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Answers a person's command on stdout (no port line, no serving).
+    async fn answer(self, command: PluginCommand, program: &str) -> ExitCode {
+        let name = std::path::Path::new(program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| program.to_string());
+        match command {
+            PluginCommand::Help => {
+                println!(
+                    "{name} {version}: a Pulumi resource provider plugin.\n\n\
+                     An engine (Pulumi, engine-harness) starts it as `{name} [flags] <engine-address>`;\n\
+                     it then prints its port and serves gRPC until SIGINT or SIGTERM.\n\n\
+                     Usage:\n  \
+                     {name} schema      print the package schema (JSON) and exit\n  \
+                     {name} --version   print the version and exit\n  \
+                     {name} --help      print this help and exit\n\n\
+                     Engine flags: --logtostderr, -v=N, --tracing <endpoint>; no engine address: attach mode.",
+                    version = self.version
+                );
+                ExitCode::SUCCESS
+            }
+            PluginCommand::Version => {
+                println!("{}", self.version);
+                ExitCode::SUCCESS
+            }
+            PluginCommand::Schema => {
+                let ctx = crate::Context::detached("");
+                let req = crate::ops::GetSchemaRequest::default();
+                match self.provider.get_schema(&ctx, req).await {
+                    Ok(r) => {
+                        // Pretty when it is JSON (it should be), as it came otherwise.
+                        match serde_json::from_str::<serde_json::Value>(&r.schema) {
+                            Ok(v) => {
+                                println!("{}", serde_json::to_string_pretty(&v).unwrap_or(r.schema))
+                            }
+                            Err(_) => println!("{}", r.schema),
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("error: {name} has no schema to print: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
             }
         }
     }

@@ -124,7 +124,7 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
             accept_secrets: true,
             accept_resources: true,
             accept_outputs: false,
-            supports_autonaming_configuration: false,
+            supports_autonaming_configuration: self.provider.supports_autonaming(),
         }))
     }
 
@@ -200,7 +200,7 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
             supports_preview: true,
             accept_resources: true,
             accept_outputs: false,
-            supports_autonaming_configuration: false,
+            supports_autonaming_configuration: self.provider.supports_autonaming(),
         }))
     }
 

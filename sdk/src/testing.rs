@@ -63,6 +63,7 @@
 pub mod monitor;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -77,13 +78,15 @@ use crate::value::PropertyMap;
 
 /// Drives a provider in-process; see the [module](self).
 pub struct Driver<P> {
-    provider: P,
+    provider: Arc<P>,
 }
 
 impl<P: ResourceProvider> Driver<P> {
     /// A driver for `provider` (for instance a built [`TypedProvider`](crate::typed::TypedProvider)).
     pub fn new(provider: P) -> Self {
-        Driver { provider }
+        Driver {
+            provider: Arc::new(provider),
+        }
     }
 
     /// The provider itself, to call it directly.
@@ -130,6 +133,48 @@ impl<P: ResourceProvider> Driver<P> {
         from_map(&format!("the result of `{token}`"), &response.result)
     }
 
+    /// Constructs the component `token` named `name` from `inputs`, as an engine would: the
+    /// provider's `Construct` registers the component and its children with a
+    /// [`monitor::TestMonitor`], which checks and creates each custom child of the provider's
+    /// package with this same provider (configured by [`Driver::configure`], if called), so
+    /// the children really exist. The result holds the component's typed outputs, every
+    /// registration, and [`Constructed::destroy`] to delete the children again.
+    ///
+    /// Children of other packages are recorded, not created. Inputs that fail the component's
+    /// check are an error listing them.
+    pub async fn construct<O: DeserializeOwned>(
+        &self,
+        token: &str,
+        name: &str,
+        inputs: impl Serialize,
+    ) -> Result<Constructed<O>> {
+        let package = token.split(':').next().unwrap_or_default();
+        let provider: Arc<dyn ResourceProvider> = self.provider.clone();
+        let options =
+            monitor::TestMonitorOptions::new("test", "test").shared_provider(package, provider);
+        let monitor = monitor::TestMonitor::start(options)
+            .await
+            .map_err(|e| Error::Internal(format!("starting the test monitor: {e}")))?;
+        let mut req = ConstructRequest::new(token, name, to_map("the inputs", &inputs)?);
+        req.deployment.monitor_endpoint = monitor.endpoint();
+        req.deployment.project = "test".into();
+        req.deployment.stack = "test".into();
+        let constructed = match self.provider.construct(&self.context(), req).await {
+            Ok(c) => c,
+            Err(e) => {
+                // Children created before the failure are deleted, as `destroy` would.
+                let _ = monitor.destroy().await;
+                return Err(e);
+            }
+        };
+        Ok(Constructed {
+            outputs: from_map(&format!("the outputs of `{name}`"), &constructed.state)?,
+            urn: constructed.urn,
+            state: constructed.state,
+            monitor,
+        })
+    }
+
     /// The steps of the resource type `token`, implemented by `R`.
     pub fn resource<R: Resource>(&self, token: &str) -> ResourceDriver<'_, P, R> {
         ResourceDriver {
@@ -160,6 +205,40 @@ impl<O> Instance<O> {
     /// Whether output `property` is recorded as a secret.
     pub fn is_secret(&self, property: &str) -> bool {
         self.state.get(property).is_some_and(|v| v.is_secret())
+    }
+}
+
+/// A component built by [`Driver::construct`], with the children it registered.
+#[non_exhaustive]
+pub struct Constructed<O> {
+    /// The component's URN.
+    pub urn: String,
+    /// Its typed outputs.
+    pub outputs: O,
+    /// Its outputs as returned, secrets marked.
+    pub state: PropertyMap,
+    /// The monitor it registered with: every call, in order.
+    pub monitor: monitor::TestMonitor,
+}
+
+impl<O> Constructed<O> {
+    /// The resources registered with the component as their parent, in order.
+    pub fn children(&self) -> Vec<monitor::Registration> {
+        self.monitor
+            .registrations()
+            .into_iter()
+            .filter(|r| r.parent == self.urn)
+            .collect()
+    }
+
+    /// The outputs a child was created with (custom children of the provider's package).
+    pub fn outputs_of(&self, child: &monitor::Registration) -> Option<PropertyMap> {
+        self.monitor.outputs_of(&child.urn)
+    }
+
+    /// Deletes the children the provider created, last created first.
+    pub async fn destroy(&self) -> Result<()> {
+        self.monitor.destroy().await
     }
 }
 

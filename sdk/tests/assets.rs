@@ -40,7 +40,8 @@ async fn assets_and_archives_are_typed_fields() {
         .resource("web:index:Site", Sites)
         .build()
         .unwrap();
-    let spec = &provider.schema()["resources"]["web:index:Site"];
+    let schema = provider.schema();
+    let spec = &schema["resources"]["web:index:Site"];
     assert_eq!(
         spec["inputProperties"]["index"]["$ref"],
         "pulumi.json#/Asset"

@@ -253,7 +253,8 @@ fn property_lists_are_checked_against_the_schema() {
         .resource(ENTRY, SecretDigest)
         .build()
         .unwrap();
-    let spec = &provider.schema()["resources"][ENTRY];
+    let schema = provider.schema();
+    let spec = &schema["resources"][ENTRY];
     assert_eq!(spec["properties"]["digest"]["secret"], true);
     assert!(spec["properties"]["version"].get("secret").is_none());
 }

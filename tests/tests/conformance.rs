@@ -119,6 +119,47 @@ async fn the_kit_passes_on_the_example_provider() {
 
 /// Concurrent Creates that the provider itself refuses (every one writes the same file) are
 /// reported as the provider's errors, with the way out, not as lost calls.
+/// An entry that needs another: the needed one is created before the cases and deleted after,
+/// its outputs fill the references, and `setup`/`teardown` run around the whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixture_entry_can_need_an_earlier_one() {
+    let plugin = support::binary("pulumi-resource-local");
+    let report = kit(plugin, "local-needs.yaml", 4)
+        .run(&[])
+        .await
+        .expect("the kit runs: setup, the needed Directory");
+    assert!(report.passed(), "{}", report.table());
+    assert!(
+        report.case("fixture.teardown").is_none(),
+        "{}",
+        report.table()
+    );
+    // The File's cases ran inside the needed directory (its expected outputs name the
+    // filled-in path, so a reference left as written would fail `create.outputs`).
+    for case in [
+        "create.outputs",
+        "read.after-create",
+        "diff.update-vs-replace",
+        "delete.then-read",
+    ] {
+        assert_eq!(status(&report, case), Status::Pass, "{}", report.table());
+    }
+
+    // A setup command that fails stops the run, naming it.
+    let mut broken = fixture("local-needs.yaml");
+    broken.setup = vec!["echo no disk >&2; exit 4".into()];
+    let err = Kit::new(PluginCommand::new(vec![
+        support::binary("pulumi-resource-local")
+            .display()
+            .to_string(),
+    ]))
+    .with_fixture(broken)
+    .run(&[])
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("no disk"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_tells_the_providers_refusals_from_lost_calls() {
     let plugin = support::binary("pulumi-resource-local");

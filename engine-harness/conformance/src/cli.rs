@@ -31,7 +31,12 @@ pub enum Format {
 
 /// Proves a Pulumi resource-provider plugin against the protocol, case by case.
 #[derive(Debug, Parser)]
-#[command(name = "engine-harness conformance", version, about)]
+#[command(
+    name = "engine-harness conformance",
+    version,
+    about,
+    after_help = crate::fixture::FORMAT_HELP
+)]
 pub struct Args {
     /// Fixture file (JSON or YAML) with inputs per resource type; without one, inputs are
     /// derived from the plugin's schema where possible.

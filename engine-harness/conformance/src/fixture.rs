@@ -33,6 +33,11 @@
 //!       cancel_within: 10           # seconds
 //!     skip:                         # cases that do not apply, with the reason (optional)
 //!       concurrency: "every Create writes the same file"
+//!   - type: db:index:Table          # an entry that needs an earlier one (by its `name`)
+//!     inputs: {database: "${resources.db.path}", name: "t${N}"}   # `.id` or any output
+//!     needs: [db]                   # implied by the reference; for needs without one
+//! setup: ["mkdir -p data"]          # shell commands before the first case (optional)
+//! teardown: ["rm -rf data"]         # and after the last (optional)
 //! invalid_config:                   # configurations CheckConfig must reject (optional)
 //!   - config: {root: "/no/such/dir"}
 //!     properties: [root]
@@ -49,6 +54,9 @@
 //! `construct.*` cases build it with Construct (using `inputs`, `invalid` and `secrets`) and the
 //! custom-resource cases leave it out.
 //!
+//! Entries that others need are created once, before the first case, with their `inputs`,
+//! and deleted after the last (see [`prerequisites`](crate::prerequisites)).
+//!
 //! In values, `{"$secret": V}` is a secret and `{"$unknown": "number"}` an unknown. In strings,
 //! `${TEMPDIR}` becomes a scratch directory the kit removes afterwards, and (in `resources`)
 //! `${N}` a number of each resource instance's own, such as `path: "${TEMPDIR}/file-${N}.txt"`
@@ -61,6 +69,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::values::{PropertyMap, Value};
+
+/// The fixture format in brief, as `engine-harness conformance --help` shows it.
+pub const FORMAT_HELP: &str = "\
+Fixture format (JSON or YAML; every key optional except a resource's type and inputs):
+  config: {key: value}                 provider configuration (keys without the package)
+  setup: [\"shell command\"]           run before the first case (sh -c, in the scratch dir)
+  teardown: [\"shell command\"]        run after the last case
+  resources:
+    - type: pkg:module:Type            type token
+      name: db                         URN name (default conformance); how others refer to it
+      needs: [other]                   earlier entries (by name) created before, deleted after
+      inputs: {...}                    valid inputs; may use ${resources.other.id} or
+                                       ${resources.other.<output>}
+      outputs: {...}                   expected outputs after Create (a subset)
+      computed: [key]                  outputs unknown in a preview
+      update: {...}  update_outputs: {...}   new inputs that update in place, and the outputs
+      replace: {...}  replace_keys: [key]    new inputs that replace, and what Diff must name
+      invalid: [{inputs: {...}, properties: [key]}]   inputs Check must reject
+      preview: {inputs: {...}, unknown_outputs: [key]}
+      secrets: {inputs: {...}, secret_outputs: [key], update: {...}}
+      partial_init: {type: ..., inputs: {...}}       Create creates but fails to initialise
+      slow_create: {type: ..., inputs: {...}, cancel_within: 10}   Cancel must end it
+      lives_in_state: \"why Read cannot see a Delete\"
+      skip: {case-name: \"why it does not apply\"}
+  invalid_config: [{config: {...}, properties: [key]}]
+  functions:
+    - token: pkg:module:name
+      args: {...}  result: {...}        a call that must succeed, and its result (a subset)
+      invalid: [{args: {...}, properties: [key]}]   arguments it must reject as failures
+Values: {$secret: V} is a secret, {$unknown: number} an unknown. In strings, ${TEMPDIR} is a
+scratch directory removed afterwards and ${N} a number of each resource instance's own.
+The README's \"Conformance fixtures\" section has the details.";
 
 /// A whole fixture file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -78,6 +118,13 @@ pub struct Fixture {
     /// Functions to call with Invoke.
     #[serde(default)]
     pub functions: Vec<FunctionFixture>,
+    /// Shell commands run (with `sh -c`, in the scratch directory when there is one) before
+    /// the first case; a failing one stops the run.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// Shell commands run after the last case (and after the needed resources are deleted).
+    #[serde(default)]
+    pub teardown: Vec<String>,
 }
 
 /// A provider configuration that CheckConfig must reject and Configure must refuse.
@@ -126,9 +173,15 @@ pub struct ResourceFixture {
     /// The type token, `pkg:module:Type`.
     #[serde(rename = "type")]
     pub type_token: String,
-    /// The resource name used in URNs (default `conformance`).
+    /// The resource name used in URNs (default `conformance`); also how later entries refer
+    /// to this one (`needs`, `${resources.<name>.id}`).
     #[serde(default)]
     pub name: Option<String>,
+    /// Earlier entries (by `name`) this one needs: the kit creates them before the first case
+    /// and deletes them after the last (see [`prerequisites`](crate::prerequisites)).
+    /// References `${resources.<name>.<output>}` in this entry's values imply them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
     /// Valid inputs.
     pub inputs: serde_json::Map<String, serde_json::Value>,
     /// Outputs expected after Create (a subset: other outputs may be present).
@@ -266,6 +319,7 @@ impl Fixture {
             r.all_maps()
                 .map_err(|e| format!("resources[{i}] ({}): {e}", r.type_token))?;
         }
+        crate::prerequisites::validate(&fixture)?;
         to_map(&fixture.config, "config").map_err(|e| e.to_string())?;
         if serde_json::Value::Object(fixture.config.clone())
             .to_string()

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::fixture::{Fixture, ResourceFixture};
 use crate::placeholders::Scratch;
 use crate::plugin::PluginCommand;
+use crate::prerequisites::Prerequisites;
 use crate::report::{CaseReport, Report, Status};
 use crate::session::Session;
 
@@ -131,7 +132,7 @@ impl Kit {
         }
         let schema = self.fetch_schema().await;
         let mut fixture = self.fixture.clone().unwrap_or_default();
-        let _scratch = Scratch::substitute(&mut fixture)?;
+        let scratch = Scratch::substitute(&mut fixture)?;
         let mut derived = Vec::new();
         if let (SchemaAnswer::Json(schema), true) = (&schema, fixture.resources.is_empty())
             && let Some(resources) = schema.get("resources").and_then(|r| r.as_object())
@@ -160,6 +161,15 @@ impl Kit {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "provider".into());
+        // Setup commands, and the resources other entries need, before any case.
+        let prerequisites = Prerequisites::prepare(
+            &self.command,
+            &package,
+            self.call_timeout,
+            &mut fixture,
+            scratch.path(),
+        )
+        .await?;
         // The environment the engine gives a plugin: the project, and this package's config.
         let mut kit = self.clone();
         let (config, _) = config_text(&package, &fixture);
@@ -228,6 +238,27 @@ impl Kit {
                 duration: started.elapsed(),
                 findings: rec.findings,
                 notes: rec.notes,
+            });
+        }
+        let problems = prerequisites.finish().await;
+        if !problems.is_empty() {
+            // Not a case of the registry: what the fixture's own clean-up met.
+            report.cases.push(CaseReport {
+                name: "fixture.teardown".into(),
+                description: "the resources other entries needed are deleted and `teardown` runs".into(),
+                status: Status::Fail,
+                duration: Duration::ZERO,
+                findings: problems
+                    .into_iter()
+                    .map(|p| crate::report::Finding {
+                        check: "clean up after the cases".into(),
+                        expected: "every needed resource deleted, every teardown command successful".into(),
+                        actual: p,
+                        fix: "make Delete succeed for the needed resources, or fix the teardown command".into(),
+                        sdk_fix: None,
+                    })
+                    .collect(),
+                notes: Vec::new(),
             });
         }
         Ok(report)

@@ -39,6 +39,7 @@ pub mod fixture;
 pub mod kit;
 pub mod placeholders;
 pub mod plugin;
+pub mod prerequisites;
 mod recorder;
 pub mod report;
 pub mod schema_rules;

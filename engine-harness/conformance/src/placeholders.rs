@@ -16,6 +16,11 @@ pub const INSTANCE: &str = "${N}";
 pub(crate) struct Scratch(#[allow(dead_code)] Option<tempfile::TempDir>);
 
 impl Scratch {
+    /// The scratch directory, when the fixture uses one.
+    pub(crate) fn path(&self) -> Option<&std::path::Path> {
+        self.0.as_ref().map(|d| d.path())
+    }
+
     /// Replaces `${TEMPDIR}` everywhere in `fixture` with a fresh directory (made only when the
     /// fixture uses it).
     pub(crate) fn substitute(fixture: &mut Fixture) -> Result<Scratch, Error> {

@@ -390,7 +390,10 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             news: &config,
         })
         .await;
-    let checked = match checked {
+    let checked = match checked.and_then(|c| {
+        p.autonaming = crate::autonaming::from_project(project)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             p.shutdown(plugin::SHUTDOWN_GRACE).await;

@@ -65,6 +65,26 @@ impl Plugin {
         }
     }
 
+    /// The autonaming proposal Check carries for `urn`: only to a provider that announced
+    /// support, as Pulumi's engine does.
+    fn autonaming_for(
+        &self,
+        urn: &str,
+        seed: &[u8],
+    ) -> Option<pulumirpc::check_request::AutonamingOptions> {
+        let proposal = self.autonaming.as_ref()?.for_resource(urn, seed)?;
+        if !self.supports_autonaming {
+            if proposal.warn_if_no_support {
+                tracing::warn!(
+                    "{urn} has a custom autonaming setting but the `{}` provider does not support autonaming configuration",
+                    self.package
+                );
+            }
+            return None;
+        }
+        Some(proposal.options)
+    }
+
     /// `Check`: returns the checked inputs, or the failures as `property: reason` lines.
     pub async fn check(
         &self,
@@ -87,10 +107,10 @@ impl Plugin {
                 urn: urn.into(),
                 olds: Some(self.send(olds)),
                 news: Some(self.send(news)),
+                autonaming: self.autonaming_for(urn, &seed),
                 random_seed: seed,
                 name: name.into(),
                 r#type: ty.into(),
-                autonaming: None,
             })
             .await
             .map_err(|s| self.call_err(s))?

@@ -50,6 +50,8 @@ impl Plugin {
             accept_secrets: false,
             supports_preview: false,
             config_replaces: Vec::new(),
+            supports_autonaming: false,
+            autonaming: None,
             client,
             process,
         }
@@ -99,6 +101,7 @@ impl Plugin {
                 let r = r.into_inner();
                 self.accept_secrets = r.accept_secrets;
                 self.supports_preview = true;
+                self.supports_autonaming = r.supports_autonaming_configuration;
                 true
             }
             Err(s) if s.code() == Code::Unimplemented => false,
@@ -209,6 +212,7 @@ impl Plugin {
         match resp {
             Ok(r) => {
                 let r = r.into_inner();
+                self.supports_autonaming |= r.supports_autonaming_configuration;
                 if !handshook {
                     self.accept_secrets = r.accept_secrets;
                     self.supports_preview = r.supports_preview;

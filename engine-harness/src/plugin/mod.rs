@@ -157,6 +157,10 @@ pub struct Plugin {
     /// Set when `DiffConfig` says the new provider configuration would replace the provider's
     /// resources (engine-harness reports this but does not replace them).
     pub config_replaces: Vec<String>,
+    /// Whether the provider honours the autonaming proposal in Check.
+    pub supports_autonaming: bool,
+    /// The user's `pulumi:autonaming` configuration, evaluated into each Check's proposal.
+    pub autonaming: Option<std::sync::Arc<crate::autonaming::Autonaming>>,
     client: ProviderClient,
     /// The process, when launched (not attached).
     process: Option<PluginProcess>,

@@ -18,6 +18,42 @@ pub struct CheckRequest {
     pub news: PropertyMap,
     /// Deterministic random bytes, for generating stable names.
     pub random_seed: Vec<u8>,
+    /// The engine's autonaming proposal (from the user's `pulumi:autonaming` configuration),
+    /// sent only to providers that announce support for it; `None`: name as the provider
+    /// always does.
+    pub autonaming: Option<Autonaming>,
+}
+
+/// How the engine asks a resource's physical name to be chosen (Pulumi's `pulumi:autonaming`
+/// configuration, evaluated for one resource).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Autonaming {
+    /// The name the engine proposes (empty with [`AutonamingMode::Disable`]).
+    pub proposed_name: String,
+    /// What the provider may do with it.
+    pub mode: AutonamingMode,
+}
+
+impl Autonaming {
+    /// A proposal of `proposed_name` in `mode`.
+    pub fn new(proposed_name: impl Into<String>, mode: AutonamingMode) -> Self {
+        Autonaming {
+            proposed_name: proposed_name.into(),
+            mode,
+        }
+    }
+}
+
+/// What a provider may do with the engine's proposed name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutonamingMode {
+    /// Use the proposed name, or adapt it to the resource's naming rules.
+    Propose,
+    /// Use the proposed name exactly.
+    Enforce,
+    /// Generate no name: the user must give one.
+    Disable,
 }
 
 /// The checked inputs, or the failures that explain why they are invalid.

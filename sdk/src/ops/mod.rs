@@ -11,7 +11,7 @@ mod diff;
 mod invoke;
 mod schema;
 
-pub use check::{CheckFailure, CheckRequest, CheckResponse};
+pub use check::{Autonaming, AutonamingMode, CheckFailure, CheckRequest, CheckResponse};
 pub use component::{
     CallRequest, CallResponse, ConstructRequest, ConstructResponse, CustomTimeouts, DeploymentInfo,
     ResourceOptions, SELF_ARG,

@@ -133,29 +133,58 @@ pub(crate) fn read_all<T: for<'a> Deserialize<'a>>(
     map: &PropertyMap,
     unknowns_ok: bool,
 ) -> (Option<T>, Vec<ConvertError>) {
+    let lenient = read_lenient(map, unknowns_ok);
+    let complete = lenient.errors.is_empty() && !lenient.has_unknowns;
+    (lenient.value.filter(|_| complete), lenient.errors)
+}
+
+/// What [`read_lenient`] read: every bad property, and the value with a placeholder (an empty
+/// string, zero, `None`, an empty list) in place of each bad or unknown one, when the type
+/// accepts placeholders.
+pub(crate) struct Lenient<T> {
+    /// The value read with placeholders; `None` when even that could not be read.
+    pub value: Option<T>,
+    /// Every bad property, once each.
+    pub errors: Vec<ConvertError>,
+    /// Whether some value was unknown (read as a placeholder, with `unknowns_ok`).
+    pub has_unknowns: bool,
+}
+
+/// Reads `map` as [`read_all`] does, keeping the value read with placeholders.
+pub(crate) fn read_lenient<T: for<'a> Deserialize<'a>>(
+    map: &PropertyMap,
+    unknowns_ok: bool,
+) -> Lenient<T> {
     let mut opts = Options {
         unknowns_as_placeholders: unknowns_ok,
         placeholders: HashSet::new(),
         skipped: HashSet::new(),
     };
+    let has_unknowns = unknowns_ok && map.values().any(PropertyValue::contains_unknowns);
     let mut errors: Vec<ConvertError> = Vec::new();
     for _ in 0..MAX_PASSES {
         match T::deserialize(De::root(Src::Map(map), &opts)) {
             Ok(v) => {
-                let complete = errors.is_empty()
-                    && !(unknowns_ok && map.values().any(PropertyValue::contains_unknowns));
-                return (complete.then_some(v), errors);
+                return Lenient {
+                    value: Some(v),
+                    errors,
+                    has_unknowns,
+                };
             }
             Err(e) => {
                 let e = e.located(String::new);
-                let seen = opts.placeholders.contains(&e.path) || opts.skipped.contains(&e.path);
+                if opts.placeholders.contains(&e.path) || opts.skipped.contains(&e.path) {
+                    // The placeholder itself was refused (a type validating in `try_from`
+                    // refuses the empty value): the property is reported already.
+                    break;
+                }
                 if !errors
                     .iter()
                     .any(|x| x.path == e.path && x.message == e.message)
                 {
                     errors.push(e.clone());
                 }
-                if seen || e.path.is_empty() {
+                if e.path.is_empty() {
                     break;
                 }
                 if e.kind == ConvertErrorKind::UnknownProperty {
@@ -166,7 +195,11 @@ pub(crate) fn read_all<T: for<'a> Deserialize<'a>>(
             }
         }
     }
-    (None, errors)
+    Lenient {
+        value: None,
+        errors,
+        has_unknowns,
+    }
 }
 
 #[cfg(test)]

@@ -83,8 +83,18 @@ impl TestMonitorOptions {
     }
 
     /// Checks and creates custom children of `package` with `provider`.
-    pub fn provider(mut self, package: impl Into<String>, provider: impl ResourceProvider) -> Self {
-        self.provider = Some((package.into(), Arc::new(provider)));
+    pub fn provider(self, package: impl Into<String>, provider: impl ResourceProvider) -> Self {
+        self.shared_provider(package, Arc::new(provider))
+    }
+
+    /// Checks and creates custom children of `package` with a provider shared with the test
+    /// (configured already, for instance).
+    pub fn shared_provider(
+        mut self,
+        package: impl Into<String>,
+        provider: Arc<dyn ResourceProvider>,
+    ) -> Self {
+        self.provider = Some((package.into(), provider));
         self
     }
 }

@@ -11,9 +11,10 @@ use crate::wire::values::join_key;
 /// Nested objects and arrays are compared element by element, so a change deep inside yields a
 /// path such as `rules[1].port` or `tags.env`. Secrets are compared by their values (making a
 /// value secret is not a change); a new value that is unknown is an update. A null property is
-/// the same as an absent one. A change whose top-level property is in `replace_on_changes`, or
-/// any change when `updates_in_place` is false, requires a replace. Paths equal to or under an
-/// entry of `ignore_changes` are left out.
+/// the same as an absent one. A change at or under an entry of `replace_on_changes` (a
+/// property path such as `name`, `columns[0].type`, with `[*]` or `.*` matching any element or
+/// key: `columns[*].type`), or any change when `updates_in_place` is false, requires a replace.
+/// Paths equal to or under an entry of `ignore_changes` are left out.
 ///
 /// ```
 /// use provider_sdk::{PropertyMap, PropertyValue, typed::structural_diff, ops::DiffKind};
@@ -22,6 +23,8 @@ use crate::wire::values::join_key;
 /// let d = structural_diff(&old, &new, &[], true, &[]);
 /// assert_eq!(d.detailed_diff["tags.env"].kind, DiffKind::Update);
 /// assert_eq!(d.diffs, vec!["tags".to_string()]);
+/// let d = structural_diff(&old, &new, &["tags.*"], true, &[]);
+/// assert_eq!(d.detailed_diff["tags.env"].kind, DiffKind::UpdateReplace);
 /// ```
 pub fn structural_diff(
     olds: &PropertyMap,
@@ -30,17 +33,49 @@ pub fn structural_diff(
     updates_in_place: bool,
     ignore_changes: &[String],
 ) -> DiffResponse {
+    let rules = ReplaceRules {
+        replace_on_changes,
+        adds_in_place: &[],
+        updates_in_place,
+    };
+    diff_with_rules(olds, news, &rules, ignore_changes)
+}
+
+/// What makes a change a replacement.
+pub(crate) struct ReplaceRules<'a> {
+    /// Paths (with wildcards) whose changes replace.
+    pub replace_on_changes: &'a [&'a str],
+    /// Paths (with wildcards) under which an added element or key is made in place, even
+    /// when `replace_on_changes` covers it.
+    pub adds_in_place: &'a [&'a str],
+    /// Whether the resource updates in place at all.
+    pub updates_in_place: bool,
+}
+
+/// [`structural_diff`] under `rules`.
+pub(crate) fn diff_with_rules(
+    olds: &PropertyMap,
+    news: &PropertyMap,
+    rules: &ReplaceRules<'_>,
+    ignore_changes: &[String],
+) -> DiffResponse {
     let mut changes = BTreeMap::new();
     diff_maps("", olds, news, &mut changes);
     let detailed = changes
         .into_iter()
         .filter(|(path, _)| !ignore_changes.iter().any(|ic| is_under(path, ic)))
         .map(|(path, kind)| {
-            let top = top_level_name(&path);
-            let replace = !updates_in_place
-                || replace_on_changes
+            let added_in_place = kind == DiffKind::Add
+                && rules
+                    .adds_in_place
                     .iter()
-                    .any(|r| *r == top || is_under(&path, r));
+                    .any(|p| path_matches(&path, p, false));
+            let replace = !rules.updates_in_place
+                || (!added_in_place
+                    && rules
+                        .replace_on_changes
+                        .iter()
+                        .any(|r| path_matches(&path, r, true)));
             let kind = if replace { kind.replacing() } else { kind };
             (path, PropertyDiff::input(kind))
         })
@@ -48,19 +83,81 @@ pub fn structural_diff(
     DiffResponse::from_detailed(detailed)
 }
 
-/// The top-level property name of a path: `a` of `a.b`, `a[0]`; `a.b` of `["a.b"].c`.
-pub(crate) fn top_level_name(path: &str) -> String {
-    if let Some(rest) = path.strip_prefix('[')
-        && let Some(end) = rest.find(']')
-    {
-        return serde_json::from_str::<String>(&rest[..end])
-            .unwrap_or_else(|_| rest[..end].to_string());
+/// One step of a property path: a name or key (`a`, `["a.b"]`) or an index (`[0]`); `*` in a
+/// pattern.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    Key(String),
+    Index(String),
+}
+
+/// The steps of a path such as `rules[1].port`, `tags["a.b"]`, `columns[*].type`; `None` when
+/// it is malformed.
+pub(crate) fn path_steps(path: &str) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    let mut rest = path;
+    let mut first = true;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('[') {
+            if let Some(quoted) = after.strip_prefix('"') {
+                // A quoted key: up to the closing quote that is not escaped.
+                let mut end = None;
+                let mut escaped = false;
+                for (i, c) in quoted.char_indices() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => {
+                            end = Some(i);
+                            break;
+                        }
+                        _ => escaped = false,
+                    }
+                }
+                let end = end?;
+                let key: String = serde_json::from_str(&format!("\"{}\"", &quoted[..end])).ok()?;
+                steps.push(Step::Key(key));
+                rest = quoted[end + 1..].strip_prefix(']')?;
+            } else {
+                let end = after.find(']')?;
+                let index = &after[..end];
+                if index != "*" && index.parse::<usize>().is_err() {
+                    return None;
+                }
+                steps.push(Step::Index(index.to_string()));
+                rest = &after[end + 1..];
+            }
+        } else {
+            let name = if first { rest } else { rest.strip_prefix('.')? };
+            let end = name.find(['.', '[']).unwrap_or(name.len());
+            if end == 0 {
+                return None;
+            }
+            steps.push(Step::Key(name[..end].to_string()));
+            rest = &name[end..];
+        }
+        first = false;
     }
-    path[..path.find(['.', '[']).unwrap_or(path.len())].to_string()
+    (!steps.is_empty()).then_some(steps)
+}
+
+/// Whether `path` is matched by `pattern` (`*` matching any one key or index): equal to it,
+/// or (with `under`) below it.
+pub(crate) fn path_matches(path: &str, pattern: &str, under: bool) -> bool {
+    let (Some(path), Some(pattern)) = (path_steps(path), path_steps(pattern)) else {
+        return false;
+    };
+    if pattern.len() > path.len() || (!under && pattern.len() != path.len()) {
+        return false;
+    }
+    pattern.iter().zip(&path).all(|(p, s)| match (p, s) {
+        (Step::Key(p), Step::Key(s)) | (Step::Index(p), Step::Index(s)) => p == "*" || p == s,
+        (Step::Key(p), Step::Index(_)) => p == "*",
+        (Step::Index(p), Step::Key(_)) => p == "*",
+    })
 }
 
 /// Whether `path` is `prefix` or lies under it.
-fn is_under(path: &str, prefix: &str) -> bool {
+pub(crate) fn is_under(path: &str, prefix: &str) -> bool {
     path == prefix
         || path
             .strip_prefix(prefix)
@@ -232,6 +329,57 @@ mod tests {
         assert_eq!(
             structural_diff(&old, &old, &[], true, &[]).changes,
             DiffChanges::None
+        );
+    }
+
+    #[test]
+    fn paths_and_wildcards() {
+        assert_eq!(
+            path_steps(r#"a.b[2]["x.y"].c"#).unwrap(),
+            vec![
+                Step::Key("a".into()),
+                Step::Key("b".into()),
+                Step::Index("2".into()),
+                Step::Key("x.y".into()),
+                Step::Key("c".into())
+            ]
+        );
+        assert!(path_steps("a..b").is_none());
+        assert!(path_steps("a[x]").is_none());
+        assert!(path_matches("columns[3].type", "columns[*].type", true));
+        assert!(path_matches("columns[3].type", "columns", true));
+        assert!(!path_matches("columns[3]", "columns[*].type", true));
+        assert!(path_matches("tags.env", "tags.*", true));
+        assert!(!path_matches("columns[3].type", "columns[*]", false));
+        assert!(path_matches("columns[3]", "columns[*]", false));
+    }
+
+    #[test]
+    fn appends_in_place_else_replace() {
+        let cols = |names: &[&str]| {
+            map(vec![(
+                "columns",
+                PropertyValue::Array(names.iter().map(|n| (*n).into()).collect()),
+            )])
+        };
+        let rules = ReplaceRules {
+            replace_on_changes: &["columns"],
+            adds_in_place: &["columns[*]"],
+            updates_in_place: true,
+        };
+        let appended = diff_with_rules(&cols(&["a", "b"]), &cols(&["a", "b", "c"]), &rules, &[]);
+        assert_eq!(appended.detailed_diff["columns[2]"].kind, DiffKind::Add);
+        assert!(appended.replaces.is_empty());
+        let changed = diff_with_rules(&cols(&["a", "b"]), &cols(&["a", "x"]), &rules, &[]);
+        assert_eq!(
+            changed.detailed_diff["columns[1]"].kind,
+            DiffKind::UpdateReplace
+        );
+        assert_eq!(changed.replaces, vec!["columns".to_string()]);
+        let removed = diff_with_rules(&cols(&["a", "b"]), &cols(&["a"]), &rules, &[]);
+        assert_eq!(
+            removed.detailed_diff["columns[1]"].kind,
+            DiffKind::DeleteReplace
         );
     }
 }

@@ -62,6 +62,7 @@ pub(super) async fn read_from_id<R: Resource>(
     req: ReadRequest,
     hint: PropertyMap,
     state_error: Option<ConvertError>,
+    marks: Marks<'_>,
 ) -> Result<ReadResponse> {
     if !R::CAPABILITIES.import {
         return Err(match state_error {
@@ -95,15 +96,7 @@ pub(super) async fn read_from_id<R: Resource>(
             "the import of a `{}` returned an empty id; return `None` when nothing has the id",
             req.type_token
         ))),
-        Some(found) => found_response(found, &hint, None, marks::<R>()),
-    }
-}
-
-/// The marks of `R`, as the rest of the typed layer applies them.
-fn marks<R: Resource>() -> Marks {
-    Marks {
-        secret: R::SECRET_OUTPUTS,
-        plain: R::PLAIN_OUTPUTS,
+        Some(found) => found_response(found, &hint, None, marks),
     }
 }
 
@@ -114,7 +107,7 @@ pub(super) fn found_response<I: Data, O: Data>(
     found: ReadResult<I, O>,
     inputs_before: &PropertyMap,
     state_before: Option<&PropertyMap>,
-    marks: Marks,
+    marks: Marks<'_>,
 ) -> Result<ReadResponse> {
     let bad = |what: &str, e: ConvertError| Error::InvalidRequest(format!("{what}: {e}"));
     let inputs =

@@ -49,6 +49,28 @@
 //! [`Resource::PLAIN_OUTPUTS`] (outputs that never derive from a secret, such as a version or
 //! a creation time) skip rules 3 and 4.
 //!
+//! An output can also say exactly which inputs it derives from, with a field attribute
+//! ([`DERIVED_FROM_SCHEMA_KEY`], checked by [`ProviderBuilder::build`]); rules 3 and 4 are then
+//! replaced by "secret exactly when one of those inputs is":
+//!
+//! ```
+//! # use schemars::JsonSchema; use serde::{Deserialize, Serialize};
+//! /// A database.
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! struct DatabaseState {
+//!     /// The file it lives in.
+//!     file: String,
+//!     /// The encryption key.
+//!     key: Option<String>,
+//!     /// The absolute path: secret when `file` is, plain when only `key` is secret.
+//!     #[schemars(extend("x-derived-from" = ["file"]))]
+//!     path: String,
+//!     /// The engine's version: never secret.
+//!     #[schemars(extend("x-derived-from" = []))]
+//!     version: String,
+//! }
+//! ```
+//!
 //! # Example
 //!
 //! ```
@@ -116,6 +138,7 @@
 //!
 //! Authors need `serde` (with `derive`) and `schemars` as dependencies for the derives.
 
+mod autoname;
 pub mod component;
 mod diff;
 mod import;
@@ -127,6 +150,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use autoname::Autoname;
 pub use component::{Child, Component, ComponentContext, Method, MethodContext};
 pub use diff::structural_diff;
 pub use import::ImportArgs;
@@ -137,6 +161,12 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ops::{CheckFailure, DiffResponse};
 use crate::value::{PropertyMap, PropertyValue};
+
+/// The schema extension with which an output field declares the inputs it derives from:
+/// `#[schemars(extend("x-derived-from" = ["file"]))]` on a field of `Outputs`. Such an output
+/// is secret exactly when one of those inputs (or its own same-named input) holds a secret;
+/// `[]` says it derives from no input. See [secret propagation](self#secret-propagation).
+pub const DERIVED_FROM_SCHEMA_KEY: &str = "x-derived-from";
 
 /// What a type used as inputs, outputs, arguments or configuration must be able to do.
 pub trait Data: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {}
@@ -160,8 +190,10 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static> Data 
 /// | [`import`](Resource::import) | the resource cannot be imported: a Read without a recorded state is an [`Error::NotImportable`] naming its type, and the schema's description has no Import section |
 /// | [`IMPORT_ID`](Resource::IMPORT_ID) | the schema's Import section calls the id just "its id" |
 /// | [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) | no property forces a replace (when `update` is defined) |
+/// | [`ADDS_IN_PLACE`](Resource::ADDS_IN_PLACE) | an addition under a `REPLACE_ON_CHANGES` path replaces too |
 /// | [`SECRET_OUTPUTS`](Resource::SECRET_OUTPUTS) | outputs are secret by the [propagation rule](self#secret-propagation) and [`Secret<T>`](crate::Secret) fields |
 /// | [`PLAIN_OUTPUTS`](Resource::PLAIN_OUTPUTS) | every computed output becomes secret when any input is |
+/// | [`AUTONAME`](Resource::AUTONAME) | no input is filled in by Check |
 /// | [`DELETE_BEFORE_REPLACE`](Resource::DELETE_BEFORE_REPLACE) = `false` | a replacement is created before the old resource is deleted |
 /// | [`delete`](Resource::delete) | deleting only removes the resource from the state |
 /// | [`check`](Resource::check) | inputs that deserialize are valid |
@@ -217,9 +249,19 @@ pub trait Resource: Send + Sync + 'static {
     #[doc(hidden)]
     const CAPABILITIES: Capabilities = Capabilities::UNDECLARED;
 
-    /// Input properties (top-level names, as serialized) whose change replaces the resource.
-    /// They are marked `replaceOnChanges` in the schema. Checked by [`ProviderBuilder::build`].
+    /// Input property paths whose change replaces the resource: top-level names as serialized
+    /// (`name`), or paths into them (`columns[0].type`), where `[*]` and `.*` match any element
+    /// or key (`columns[*].type`, `tags.*`). A change at or under a path replaces; other
+    /// changes update in place. Top-level names are marked `replaceOnChanges` in the schema.
+    /// Checked by [`ProviderBuilder::build`].
     const REPLACE_ON_CHANGES: &'static [&'static str] = &[];
+
+    /// Paths (as in [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES)) where an *added*
+    /// element or key is made in place even though a `REPLACE_ON_CHANGES` path covers it:
+    /// "append in place, replace on any other change" is
+    /// `REPLACE_ON_CHANGES = &["columns"]` with `ADDS_IN_PLACE = &["columns[*]"]`, no custom
+    /// `diff` needed. Checked by [`ProviderBuilder::build`].
+    const ADDS_IN_PLACE: &'static [&'static str] = &[];
 
     /// Output properties that are always secret (marked `secret` in the schema), for outputs
     /// whose type is not [`Secret<T>`](crate::Secret). Checked by [`ProviderBuilder::build`].
@@ -233,8 +275,17 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Whether a replacement must delete the old resource before creating the new one (for
     /// resources whose identity, such as a file path, cannot exist twice). When `false` (the
-    /// default), the engine creates the replacement first.
+    /// default), the engine creates the replacement first. It applies to every diff that asks
+    /// for a replacement, a custom [`diff`](Resource::diff)'s included: the SDK sets
+    /// `delete_before_replace` on the diff after the author's `diff` returns, so a custom diff
+    /// need not (and a custom diff may set it itself when it is `false` here).
     const DELETE_BEFORE_REPLACE: bool = false;
+
+    /// The input that is the resource's physical name, made up when the program does not set
+    /// it: the logical name plus a random suffix kept stable across updates, or the name the
+    /// engine proposes under the user's `pulumi:autonaming` configuration. See [`Autoname`].
+    /// Checked by [`ProviderBuilder::build`].
+    const AUTONAME: Option<Autoname> = None;
 
     /// What the id given to [`import`](Resource::import) is, for the schema's Import section
     /// (such as "the file's absolute path"). Unused when `import` is not defined.
@@ -291,9 +342,15 @@ pub trait Resource: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The author's own validation, after the inputs deserialized without error. It may also
-    /// normalize `inputs` (fill defaults); the changed inputs are what the engine records.
-    /// Called only when every input is known (not during a preview with unknown inputs).
+    /// The author's own validation. It may also normalize `inputs` (fill defaults); the
+    /// changed inputs are what the engine records. Called only when every input is known
+    /// (not during a preview with unknown inputs).
+    ///
+    /// Check runs in one round: when some properties fail to deserialize, this still runs,
+    /// on inputs where each of those holds a placeholder (empty string, zero, `None`, empty
+    /// list), and its failures are reported together with the SDK's. Failures at or under a
+    /// property that did not deserialize are dropped (it is reported already), and so is a
+    /// normalization (the engine records nothing until the inputs are valid).
     ///
     /// A [`CheckFailure`] carries the property's path and the reason; the engine shows both
     /// (`key: must not be empty`), so the reason should not repeat the property name.
@@ -301,9 +358,13 @@ pub trait Resource: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// A custom diff. `args.default` holds the structural diff; return it, or another.
-    /// When the resource does not define `update`, every change in the returned diff is
-    /// turned into a replace.
+    /// A custom diff. `args.default` holds the structural diff (with
+    /// [`REPLACE_ON_CHANGES`](Resource::REPLACE_ON_CHANGES) and
+    /// [`ADDS_IN_PLACE`](Resource::ADDS_IN_PLACE) applied); return it, or another. After it
+    /// returns, the SDK applies two rules: when the resource does not define `update`, every
+    /// change is turned into a replace; when
+    /// [`DELETE_BEFORE_REPLACE`](Resource::DELETE_BEFORE_REPLACE) is `true` and the diff
+    /// replaces, `delete_before_replace` is set.
     async fn diff(
         &self,
         _ctx: &Context,
@@ -360,7 +421,7 @@ impl Capabilities {
 /// A provider function (`Invoke`): typed arguments in, a typed result out.
 ///
 /// ```
-/// use provider_sdk::{async_trait, Context, Result, typed::Function};
+/// use provider_sdk::{async_trait, ops::CheckFailure, Context, Result, typed::Function};
 /// /// Adds two numbers.
 /// struct Add;
 /// /// The sum's terms.
@@ -373,6 +434,10 @@ impl Capabilities {
 /// impl Function for Add {
 ///     type Args = Terms;
 ///     type Output = Sum;
+///     // Arguments that parse but are invalid are failures naming the argument.
+///     async fn check(&self, _ctx: &Context, args: &Terms) -> Result<Vec<CheckFailure>> {
+///         Ok(if args.b < 0 { vec![CheckFailure::new("b", "must not be negative")] } else { vec![] })
+///     }
 ///     async fn call(&self, _ctx: &Context, args: Terms) -> Result<Sum> {
 ///         Ok(Sum { sum: args.a + args.b })
 ///     }
@@ -385,7 +450,18 @@ pub trait Function: Send + Sync + 'static {
     /// The result (an object).
     type Output: Data;
 
+    /// The author's validation of arguments that deserialized: each [`CheckFailure`] names
+    /// an argument (`sql`) and says what is wrong (`must be a SELECT statement`). Failures
+    /// make the call answer with `failures` (what the engine and the kit expect), and `call`
+    /// does not run. Arguments that failed to deserialize are reported already, and this
+    /// runs on the rest in the same round (see [`Resource::check`]).
+    async fn check(&self, _ctx: &Context, _args: &Self::Args) -> Result<Vec<CheckFailure>> {
+        Ok(Vec::new())
+    }
+
     /// Runs the function. Bad arguments never reach it: they are reported per property.
+    /// Returning [`Error::InvalidInputs`] is the same as failing [`check`](Function::check):
+    /// the engine gets the failures, each naming its argument, rather than an error.
     async fn call(&self, ctx: &Context, args: Self::Args) -> Result<Self::Output>;
 }
 

@@ -8,18 +8,19 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::component::Components;
+use super::diff::{ReplaceRules, Step, diff_with_rules, is_under, path_steps};
 use super::import;
-use super::schema::{SchemaBuilder, property_kinds};
-use super::secrets::{Marks, propagate};
+use super::schema::{SchemaBuilder, property_extensions, property_kinds};
+use super::secrets::{Marks, Sources, propagate};
 use super::{
     CreateArgs, DeleteArgs, DiffArgs, Function, PreviewArgs, PreviewOutputs, ProviderConfig,
-    ReadArgs, Resource, UpdateArgs, structural_diff,
+    ReadArgs, Resource, UpdateArgs,
 };
 use crate::context::{ConfigSlot, Context};
 use crate::error::{Error, MissingKey, Result};
 use crate::ops::*;
 use crate::provider::ResourceProvider;
-use crate::serde_bridge::{self, ConvertError, ConvertErrorKind, read_all};
+use crate::serde_bridge::{self, ConvertError, ConvertErrorKind, read_all, read_lenient};
 use crate::value::{PropertyMap, PropertyValue, UnknownKind};
 
 /// Why [`ProviderBuilder::build`] refused the registrations.
@@ -53,9 +54,13 @@ pub enum BuildError {
     /// A method's token or component is wrong (the message says how).
     #[error("{0}")]
     BadMethod(String),
+    /// A declaration on a resource's types is malformed (the message says which and how).
+    #[error("{0}")]
+    BadDeclaration(String),
 }
 
-/// A property list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`) names a
+/// A property list (`REPLACE_ON_CHANGES`, `SECRET_OUTPUTS`, `PLAIN_OUTPUTS`, an output's
+/// `x-derived-from`) names a
 /// property the resource does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -250,9 +255,10 @@ impl std::fmt::Debug for TypedProvider {
 }
 
 impl TypedProvider {
-    /// The package schema derived from the registered types (what `GetSchema` returns).
-    pub fn schema(&self) -> &Value {
-        &self.schema
+    /// The package schema derived from the registered types (what `GetSchema` returns), as
+    /// a value of its own: `provider().schema()` needs no binding for the provider.
+    pub fn schema(&self) -> Value {
+        self.schema.clone()
     }
 
     /// The package name.
@@ -329,6 +335,17 @@ pub(super) fn failures_of(errors: Vec<ConvertError>) -> Vec<CheckFailure> {
                 e.path.clone()
             };
             CheckFailure::new(property, e.message)
+        })
+        .collect()
+}
+
+/// The author's failures, without those at or under a property that did not deserialize
+/// (its value was a placeholder, and it is reported already).
+pub(super) fn beside(own: Vec<CheckFailure>, bad: &[String]) -> Vec<CheckFailure> {
+    own.into_iter()
+        .filter(|f| {
+            !bad.iter()
+                .any(|b| !b.is_empty() && is_under(&f.property, b))
         })
         .collect()
 }
@@ -416,6 +433,12 @@ impl ResourceProvider for TypedProvider {
         Ok(GetSchemaResponse::new(self.schema.to_string()))
     }
 
+    fn supports_autonaming(&self) -> bool {
+        // The typed layer honours the engine's proposal for every resource with an
+        // `AUTONAME`; a provider without one names nothing, which honours it trivially.
+        true
+    }
+
     async fn construct(&self, ctx: &Context, req: ConstructRequest) -> Result<ConstructResponse> {
         let ctx = &ctx.with_config_slot(self.config_slot.as_ref());
         self.components.construct(ctx, req, &self.package).await
@@ -474,13 +497,29 @@ struct Registered<R> {
     output_names: Arc<[String]>,
     /// Input property names.
     inputs: BTreeSet<String>,
+    /// The inputs each output derives from, for outputs that declare it.
+    sources: Sources,
+    /// Declarations of sources that are not lists of names, for `validate`.
+    bad_sources: Vec<String>,
 }
 
 impl<R: Resource> Registered<R> {
     fn new(resource: R) -> Self {
         let outputs = property_kinds::<R::Outputs>();
+        let mut sources = Sources::new();
+        let mut bad_sources = Vec::new();
+        for (output, value) in property_extensions::<R::Outputs>(super::DERIVED_FROM_SCHEMA_KEY) {
+            match serde_json::from_value::<Vec<String>>(value) {
+                Ok(names) => {
+                    sources.insert(output, names);
+                }
+                Err(_) => bad_sources.push(output),
+            }
+        }
         Registered {
             resource,
+            sources,
+            bad_sources,
             output_names: outputs.iter().map(|(n, _)| n.clone()).collect(),
             outputs,
             inputs: property_kinds::<R::Inputs>()
@@ -530,26 +569,48 @@ impl<R: Resource> Registered<R> {
             raw_inputs: inputs.clone(),
         };
         let outputs = self.resource.preview(ctx, args).await?.into_map();
-        Ok(propagate(outputs, inputs, state, Self::MARKS))
+        Ok(propagate(outputs, inputs, state, self.marks()))
     }
 
-    const MARKS: Marks = Marks {
-        secret: R::SECRET_OUTPUTS,
-        plain: R::PLAIN_OUTPUTS,
-    };
+    fn marks(&self) -> Marks<'_> {
+        Marks {
+            secret: R::SECRET_OUTPUTS,
+            plain: R::PLAIN_OUTPUTS,
+            sources: Some(&self.sources),
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl<R: Resource> ErasedResource for Registered<R> {
-    async fn check(&self, ctx: &Context, req: CheckRequest) -> Result<CheckResponse> {
-        let (typed, errors) = read_all::<R::Inputs>(&req.news, true);
-        let mut failures = failures_of(errors);
-        let Some(mut inputs) = typed else {
+    async fn check(&self, ctx: &Context, mut req: CheckRequest) -> Result<CheckResponse> {
+        let mut failures = Vec::new();
+        if let Some(autoname) = &R::AUTONAME {
+            // The physical name is an input like any other once chosen: recorded, diffed,
+            // and kept on the next update (from `olds`).
+            match autoname.choose(&req) {
+                Ok(Some(name)) => {
+                    req.news.insert(autoname.property.to_string(), name.into());
+                }
+                Ok(None) => {}
+                Err(failure) => failures.push(failure),
+            }
+        }
+        let read = read_lenient::<R::Inputs>(&req.news, true);
+        failures.extend(failures_of(read.errors.clone()));
+        let (Some(mut inputs), false) = (read.value, read.has_unknowns) else {
             return Ok(CheckResponse::invalid(req.news, failures));
         };
+        // One round: the author's check runs on what did parse, and its failures about
+        // properties that did not (placeholders) are dropped.
+        let bad: Vec<String> = read.errors.iter().map(|e| e.path.clone()).collect();
         let before =
             serde_bridge::to_property_map(&inputs).map_err(|e| bad_request("the inputs", e))?;
-        failures.extend(self.resource.check(ctx, &mut inputs).await?);
+        let own = self.resource.check(ctx, &mut inputs).await?;
+        failures.extend(beside(own, &bad));
+        if !bad.is_empty() {
+            return Ok(CheckResponse::invalid(req.news, failures));
+        }
         let after = serde_bridge::to_property_map(&inputs)
             .map_err(|e| bad_request("the checked inputs", e))?;
         if before == after {
@@ -572,13 +633,12 @@ impl<R: Resource> ErasedResource for Registered<R> {
 
     async fn diff(&self, ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
         let olds = self.old_inputs(&req.old_inputs, &req.olds);
-        let default = structural_diff(
-            &olds,
-            &req.news,
-            R::REPLACE_ON_CHANGES,
-            R::CAPABILITIES.update,
-            &req.ignore_changes,
-        );
+        let rules = ReplaceRules {
+            replace_on_changes: R::REPLACE_ON_CHANGES,
+            adds_in_place: R::ADDS_IN_PLACE,
+            updates_in_place: R::CAPABILITIES.update,
+        };
+        let default = diff_with_rules(&olds, &req.news, &rules, &req.ignore_changes);
         let args = DiffArgs {
             id: req.id,
             urn: req.urn,
@@ -633,7 +693,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             .map_err(|e| bad_request("the outputs of Create", e))?;
         Ok(CreateResponse::new(
             created.id,
-            propagate(outputs, &req.properties, None, Self::MARKS),
+            propagate(outputs, &req.properties, None, self.marks()),
         ))
     }
 
@@ -642,13 +702,28 @@ impl<R: Resource> ErasedResource for Registered<R> {
         // Without a recorded state (an import, a `get`, a pending create's inputs) the
         // resource is read from its id alone.
         if req.properties.is_empty() {
-            return import::read_from_id(&self.resource, ctx, req, recorded_inputs, None).await;
+            return import::read_from_id(
+                &self.resource,
+                ctx,
+                req,
+                recorded_inputs,
+                None,
+                self.marks(),
+            )
+            .await;
         }
         let state = match serde_bridge::from_property_map(&req.properties) {
             Ok(state) => state,
             Err(e) => {
-                return import::read_from_id(&self.resource, ctx, req, recorded_inputs, Some(e))
-                    .await;
+                return import::read_from_id(
+                    &self.resource,
+                    ctx,
+                    req,
+                    recorded_inputs,
+                    Some(e),
+                    self.marks(),
+                )
+                .await;
             }
         };
         if !R::CAPABILITIES.read {
@@ -669,7 +744,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             Err(e) => Err(e),
             Ok(None) => Ok(ReadResponse::gone()),
             Ok(Some(found)) => {
-                import::found_response(found, &recorded_inputs, Some(&req.properties), Self::MARKS)
+                import::found_response(found, &recorded_inputs, Some(&req.properties), self.marks())
             }
         }
     }
@@ -706,7 +781,7 @@ impl<R: Resource> ErasedResource for Registered<R> {
             outputs,
             &req.news,
             Some(&req.olds),
-            Self::MARKS,
+            self.marks(),
         )))
     }
 
@@ -731,13 +806,27 @@ impl<R: Resource> ErasedResource for Registered<R> {
             return Err(BuildError::NotMarked(token.to_string()));
         }
         let inputs: Vec<String> = self.inputs.iter().cloned().collect();
-        check_names(
-            token,
-            "REPLACE_ON_CHANGES",
-            "input",
-            R::REPLACE_ON_CHANGES,
-            &inputs,
-        )?;
+        if let Some(autoname) = &R::AUTONAME {
+            check_names(token, "AUTONAME", "input", &[autoname.property], &inputs)?;
+        }
+        for (list, paths) in [
+            ("REPLACE_ON_CHANGES", R::REPLACE_ON_CHANGES),
+            ("ADDS_IN_PLACE", R::ADDS_IN_PLACE),
+        ] {
+            let mut tops = Vec::new();
+            for path in paths {
+                match path_steps(path).and_then(|steps| steps.into_iter().next()) {
+                    Some(Step::Key(top)) if top != "*" => tops.push(top),
+                    _ => {
+                        return Err(BuildError::BadDeclaration(format!(
+                            "resource `{token}`: `{list}` holds `{path}`, which is not a property path; write `name`, `columns[0].type`, `columns[*].type` or `tags.*` (properties as serialized)"
+                        )));
+                    }
+                }
+            }
+            let tops: Vec<&str> = tops.iter().map(String::as_str).collect();
+            check_names(token, list, "input", &tops, &inputs)?;
+        }
         check_names(
             token,
             "SECRET_OUTPUTS",
@@ -751,7 +840,24 @@ impl<R: Resource> ErasedResource for Registered<R> {
             "output",
             R::PLAIN_OUTPUTS,
             &self.output_names,
-        )
+        )?;
+        if let Some(output) = self.bad_sources.first() {
+            return Err(BuildError::BadDeclaration(format!(
+                "resource `{token}`: output `{output}` declares `{key}` with something other than a list of input names; write `#[schemars(extend(\"{key}\" = [\"input\", ...]))]`",
+                key = super::DERIVED_FROM_SCHEMA_KEY
+            )));
+        }
+        for names in self.sources.values() {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            check_names(
+                token,
+                super::DERIVED_FROM_SCHEMA_KEY,
+                "input",
+                &names,
+                &inputs,
+            )?;
+        }
+        Ok(())
     }
 
     fn schema(&self, builder: &mut SchemaBuilder) -> Value {
@@ -795,11 +901,21 @@ struct RegisteredFunction<F>(F);
 #[async_trait::async_trait]
 impl<F: Function> ErasedFunction for RegisteredFunction<F> {
     async fn invoke(&self, ctx: &Context, req: InvokeRequest) -> Result<InvokeResponse> {
-        let (typed, errors) = read_all::<F::Args>(&req.args, false);
-        let Some(args) = typed else {
-            return Ok(InvokeResponse::invalid(failures_of(errors)));
+        let read = read_lenient::<F::Args>(&req.args, false);
+        let mut failures = failures_of(read.errors.clone());
+        let Some(args) = read.value else {
+            return Ok(InvokeResponse::invalid(failures));
         };
-        let output = self.0.call(ctx, args).await?;
+        let bad: Vec<String> = read.errors.iter().map(|e| e.path.clone()).collect();
+        failures.extend(beside(self.0.check(ctx, &args).await?, &bad));
+        if !failures.is_empty() {
+            return Ok(InvokeResponse::invalid(failures));
+        }
+        let output = match self.0.call(ctx, args).await {
+            // Arguments refused by the call itself are failures too, as the engine expects.
+            Err(Error::InvalidInputs(failures)) => return Ok(InvokeResponse::invalid(failures)),
+            other => other?,
+        };
         let result = serde_bridge::to_property_map(&output)
             .map_err(|e| bad_request("the function's result", e))?;
         Ok(InvokeResponse::ok(propagate(

@@ -279,6 +279,33 @@ fn enum_values(def: &Value) -> Option<Vec<Value>> {
 
 /// The top-level properties of `T` with the kind of unknown that stands for each in a preview.
 pub(crate) fn property_kinds<T: JsonSchema>() -> Vec<(String, UnknownKind)> {
+    top_level_properties::<T>()
+        .into_iter()
+        .map(|(name, _, prop)| {
+            let kind = match prop.get("type").and_then(Value::as_str) {
+                Some("boolean") => UnknownKind::Bool,
+                Some("integer" | "number") => UnknownKind::Number,
+                Some("array") => UnknownKind::Array,
+                Some("object") => UnknownKind::Object,
+                _ => UnknownKind::Any,
+            };
+            (name, kind)
+        })
+        .collect()
+}
+
+/// The top-level properties of `T` that carry the schema extension `key` (set with
+/// `#[schemars(extend("key" = ...))]` on the field), with its value.
+pub(crate) fn property_extensions<T: JsonSchema>(key: &str) -> Vec<(String, Value)> {
+    top_level_properties::<T>()
+        .into_iter()
+        .filter_map(|(name, raw, _)| raw.get(key).map(|v| (name, v.clone())))
+        .collect()
+}
+
+/// The top-level properties of `T` (flattened structs included): each name with its schema as
+/// written and as resolved (`$ref` followed, `null` alternatives removed).
+fn top_level_properties<T: JsonSchema>() -> Vec<(String, Value, Value)> {
     let generator = SchemaGenerator::default();
     let root = generator.into_root_schema_for::<T>().to_value();
     let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
@@ -301,15 +328,8 @@ pub(crate) fn property_kinds<T: JsonSchema>() -> Vec<(String, UnknownKind)> {
             .into_iter()
             .flatten()
         {
-            let prop = strip_null(&resolve(&strip_null(prop)));
-            let kind = match prop.get("type").and_then(Value::as_str) {
-                Some("boolean") => UnknownKind::Bool,
-                Some("integer" | "number") => UnknownKind::Number,
-                Some("array") => UnknownKind::Array,
-                Some("object") => UnknownKind::Object,
-                _ => UnknownKind::Any,
-            };
-            out.push((name.clone(), kind));
+            let resolved = strip_null(&resolve(&strip_null(prop)));
+            out.push((name.clone(), prop.clone(), resolved));
         }
         for part in schema
             .get("allOf")

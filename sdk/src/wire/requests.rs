@@ -82,6 +82,16 @@ pub(crate) fn check_request(r: pb::CheckRequest) -> Result<CheckRequest, Status>
         name: r.name,
         type_token: r.r#type,
         random_seed: r.random_seed,
+        autonaming: r.autonaming.map(|a| {
+            use pb::check_request::autonaming_options::Mode;
+            let mode = match Mode::try_from(a.mode) {
+                Ok(Mode::Enforce) => AutonamingMode::Enforce,
+                Ok(Mode::Disable) => AutonamingMode::Disable,
+                // An unknown mode (a newer engine) is taken as the least binding.
+                _ => AutonamingMode::Propose,
+            };
+            Autonaming::new(a.proposed_name, mode)
+        }),
     })
 }
 

@@ -172,19 +172,27 @@ pub(super) async fn functions(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
             );
             match s.invoke(&f.token, &args).await {
                 Err(e) if s.plugin.exited().is_some() => {
-                    rec.findings.push(e.finding(check, "answer invalid arguments with failures, never exit"));
+                    rec.findings.push(
+                        e.finding(check, "answer invalid arguments with failures, never exit"),
+                    );
                     return Ok(());
                 }
-                Err(e) => rec.findings.push(e.finding(
-                    check,
-                    "report invalid arguments as `failures` in the InvokeResponse, naming each property",
-                )),
-                Ok(Checked { failures, .. }) if failures.is_empty() => rec.fail(
-                    check,
-                    format!("failures naming {:?}", bad.properties),
-                    "no failures: Invoke accepted them",
-                    "validate the arguments and report each bad one as a failure",
-                ),
+                Err(e) => {
+                    rec.findings.push(e.finding(
+                        check,
+                        "report invalid arguments as `failures` in the InvokeResponse, naming each property",
+                    ));
+                    rec.sdk_fix(FUNCTION_CHECK_FIX);
+                }
+                Ok(Checked { failures, .. }) if failures.is_empty() => {
+                    rec.fail(
+                        check,
+                        format!("failures naming {:?}", bad.properties),
+                        "no failures: Invoke accepted them",
+                        "validate the arguments and report each bad one as a failure",
+                    );
+                    rec.sdk_fix(FUNCTION_CHECK_FIX);
+                }
                 Ok(Checked { failures, .. }) => {
                     for prop in unnamed(&bad.properties, &failures) {
                         rec.fail(
@@ -200,3 +208,6 @@ pub(super) async fn functions(ctx: &Ctx, rec: &mut Rec) -> CaseResult {
     }
     Ok(())
 }
+
+/// How a function built on provider-sdk reports arguments that parse but are invalid.
+const FUNCTION_CHECK_FIX: &str = "implement `Function::check` and return one `CheckFailure::new(\"<argument>\", \"<what is wrong>\")` per bad argument (or return `Err(Error::InvalidInputs(failures))` from `call`); the SDK sends them as the InvokeResponse's failures";

@@ -103,7 +103,8 @@
 //!     .component("notes:index:Pair", Pair)
 //!     .build()
 //!     .unwrap();
-//! let pair = &provider.schema()["resources"]["notes:index:Pair"];
+//! let schema = provider.schema();
+//! let pair = &schema["resources"]["notes:index:Pair"];
 //! assert_eq!(pair["isComponent"], true);
 //! assert_eq!(pair["requiredInputs"], serde_json::json!(["first", "second"]));
 //! ```
