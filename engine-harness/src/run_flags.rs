@@ -42,7 +42,7 @@ pub struct RunFlags {
     /// `up`: do not show a preview first (this engine never does: accepted for Pulumi's scripts).
     #[arg(long, short = 'f')]
     skip_preview: bool,
-    /// A message for this update (recorded in the stack's history, shown by `stack ls`).
+    /// A message for this update (recorded in `<state dir>/<stack>.history.jsonl`).
     #[arg(long, short = 'm')]
     message: Option<String>,
 }
