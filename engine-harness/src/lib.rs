@@ -29,6 +29,7 @@
 //! ```
 
 pub mod autonaming;
+pub mod config_path;
 pub mod deploy;
 pub mod display;
 pub mod engine_service;

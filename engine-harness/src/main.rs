@@ -168,16 +168,25 @@ enum ConfigAction {
         /// Encrypt the value with the stack's passphrase (`secure: v1:…`).
         #[arg(long)]
         secret: bool,
+        /// KEY is a path into a map or list: `outer.inner`, `names[0]`, `["a.b"]`.
+        #[arg(long)]
+        path: bool,
     },
-    /// Print a value (a secret in clear).
+    /// Print a value (a secret in clear; a map or list as JSON).
     Get {
         /// The key.
         key: String,
+        /// KEY is a path into a map or list.
+        #[arg(long)]
+        path: bool,
     },
     /// Remove a value.
     Rm {
         /// The key.
         key: String,
+        /// KEY is a path into a map or list.
+        #[arg(long)]
+        path: bool,
     },
 }
 
@@ -369,11 +378,21 @@ async fn main() -> ExitCode {
                 None => stack_cmds::ConfigAction::List {
                     show_secrets: c.show_secrets,
                 },
-                Some(ConfigAction::Get { key }) => stack_cmds::ConfigAction::Get(key),
-                Some(ConfigAction::Rm { key }) => stack_cmds::ConfigAction::Rm(key),
-                Some(ConfigAction::Set { key, value, secret }) => {
-                    stack_cmds::ConfigAction::Set { key, value, secret }
+                Some(ConfigAction::Get { key, path }) => {
+                    stack_cmds::ConfigAction::Get { key, path }
                 }
+                Some(ConfigAction::Rm { key, path }) => stack_cmds::ConfigAction::Rm { key, path },
+                Some(ConfigAction::Set {
+                    key,
+                    value,
+                    secret,
+                    path,
+                }) => stack_cmds::ConfigAction::Set {
+                    key,
+                    value,
+                    secret,
+                    path,
+                },
             };
             return local_command(|| stack_cmds::config(&c.loc.resolve(None)?, action));
         }

@@ -71,7 +71,12 @@ pub enum ConfigAction {
         show_secrets: bool,
     },
     /// Print one value.
-    Get(String),
+    Get {
+        /// The key.
+        key: String,
+        /// The key is a path into a map or list (`a.b`, `a[0]`).
+        path: bool,
+    },
     /// Set a value.
     Set {
         /// The key (namespaced with the project when it has no `ns:`).
@@ -80,9 +85,24 @@ pub enum ConfigAction {
         value: String,
         /// Encrypt it.
         secret: bool,
+        /// The key is a path into a map or list (`a.b`, `a[0]`).
+        path: bool,
     },
     /// Remove a value.
-    Rm(String),
+    Rm {
+        /// The key.
+        key: String,
+        /// The key is a path into a map or list (`a.b`, `a[0]`).
+        path: bool,
+    },
+}
+
+fn not_set(cfg: &StackConfig, key: &str) -> Error {
+    Error::Usage(format!(
+        "configuration key `{}` is not set in {}",
+        cfg.full_key(key),
+        cfg.path.display()
+    ))
 }
 
 /// Runs a `config` command.
@@ -91,7 +111,7 @@ pub fn config(loc: &Location, action: ConfigAction) -> Result<(), Error> {
     // at once cannot lose one of the changes.
     let _lock = match &action {
         ConfigAction::Set { .. } => Some(loc.lock("config set")?),
-        ConfigAction::Rm(_) => Some(loc.lock("config rm")?),
+        ConfigAction::Rm { .. } => Some(loc.lock("config rm")?),
         _ => None,
     };
     let (mut cfg, secrets) = loc.config()?;
@@ -116,27 +136,38 @@ pub fn config(loc: &Location, action: ConfigAction) -> Result<(), Error> {
             }
             print!("{out}");
         }
-        ConfigAction::Get(key) => match cfg.get(&key) {
-            Some(v) => println!("{}", v.reveal(&key, &secrets)?),
-            None => {
-                return Err(Error::Usage(format!(
-                    "configuration key `{}` is not set in {}",
-                    cfg.full_key(&key),
-                    cfg.path.display()
-                )));
+        ConfigAction::Get { key, path } => {
+            let value = if path {
+                cfg.get_path(&key)?
+            } else {
+                cfg.get(&key)
+            };
+            match value {
+                Some(v) => println!("{}", v.reveal(&key, &secrets)?),
+                None => return Err(not_set(&cfg, &key)),
             }
-        },
-        ConfigAction::Set { key, value, secret } => {
-            cfg.set(&key, &value, secret, &secrets)?;
+        }
+        ConfigAction::Set {
+            key,
+            value,
+            secret,
+            path,
+        } => {
+            if path {
+                cfg.set_path(&key, &value, secret, &secrets)?;
+            } else {
+                cfg.set(&key, &value, secret, &secrets)?;
+            }
             cfg.save(&secrets)?;
         }
-        ConfigAction::Rm(key) => {
-            if !cfg.remove(&key) {
-                return Err(Error::Usage(format!(
-                    "configuration key `{}` is not set in {}",
-                    cfg.full_key(&key),
-                    cfg.path.display()
-                )));
+        ConfigAction::Rm { key, path } => {
+            let removed = if path {
+                cfg.remove_path(&key)?
+            } else {
+                cfg.remove(&key)
+            };
+            if !removed {
+                return Err(not_set(&cfg, &key));
             }
             cfg.save(&secrets)?;
         }

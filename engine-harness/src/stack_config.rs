@@ -14,6 +14,7 @@
 //! ```
 
 use crate::Error;
+use crate::config_path::{self, ConfigPath};
 use crate::secrets::SecretsManager;
 use serde_yaml::{Mapping, Value as Yaml};
 use std::os::unix::fs::PermissionsExt;
@@ -32,24 +33,81 @@ pub enum ConfigValue {
 }
 
 impl ConfigValue {
-    /// Whether the value is secret.
+    /// Whether the value is secret: a `secure:` value, or a list or object with a `secure:`
+    /// leaf anywhere inside (as `pulumi config set --path --secret` writes them).
     pub fn is_secret(&self) -> bool {
-        matches!(self, ConfigValue::Secure(_))
+        match self {
+            ConfigValue::Secure(_) => true,
+            ConfigValue::Plain(v) => has_secure_leaf(v),
+        }
     }
 
-    /// The value of `key` as text: secrets decrypted with `secrets`. A `secure:` value that is
-    /// not `v1:` ciphertext is an error naming `key`.
+    /// The value of `key` as text, as Pulumi's CLI and language hosts give it: a string as
+    /// itself, any other value as compact JSON, every `secure:` leaf decrypted with `secrets`.
+    /// A `secure:` value that is not `v1:` ciphertext is an error naming `key`.
     pub fn reveal(&self, key: &str, secrets: &SecretsManager) -> Result<String, Error> {
         match self {
             ConfigValue::Plain(Yaml::String(s)) => Ok(s.clone()),
-            ConfigValue::Plain(v) => Ok(serde_yaml::to_string(v)
-                .unwrap_or_default()
-                .trim_end()
-                .to_string()),
-            ConfigValue::Secure(s) if is_encrypted(s) => secrets.decrypt(s),
-            ConfigValue::Secure(_) => Err(Error::Secrets(not_ciphertext(key))),
+            ConfigValue::Plain(v) => Ok(decrypted_json(key, v, secrets)?.to_string()),
+            ConfigValue::Secure(s) => open_secure(key, s, secrets),
         }
     }
+}
+
+fn open_secure(key: &str, s: &str, secrets: &SecretsManager) -> Result<String, Error> {
+    if is_encrypted(s) {
+        secrets.decrypt(s)
+    } else {
+        Err(Error::Secrets(not_ciphertext(key)))
+    }
+}
+
+/// Whether `v` is or holds a `{secure: …}` leaf.
+pub fn has_secure_leaf(v: &Yaml) -> bool {
+    if secure_text(v).is_some() {
+        return true;
+    }
+    match v {
+        Yaml::Mapping(m) => m.values().any(has_secure_leaf),
+        Yaml::Sequence(items) => items.iter().any(has_secure_leaf),
+        _ => false,
+    }
+}
+
+/// `v` as JSON with every `secure:` leaf replaced by its plaintext.
+fn decrypted_json(
+    key: &str,
+    v: &Yaml,
+    secrets: &SecretsManager,
+) -> Result<serde_json::Value, Error> {
+    use serde_json::Value as Json;
+    if let Some(s) = secure_text(v) {
+        return Ok(Json::String(open_secure(key, s, secrets)?));
+    }
+    Ok(match v {
+        Yaml::Mapping(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| Ok((key_text(k), decrypted_json(key, v, secrets)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        Yaml::Sequence(items) => Json::Array(
+            items
+                .iter()
+                .map(|v| decrypted_json(key, v, secrets))
+                .collect::<Result<_, Error>>()?,
+        ),
+        Yaml::Tagged(t) => decrypted_json(key, &t.value, secrets)?,
+        other => serde_json::to_value(other).unwrap_or(Json::Null),
+    })
+}
+
+/// The ciphertext (or whatever else is written there) of a `{secure: …}` value.
+fn secure_text(v: &Yaml) -> Option<&str> {
+    let m = v.as_mapping()?;
+    if m.len() != 1 {
+        return None;
+    }
+    m.get("secure").and_then(Yaml::as_str)
 }
 
 /// The error for a `secure:` value of `key` that is not passphrase ciphertext.
@@ -198,6 +256,62 @@ impl StackConfig {
         Ok(())
     }
 
+    /// Splits `key` (`[namespace:]path`) into the full config key and the path below it.
+    fn split_path(&self, key: &str) -> Result<(String, ConfigPath), Error> {
+        let full = self.full_key(key);
+        let (ns, name) = full.split_once(':').unwrap_or(("", full.as_str()));
+        let path = ConfigPath::parse(name)
+            .map_err(|e| Error::Usage(format!("invalid config key path `{key}`: {e}")))?;
+        Ok((format!("{ns}:{}", path.root), path))
+    }
+
+    /// The value at `key` read as a path (`pulumi config get --path`): `outer.inner`,
+    /// `names[0]`, `["a.b"]`.
+    pub fn get_path(&self, key: &str) -> Result<Option<ConfigValue>, Error> {
+        let (full, path) = self.split_path(key)?;
+        let root = self.config_map()?.and_then(|m| m.get(full.as_str()));
+        Ok(root.and_then(|r| path.get(r)).map(classify))
+    }
+
+    /// Sets the value at `key` read as a path (`pulumi config set --path`), creating the maps
+    /// and lists on the way; a secret leaf is written `{secure: v1:…}` inside the structure.
+    pub fn set_path(
+        &mut self,
+        key: &str,
+        value: &str,
+        secret: bool,
+        secrets: &SecretsManager,
+    ) -> Result<(), Error> {
+        let (full, path) = self.split_path(key)?;
+        let leaf = if secret {
+            secure(secrets.encrypt(value)?)
+        } else if path.rest.is_empty() {
+            Yaml::String(value.to_string())
+        } else {
+            config_path::coerce(value)
+        };
+        let map = self.config_map_mut();
+        let old = map.get(full.as_str()).cloned();
+        let new = path
+            .set(old, leaf)
+            .map_err(|e| Error::Usage(format!("cannot set config `{key}`: {e}")))?;
+        map.insert(Yaml::String(full), new);
+        Ok(())
+    }
+
+    /// Removes the value at `key` read as a path; whether it was there.
+    pub fn remove_path(&mut self, key: &str) -> Result<bool, Error> {
+        let (full, path) = self.split_path(key)?;
+        if path.rest.is_empty() {
+            return Ok(self.remove(&full));
+        }
+        let map = self.config_map_mut();
+        Ok(match map.get_mut(full.as_str()) {
+            Some(root) => path.remove(root),
+            None => false,
+        })
+    }
+
     /// Removes `key`; whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
         let full = self.full_key(key);
@@ -237,13 +351,10 @@ fn secure(ciphertext: String) -> Yaml {
 }
 
 fn classify(v: &Yaml) -> ConfigValue {
-    if let Some(m) = v.as_mapping()
-        && m.len() == 1
-        && let Some(s) = m.get("secure").and_then(Yaml::as_str)
-    {
-        return ConfigValue::Secure(s.to_string());
+    match secure_text(v) {
+        Some(s) => ConfigValue::Secure(s.to_string()),
+        None => ConfigValue::Plain(v.clone()),
     }
-    ConfigValue::Plain(v.clone())
 }
 
 fn key_text(k: &Yaml) -> String {

@@ -107,6 +107,13 @@ pub struct Resource {
     /// Read with `get` (ReadResource), not managed by this stack: never deleted, only dropped.
     #[serde(default, skip_serializing_if = "is_false")]
     pub external: bool,
+    /// The URN of the resource whose deletion takes this one with it (`deletedWith`): when both
+    /// are deleted in one operation, this one is not deleted on its own.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub deleted_with: String,
+    /// The id it was adopted with (`import`), kept as Pulumi keeps it.
+    #[serde(default, rename = "importID", skip_serializing_if = "String::is_empty")]
+    pub import_id: String,
     /// When it was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,

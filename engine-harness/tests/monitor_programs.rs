@@ -282,10 +282,10 @@ async fn program_that_never_connects_times_out() {
 #[tokio::test]
 async fn bad_projects_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Pulumi.yaml"), "name: x\nruntime: dotnet\n").unwrap();
+    std::fs::write(dir.path().join("Pulumi.yaml"), "name: x\nruntime: cobol\n").unwrap();
     let run = run_program(dir.path(), "x", Recorder::new(false), |_| {}).await;
     let e = run.result.unwrap_err().to_string();
-    assert!(e.contains("runtime `dotnet` is not supported"), "{e}");
+    assert!(e.contains("runtime `cobol` is not supported"), "{e}");
 
     std::fs::write(
         dir.path().join("Pulumi.yaml"),

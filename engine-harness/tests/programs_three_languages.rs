@@ -544,6 +544,11 @@ fn explicit_provider_alias_get_and_import(lang: Lang) {
     let adopted = p.resource("adopted").unwrap();
     assert_eq!(adopted["id"], adopted_file.to_str().unwrap());
     assert_eq!(
+        adopted["importID"],
+        adopted_file.to_str().unwrap(),
+        "the import id is kept in the state, as Pulumi keeps it"
+    );
+    assert_eq!(
         std::fs::read_to_string(&adopted_file).unwrap(),
         "was here first\n"
     );

@@ -337,6 +337,9 @@ fn import(p: &Project, doc: &Json) -> Run {
     )
 }
 
+/// A change to a deployment.
+type Edit = Box<dyn Fn(&mut Json)>;
+
 fn index_of(doc: &Json, name: &str) -> usize {
     doc["deployment"]["resources"]
         .as_array()
@@ -379,7 +382,7 @@ fn duplicate_urns_are_refused_on_load_and_on_import() {
     );
     // Malformed URNs, custom resources without ids and dangling references are refused too.
     let b = index_of(&good, "b");
-    let broken: [(&str, Box<dyn Fn(&mut Json)>); 4] = [
+    let broken: [(&str, Edit); 4] = [
         (
             "not a well-formed URN",
             Box::new(move |d: &mut Json| d["deployment"]["resources"][b]["urn"] = json!("b")),

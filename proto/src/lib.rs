@@ -20,7 +20,43 @@
 #![allow(missing_docs)] // generated code: the documentation lives in the .proto files.
 #![allow(clippy::all)]
 
-tonic::include_proto!("pulumirpc");
+/// The generated modules, nested the way prost's cross-package paths expect (`pulumirpc`
+/// refers to the `codegen` package as `super::codegen`).
+mod generated {
+    pub mod pulumirpc {
+        tonic::include_proto!("pulumirpc");
+        /// The `pulumirpc.codegen` package: HCL-style diagnostics of converters and generators.
+        pub mod codegen {
+            tonic::include_proto!("pulumirpc.codegen");
+        }
+        /// The `pulumirpc.testing` package: the language conformance test service.
+        pub mod testing {
+            tonic::include_proto!("pulumirpc.testing");
+        }
+    }
+    pub mod codegen {
+        tonic::include_proto!("codegen");
+    }
+}
+
+pub use generated::pulumirpc::*;
+
+/// The `codegen` package: the schema `Loader` and the `Mapper` services plugins call back.
+pub mod codegen_services {
+    pub use crate::generated::codegen::*;
+}
+
+/// The compiled `FileDescriptorSet` of every `pulumi/**/*.proto` file of this crate (without
+/// the Google well-known types they import), as protobuf bytes: what a reflection service
+/// serves and what `tests/descriptors.rs` compares with Pulumi's published descriptors.
+///
+/// ```
+/// use prost::Message;
+/// let set = prost_types::FileDescriptorSet::decode(pulumirpc::FILE_DESCRIPTOR_SET).unwrap();
+/// assert!(set.file.iter().any(|f| f.name() == "pulumi/provider.proto"));
+/// ```
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/pulumirpc_descriptor.bin"));
 
 pub use prost;
 pub use prost_types;

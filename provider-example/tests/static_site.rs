@@ -148,24 +148,20 @@ async fn a_static_site_serves_its_files_and_leaves_nothing_behind() {
     );
 }
 
-/// The property paths of an `InvalidInputPropertiesError` detail.
+/// The property paths of an `InputPropertiesError` detail.
 fn invalid_properties(status: &pulumirpc::tonic::Status) -> Vec<String> {
     let rpc = pulumirpc::tonic_types::Status::decode(status.details()).expect("details");
     let detail = rpc
         .details
         .iter()
-        .find(|d| {
-            d.type_url
-                .ends_with("pulumirpc.InvalidInputPropertiesError")
-        })
-        .expect("an InvalidInputPropertiesError detail");
-    let mut paths: Vec<String> =
-        pulumirpc::InvalidInputPropertiesError::decode(detail.value.as_slice())
-            .unwrap()
-            .errors
-            .into_iter()
-            .map(|e| e.property_path)
-            .collect();
+        .find(|d| d.type_url.ends_with("pulumirpc.InputPropertiesError"))
+        .expect("an InputPropertiesError detail");
+    let mut paths: Vec<String> = pulumirpc::InputPropertiesError::decode(detail.value.as_slice())
+        .unwrap()
+        .errors
+        .into_iter()
+        .map(|e| e.property_path)
+        .collect();
     paths.sort();
     paths
 }

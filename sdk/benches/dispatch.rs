@@ -48,6 +48,7 @@ mod floor {
         ResourceProvider as RawProvider, ResourceProviderServer,
     };
     use pulumirpc::*;
+    use std::result::Result;
     use tokio_util::sync::CancellationToken;
     use tonic::transport::server::TcpIncoming;
     use tonic::{Request, Response, Status};
@@ -150,6 +151,15 @@ mod floor {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             }))
         }
+        type ListStream = tonic::codegen::BoxStream<pulumirpc::ListResponse>;
+
+        async fn list(
+            &self,
+            _: Request<pulumirpc::ListRequest>,
+        ) -> Result<Response<Self::ListStream>, Status> {
+            Err(Status::unimplemented("List is not supported"))
+        }
+
         async fn attach(&self, _: Request<PluginAttach>) -> Result<Response<()>, Status> {
             unimplemented("Attach")
         }

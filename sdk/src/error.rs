@@ -32,7 +32,7 @@ pub enum Error {
     InvalidRequest(String),
 
     /// A component's inputs (or a method's arguments) are invalid, one failure per bad
-    /// property. Sent as `INVALID_ARGUMENT` with an `InvalidInputPropertiesError` detail that
+    /// property. Sent as `INVALID_ARGUMENT` with an `InputPropertiesError` detail that
     /// names every property.
     #[error("invalid inputs: {}", .0.iter().map(|f| format!("`{}`: {}", f.property, f.reason)).collect::<Vec<_>>().join("; "))]
     InvalidInputs(Vec<crate::ops::CheckFailure>),

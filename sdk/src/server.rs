@@ -125,7 +125,21 @@ impl<P: ResourceProvider> pb::resource_provider_server::ResourceProvider for Pro
             accept_resources: true,
             accept_outputs: false,
             supports_autonaming_configuration: self.provider.supports_autonaming(),
+            // Check, Invoke and Call get plain values; byte strings are not asked for.
+            ..Default::default()
         }))
+    }
+
+    type ListStream = tonic::codegen::BoxStream<pb::ListResponse>;
+
+    async fn list(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<Self::ListStream>, Status> {
+        Err(Status::unimplemented(format!(
+            "List is not supported by this provider (type `{}`)",
+            request.into_inner().token
+        )))
     }
 
     async fn parameterize(

@@ -354,18 +354,15 @@ async fn a_secret_input_stays_secret_in_children_and_outputs() {
     assert!(!format!("{:?}", monitor.calls()).contains("hunter22"));
 }
 
-/// The property paths of an `InvalidInputPropertiesError` detail.
+/// The property paths of an `InputPropertiesError` detail.
 fn invalid_properties(status: &tonic::Status) -> Vec<String> {
     let rpc = tonic_types::Status::decode(status.details()).expect("status details");
     let detail = rpc
         .details
         .iter()
-        .find(|d| {
-            d.type_url
-                .ends_with("pulumirpc.InvalidInputPropertiesError")
-        })
-        .expect("an InvalidInputPropertiesError detail");
-    let errors = pulumirpc::InvalidInputPropertiesError::decode(detail.value.as_slice()).unwrap();
+        .find(|d| d.type_url.ends_with("pulumirpc.InputPropertiesError"))
+        .expect("an InputPropertiesError detail");
+    let errors = pulumirpc::InputPropertiesError::decode(detail.value.as_slice()).unwrap();
     errors.errors.into_iter().map(|e| e.property_path).collect()
 }
 

@@ -49,10 +49,10 @@ impl Engine for SlowEngine {
     ) -> std::result::Result<Response<()>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
-    async fn check_pulumi_version(
+    async fn require_pulumi_version(
         &self,
-        _: Request<pulumirpc::CheckPulumiVersionRequest>,
-    ) -> std::result::Result<Response<pulumirpc::CheckPulumiVersionResponse>, Status> {
+        _: Request<pulumirpc::RequirePulumiVersionRequest>,
+    ) -> std::result::Result<Response<pulumirpc::RequirePulumiVersionResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
 }

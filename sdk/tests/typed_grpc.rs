@@ -790,6 +790,7 @@ async fn unknown_types_functions_and_config() {
         .invoke(pulumirpc::InvokeRequest {
             tok: "test:index:add".into(),
             args: Some(encode_map(&args)),
+            preview: false,
         })
         .await
         .unwrap()
@@ -804,6 +805,7 @@ async fn unknown_types_functions_and_config() {
         .invoke(pulumirpc::InvokeRequest {
             tok: "test:index:add".into(),
             args: Some(encode_map(&bad)),
+            preview: false,
         })
         .await
         .unwrap()
@@ -931,6 +933,7 @@ async fn see_config(s: &mut Server) -> PropertyMap {
         .invoke(pulumirpc::InvokeRequest {
             tok: "test:index:seeConfig".into(),
             args: Some(encode_map(&PropertyMap::new())),
+            preview: false,
         })
         .await
         .unwrap()

@@ -238,6 +238,9 @@ impl Session {
             configure_with_urn: false,
             supports_views: false,
             supports_refresh_before_update: true,
+            // Every Invoke below says whether it is a preview (it never is).
+            invoke_with_preview: true,
+            ..Default::default()
         };
         match self
             .call("Handshake", self.plugin.client().handshake(req))
@@ -329,6 +332,7 @@ impl Session {
         let req = pulumirpc::InvokeRequest {
             tok: token.to_string(),
             args: Some(encode_struct(args)),
+            preview: false,
         };
         let resp = self
             .call("Invoke", self.plugin.client().invoke(req))

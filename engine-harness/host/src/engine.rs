@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use pulumirpc::engine_server::{Engine, EngineServer as EngineService};
 use pulumirpc::*;
+// The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
+use std::result::Result;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -111,11 +113,11 @@ impl Engine for Service {
         ))
     }
 
-    async fn check_pulumi_version(
+    async fn require_pulumi_version(
         &self,
-        _: Request<CheckPulumiVersionRequest>,
-    ) -> Result<Response<CheckPulumiVersionResponse>, Status> {
-        Ok(Response::new(CheckPulumiVersionResponse {}))
+        _: Request<RequirePulumiVersionRequest>,
+    ) -> Result<Response<RequirePulumiVersionResponse>, Status> {
+        Ok(Response::new(RequirePulumiVersionResponse {}))
     }
 }
 

@@ -144,6 +144,7 @@ async fn registrations_carry_urns_parents_options_and_answers() {
         create: "1h30m".into(),
         update: String::new(),
         delete: "45s".into(),
+        ..Default::default()
     });
     child.additional_secret_outputs = vec!["out".into()];
     child.import_id = "existing-7".into();

@@ -1,9 +1,17 @@
 //! `destroy`, and deleting what the program no longer declares.
 
-#[allow(unused_imports)]
-use super::*;
+use super::Ctx;
+use super::delete::delete_step;
+use super::schedule::schedule_steps;
+use crate::Error;
+use crate::state::{Resource, Snapshot};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
-/// Deletes `doomed` in reverse dependency order.
+/// Deletes `doomed` in reverse dependency order. A resource whose `deletedWith` names another
+/// resource deleted here is not deleted on its own: its owner's deletion takes it along, so it
+/// only leaves the state (in the usual order: a child before its parent).
 pub(super) async fn delete_all(
     ctx: &Arc<Ctx>,
     doomed: Vec<Resource>,
@@ -36,158 +44,23 @@ pub(super) async fn delete_all(
             }
         }
     }
+    let live: HashSet<&str> = doomed
+        .iter()
+        .filter(|r| !r.delete)
+        .map(|r| r.urn.as_str())
+        .collect();
+    let with_owner: Vec<bool> = doomed
+        .iter()
+        .map(|r| !r.deleted_with.is_empty() && live.contains(r.deleted_with.as_str()))
+        .collect();
     let doomed = Arc::new(doomed);
     schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
         let doomed = doomed.clone();
-        async move { delete_one(&ctx, &doomed[i]).await }
+        let owner_deleted = with_owner[i];
+        async move { delete_step(&ctx, &doomed[i], owner_deleted).await }
     })
     .await?;
     Ok(())
-}
-
-pub(super) async fn delete_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Error> {
-    let t0 = Instant::now();
-    let ty = r.type_token.as_str();
-    let op_name = if r.delete {
-        "delete-replaced"
-    } else {
-        "delete"
-    };
-    let status_ok = if ctx.preview { "planned" } else { "ok" };
-    if r.protect && !r.delete {
-        let msg =
-            "it is protected; set `protect: false` in the program and run `up` before deleting it"
-                .to_string();
-        ctx.step(Step {
-            op: op_name,
-            urn: &r.urn,
-            ty,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg.clone()),
-        });
-        ctx.fail(format!("{} ({ty}): {msg}", r.name()));
-        return Ok(false);
-    }
-    if ctx.preview {
-        ctx.step(Step {
-            op: op_name,
-            urn: &r.urn,
-            ty,
-            status: status_ok,
-            t0,
-            diff: vec![],
-            message: None,
-        });
-        return Ok(true);
-    }
-    if r.retain_on_delete {
-        ctx.journal.write(vec![], vec![r.key()]).await?;
-        ctx.step(Step {
-            op: op_name,
-            urn: &r.urn,
-            ty,
-            status: "ok",
-            t0,
-            diff: vec![],
-            message: Some("retained (retainOnDelete): dropped from state, not deleted".into()),
-        });
-        return Ok(true);
-    }
-    if !r.custom || r.external || r.type_token.starts_with("pulumi:providers:") {
-        // Nothing real to delete: a component, a provider resource, or a resource this
-        // stack only read (`get`).
-        ctx.journal.write(vec![], vec![r.key()]).await?;
-        ctx.step(Step {
-            op: op_name,
-            urn: &r.urn,
-            ty,
-            status: "ok",
-            t0,
-            diff: vec![],
-            message: r.external.then(|| {
-                "read with `get`, not managed here: dropped from state, not deleted".into()
-            }),
-        });
-        return Ok(true);
-    }
-    let plugin = match ctx.providers.for_state(r).await {
-        Ok(h) => h.plugin,
-        Err(e) => {
-            let msg = e;
-            ctx.step(Step {
-                op: op_name,
-                urn: &r.urn,
-                ty,
-                status: "failed",
-                t0,
-                diff: vec![],
-                message: Some(msg.clone()),
-            });
-            ctx.fail(msg);
-            return Ok(false);
-        }
-    };
-    let timeout = r
-        .custom_timeouts
-        .as_ref()
-        .and_then(|t| t["delete"].as_f64())
-        .unwrap_or(0.0);
-    ctx.display.emit(Event::StepStart {
-        op: op_name.into(),
-        urn: r.urn.clone(),
-    });
-    let op = ctx.journal.begin(OperationType::Deleting, r).await?;
-    match plugin
-        .delete(
-            Target {
-                urn: &r.urn,
-                name: r.name(),
-                ty,
-            },
-            Recorded::of(r),
-            timeout,
-        )
-        .await
-    {
-        Ok(()) => {
-            ctx.journal.end(Some(op), vec![], vec![r.key()]).await?;
-            ctx.step(Step {
-                op: op_name,
-                urn: &r.urn,
-                ty,
-                status: "ok",
-                t0,
-                diff: vec![],
-                message: None,
-            });
-            Ok(true)
-        }
-        Err(e) => {
-            if !matches!(
-                e,
-                CallError::Failed {
-                    outcome_unknown: true,
-                    ..
-                }
-            ) {
-                ctx.journal.end(Some(op), vec![], vec![]).await?;
-            }
-            let msg = failure_message("Delete", &e.to_string());
-            ctx.step(Step {
-                op: op_name,
-                urn: &r.urn,
-                ty,
-                status: "failed",
-                t0,
-                diff: vec![],
-                message: Some(msg.clone()),
-            });
-            ctx.fail(format!("{} ({ty}): {msg}", r.name()));
-            Ok(false)
-        }
-    }
 }
 
 pub(super) async fn destroy(

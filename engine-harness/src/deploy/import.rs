@@ -1,156 +1,104 @@
-//! `engine-harness import TYPE NAME ID`: adopting existing resources into the state without a
-//! program, as `pulumi import` does: the provider's Read by id, its inputs checked, the
-//! resource recorded (protected unless asked otherwise), nothing created or changed.
+//! Adopting an existing resource (`import`): the provider's Read by id, then Check and Diff of
+//! the program's inputs against what was read.
 
-use super::{Ctx, import_step, urn};
+use super::Ctx;
+use super::execute::StepResult;
+use super::generate::{decide, new_record};
+use super::step::{Kind, Op, Report, Status};
 use crate::Error;
-use crate::monitor::{Registration, ResourceOptions};
-use crate::plugin::{Recorded, Target};
-use crate::state::Resource;
+use crate::display::{DiffLine, failure_message};
+use crate::monitor::{RegisteredResource, Registration};
+use crate::plugin::{Plugin, Recorded, Target};
 use crate::value::PropertyMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One resource to adopt.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ImportSpec {
-    /// Its type token (`local:index:File`).
-    pub type_token: String,
-    /// The name it gets in the stack (the last part of its URN).
-    pub name: String,
-    /// The provider's id of the existing resource.
-    pub id: String,
-    /// The URN of an explicit provider resource of the state to read it with (default: the
-    /// package's default provider).
-    pub provider: Option<String>,
-    /// Record it as protected (`pulumi import` does by default).
-    pub protect: bool,
-}
-
-impl ImportSpec {
-    /// A resource of type `type_token` named `name`, found by the provider under `id`;
-    /// protected, read by the default provider.
-    pub fn new(type_token: &str, name: &str, id: &str) -> Self {
-        ImportSpec {
-            type_token: type_token.to_string(),
-            name: name.to_string(),
-            id: id.to_string(),
-            provider: None,
-            protect: true,
-        }
-    }
-
-    /// Reads it with the explicit provider resource `urn` of the state.
-    pub fn provider(mut self, urn: Option<String>) -> Self {
-        self.provider = urn;
-        self
-    }
-
-    /// Records it protected or not.
-    pub fn protect(mut self, yes: bool) -> Self {
-        self.protect = yes;
-        self
-    }
-}
-
-/// The URN an import of `spec` gives its resource in `project`'s stack.
-pub fn import_urn(project: &crate::program::Project, spec: &ImportSpec) -> String {
-    urn(project, &spec.type_token, &spec.name)
-}
-
-/// Adopts each of `specs`; a failure is a failed step (shown and counted), as in a run.
-pub(super) async fn import_all(ctx: &Arc<Ctx>, specs: &[ImportSpec]) -> Result<(), Error> {
-    for spec in specs {
-        import_one(ctx, spec).await?;
-    }
-    Ok(())
-}
-
-async fn import_one(ctx: &Arc<Ctx>, spec: &ImportSpec) -> Result<(), Error> {
+/// Adopts an existing resource (`import`): the provider's Read by id, then Check and Diff of
+/// the program's inputs against what was read. A difference fails the import with the diff,
+/// since importing must not change the resource.
+pub(super) async fn import_step(
+    ctx: &Arc<Ctx>,
+    reg: &Registration,
+    plugin: &Plugin,
+    reference: &str,
+    id: &str,
+) -> Result<StepResult, Error> {
     let t0 = Instant::now();
-    let urn = import_urn(&ctx.project, spec);
-    let ty = spec.type_token.as_str();
-    let fail = |msg: String| {
-        ctx.step(super::Step {
-            op: "import",
-            urn: &urn,
-            ty,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg.clone()),
-        });
-        ctx.fail(format!("{} ({ty}): {msg}", spec.name));
-        Ok(())
+    let ty = reg.type_token.as_str();
+    let urn = reg.urn.as_str();
+    let fail = |msg: String, diff: Vec<DiffLine>| {
+        let r = Report::new(Op::Import, urn, ty, Status::Failed, t0).diff(diff);
+        Ok(Err(ctx.failed(r, msg, "")))
     };
-    if ctx.journal.get(&urn).is_some() {
-        return fail(format!(
-            "the stack already has a resource {urn}; choose another NAME, or `engine-harness state delete {urn}` first"
-        ));
-    }
-    // The provider: the package's default one, or an explicit provider resource of the state.
-    let via = Resource {
-        type_token: spec.type_token.clone(),
-        provider: match &spec.provider {
-            Some(p) => match ctx.journal.get(p) {
-                Some(rec) => format!("{p}::{}", rec.id),
-                None => {
-                    return fail(format!(
-                        "--provider {p}: no provider resource with this URN in the state"
-                    ));
-                }
-            },
-            None => String::new(),
-        },
-        ..Default::default()
-    };
-    let handle = match ctx.providers.for_state(&via).await {
-        Ok(h) => h,
-        Err(e) => {
-            if let Some(fatal) = ctx.providers.take_fatal() {
-                return Err(fatal);
-            }
-            return fail(e);
-        }
-    };
-    // Read once for the inputs the resource has: they are the registration's inputs, so that
-    // Check and Diff in the import step find nothing to change.
     let empty = PropertyMap::new();
-    let inputs = match handle
-        .plugin
+    let target = Target {
+        urn,
+        name: &reg.name,
+        ty,
+    };
+    let read = plugin
         .read(
-            Target {
-                urn: &urn,
-                name: &spec.name,
-                ty,
-            },
+            Target { ..target },
+            // The program's inputs go along as a hint: a provider can then describe what it
+            // finds in the program's terms (a path relative to its root, say), so that an
+            // import of the same thing shows no difference.
             Recorded {
-                id: &spec.id,
+                id,
                 outputs: &empty,
-                inputs: &empty,
+                inputs: &reg.inputs,
             },
         )
+        .await;
+    let (found_id, outputs, inputs) = match read {
+        Ok((found, _, _)) if found.is_empty() => {
+            return fail(
+                format!("import: the provider found no resource with id `{id}`; check the id"),
+                vec![],
+            );
+        }
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                format!("import: {}", failure_message("Read", &e.to_string())),
+                vec![],
+            );
+        }
+    };
+    let read_inputs = inputs.unwrap_or_default();
+    let checked = match plugin
+        .check(urn, &reg.name, ty, &read_inputs, &reg.inputs)
         .await
     {
-        Ok((_, outputs, inputs)) => inputs.unwrap_or(outputs),
-        Err(_) => PropertyMap::new(), // the import step reads again and says why
+        Ok(c) => c,
+        Err(e) => return fail(failure_message("Check", &e.to_string()), vec![]),
     };
-    let reg = Registration {
-        urn: urn.clone(),
-        type_token: spec.type_token.clone(),
-        name: spec.name.clone(),
-        parent: Some(ctx.stack_urn.clone()),
-        custom: true,
-        remote: false,
-        inputs,
-        options: ResourceOptions {
-            protect: Some(spec.protect),
-            import_id: Some(spec.id.clone()),
-            ..Default::default()
-        },
-    };
-    // A failed import is already shown and counted: the run ends with StepsFailed.
-    let _outcome = import_step(ctx, &reg, &handle.plugin, &handle.reference, &spec.id, t0).await?;
-    Ok(())
+    let mut record = new_record(reg, reference, &checked);
+    record.id = found_id.clone();
+    record.inputs = read_inputs;
+    record.outputs = ctx.mark_secret_outputs(reg, outputs);
+    let (kind, lines) =
+        match decide(plugin, Target { ..target }, &record, &checked, &reg.options).await {
+            Ok(k) => k,
+            Err(e) => return fail(failure_message("Diff", &e.to_string()), vec![]),
+        };
+    match kind {
+        Kind::Same | Kind::Create => {}
+        Kind::Update | Kind::Replace { .. } => {
+            return fail(
+                "import: the program's inputs differ from the resource that exists (shown below); make the program match it, import, then change it".into(),
+                lines,
+            );
+        }
+    }
+    record.inputs = checked;
+    if !ctx.preview {
+        ctx.journal.write(vec![record.clone()], vec![]).await?;
+    }
+    ctx.report(Report::new(Op::Import, urn, ty, ctx.done(), t0));
+    Ok(Ok(RegisteredResource {
+        id: Some(found_id),
+        outputs: record.outputs,
+        property_dependencies: BTreeMap::new(),
+    }))
 }

@@ -4,30 +4,28 @@
 //! once); deletions run in reverse dependency order. When a step fails, steps already running
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
-use crate::display::{DiffLine, Display, Event, failure_message};
-use crate::monitor::{RegisteredResource, Registration, ResourceOptions};
-use crate::plugin::{
-    self, CallError, Change, ConfigureArgs, Plugin, PluginSource, Recorded, Target,
-};
-use crate::program::{Evaluator, Project, ResolvedResource};
+use crate::display::{Display, Event};
+use crate::plugin;
+use crate::program::Project;
 use crate::secrets::{self, SecretsManager};
 use crate::stack_config;
-use crate::state::{self, Journal, Key, OperationType, Resource, Snapshot, StateFiles};
+use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles};
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-mod custom;
+mod delete;
 mod destroy;
 mod diff;
+mod execute;
+mod generate;
 mod import;
+mod import_op;
 mod providers;
 mod refresh;
 mod register;
@@ -35,14 +33,17 @@ mod schedule;
 mod sink;
 mod source_program;
 mod source_yaml;
+mod step;
 mod targets;
 mod up;
 
-pub use import::{ImportSpec, import_urn};
+pub use import_op::{ImportSpec, import_urn};
 pub use targets::{Selection, urn_matches};
 
-#[allow(unused_imports)]
-use {custom::*, destroy::*, diff::*, refresh::*, register::*, schedule::*, up::*};
+use destroy::destroy;
+use refresh::{PendingImport, import_pending, refresh};
+use register::STACK_TYPE;
+use up::up;
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,8 +223,6 @@ struct Ctx {
     journal: Journal,
     display: Display,
     stack_urn: String,
-    /// YAML programs: the outputs of the resources evaluated so far, by name.
-    resolved: Mutex<HashMap<String, ResolvedResource>>,
     /// URNs the program declared in this run (and the aliases they took over).
     registered: Mutex<HashSet<String>>,
     /// The stack outputs the program registered.
@@ -251,49 +250,6 @@ impl Ctx {
             f.push(msg);
         }
     }
-
-    fn step(&self, s: Step<'_>) {
-        let Step {
-            op,
-            urn,
-            ty,
-            status,
-            t0,
-            diff,
-            message,
-        } = s;
-        if status != "failed" {
-            self.count(op);
-        }
-        self.display.emit(Event::Step {
-            op: op.into(),
-            urn: urn.into(),
-            name: crate::display::short_name(urn).into(),
-            type_token: ty.into(),
-            status: status.into(),
-            seconds: t0.elapsed().as_secs_f64(),
-            diff,
-            message,
-        });
-    }
-}
-
-/// How one step ended, for the display.
-struct Step<'a> {
-    /// The operation (`create`, `update`, `replace`, `delete`, `same`, ...).
-    op: &'a str,
-    /// The resource's URN.
-    urn: &'a str,
-    /// Its type token.
-    ty: &'a str,
-    /// `ok`, `planned` or `failed`.
-    status: &'a str,
-    /// When the step started.
-    t0: Instant,
-    /// What changed.
-    diff: Vec<DiffLine>,
-    /// Why it failed, when it did.
-    message: Option<String>,
 }
 
 fn urn(p: &Project, ty: &str, name: &str) -> String {
@@ -501,44 +457,13 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     for w in lock.broken() {
         display.log("warning", w.clone());
     }
-    let secrets =
-        SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
-    let files = StateFiles::new(&state_dir, &project.stack).with_secrets(secrets);
-    let new_stack = !files.exists()?;
-    let (snap, replayed) = files.load()?;
-    if new_stack {
-        announce_new_stack(&opts, &project, &display);
-    }
-    if opts.operation != Operation::Preview
-        && (snap.has_secrets()
-            || secrets::program_uses_secrets(&project)
-            || files.secrets().has_passphrase())
-    {
-        // Unlock now, not when the first secret (perhaps one a provider marks) must be written.
-        files.secrets().unlock()?;
-    }
-    if replayed {
-        display.log(
-            "warning",
-            format!(
-                "recovered the state of an interrupted run from {}",
-                files.journal.display()
-            ),
-        );
-    }
+    let Opened {
+        snap,
+        journal,
+        provider_records,
+        imports,
+    } = open_state(&opts, &project, &display, &state_dir).await?;
     let preview = opts.operation == Operation::Preview;
-    let provider_records = providers::check_references(&snap, &files.checkpoint)?;
-    let pending = snap.pending();
-    let imports = pending_imports(&pending, &opts)?;
-    check_pending(&pending, &opts, &display)?;
-    let journal = Journal::open(files.clone(), snap.clone(), preview)?;
-    if opts.clear_pending && !preview {
-        for (id, _) in &pending {
-            if !imports.iter().any(|i| i.op == *id) {
-                journal.end(Some(*id), vec![], vec![]).await?;
-            }
-        }
-    }
     let stack_urn = stack_urn(&project);
     let engine = engine_service::serve(display.clone(), stack_urn.clone())
         .await
@@ -546,7 +471,6 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             context: "cannot serve the engine on 127.0.0.1".into(),
             source: e,
         })?;
-
     let packages = needed_packages(&opts, &project, &snap);
     let records = matches!(
         opts.operation,
@@ -564,8 +488,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         ),
         journal: journal.clone(),
         display: display.clone(),
-        stack_urn: stack_urn.clone(),
-        resolved: Mutex::new(HashMap::new()),
+        stack_urn,
         registered: Mutex::new(HashSet::new()),
         stack_outputs: Mutex::new(PropertyMap::new()),
         counts: Mutex::new(BTreeMap::new()),
@@ -574,82 +497,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         monitor_address: Mutex::new(None),
         chosen: targets::Chosen::new(opts.selection.clone()),
     });
-    let result = async {
-        // The packages known before the program runs start now, so that a plugin that cannot
-        // start stops the run before any step.
-        for pkg in &packages {
-            if ctx.providers.default(pkg).await.is_err()
-                && let Some(e) = ctx.providers.take_fatal()
-            {
-                return Err(e);
-            }
-        }
-        let watcher = watch_interrupt(&opts.interrupt, &ctx);
-        let outputs = match opts.operation {
-            Operation::Preview | Operation::Up => {
-                if !preview && snap.get(&stack_urn).is_none() {
-                    let stack = Resource {
-                        urn: stack_urn.clone(),
-                        custom: false,
-                        type_token: STACK_TYPE.into(),
-                        created: Some(state::now_rfc3339()),
-                        ..Default::default()
-                    };
-                    journal.write(vec![stack], vec![]).await?;
-                }
-                if opts.refresh_first {
-                    let snap = ctx.journal.snapshot();
-                    refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
-                }
-                up(&ctx, opts.parallel, &opts.interrupt).await?
-            }
-            Operation::Import => {
-                if snap.get(&stack_urn).is_none() {
-                    let stack = Resource {
-                        urn: stack_urn.clone(),
-                        custom: false,
-                        type_token: STACK_TYPE.into(),
-                        created: Some(state::now_rfc3339()),
-                        ..Default::default()
-                    };
-                    journal.write(vec![stack], vec![]).await?;
-                }
-                import::import_all(&ctx, &opts.imports).await?;
-                BTreeMap::new()
-            }
-            Operation::Refresh => {
-                for i in &imports {
-                    import_pending(&ctx, i).await?;
-                }
-                let snap = ctx.journal.snapshot();
-                refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
-                BTreeMap::new()
-            }
-            Operation::Destroy => {
-                let snap = if opts.refresh_first {
-                    refresh(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
-                    ctx.journal.snapshot()
-                } else {
-                    snap.clone()
-                };
-                destroy(&ctx, &snap, opts.parallel, &opts.interrupt).await?;
-                BTreeMap::new()
-            }
-        };
-        watcher.abort();
-        if let Some(e) = ctx.providers.take_fatal() {
-            return Err(e);
-        }
-        let unmatched = ctx.chosen.unmatched_literals();
-        if !unmatched.is_empty() {
-            ctx.fail(format!(
-                "no resource of the program or the state has the URN {}; `engine-harness stack export` lists the URNs",
-                unmatched.join(", ")
-            ));
-        }
-        Ok::<_, Error>(outputs)
-    }
-    .await;
+    let result = operate(&ctx, &opts, &snap, &packages, &imports).await;
     for p in ctx.providers.plugins() {
         p.shutdown(plugin::SHUTDOWN_GRACE).await;
     }
@@ -662,6 +510,164 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         }
     };
     let bytes = journal.compact()?;
+    finish(&ctx, &opts, outputs, bytes, started)
+}
+
+/// The state a run starts from: the snapshot, the journal, the provider records and the
+/// pending creates to import.
+struct Opened {
+    snap: Snapshot,
+    journal: Journal,
+    provider_records: HashMap<String, Resource>,
+    imports: Vec<PendingImport>,
+}
+
+/// Loads the stack's state (replaying an interrupted run's journal), unlocks its secrets when
+/// they will be written, checks the pending operations and opens the journal.
+async fn open_state(
+    opts: &Options,
+    project: &Project,
+    display: &Display,
+    state_dir: &std::path::Path,
+) -> Result<Opened, Error> {
+    let secrets =
+        SecretsManager::from_env(stack_config::encryption_salt(&project.dir, &project.stack)?);
+    let files = StateFiles::new(state_dir, &project.stack).with_secrets(secrets);
+    let new_stack = !files.exists()?;
+    let (snap, replayed) = files.load()?;
+    if new_stack {
+        announce_new_stack(opts, project, display);
+    }
+    let preview = opts.operation == Operation::Preview;
+    if !preview
+        && (snap.has_secrets()
+            || secrets::program_uses_secrets(project)
+            || files.secrets().has_passphrase())
+    {
+        // Unlock now, not when the first secret (perhaps one a provider marks) must be written.
+        files.secrets().unlock()?;
+    }
+    if replayed {
+        display.log(
+            "warning",
+            format!(
+                "recovered the state of an interrupted run from {}",
+                files.journal.display()
+            ),
+        );
+    }
+    let provider_records = providers::check_references(&snap, &files.checkpoint)?;
+    let pending = snap.pending();
+    let imports = pending_imports(&pending, opts)?;
+    check_pending(&pending, opts, display)?;
+    let journal = Journal::open(files.clone(), snap.clone(), preview)?;
+    if opts.clear_pending && !preview {
+        for (id, _) in &pending {
+            if !imports.iter().any(|i| i.op == *id) {
+                journal.end(Some(*id), vec![], vec![]).await?;
+            }
+        }
+    }
+    Ok(Opened {
+        snap,
+        journal,
+        provider_records,
+        imports,
+    })
+}
+
+/// Starts the packages known up front, then runs the operation. Returns the stack outputs.
+async fn operate(
+    ctx: &Arc<Ctx>,
+    opts: &Options,
+    snap: &Snapshot,
+    packages: &BTreeSet<String>,
+    imports: &[PendingImport],
+) -> Result<BTreeMap<String, Json>, Error> {
+    // The packages known before the program runs start now, so that a plugin that cannot
+    // start stops the run before any step.
+    for pkg in packages {
+        if ctx.providers.default(pkg).await.is_err()
+            && let Some(e) = ctx.providers.take_fatal()
+        {
+            return Err(e);
+        }
+    }
+    let watcher = watch_interrupt(&opts.interrupt, ctx);
+    let outputs = match opts.operation {
+        Operation::Preview | Operation::Up => {
+            if !ctx.preview && snap.get(&ctx.stack_urn).is_none() {
+                let stack = Resource {
+                    urn: ctx.stack_urn.clone(),
+                    custom: false,
+                    type_token: STACK_TYPE.into(),
+                    created: Some(state::now_rfc3339()),
+                    ..Default::default()
+                };
+                ctx.journal.write(vec![stack], vec![]).await?;
+            }
+            if opts.refresh_first {
+                let snap = ctx.journal.snapshot();
+                refresh(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+            }
+            up(ctx, opts.parallel, &opts.interrupt).await?
+        }
+        Operation::Import => {
+            if snap.get(&ctx.stack_urn).is_none() {
+                let stack = Resource {
+                    urn: ctx.stack_urn.clone(),
+                    custom: false,
+                    type_token: STACK_TYPE.into(),
+                    created: Some(state::now_rfc3339()),
+                    ..Default::default()
+                };
+                ctx.journal.write(vec![stack], vec![]).await?;
+            }
+            import_op::import_all(ctx, &opts.imports).await?;
+            BTreeMap::new()
+        }
+        Operation::Refresh => {
+            for i in imports {
+                import_pending(ctx, i).await?;
+            }
+            let snap = ctx.journal.snapshot();
+            refresh(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+            BTreeMap::new()
+        }
+        Operation::Destroy => {
+            let snap = if opts.refresh_first {
+                refresh(ctx, snap, opts.parallel, &opts.interrupt).await?;
+                ctx.journal.snapshot()
+            } else {
+                snap.clone()
+            };
+            destroy(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+            BTreeMap::new()
+        }
+    };
+    watcher.abort();
+    if let Some(e) = ctx.providers.take_fatal() {
+        return Err(e);
+    }
+    let unmatched = ctx.chosen.unmatched_literals();
+    if !unmatched.is_empty() {
+        ctx.fail(format!(
+            "no resource of the program or the state has the URN {}; `engine-harness stack export` lists the URNs",
+            unmatched.join(", ")
+        ));
+    }
+    Ok(outputs)
+}
+
+/// Shows the outputs and the summary; an interrupted run or one with failed steps is an error.
+fn finish(
+    ctx: &Ctx,
+    opts: &Options,
+    outputs: BTreeMap<String, Json>,
+    bytes: u64,
+    started: Instant,
+) -> Result<Summary, Error> {
+    let display = &ctx.display;
     let counts = ctx.counts.lock().map(|c| c.clone()).unwrap_or_default();
     let failures = ctx.failures.lock().map(|f| f.clone()).unwrap_or_default();
     if !outputs.is_empty() {
@@ -713,7 +719,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             return Err(Error::UnexpectedChanges(format!(
                 "no changes were expected (--expect-no-changes), but this {} {}",
                 opts.operation.name(),
-                if preview {
+                if ctx.preview {
                     format!("would make {}", changed.join(", "))
                 } else {
                     format!("made {}", changed.join(", "))

@@ -5,8 +5,17 @@
 //! (`pulumi:providers:<package>` with its own configuration), or a provider resource recorded
 //! in the state that a deletion or refresh needs.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{new_uuid, package_of, provider_urn};
+use crate::Error;
+use crate::display::{Display, Event};
+use crate::plugin::{self, ConfigureArgs, Plugin, PluginSource};
+use crate::program::Project;
+use crate::state::{self, Journal, Resource, Snapshot};
+use crate::value::PropertyMap;
+use serde_json::Value as Json;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 /// A started provider: the plugin and the reference its resources carry (`URN::id`).

@@ -1,7 +1,18 @@
 //! `refresh`: reading each resource back from its provider.
 
-#[allow(unused_imports)]
-use super::*;
+use super::Ctx;
+use super::delete::forget;
+use super::schedule::schedule_steps;
+use super::step::{Op, Report, Status};
+use crate::Error;
+use crate::display::{DiffLine, failure_message};
+use crate::plugin::{CallError, Recorded, Target};
+use crate::state::{self, Resource, Snapshot};
+use crate::value::{self, PropertyMap};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 pub(super) async fn refresh(
     ctx: &Arc<Ctx>,
@@ -56,49 +67,19 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         }) => (id, outputs, inputs, reasons),
         Err(e) => {
             let msg = failure_message("Read", &e.to_string());
-            ctx.step(Step {
-                op: "refresh",
-                urn: &r.urn,
-                ty,
-                status: "failed",
-                t0,
-                diff: vec![],
-                message: Some(msg.clone()),
-            });
-            ctx.fail(format!("{} ({ty}): {msg}", r.name()));
+            ctx.failed(
+                Report::new(Op::Refresh, &r.urn, ty, Status::Failed, t0),
+                msg,
+                "",
+            );
             return Ok(false);
         }
     };
     if id.is_empty() {
-        ctx.journal.write(vec![], vec![r.key()]).await?;
-        ctx.step(Step {
-            op: "read-delete",
-            urn: &r.urn,
-            ty,
-            status: "ok",
-            t0,
-            diff: vec![],
-            message: Some("the resource no longer exists; removed from state".into()),
-        });
-        return Ok(true);
+        let gone = "the resource no longer exists; removed from state".to_string();
+        return forget(ctx, r, Op::ReadDelete, t0, Some(gone)).await;
     }
-    let mut keys: BTreeSet<&String> = r.outputs.keys().collect();
-    keys.extend(outputs.keys());
-    let drift: Vec<DiffLine> = keys
-        .into_iter()
-        .filter(|k| r.outputs.get(*k) != outputs.get(*k))
-        .map(|k| DiffLine {
-            path: k.clone(),
-            kind: match (r.outputs.contains_key(k), outputs.contains_key(k)) {
-                (false, _) => "add".into(),
-                (_, false) => "delete".into(),
-                _ => "update".into(),
-            },
-            replace: false,
-            old: r.outputs.get(k).map(value::masked),
-            new: outputs.get(k).map(value::masked),
-        })
-        .collect();
+    let drift = drift(&r.outputs, &outputs);
     let mut updated = r.clone();
     updated.id = id;
     updated.outputs = outputs;
@@ -116,17 +97,33 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
         };
         ctx.journal.write(vec![updated], moved).await?;
     }
-    let op = if drift.is_empty() { "same" } else { "refresh" };
-    ctx.step(Step {
-        op,
-        urn: &r.urn,
-        ty,
-        status: "ok",
-        t0,
-        diff: drift,
-        message: None,
-    });
+    let op = if drift.is_empty() {
+        Op::Same
+    } else {
+        Op::Refresh
+    };
+    ctx.report(Report::new(op, &r.urn, ty, Status::Ok, t0).diff(drift));
     Ok(true)
+}
+
+/// What changed between the outputs recorded and those read, for the display.
+fn drift(old: &PropertyMap, new: &PropertyMap) -> Vec<DiffLine> {
+    let mut keys: BTreeSet<&String> = old.keys().collect();
+    keys.extend(new.keys());
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| DiffLine {
+            path: k.clone(),
+            kind: match (old.contains_key(k), new.contains_key(k)) {
+                (false, _) => "add".into(),
+                (_, false) => "delete".into(),
+                _ => "update".into(),
+            },
+            replace: false,
+            old: old.get(k).map(value::masked),
+            new: new.get(k).map(value::masked),
+        })
+        .collect()
 }
 
 /// A pending create to import: its operation id, the resource as the create began, the id the
@@ -148,16 +145,11 @@ pub(super) async fn import_pending(ctx: &Arc<Ctx>, p: &PendingImport) -> Result<
     let r = &p.resource;
     let ty = r.type_token.as_str();
     let failed = |msg: String| {
-        ctx.step(Step {
-            op: "import",
-            urn: &r.urn,
-            ty,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg.clone()),
-        });
-        ctx.fail(format!("{} ({ty}): {msg}", r.name()));
+        ctx.failed(
+            Report::new(Op::Import, &r.urn, ty, Status::Failed, t0),
+            msg,
+            "",
+        );
         Ok(false)
     };
     let plugin = match ctx.providers.for_state(r).await {
@@ -211,14 +203,7 @@ pub(super) async fn import_pending(ctx: &Arc<Ctx>, p: &PendingImport) -> Result<
     }
     put.push(imported);
     ctx.journal.end(Some(p.op), put, vec![]).await?;
-    ctx.step(Step {
-        op: "import",
-        urn: &r.urn,
-        ty,
-        status: "ok",
-        t0,
-        diff: vec![],
-        message: Some(format!("pending create imported with id `{}`", p.id)),
-    });
+    let note = format!("pending create imported with id `{}`", p.id);
+    ctx.report(Report::new(Op::Import, &r.urn, ty, Status::Ok, t0).message(note));
     Ok(true)
 }

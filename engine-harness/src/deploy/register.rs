@@ -3,8 +3,21 @@
 //! same [`Registration`]s, reads and invokes to the functions here, so every resource option
 //! exists once.
 
-#[allow(unused_imports)]
-use super::*;
+use super::execute::{StepResult, execute};
+use super::generate::{Planned, plan};
+use super::import::import_step;
+use super::step::{Op, Report, Status};
+use super::{Ctx, package_of, source_program};
+use crate::Error;
+use crate::display::failure_message;
+use crate::monitor::{InvokeRequest, InvokeResult, ReadRequest, RegisteredResource, Registration};
+use crate::plugin::{self, Recorded, Target};
+use crate::state::{self, Key, Resource};
+use crate::value::{self, PropertyMap};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// The type of the stack resource every program registers first.
 pub(super) const STACK_TYPE: &str = "pulumi:pulumi:Stack";
@@ -101,20 +114,22 @@ pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepRe
         }
         return component_step(ctx, &reg).await;
     }
-    custom_step(ctx, &reg).await
+    match plan(ctx, &reg).await {
+        Planned::Step(step) => execute(ctx, *step).await,
+        Planned::Import {
+            plugin,
+            reference,
+            id,
+        } => import_step(ctx, &reg, &plugin, &reference, &id).await,
+        Planned::Failed(msg) => Ok(Err(msg)),
+        Planned::Kept(answer) => Ok(Ok(answer)),
+    }
 }
 
 /// Shows a step that calls no provider: a component or a provider resource recorded.
 fn quiet_step(ctx: &Ctx, reg: &Registration, existed: bool, t0: Instant) {
-    ctx.step(Step {
-        op: if existed { "same" } else { "create" },
-        urn: &reg.urn,
-        ty: &reg.type_token,
-        status: if ctx.preview { "planned" } else { "ok" },
-        t0,
-        diff: vec![],
-        message: None,
-    });
+    let op = if existed { Op::Same } else { Op::Create };
+    ctx.report(Report::new(op, &reg.urn, &reg.type_token, ctx.done(), t0));
 }
 
 /// A component resource: recorded in the state with its parent and options; its outputs
@@ -152,18 +167,8 @@ async fn construct_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
     let t0 = Instant::now();
     let ty = reg.type_token.as_str();
     let fail = |msg: String| {
-        let full = format!("{} ({ty}): {msg}", reg.name);
-        ctx.step(Step {
-            op: "construct",
-            urn: &reg.urn,
-            ty,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg),
-        });
-        ctx.fail(full.clone());
-        Ok(Err(full))
+        let r = Report::new(Op::Construct, &reg.urn, ty, Status::Failed, t0);
+        Ok(Err(ctx.failed(r, msg, "")))
     };
     let handle = match ctx
         .providers
@@ -261,18 +266,8 @@ async fn provider_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult,
             }))
         }
         Err(e) => {
-            let msg = format!("{} ({}): {e}", reg.name, reg.type_token);
-            ctx.step(Step {
-                op: "create",
-                urn: &reg.urn,
-                ty: &reg.type_token,
-                status: "failed",
-                t0,
-                diff: vec![],
-                message: Some(e),
-            });
-            ctx.fail(msg.clone());
-            Ok(Err(msg))
+            let r = Report::new(Op::Create, &reg.urn, &reg.type_token, Status::Failed, t0);
+            Ok(Err(ctx.failed(r, e, "")))
         }
     }
 }
@@ -305,23 +300,13 @@ pub(super) async fn register_outputs(
 /// deleted by this stack, only dropped from it).
 pub(super) async fn read_step(
     ctx: &Arc<Ctx>,
-    request: &crate::monitor::ReadRequest,
+    request: &ReadRequest,
 ) -> Result<Result<PropertyMap, String>, Error> {
     let t0 = Instant::now();
     let ty = request.type_token.as_str();
     let fail = |msg: String| {
-        let full = format!("{} ({ty}): {msg}", request.name);
-        ctx.step(Step {
-            op: "read",
-            urn: &request.urn,
-            ty,
-            status: "failed",
-            t0,
-            diff: vec![],
-            message: Some(msg),
-        });
-        ctx.fail(full.clone());
-        Ok(Err(full))
+        let r = Report::new(Op::Read, &request.urn, ty, Status::Failed, t0);
+        Ok(Err(ctx.failed(r, msg, "")))
     };
     if let Ok(mut r) = ctx.registered.lock() {
         r.insert(request.urn.clone());
@@ -382,23 +367,15 @@ pub(super) async fn read_step(
     if !ctx.preview && !same {
         ctx.journal.write(vec![record], vec![]).await?;
     }
-    ctx.step(Step {
-        op: "read",
-        urn: &request.urn,
-        ty,
-        status: if ctx.preview { "planned" } else { "ok" },
-        t0,
-        diff: vec![],
-        message: None,
-    });
+    ctx.report(Report::new(Op::Read, &request.urn, ty, ctx.done(), t0));
     Ok(Ok(outputs))
 }
 
 /// A provider function: the provider named, or the default provider of the token's package.
 pub(super) async fn invoke(
     ctx: &Arc<Ctx>,
-    request: &crate::monitor::InvokeRequest,
-) -> Result<crate::monitor::InvokeResult, String> {
+    request: &InvokeRequest,
+) -> Result<InvokeResult, String> {
     if request.token == GET_RESOURCE {
         return Ok(get_resource(ctx, &request.args));
     }
@@ -412,7 +389,7 @@ pub(super) async fn invoke(
         .invoke(&request.token, &request.args)
         .await
         .map_err(|e| format!("invoke {}: {e}", request.token))?;
-    Ok(crate::monitor::InvokeResult { value, failures })
+    Ok(InvokeResult { value, failures })
 }
 
 /// The engine's own function that SDKs call to read a resource of this stack by URN (a
@@ -421,7 +398,7 @@ const GET_RESOURCE: &str = "pulumi:pulumi:getResource";
 
 /// `pulumi:pulumi:getResource`: `{urn, id, state}` of the resource with URN `args.urn`, with
 /// the outputs its registration answered in this run when the state holds none yet (preview).
-fn get_resource(ctx: &Ctx, args: &PropertyMap) -> crate::monitor::InvokeResult {
+fn get_resource(ctx: &Ctx, args: &PropertyMap) -> InvokeResult {
     let urn = args.get("urn").and_then(Json::as_str).unwrap_or_default();
     match ctx.journal.get(urn) {
         Some(r) => {
@@ -429,12 +406,12 @@ fn get_resource(ctx: &Ctx, args: &PropertyMap) -> crate::monitor::InvokeResult {
             value.insert("urn".into(), Json::String(r.urn.clone()));
             value.insert("id".into(), Json::String(r.id.clone()));
             value.insert("state".into(), Json::Object(r.outputs));
-            crate::monitor::InvokeResult {
+            InvokeResult {
                 value,
                 failures: vec![],
             }
         }
-        None => crate::monitor::InvokeResult {
+        None => InvokeResult {
             value: PropertyMap::new(),
             failures: vec![(
                 "urn".into(),
@@ -442,111 +419,4 @@ fn get_resource(ctx: &Ctx, args: &PropertyMap) -> crate::monitor::InvokeResult {
             )],
         },
     }
-}
-
-/// Adopts an existing resource (`import`): the provider's Read by id, then Check and Diff of
-/// the program's inputs against what was read. A difference fails the import with the diff,
-/// since importing must not change the resource.
-pub(super) async fn import_step(
-    ctx: &Arc<Ctx>,
-    reg: &Registration,
-    plugin: &Plugin,
-    reference: &str,
-    id: &str,
-    t0: Instant,
-) -> Result<StepResult, Error> {
-    let ty = reg.type_token.as_str();
-    let urn = reg.urn.as_str();
-    let fail = |msg: String, diff: Vec<DiffLine>| {
-        let full = format!("{} ({ty}): {msg}", reg.name);
-        ctx.step(Step {
-            op: "import",
-            urn,
-            ty,
-            status: "failed",
-            t0,
-            diff,
-            message: Some(msg),
-        });
-        ctx.fail(full.clone());
-        Ok(Err(full))
-    };
-    let empty = PropertyMap::new();
-    let target = Target {
-        urn,
-        name: &reg.name,
-        ty,
-    };
-    let read = plugin
-        .read(
-            Target { ..target },
-            // The program's inputs go along as a hint: a provider can then describe what it
-            // finds in the program's terms (a path relative to its root, say), so that an
-            // import of the same thing shows no difference.
-            Recorded {
-                id,
-                outputs: &empty,
-                inputs: &reg.inputs,
-            },
-        )
-        .await;
-    let (found_id, outputs, inputs) = match read {
-        Ok((found, _, _)) if found.is_empty() => {
-            return fail(
-                format!("import: the provider found no resource with id `{id}`; check the id"),
-                vec![],
-            );
-        }
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                format!("import: {}", failure_message("Read", &e.to_string())),
-                vec![],
-            );
-        }
-    };
-    let read_inputs = inputs.unwrap_or_default();
-    let checked = match plugin
-        .check(urn, &reg.name, ty, &read_inputs, &reg.inputs)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return fail(failure_message("Check", &e.to_string()), vec![]),
-    };
-    let mut record = new_record(reg, reference, &checked);
-    record.id = found_id.clone();
-    record.inputs = read_inputs;
-    record.outputs = ctx.mark_secret_outputs(reg, outputs);
-    let kind = match decide(plugin, Target { ..target }, &record, &checked, &reg.options).await {
-        Ok(k) => k,
-        Err(e) => return fail(failure_message("Diff", &e.to_string()), vec![]),
-    };
-    match kind {
-        Kind::Same => {}
-        Kind::Create => {}
-        Kind::Update(lines) | Kind::Replace(lines, _) => {
-            return fail(
-                "import: the program's inputs differ from the resource that exists (shown below); make the program match it, import, then change it".into(),
-                lines,
-            );
-        }
-    }
-    record.inputs = checked;
-    if !ctx.preview {
-        ctx.journal.write(vec![record.clone()], vec![]).await?;
-    }
-    ctx.step(Step {
-        op: "import",
-        urn,
-        ty,
-        status: if ctx.preview { "planned" } else { "ok" },
-        t0,
-        diff: vec![],
-        message: None,
-    });
-    Ok(Ok(RegisteredResource {
-        id: Some(found_id),
-        outputs: record.outputs,
-        property_dependencies: BTreeMap::new(),
-    }))
 }

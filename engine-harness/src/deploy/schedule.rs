@@ -1,7 +1,13 @@
 //! Running steps in parallel along the dependency graph, stopping cleanly at the first failure.
 
-#[allow(unused_imports)]
-use super::*;
+use super::Ctx;
+use crate::Error;
+use crate::display::{Display, Event};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// [`schedule`] for engine steps: a step's `Err` (a state-file failure, which must stop the
 /// whole operation) is shown, counts as a failed step, and the first one is returned.

@@ -1,12 +1,17 @@
 //! The engine as the resource monitor's sink: every request a program's SDK (or a provider
 //! constructing a component) sends is answered by the functions the YAML evaluator uses.
 
-#[allow(unused_imports)]
-use super::*;
+use super::Ctx;
+use super::register::{invoke, read_step, register, register_outputs};
+use crate::Error;
+use crate::display::Event;
 use crate::monitor::{
     self, InvokeRequest, InvokeResult, LogEntry, MonitorConfig, MonitorError, OutputsRegistration,
     ReadRequest, ReadResult, RegistrationSink, RunningMonitor, Severity,
 };
+use crate::monitor::{RegisteredResource, Registration};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Serves the resource monitor for this run on loopback, answered by the engine, and notes its
 /// address for the providers that construct components.

@@ -2,10 +2,17 @@
 //! monitor, runs the program with its language SDK, and answers each of the SDK's requests
 //! through [`register`], [`read_step`] and [`invoke`], the functions the YAML evaluator uses.
 
-#[allow(unused_imports)]
-use super::*;
+use super::Ctx;
+use super::sink;
+use crate::Error;
 use crate::language::{self, OutputLine, RunRequest, Stream};
 use crate::monitor::RunningMonitor;
+use crate::program::Project;
+use crate::value;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// The configuration as the SDKs read it: `PULUMI_CONFIG` (`namespace:key` to text, objects as
 /// JSON) and the keys that are secret. Secrets are given to the program in clear, as Pulumi's

@@ -4,11 +4,22 @@
 //! [`read_step`]), an invoke a call of [`invoke`]: the functions a program's SDK reaches
 //! through the resource monitor. Their outputs are then resolved for the nodes that use them.
 
-#[allow(unused_imports)]
-use super::*;
+use super::register::{STACK_TYPE, invoke, read_step, register, register_outputs};
+use super::schedule::schedule_steps;
+use super::step::{Op, Report, Status};
+use super::{Ctx, sink};
+use crate::Error;
 use crate::monitor::urn;
 use crate::monitor::{InvokeRequest, ProviderReference, ReadRequest, RunningMonitor};
+use crate::monitor::{Registration, ResourceOptions};
+use crate::program::{self, Evaluator, Project, ResolvedResource};
 use crate::program::{AliasDecl, AliasParent, GetDecl, InvokeDecl, ResourceDecl};
+use crate::value::{self, PropertyMap};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// What one run of the YAML program knows beside the engine's context: each resource's URN
 /// and earlier URNs (fixed by its parent chain before anything runs) and the invokes' results.
@@ -21,6 +32,8 @@ struct YamlRun {
     aliases: Vec<Vec<String>>,
     /// Results of the invokes called so far, by index in `Project::invokes`.
     invoked: Mutex<HashMap<usize, Json>>,
+    /// The outputs of the resources evaluated so far, by name.
+    resolved: Mutex<HashMap<String, ResolvedResource>>,
     /// This run's resource monitor, where providers that construct components register their
     /// children; it knows the URNs registered here so they may be named as parents.
     monitor: RunningMonitor,
@@ -48,6 +61,7 @@ impl YamlRun {
             urns,
             aliases,
             invoked: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
             monitor,
         }
     }
@@ -306,7 +320,7 @@ async fn check_property_references(ctx: &Ctx, run: &YamlRun) -> Result<(), Error
 fn evaluate(ctx: &Ctx, run: &YamlRun, v: &Json) -> Result<Json, String> {
     let empty_resources = HashMap::new();
     let empty_invokes = HashMap::new();
-    let resolved = ctx.resolved.lock();
+    let resolved = run.resolved.lock();
     let invoked = run.invoked.lock();
     let ev = Evaluator {
         project: &ctx.project,
@@ -325,8 +339,8 @@ fn evaluate_map(ctx: &Ctx, run: &YamlRun, m: &PropertyMap) -> Result<PropertyMap
 }
 
 /// The reference to the provider resource `name` of the program, registered earlier.
-fn provider_reference(ctx: &Ctx, name: &str) -> Result<ProviderReference, String> {
-    let resolved = ctx.resolved.lock().map_err(|e| e.to_string())?;
+fn provider_reference(run: &YamlRun, name: &str) -> Result<ProviderReference, String> {
+    let resolved = run.resolved.lock().map_err(|e| e.to_string())?;
     let r = resolved
         .get(name)
         .ok_or_else(|| format!("provider `{name}` is used before it is registered"))?;
@@ -375,7 +389,7 @@ async fn registration(
     let provider = o
         .provider
         .as_deref()
-        .map(|p| provider_reference(ctx, p))
+        .map(|p| provider_reference(run, p))
         .transpose()?;
     let component = !decl.is_provider()
         && ctx
@@ -410,7 +424,7 @@ async fn registration(
 
 /// Shows and counts a resource that failed before reaching the engine (its inputs could not
 /// be evaluated).
-fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: &str, e: String) -> bool {
+fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: Op, e: String) -> bool {
     let decl = &ctx.project.resources[i];
     let msg = format!(
         "{}:{}: {}: {e}",
@@ -418,21 +432,20 @@ fn failed_before_step(ctx: &Ctx, run: &YamlRun, i: usize, op: &str, e: String) -
         decl.line,
         decl.name
     );
-    ctx.step(Step {
+    let r = Report::new(
         op,
-        urn: &run.urns[i],
-        ty: &decl.type_token,
-        status: "failed",
-        t0: Instant::now(),
-        diff: vec![],
-        message: Some(msg.clone()),
-    });
+        &run.urns[i],
+        &decl.type_token,
+        Status::Failed,
+        Instant::now(),
+    );
+    ctx.report(r.message(msg.clone()));
     ctx.fail(msg);
     false
 }
 
-fn resolve(ctx: &Ctx, name: &str, resolved: ResolvedResource) {
-    if let Ok(mut r) = ctx.resolved.lock() {
+fn resolve(run: &YamlRun, name: &str, resolved: ResolvedResource) {
+    if let Ok(mut r) = run.resolved.lock() {
         r.insert(name.to_string(), resolved);
     }
 }
@@ -449,9 +462,15 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
     };
     let reg = match reg {
         Ok(reg) => reg,
-        Err(e) => return Ok(failed_before_step(ctx, run, i, "create", e)),
+        Err(e) => return Ok(failed_before_step(ctx, run, i, Op::Create, e)),
     };
     let urn = reg.urn.clone();
+    // A preview answers no id for a resource to be created: to the program it is unknown.
+    let no_id = if ctx.preview && reg.custom {
+        value::unknown()
+    } else {
+        Json::Null
+    };
     // Names are keys of `resources`, so the URN is new; this makes it known to the monitor
     // for a provider constructing it (or its children).
     let _ = run
@@ -460,11 +479,15 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
     match register(ctx, reg).await? {
         Ok(r) => {
             resolve(
-                ctx,
+                run,
                 &decl.name,
                 ResolvedResource {
                     urn,
-                    id: r.id.map(Json::String).unwrap_or(Json::Null),
+                    id: r
+                        .id
+                        .filter(|id| !id.is_empty())
+                        .map(Json::String)
+                        .unwrap_or(no_id),
                     outputs: r.outputs,
                 },
             );
@@ -483,7 +506,7 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
             .options
             .provider
             .as_deref()
-            .map(|p| provider_reference(ctx, p))
+            .map(|p| provider_reference(run, p))
             .transpose()?;
         let id = match id {
             Json::String(s) if !s.is_empty() => s,
@@ -512,21 +535,20 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
     });
     let request = match request {
         Ok(r) => r,
-        Err(e) => return Ok(failed_before_step(ctx, run, i, "read", e)),
+        Err(e) => return Ok(failed_before_step(ctx, run, i, Op::Read, e)),
     };
     if value::is_unknown(&Json::String(request.id.clone())) {
         // A preview where the id comes from a resource not created yet: nothing to read.
-        ctx.step(Step {
-            op: "read",
-            urn: &request.urn,
-            ty: &request.type_token,
-            status: "planned",
-            t0: Instant::now(),
-            diff: vec![],
-            message: None,
-        });
+        let t0 = Instant::now();
+        ctx.report(Report::new(
+            Op::Read,
+            &request.urn,
+            &request.type_token,
+            Status::Planned,
+            t0,
+        ));
         resolve(
-            ctx,
+            run,
             &decl.name,
             ResolvedResource {
                 urn: request.urn,
@@ -539,7 +561,7 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
     match read_step(ctx, &request).await? {
         Ok(outputs) => {
             resolve(
-                ctx,
+                run,
                 &decl.name,
                 ResolvedResource {
                     urn: request.urn,
@@ -588,7 +610,7 @@ async fn invoke_value(ctx: &Arc<Ctx>, run: &YamlRun, inv: &InvokeDecl) -> Result
     let provider = inv
         .provider
         .as_deref()
-        .map(|p| provider_reference(ctx, p))
+        .map(|p| provider_reference(run, p))
         .transpose()?;
     let request = InvokeRequest {
         token: inv.function.clone(),

@@ -5,10 +5,12 @@
 //! Patterns are URNs, with Pulumi's wildcards: `*` matches within one `:`-separated part of
 //! the URN, `**` matches anything.
 
-use super::{Ctx, Step, StepResult, registered};
-use crate::monitor::{RegisteredResource, Registration};
+use super::Ctx;
+use super::execute::registered;
+use super::generate::Planned;
+use super::step::{Op, Report, Status};
+use crate::monitor::Registration;
 use crate::state::Resource;
-use serde_json::Value as Json;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -196,58 +198,47 @@ pub(super) fn recorded_deps(r: &Resource) -> Vec<&str> {
 }
 
 impl Ctx {
-    /// The step of a custom resource the run may not change (`--target`, `--exclude`): a
+    /// The plan of a custom resource the run may not change (`--target`, `--exclude`): a
     /// recorded one stays as it is (`same`, no provider call); a new one is not created, and
     /// the program sees its inputs as its outputs, as Pulumi's skipped create does. `None`:
     /// the run may change it; a step is then refused only when it depends on a skipped create.
-    pub(super) fn untargeted_step(
+    pub(super) fn untargeted(
         &self,
         reg: &Registration,
         old: Option<&Resource>,
         t0: Instant,
-    ) -> Option<StepResult> {
+    ) -> Option<Planned> {
         let deps = registration_deps(reg);
         if self.chosen.allows(&reg.urn, deps.iter().copied()) {
             let missing = self.chosen.skipped_dependency(deps.iter().copied())?;
             let msg = format!(
                 "it depends on {missing}, which is not targeted and does not exist yet; add `--target {missing}`"
             );
-            self.step(Step {
-                op: if old.is_some() { "update" } else { "create" },
-                urn: &reg.urn,
-                ty: &reg.type_token,
-                status: "failed",
-                t0,
-                diff: vec![],
-                message: Some(msg.clone()),
-            });
-            let full = format!("{} ({}): {msg}", reg.name, reg.type_token);
-            self.fail(full.clone());
-            return Some(Err(full));
+            let op = if old.is_some() {
+                Op::Update
+            } else {
+                Op::Create
+            };
+            let r = Report::new(op, &reg.urn, &reg.type_token, Status::Failed, t0);
+            return Some(Planned::Failed(self.failed(r, msg, "")));
         }
         match old {
             Some(o) => {
-                self.step(Step {
-                    op: "same",
-                    urn: &reg.urn,
-                    ty: &reg.type_token,
-                    status: if self.preview { "planned" } else { "ok" },
+                self.report(Report::new(
+                    Op::Same,
+                    &reg.urn,
+                    &reg.type_token,
+                    self.done(),
                     t0,
-                    diff: vec![],
-                    message: None,
-                });
-                Some(Ok(registered(
-                    Json::String(o.id.clone()),
+                ));
+                Some(Planned::Kept(registered(
+                    Some(o.id.clone()),
                     o.outputs.clone(),
                 )))
             }
             None => {
                 self.chosen.skip_create(&reg.urn);
-                Some(Ok(RegisteredResource {
-                    id: None,
-                    outputs: reg.inputs.clone(),
-                    ..Default::default()
-                }))
+                Some(Planned::Kept(registered(None, reg.inputs.clone())))
             }
         }
     }

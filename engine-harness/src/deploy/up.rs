@@ -2,8 +2,16 @@
 //! the resource monitor), whose registrations become steps; then delete what the program no
 //! longer declares and record the stack's outputs.
 
-#[allow(unused_imports)]
-use super::*;
+use super::destroy::delete_all;
+use super::register::STACK_TYPE;
+use super::{Ctx, source_program, source_yaml};
+use crate::Error;
+use crate::program;
+use crate::state::{Key, Resource};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Runs the program, then the deletions, then records the stack outputs. Returns the outputs.
 pub(super) async fn up(
@@ -28,6 +36,9 @@ pub(super) async fn up(
         .collect();
     let doomed = ctx.allowed_records(doomed);
     delete_all(ctx, doomed, parallel, interrupt).await?;
+    if !ctx.preview {
+        drop_unused_default_providers(ctx).await?;
+    }
     let outputs: BTreeMap<String, Json> = ctx
         .stack_outputs
         .lock()
@@ -57,4 +68,23 @@ pub(super) async fn up(
 /// Is `r` the default provider of a package (which no program registers: the engine makes it)?
 fn is_default_provider(r: &Resource) -> bool {
     r.type_token.starts_with("pulumi:providers:") && r.name() == "default"
+}
+
+/// Drops from the state the default providers no resource uses any more, as Pulumi does. (The
+/// engine starts and records a default provider without a step, so none shows here either.)
+async fn drop_unused_default_providers(ctx: &Ctx) -> Result<(), Error> {
+    let all = ctx.journal.snapshot().resources();
+    let used: HashSet<&str> = all
+        .iter()
+        .filter_map(|r| r.provider.rsplit_once("::").map(|(u, _)| u))
+        .collect();
+    let unused: Vec<Key> = all
+        .iter()
+        .filter(|r| is_default_provider(r) && !r.delete && !used.contains(r.urn.as_str()))
+        .map(Resource::key)
+        .collect();
+    if !unused.is_empty() {
+        ctx.journal.write(vec![], unused).await?;
+    }
+    Ok(())
 }

@@ -17,7 +17,7 @@ pub enum LanguageError {
     },
     /// The project's runtime is not one engine-harness runs.
     #[error(
-        "{}: runtime `{runtime}` is not supported; use `python`, `nodejs` or `yaml`",
+        "{}: runtime `{runtime}` is not supported; use `python`, `nodejs`, `yaml`, or `go`, `dotnet` or `java` with Pulumi's language plugin installed",
         file.display()
     )]
     UnknownRuntime {
@@ -65,6 +65,27 @@ pub enum LanguageError {
         program: PathBuf,
         /// How long it was given.
         after: Duration,
+    },
+    /// A language plugin (`pulumi-language-<runtime>`) could not be started or driven.
+    #[error("language plugin `{command}`: {message}")]
+    Plugin {
+        /// The plugin command.
+        command: String,
+        /// What failed and what to do.
+        message: String,
+    },
+    /// The project's runtime has no built-in host and no language plugin was found.
+    #[error(
+        "{}: runtime `{runtime}` needs Pulumi's language plugin `pulumi-language-{runtime}`, which was not found (searched: {searched}); install Pulumi's language host, put it on PATH or name it under `plugins.languages` in Pulumi.yaml",
+        file.display()
+    )]
+    NoLanguagePlugin {
+        /// The project file.
+        file: PathBuf,
+        /// The runtime.
+        runtime: String,
+        /// Where it was looked for.
+        searched: String,
     },
     /// The run was interrupted (Ctrl-C, SIGTERM, `engine-harness cancel`) and the program's
     /// process group was stopped: SIGINT, then SIGKILL after a grace period.

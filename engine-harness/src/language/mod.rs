@@ -8,6 +8,7 @@
 //! | `python` | the virtualenv (made from `requirements.txt` when missing) and the runner script |
 //! | `node` | `npm install` when needed and the SDK's runner from `node_modules/@pulumi/pulumi` |
 //! | [`process`] | processes, streamed output and time limits |
+//! | [`plugin`] | `pulumi-language-<runtime>` plugins, found and driven over `LanguageRuntime` |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,6 +22,7 @@
 
 mod error;
 mod node;
+pub mod plugin;
 pub mod process;
 pub mod project;
 mod python;
@@ -120,14 +122,27 @@ fn sdk_flags(
 /// fails is an error carrying what it logged as errors (else the end of its stderr).
 pub async fn run(request: &RunRequest, monitor: &RunningMonitor) -> Result<(), LanguageError> {
     let info = ProjectInfo::load(&request.project_dir)?;
+    if info.runtime == Runtime::Yaml {
+        return Err(LanguageError::Project {
+            file: info.dir.join("Pulumi.yaml"),
+            message: "a YAML program is evaluated by the engine itself, not run as a process"
+                .into(),
+        });
+    }
+    // A language plugin, when one is installed, runs the program as under Pulumi; the built-in
+    // hosts are for when there is none.
+    let (found, searched) = plugin::find(&info)?;
+    if let Some(found) = found {
+        return plugin::run(&found, &info, request, monitor).await;
+    }
     let mut cmd = match info.runtime {
         Runtime::Python => python::command(&info, request, monitor.address()).await?,
         Runtime::NodeJs => node::command(&info, request, monitor.address()).await?,
-        Runtime::Yaml => {
-            return Err(LanguageError::Project {
+        Runtime::Yaml | Runtime::Go | Runtime::Dotnet | Runtime::Java => {
+            return Err(LanguageError::NoLanguagePlugin {
                 file: info.dir.join("Pulumi.yaml"),
-                message: "a YAML program is evaluated by the engine itself, not run as a process"
-                    .into(),
+                runtime: info.runtime.name().to_string(),
+                searched: searched.join(", "),
             });
         }
     };

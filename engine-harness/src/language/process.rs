@@ -314,3 +314,116 @@ pub(crate) async fn supervise(
     };
     Ok(running.finish(status).await)
 }
+
+/// A plugin process started the way Pulumi starts plugins: it prints its gRPC port as the first
+/// line of its stdout; everything after that, on both streams, is output.
+pub(crate) struct PluginProcess {
+    running: Running,
+    /// The port it listens on (loopback).
+    pub port: u16,
+}
+
+impl PluginProcess {
+    /// Starts `cmd` and waits up to `timeout` for its port line.
+    pub(crate) async fn start(
+        program: &Path,
+        mut cmd: Command,
+        output: &OutputHandler,
+        timeout: Duration,
+    ) -> Result<Self, LanguageError> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        cmd.process_group(0);
+        let command = describe(&cmd);
+        let mut child = cmd.spawn().map_err(|source| LanguageError::Spawn {
+            program: program.to_path_buf(),
+            command: command.clone(),
+            source,
+        })?;
+        let group = child.id().map(|p| p as i32);
+        if let (Some(pid), Ok(mut g)) = (group, RUNNING.lock()) {
+            g.push(pid);
+        }
+        let tail: Tail = Arc::default();
+        let mut readers = Vec::new();
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(forward(
+                stderr,
+                Stream::Stderr,
+                output.clone(),
+                Some(tail.clone()),
+            ));
+        }
+        let stdout = child.stdout.take();
+        let mut running = Running {
+            child,
+            group,
+            readers,
+            tail,
+        };
+        let Some(stdout) = stdout else {
+            return Err(plugin_error(
+                &command,
+                "its stdout could not be read".into(),
+            ));
+        };
+        let mut lines = BufReader::new(stdout);
+        let mut first = String::new();
+        let read = tokio::time::timeout(timeout, lines.read_line(&mut first)).await;
+        let port = match read {
+            Ok(Ok(n)) if n > 0 => first.trim().parse::<u16>().ok(),
+            _ => None,
+        };
+        let Some(port) = port else {
+            running.kill();
+            let status = running.child.wait().await.ok();
+            let (_, tail) = match status {
+                Some(s) => running.finish(s).await,
+                None => (ExitStatus::default(), String::new()),
+            };
+            let why = match read {
+                Err(_) => format!("it printed no port within {}s", timeout.as_secs()),
+                Ok(_) if first.is_empty() => "it exited before printing its port".into(),
+                Ok(_) => format!(
+                    "its first line of output, {:?}, is not a port number",
+                    first.trim()
+                ),
+            };
+            return Err(plugin_error(&command, format!("{why}\n{tail}")));
+        };
+        running.readers.push(forward(
+            lines.into_inner(),
+            Stream::Stdout,
+            output.clone(),
+            None,
+        ));
+        Ok(PluginProcess { running, port })
+    }
+
+    /// Stops it (and what it started) and waits for it, as Pulumi does once a run is over.
+    pub(crate) async fn stop(mut self) {
+        if let Ok(Some(_)) = self.running.child.try_wait() {
+        } else {
+            self.running.kill();
+        }
+        if let Ok(status) = self.running.child.wait().await {
+            self.running.finish(status).await;
+        }
+    }
+
+    /// The end of its stderr so far.
+    pub(crate) fn stderr_tail(&self) -> String {
+        let tail = self.running.tail.lock().unwrap_or_else(|e| e.into_inner());
+        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+fn plugin_error(command: &str, message: String) -> LanguageError {
+    LanguageError::Plugin {
+        command: command.to_string(),
+        message,
+    }
+}

@@ -14,6 +14,12 @@ pub enum Runtime {
     NodeJs,
     /// `runtime: yaml`, which engine-harness interprets itself.
     Yaml,
+    /// `runtime: go`: run by Pulumi's language plugin only.
+    Go,
+    /// `runtime: dotnet`: run by Pulumi's language plugin only.
+    Dotnet,
+    /// `runtime: java`: run by Pulumi's language plugin only.
+    Java,
 }
 
 impl Runtime {
@@ -23,7 +29,24 @@ impl Runtime {
             Runtime::Python => "python",
             Runtime::NodeJs => "nodejs",
             Runtime::Yaml => "yaml",
+            Runtime::Go => "go",
+            Runtime::Dotnet => "dotnet",
+            Runtime::Java => "java",
         }
+    }
+
+    /// The runtime `name` names, if Pulumi has one by that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Runtime::Python,
+            Runtime::NodeJs,
+            Runtime::Yaml,
+            Runtime::Go,
+            Runtime::Dotnet,
+            Runtime::Java,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
     }
 }
 
@@ -44,6 +67,11 @@ pub struct ProjectInfo {
     pub tsconfig: Option<String>,
     /// `main`, as written.
     pub main: Option<String>,
+    /// `runtime.options`, as JSON (what a language plugin receives in `ProgramInfo.options`).
+    pub options: serde_json::Value,
+    /// `plugins.languages`: language plugins named in the project, `(name, path)` with the path
+    /// resolved against the project directory.
+    pub language_plugins: Vec<(String, PathBuf)>,
 }
 
 impl ProjectInfo {
@@ -82,17 +110,29 @@ impl ProjectInfo {
                 ));
             }
         };
-        let runtime = match runtime_name.as_str() {
-            "python" => Runtime::Python,
-            "nodejs" => Runtime::NodeJs,
-            "yaml" => Runtime::Yaml,
-            other => {
-                return Err(LanguageError::UnknownRuntime {
-                    file,
-                    runtime: other.to_string(),
-                });
-            }
+        let Some(runtime) = Runtime::from_name(&runtime_name) else {
+            return Err(LanguageError::UnknownRuntime {
+                file,
+                runtime: runtime_name,
+            });
         };
+        let mut language_plugins = Vec::new();
+        if let Some(list) = doc.get("plugins").and_then(|p| p.get("languages")) {
+            let items = list.as_sequence().ok_or_else(|| {
+                err("`plugins.languages` must be a list of `{name, path}`".into())
+            })?;
+            for item in items {
+                let name = item.get("name").and_then(Value::as_str);
+                let path = item.get("path").and_then(Value::as_str);
+                let (Some(name), Some(path)) = (name, path) else {
+                    return Err(err(
+                        "each `plugins.languages` entry needs `name` (the runtime) and `path`"
+                            .into(),
+                    ));
+                };
+                language_plugins.push((name.to_string(), dir.join(path)));
+            }
+        }
         let option = |key: &str| options.and_then(|o| o.get(key));
         let typescript = match option("typescript") {
             None | Some(Value::Null) => None,
@@ -107,6 +147,10 @@ impl ProjectInfo {
             virtualenv: text_of(option("virtualenv"), "runtime.options.virtualenv")?,
             tsconfig: text_of(option("tsconfig"), "runtime.options.tsconfig")?,
             main: text_of(doc.get("main"), "main")?,
+            options: options
+                .and_then(|o| serde_json::to_value(o).ok())
+                .unwrap_or(serde_json::Value::Null),
+            language_plugins,
             dir: dir.to_path_buf(),
             name,
             runtime,
@@ -159,8 +203,8 @@ mod tests {
 
     #[test]
     fn unknown_runtime_and_missing_fields_are_named() {
-        let e = load("name: a\nruntime: dotnet\n").unwrap_err().to_string();
-        assert!(e.contains("runtime `dotnet` is not supported"), "{e}");
+        let e = load("name: a\nruntime: cobol\n").unwrap_err().to_string();
+        assert!(e.contains("runtime `cobol` is not supported"), "{e}");
         let e = load("runtime: python\n").unwrap_err().to_string();
         assert!(e.contains("`name` is missing"), "{e}");
         let e = load("name: a\n").unwrap_err().to_string();

@@ -1,7 +1,16 @@
 //! The resource calls (Check, Diff, Create, Update, Delete, Read, Invoke, Cancel) and shutdown.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CallError, Change, DiffResult, Plugin, Recorded, Target};
+use crate::value;
+use crate::value::PropertyMap;
+use plugin_host::details;
+use pulumirpc::{
+    CheckRequest, CreateRequest, DeleteRequest, DiffRequest, GetSchemaRequest, InvokeRequest,
+    ReadRequest, UpdateRequest,
+};
+use serde_json::Value as Json;
+use std::time::Duration;
+use tonic::{Code, Status};
 
 impl Plugin {
     /// Encodes properties for the wire, removing secret wrappers if the provider does not accept them.
@@ -111,6 +120,8 @@ impl Plugin {
                 random_seed: seed,
                 name: name.into(),
                 r#type: ty.into(),
+                // Sent only to a provider whose handshake asked for it; this engine's doesn't.
+                old_outputs: None,
             })
             .await
             .map_err(|s| self.call_err(s))?
@@ -341,6 +352,8 @@ impl Plugin {
                 resource_status_address: String::new(),
                 resource_status_token: String::new(),
                 old_views: vec![],
+                // No custom read timeout: the provider's own default applies.
+                timeout: 0.0,
             })
             .await
             .map_err(|s| self.call_err(s))?
@@ -368,6 +381,9 @@ impl Plugin {
             .invoke(InvokeRequest {
                 tok: token.into(),
                 args: Some(self.send(args)),
+                // Meaningful only after a handshake with `invoke_with_preview`, which this
+                // engine does not send.
+                preview: false,
             })
             .await
             .map_err(|s| self.call_err(s))?

@@ -1,7 +1,14 @@
 //! Handshake, GetPluginInfo, CheckConfig, DiffConfig and Configure.
 
-#[allow(unused_imports)]
-use super::*;
+use super::launch::tail_text;
+use super::{Plugin, STDERR_TAIL_LINES};
+use crate::value::PropertyMap;
+use crate::{Error, value};
+use plugin_host::{PluginProcess, ProviderClient, details};
+use pulumirpc::{CheckRequest, ConfigureRequest, DiffRequest, ProviderHandshakeRequest};
+use serde_json::Value as Json;
+use std::path::Path;
+use tonic::{Code, Status};
 
 pub(super) fn missing_keys(status: &Status) -> Option<Vec<String>> {
     let m = details::missing_keys(status)?;
@@ -94,6 +101,7 @@ impl Plugin {
                 configure_with_urn: true,
                 supports_views: false,
                 supports_refresh_before_update: false,
+                ..Default::default()
             })
             .await;
         let handshook = match hs {
@@ -123,6 +131,7 @@ impl Plugin {
                 name: "default".into(),
                 r#type: ptype.clone(),
                 autonaming: None,
+                old_outputs: None,
             })
             .await
         {

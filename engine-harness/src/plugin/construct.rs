@@ -1,8 +1,10 @@
 //! `Construct`: asking a provider to build a component resource (a remote component), whose
 //! children it registers with the engine's resource monitor.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CallError, Plugin};
+use crate::value;
+use crate::value::PropertyMap;
+use pulumirpc::{ConstructRequest, construct_request};
 use std::collections::{BTreeMap, HashMap};
 
 /// What a `Construct` call needs.
@@ -85,7 +87,13 @@ impl Plugin {
                 input_dependencies: deps(a.input_dependencies),
                 protect: a.protect,
                 providers: a.providers.clone().into_iter().collect(),
-                aliases: a.aliases.to_vec(),
+                aliases: a
+                    .aliases
+                    .iter()
+                    .map(|urn| pulumirpc::Alias {
+                        alias: Some(pulumirpc::alias::Alias::Urn(urn.clone())),
+                    })
+                    .collect(),
                 dependencies: a.dependencies.to_vec(),
                 accepts_output_values: false,
                 ..Default::default()

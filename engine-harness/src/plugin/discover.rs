@@ -1,7 +1,12 @@
 //! Finding a plugin: `plugins.providers` in `Pulumi.yaml`, `$PATH`, or a cargo build.
 
-#[allow(unused_imports)]
-use super::*;
+use super::PluginSource;
+use crate::Error;
+use crate::program::Project;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::process::Command;
 
 /// The executable name of a package's plugin.
 pub fn binary_name(package: &str) -> String {

@@ -1,7 +1,16 @@
 //! Launching a plugin through the engine-side host, or attaching to one started by hand.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{DEFAULT_PORT_TIMEOUT, Plugin, STDERR_TAIL_LINES};
+use crate::value::PropertyMap;
+use crate::{Error, value};
+use plugin_host::connect::CONNECT_WITHIN;
+use plugin_host::launch::NoPort;
+use plugin_host::{Launch, LaunchError};
+use pulumirpc::PluginAttach;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tonic::Code;
 
 pub use plugin_host::launch::kill_all_launched;
 

@@ -1,20 +1,10 @@
 //! Provider plugins: find the binary (or build it with cargo), launch it as Pulumi's engine
 //! does, read its port, dial it, handshake, configure, call it, and shut it down.
 
-use crate::Error;
-use crate::program::Project;
-use crate::value::{self, PropertyMap};
-use plugin_host::connect::CONNECT_WITHIN;
-use plugin_host::details;
-use plugin_host::launch::NoPort;
-use plugin_host::{Launch, LaunchError, PluginProcess, ProviderClient};
-use pulumirpc::*;
-use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use crate::value::PropertyMap;
+use plugin_host::{PluginProcess, ProviderClient};
+use std::path::PathBuf;
 use std::time::Duration;
-use tokio::process::Command;
-use tonic::{Code, Status};
 
 mod calls;
 mod configure;
@@ -26,8 +16,6 @@ pub use configure::ConfigureArgs;
 pub use construct::{ConstructArgs, Constructed};
 pub use discover::{binary_name, build_cargo, find};
 pub use launch::{LaunchRequest, attach, debug_port, kill_all_launched, launch};
-#[allow(unused_imports)]
-use {configure::*, launch::*};
 
 /// How long to wait for a plugin to print its port (override with
 /// `ENGINE_HARNESS_PLUGIN_TIMEOUT`, in seconds).

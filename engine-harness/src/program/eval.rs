@@ -1,7 +1,14 @@
 //! Evaluation: built-in functions and `${…}` resolved against existing resources' outputs.
 
-#[allow(unused_imports)]
-use super::*;
+use super::Project;
+use super::graph::{RootKind, root_kind, unknown_root};
+use super::invoke::{INVOKE_SLOT, invoke_slot};
+use super::template::{PathPart, Piece, Reference, parse_pieces};
+use crate::value;
+use crate::value::PropertyMap;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::path::Path;
 
 /// The built-in functions engine-harness evaluates.
 pub const FUNCTIONS: [&str; 5] = [

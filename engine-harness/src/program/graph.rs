@@ -1,7 +1,13 @@
 //! The dependency graph: what each resource refers to, its order, and cycles.
 
-#[allow(unused_imports)]
-use super::*;
+use super::eval::{FUNCTIONS, unsupported_function};
+use super::invoke::{Place, extract_invokes, slots};
+use super::source::Source;
+use super::template::{Reference, references};
+use super::{AliasDecl, AliasParent, Project, ResourceDecl};
+use crate::Error;
+use serde_json::Value as Json;
+use std::collections::{BTreeSet, HashMap};
 
 /// What a `${root}` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

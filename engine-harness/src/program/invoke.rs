@@ -5,8 +5,13 @@
 //! node of the dependency graph, and the [`Evaluator`] fills the slot with its result: so the
 //! evaluation stays synchronous, and a variable used twice calls its function once.
 
-#[allow(unused_imports)]
-use super::*;
+use super::InvokeDecl;
+use super::resource::named_resource;
+use super::source::Source;
+use crate::Error;
+use crate::value::PropertyMap;
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
 
 /// The key of a slot that stands for the result of `Project::invokes[n]`. Users cannot write
 /// it: loading rejects unknown `fn::` keys before it puts slots in.

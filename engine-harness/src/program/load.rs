@@ -1,7 +1,16 @@
 //! Loading a project: `Pulumi.yaml` (resources, options, plugins) and `Pulumi.<stack>.yaml`.
 
-#[allow(unused_imports)]
-use super::*;
+use super::graph::resolve_dependencies;
+use super::resource::parse_resource;
+use super::source::{Source, as_mapping, key_str, parse_yaml, to_json};
+use super::{PluginDecl, Project, ResourceDecl};
+use crate::language::Runtime;
+use crate::value::PropertyMap;
+use crate::{Error, value};
+use serde_json::Value as Json;
+use serde_yaml::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 /// Loads and validates the project in `dir` for `stack`.
 pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
@@ -74,11 +83,9 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
                         .to_string(),
                     _ => String::new(),
                 };
-                runtime = Some(match rt.as_str() {
-                    "yaml" => Runtime::Yaml,
-                    "python" => Runtime::Python,
-                    "nodejs" => Runtime::NodeJs,
-                    _ => return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs `yaml`, `python` and `nodejs` (JavaScript and TypeScript) programs"))),
+                runtime = Some(match Runtime::from_name(&rt) {
+                    Some(r) => r,
+                    None => return Err(src.err(line, format!("runtime `{rt}` is not supported: engine-harness runs `yaml`, `python` and `nodejs` (JavaScript and TypeScript) programs itself, and `go`, `dotnet` and `java` programs through Pulumi's language plugins"))),
                 });
             }
             "description" | "main" | "stackConfigDir" | "options" | "template" | "backend"
@@ -240,7 +247,22 @@ pub(super) fn config_value(
         // plaintext (the value is not quoted: it may be the secret).
         return Err(src.err(line, crate::stack_config::not_ciphertext(key)));
     }
-    to_json(src, line, v)
+    // A list or object with `secure:` leaves (`config set --path --secret`): each leaf becomes
+    // a secret in place.
+    match v {
+        Yaml::Mapping(m) if crate::stack_config::has_secure_leaf(v) => Ok(Json::Object(
+            m.iter()
+                .map(|(k, v)| Ok((key_str(k), config_value(src, line, key, v, secrets)?)))
+                .collect::<Result<_, Error>>()?,
+        )),
+        Yaml::Sequence(items) if crate::stack_config::has_secure_leaf(v) => Ok(Json::Array(
+            items
+                .iter()
+                .map(|v| config_value(src, line, key, v, secrets))
+                .collect::<Result<_, Error>>()?,
+        )),
+        _ => to_json(src, line, v),
+    }
 }
 
 pub(super) type Config = (BTreeMap<String, Json>, BTreeMap<String, PropertyMap>);

@@ -4,13 +4,11 @@
 //! file, the line and what to do. [`Evaluator`] resolves `${…}` interpolations against the
 //! outputs of resources that already exist.
 
-use crate::Error;
 pub use crate::language::Runtime;
-use crate::value::{self, PropertyMap};
+use crate::value::PropertyMap;
 use serde_json::Value as Json;
-use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod eval;
 mod graph;
@@ -27,8 +25,6 @@ pub use eval::{Evaluator, FUNCTIONS, ResolvedResource};
 pub use load::load;
 pub use stack_name::{STACK_NAME_RULE, validate_stack_name};
 pub use template::{PathPart, Reference, parse_duration, references};
-#[allow(unused_imports)]
-use {eval::*, graph::*, invoke::*, load::*, resource::*, source::*, template::*};
 
 /// A provider plugin named in `plugins.providers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +232,7 @@ impl Project {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Error, value};
     use std::time::Duration;
 
     fn project(yaml: &str) -> Result<Project, Error> {

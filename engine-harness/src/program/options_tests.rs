@@ -1,7 +1,12 @@
 //! Tests of what the engine path makes possible in YAML: `fn::invoke`, provider resources,
 //! `provider`, `parent`, `aliases`, `import`, `additionalSecretOutputs` and `get`.
 
-use super::*;
+use super::eval::Evaluator;
+use super::load::load;
+use super::{AliasDecl, AliasParent, Project};
+use crate::Error;
+use serde_json::Value as Json;
+use std::collections::HashMap;
 
 fn project(yaml: &str) -> Result<Project, Error> {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,14 @@
 //! A resource's declaration: `type`, `properties`, `get` and `options`.
 
-#[allow(unused_imports)]
-use super::*;
+use super::source::{Source, as_mapping, key_str, to_json};
+use super::template::{parse_duration, parse_reference};
+use super::{AliasDecl, AliasParent, GetDecl, ResourceDecl, ResourceOptions};
+use crate::Error;
+use crate::monitor::urn::PROVIDER_TYPE_PREFIX;
+use crate::value::PropertyMap;
+use serde_json::Value as Json;
+use serde_yaml::Value as Yaml;
+use std::collections::BTreeSet;
 
 pub(super) const OPTION_KEYS: &str = "dependsOn, protect, deleteBeforeReplace, ignoreChanges, replaceOnChanges, retainOnDelete, customTimeouts, provider, parent, aliases, import, additionalSecretOutputs";
 

@@ -1,7 +1,10 @@
 //! The YAML source of a program file: parsing, and the line of each key for error messages.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::Error;
+use serde_json::Value as Json;
+use serde_yaml::Value as Yaml;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// A program file's text with the position of every mapping key, for error messages.
 ///

@@ -1,7 +1,6 @@
 //! `${…}` templates: references to resources, config and properties, and durations.
 
-#[allow(unused_imports)]
-use super::*;
+use serde_json::Value as Json;
 
 /// A `${…}` reference: a root name and a property path.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,14 +1,27 @@
 //! Tests of the state files: journal replay, ordering, encryption at rest, export/import.
 
-use super::*;
+use super::{Journal, Key, OperationType, Resource, Snapshot, StateFiles, topo_sort};
+use crate::secrets::SecretsManager;
+use crate::{secrets, value};
+use serde_json::Value as Json;
+use std::fs::File;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
-fn res(urn: &str, deps: &[&str]) -> Resource {
+/// The URN of resource `name` (the loader refuses malformed URNs).
+fn u(name: &str) -> String {
+    format!("urn:pulumi:dev::p::t:i:T::{name}")
+}
+
+/// A custom resource `name` (with an id, as the loader requires) depending on `deps`.
+fn res(name: &str, deps: &[&str]) -> Resource {
     Resource {
-        urn: urn.into(),
+        urn: u(name),
         custom: true,
+        id: format!("id-{name}"),
         type_token: "t:i:T".into(),
-        dependencies: deps.iter().map(|s| s.to_string()).collect(),
+        dependencies: deps.iter().map(|s| u(s)).collect(),
         ..Default::default()
     }
 }
@@ -48,7 +61,7 @@ async fn journal_replays_after_a_crash_and_replay_is_idempotent() {
     let (snap, replayed) = files.load().unwrap();
     assert!(replayed);
     assert!(!files.journal.exists(), "the journal is compacted on load");
-    assert_eq!(snap.get("a").unwrap(), &a);
+    assert_eq!(snap.get(&u("a")).unwrap(), &a);
     assert_eq!(snap.pending().len(), 1);
     let text = std::fs::read_to_string(&files.checkpoint).unwrap();
     let v: Json = serde_json::from_str(&text).unwrap();
@@ -167,7 +180,7 @@ fn export_and_import_round_trip_between_salts() {
 fn resources_are_ordered_dependencies_first() {
     let out = topo_sort(vec![res("c", &["b"]), res("b", &["a"]), res("a", &[])]);
     let urns: Vec<&str> = out.iter().map(|r| r.urn.as_str()).collect();
-    assert_eq!(urns, vec!["a", "b", "c"]);
+    assert_eq!(urns, vec![u("a"), u("b"), u("c")]);
 }
 
 /// An old copy (`delete: true`) of `urn` with provider id `id`.
@@ -208,11 +221,11 @@ async fn any_number_of_old_copies_per_urn_survive_journal_and_checkpoint() {
     assert_eq!(ids(&snap), ["v1", "v2"]);
     // Removing one copy leaves the other and the live resource.
     let j = Journal::open(files.clone(), snap, false).unwrap();
-    j.write(vec![], vec![Key::old_copy("a", "v1")])
+    j.write(vec![], vec![Key::old_copy(&u("a"), "v1")])
         .await
         .unwrap();
     assert_eq!(ids(&j.snapshot()), ["v2"]);
-    assert!(j.get("a").is_some());
+    assert!(j.get(&u("a")).is_some());
 }
 
 #[test]

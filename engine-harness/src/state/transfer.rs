@@ -1,9 +1,16 @@
 //! `stack export` and `stack import`: the state as a `pulumi stack export` deployment and back.
 
-use super::*;
+use super::{
+    Checkpoint, Operation, Resource, Snapshot, StateFiles, create_private_dir, in_file, integrity,
+    map_props,
+};
+use crate::value::PropertyMap;
+use crate::{Error, secrets};
+use serde_json::Value as Json;
+use std::path::Path;
 
 /// The resource fields this engine keeps (`Resource`); an import names the others it drops.
-const KNOWN_FIELDS: [&str; 21] = [
+const KNOWN_FIELDS: [&str; 23] = [
     "urn",
     "custom",
     "delete",
@@ -23,6 +30,8 @@ const KNOWN_FIELDS: [&str; 21] = [
     "propertyDependencies",
     "additionalSecretOutputs",
     "external",
+    "deletedWith",
+    "importID",
     "created",
     "modified",
 ];

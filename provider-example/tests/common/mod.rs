@@ -296,6 +296,7 @@ impl Provider {
             .invoke(pulumirpc::InvokeRequest {
                 tok: tok.into(),
                 args: Some(encode_map(&args)),
+                preview: false,
             })
             .await?
             .into_inner();

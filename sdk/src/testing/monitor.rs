@@ -349,7 +349,7 @@ impl ResourceMonitor for Service {
     async fn invoke(
         &self,
         req: Request<pb::ResourceInvokeRequest>,
-    ) -> Result<Response<pb::InvokeResponse>, Status> {
+    ) -> Result<Response<pb::ResourceInvokeResponse>, Status> {
         let req = req.into_inner();
         let args = decode(req.args.as_ref())?;
         self.record(MonitorCall::Invoke {
@@ -379,9 +379,10 @@ impl ResourceMonitor for Service {
             ("urn".to_string(), urn.into()),
             ("state".to_string(), PropertyValue::Object(state)),
         ]);
-        Ok(Response::new(pb::InvokeResponse {
+        Ok(Response::new(pb::ResourceInvokeResponse {
             r#return: Some(encode_map(&result)),
             failures: Vec::new(),
+            unknown: false,
         }))
     }
 
@@ -501,6 +502,42 @@ impl ResourceMonitor for Service {
 
     async fn signal_and_wait_for_shutdown(&self, _: Request<()>) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
+    }
+
+    async fn get_deployment_info(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<pb::DeploymentInfo>, Status> {
+        Err(Status::unimplemented(
+            "the test monitor does not serve GetDeploymentInfo",
+        ))
+    }
+
+    async fn exists_resource(
+        &self,
+        _: Request<pb::ExistsResourceRequest>,
+    ) -> Result<Response<pb::ExistsResourceResponse>, Status> {
+        Err(Status::unimplemented(
+            "the test monitor does not serve ExistsResource",
+        ))
+    }
+
+    async fn register_resource_hook(
+        &self,
+        _: Request<pb::RegisterResourceHookRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(
+            "the test monitor does not support resource hooks",
+        ))
+    }
+
+    async fn register_error_hook(
+        &self,
+        _: Request<pb::RegisterErrorHookRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(
+            "the test monitor does not support error hooks",
+        ))
     }
 }
 

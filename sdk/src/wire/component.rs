@@ -19,13 +19,49 @@ fn decode(field: &str, s: Option<&Struct>) -> Result<PropertyMap, Status> {
         .map_err(|e| Status::invalid_argument(format!("malformed request field `{field}`: {e}")))
 }
 
-pub(crate) fn construct_request(r: pb::ConstructRequest) -> Result<ConstructRequest, Status> {
+/// The URN an alias names: as given, or built from its spec with the component's own name,
+/// type, parent, stack and project filling what the spec leaves out (Pulumi's rule).
+fn alias_urn(alias: pb::Alias, r: &pb::ConstructRequest) -> Option<String> {
+    use pb::alias::{Alias as Kind, spec::Parent};
+    let spec = match alias.alias? {
+        Kind::Urn(urn) => return Some(urn),
+        Kind::Spec(spec) => spec,
+    };
+    let or = |s: String, d: &str| if s.is_empty() { d.to_string() } else { s };
+    let parent = match spec.parent {
+        Some(Parent::ParentUrn(urn)) => Some(urn),
+        Some(Parent::NoParent(true)) => None,
+        Some(Parent::NoParent(false)) | None => Some(r.parent.clone()),
+    }
+    .filter(|p| !p.is_empty());
+    let r#type = or(spec.r#type, &r.r#type);
+    // A child's qualified type is its parent's qualified type, `$`, its own; the stack is no
+    // parent for this purpose.
+    let qualified = match parent.as_deref().and_then(|p| p.split("::").nth(2)) {
+        Some(parent_type) if parent_type != "pulumi:pulumi:Stack" => {
+            format!("{parent_type}${}", r#type)
+        }
+        _ => r#type,
+    };
+    Some(format!(
+        "urn:pulumi:{}::{}::{qualified}::{}",
+        or(spec.stack, &r.stack),
+        or(spec.project, &r.project),
+        or(spec.name, &r.name),
+    ))
+}
+
+pub(crate) fn construct_request(mut r: pb::ConstructRequest) -> Result<ConstructRequest, Status> {
+    let aliases = std::mem::take(&mut r.aliases)
+        .into_iter()
+        .filter_map(|a| alias_urn(a, &r))
+        .collect();
     let options = ResourceOptions {
         depends_on: r.dependencies,
         protect: r.protect,
         provider: None,
         providers: r.providers.into_iter().collect(),
-        aliases: r.aliases,
+        aliases,
         additional_secret_outputs: r.additional_secret_outputs,
         custom_timeouts: r
             .custom_timeouts
@@ -140,6 +176,7 @@ pub(crate) fn register_request(r: crate::monitor::RegisterRequest) -> pb::Regist
             create: t.create,
             update: t.update,
             delete: t.delete,
+            read: String::new(),
         }),
         supports_partial_values: true,
         accept_resources: true,

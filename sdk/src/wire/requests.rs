@@ -311,15 +311,13 @@ pub(crate) fn status_from_error(op: &str, error: Error) -> Status {
             with_detail(code, message, &detail)
         }
         Error::InvalidInputs(failures) => {
-            let detail = pb::InvalidInputPropertiesError {
+            let detail = pb::InputPropertiesError {
                 errors: failures
                     .into_iter()
-                    .map(
-                        |f| pb::invalid_input_properties_error::InvalidInputPropertyError {
-                            property_path: f.property,
-                            reason: f.reason,
-                        },
-                    )
+                    .map(|f| pb::input_properties_error::PropertyError {
+                        property_path: f.property,
+                        reason: f.reason,
+                    })
                     .collect(),
             };
             with_detail(code, message, &detail)

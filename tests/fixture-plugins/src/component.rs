@@ -17,6 +17,8 @@ use prost_types::{ListValue, Struct, Value};
 use pulumirpc::resource_monitor_client::ResourceMonitorClient;
 use pulumirpc::resource_provider_server::ResourceProvider;
 use pulumirpc::*;
+// The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
+use std::result::Result;
 use tonic::{Request, Response, Status};
 
 use crate::raw::{secret, string, unwrap_secret};
@@ -332,6 +334,15 @@ impl ResourceProvider for Components {
             version: "0.1.0".into(),
         }))
     }
+    type ListStream = tonic::codegen::BoxStream<pulumirpc::ListResponse>;
+
+    async fn list(
+        &self,
+        _: Request<pulumirpc::ListRequest>,
+    ) -> Result<Response<Self::ListStream>, Status> {
+        Err(Status::unimplemented("List is not supported"))
+    }
+
     async fn attach(&self, _: Request<PluginAttach>) -> Result<Response<()>, Status> {
         unimplemented("Attach")
     }

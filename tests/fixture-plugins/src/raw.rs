@@ -463,6 +463,15 @@ impl ResourceProvider for RawRandom {
         }))
     }
 
+    type ListStream = tonic::codegen::BoxStream<pulumirpc::ListResponse>;
+
+    async fn list(
+        &self,
+        _: Request<pulumirpc::ListRequest>,
+    ) -> Result<Response<Self::ListStream>, Status> {
+        Err(Status::unimplemented("List is not supported"))
+    }
+
     async fn attach(&self, _r: Request<pulumirpc::PluginAttach>) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }

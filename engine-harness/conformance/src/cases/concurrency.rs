@@ -2,8 +2,11 @@
 //! own instance (`${N}` replaced per call), and the provider's own refusals told apart from
 //! calls the transport lost.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CaseResult, Rec, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::Ctx;
+use crate::values::PropertyMap;
+use std::collections::BTreeSet;
 
 use crate::placeholders::INSTANCE;
 use crate::session::{CallError, Cause};

@@ -2,12 +2,17 @@
 //! engine's resource monitor. The kit plays the engine with a recording monitor
 //! ([`crate::recorder`]) and checks what the provider registered.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CaseResult, Rec, Stop, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::Ctx;
 use crate::recorder::{Creator, Recorder, Seen};
+use crate::report::Finding;
 use crate::session::CallError;
+use crate::session::Session;
 use crate::values::encode_struct;
+use crate::values::{PropertyMap, decode_struct, show_map};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// The name the kit gives each component it constructs.
 const NAME: &str = "conformance";

@@ -1,7 +1,12 @@
 //! Delete, idempotency, partial initialization and Cancel.
 
-#[allow(unused_imports)]
-use super::*;
+use super::resource::{cleanup, compare_state, expect_no_change};
+use super::{CaseResult, Rec, Stop, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::Ctx;
+use crate::values::{PropertyMap, decode_struct, show_map, unwrap_map};
+use prost::Message;
+use std::time::Duration;
 
 /// How `provider-sdk` reports a resource that no longer exists.
 const READ_GONE: &str = "return `Ok(None)` from `Resource::read` when the resource no longer exists \

@@ -2,17 +2,10 @@
 //! failed assertion it meets rather than stopping at the first (it stops only when nothing
 //! further can be checked, such as a Create that failed).
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
-use prost::Message;
-
 use crate::fixture::ResourceFixture;
 use crate::kit::{Ctx, SchemaAnswer};
-use crate::plugin::{LaunchOptions, Plugin, is_loopback, listening_addresses};
 use crate::report::Finding;
-use crate::session::{Session, empty_id_finding, failures_text, names_property};
-use crate::values::{PropertyMap, Value, decode_struct, show_map, unwrap_map};
+use crate::session::Session;
 use futures::future::BoxFuture;
 
 // The macro is defined before the modules so that they can use it.
@@ -41,9 +34,6 @@ mod provider;
 mod resource;
 mod schema;
 mod secrets;
-
-// Helpers shared by the case modules (each module reaches them through `super::*`).
-use resource::{cleanup, compare_state, expect_no_change};
 
 /// One conformance case: its stable name, what it proves, and how it runs, declared together.
 pub struct Case {

@@ -1,7 +1,10 @@
 //! Previews: unknown inputs create nothing and come back unknown.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CaseResult, Rec, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::Ctx;
+use crate::session::names_property;
+use crate::values::{PropertyMap, show_map};
 
 pub(super) async fn preview_unknowns(ctx: &Ctx, rec: &mut Rec, r: &ResourceFixture) -> CaseResult {
     let s = start(ctx).await?;

@@ -1,8 +1,11 @@
 //! The process contract: the port line, loopback, the engine's flags, attach mode, SIGINT,
 //! and the handshake.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CaseResult, Rec, Stop, launch_finding, start};
+use crate::kit::Ctx;
+use crate::plugin::{LaunchOptions, Plugin, is_loopback, listening_addresses};
+use crate::session::Session;
+use std::time::Duration;
 
 // ---------------------------------------------------------------- process contract
 

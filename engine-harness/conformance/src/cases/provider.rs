@@ -1,8 +1,12 @@
 //! The provider as a whole: its configuration (CheckConfig, DiffConfig, Configure with good
 //! and bad configuration) and its functions (Invoke with arguments and expected results).
 
-#[allow(unused_imports)]
-use super::*;
+use super::resource::expect_no_change;
+use super::{CaseResult, Rec, Stop, resource, start};
+use crate::kit::Ctx;
+use crate::report::Finding;
+use crate::session::{Session, failures_text, names_property};
+use crate::values::show_map;
 
 use crate::fixture::to_map;
 use crate::session::Checked;

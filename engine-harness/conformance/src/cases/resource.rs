@@ -1,7 +1,12 @@
 //! One resource's life as the engine drives it: Check, Create, Read, Diff, Update.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{CaseResult, Rec, Stop, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::{Ctx, SchemaAnswer};
+use crate::session::{Session, empty_id_finding, failures_text, names_property};
+use crate::values::{PropertyMap, show_map, unwrap_map};
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 pub(super) async fn cleanup(
     s: &Session,

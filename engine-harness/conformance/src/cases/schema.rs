@@ -2,8 +2,11 @@
 //! given), and against what Check accepts
 //! and Create returns.
 
-#[allow(unused_imports)]
-use super::*;
+use super::resource::cleanup;
+use super::{CaseResult, Rec, Stop, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::{Ctx, SchemaAnswer};
+use crate::values::{PropertyMap, Value, show_map};
 
 pub(super) fn schema_absent(ctx: &Ctx) -> String {
     match &ctx.schema {

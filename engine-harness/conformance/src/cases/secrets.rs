@@ -1,7 +1,10 @@
 //! Secrets: secret inputs stay secret through every call and never reach a log.
 
-#[allow(unused_imports)]
-use super::*;
+use super::resource::cleanup;
+use super::{CaseResult, Rec, Stop, start};
+use crate::fixture::ResourceFixture;
+use crate::kit::Ctx;
+use crate::values::{PropertyMap, Value};
 
 /// Every string inside a secret of `map`.
 pub(super) fn secret_texts(map: &PropertyMap) -> Vec<String> {

@@ -10,7 +10,9 @@ use crate::value;
 use pulumirpc::engine_server::{Engine, EngineServer};
 use pulumirpc::resource_monitor_server::{ResourceMonitor, ResourceMonitorServer};
 use pulumirpc::*;
+// The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
 use std::collections::BTreeSet;
+use std::result::Result;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -19,9 +21,11 @@ use tonic::{Request, Response, Status};
 
 /// The features this monitor supports, by the ids the SDKs ask `SupportsFeature` about:
 /// secrets and resource references travel as typed values, and aliases arrive as specs that
-/// the monitor resolves. Output values, transforms, hooks, `deletedWith`, `replaceWith` and
-/// parameterized packages are answered `false`, so the SDKs do not use them.
-pub const DEFAULT_FEATURES: &[&str] = &["secrets", "resourceReferences", "aliasSpecs"];
+/// the monitor resolves; `deletedWith` is recorded and honoured by the engine's deletions.
+/// Output values, transforms, hooks, `replaceWith` and parameterized packages are answered
+/// `false`, so the SDKs do not use them.
+pub const DEFAULT_FEATURES: &[&str] =
+    &["secrets", "resourceReferences", "aliasSpecs", "deletedWith"];
 
 /// What a monitor serves.
 #[derive(Debug, Clone)]
@@ -93,7 +97,7 @@ impl ResourceMonitor for MonitorService {
     async fn invoke(
         &self,
         req: Request<ResourceInvokeRequest>,
-    ) -> Result<Response<InvokeResponse>, Status> {
+    ) -> Result<Response<ResourceInvokeResponse>, Status> {
         self.0.touch();
         let request = convert::invoke(&self.0.registry, req.into_inner()).map_err(status)?;
         let result = self
@@ -101,13 +105,14 @@ impl ResourceMonitor for MonitorService {
             .ask(|reply| MonitorEvent::Invoke { request, reply })
             .await
             .map_err(status)?;
-        Ok(Response::new(InvokeResponse {
+        Ok(Response::new(ResourceInvokeResponse {
             r#return: Some(value::to_struct(&result.value)),
             failures: result
                 .failures
                 .into_iter()
                 .map(|(property, reason)| CheckFailure { property, reason })
                 .collect(),
+            unknown: false,
         }))
     }
 
@@ -130,6 +135,7 @@ impl ResourceMonitor for MonitorService {
         let (accept_secrets, accept_resources) = (req.accept_secrets, req.accept_resources);
         let request = convert::read(&self.0.scope, &self.0.registry, req).map_err(status)?;
         let urn = request.urn.clone();
+        let id = request.id.clone();
         let result = self
             .0
             .ask(|reply| MonitorEvent::Read { request, reply })
@@ -138,7 +144,9 @@ impl ResourceMonitor for MonitorService {
         let properties = convert::for_program(&result.properties, accept_secrets, accept_resources);
         Ok(Response::new(ReadResourceResponse {
             urn,
+            id,
             properties: Some(value::to_struct(&properties)),
+            ..Default::default()
         }))
     }
 
@@ -172,6 +180,7 @@ impl ResourceMonitor for MonitorService {
                 .into_iter()
                 .map(|(k, urns)| (k, register_resource_response::PropertyDependencies { urns }))
                 .collect(),
+            ..Default::default()
         }))
     }
 
@@ -220,6 +229,47 @@ impl ResourceMonitor for MonitorService {
     ) -> Result<Response<RegisterPackageResponse>, Status> {
         Err(Status::unimplemented(format!(
             "engine-harness does not support parameterized packages (package `{}`)",
+            req.into_inner().name
+        )))
+    }
+
+    async fn get_deployment_info(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<DeploymentInfo>, Status> {
+        self.0.touch();
+        Err(Status::unimplemented(
+            "engine-harness does not serve GetDeploymentInfo; the program's settings come from its command line",
+        ))
+    }
+
+    async fn exists_resource(
+        &self,
+        req: Request<ExistsResourceRequest>,
+    ) -> Result<Response<ExistsResourceResponse>, Status> {
+        self.0.touch();
+        Err(Status::unimplemented(format!(
+            "engine-harness does not support ExistsResource (type `{}`)",
+            req.into_inner().r#type
+        )))
+    }
+
+    async fn register_resource_hook(
+        &self,
+        req: Request<RegisterResourceHookRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(format!(
+            "engine-harness does not support resource hooks (hook `{}`)",
+            req.into_inner().name
+        )))
+    }
+
+    async fn register_error_hook(
+        &self,
+        req: Request<RegisterErrorHookRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented(format!(
+            "engine-harness does not support error hooks (hook `{}`)",
             req.into_inner().name
         )))
     }
@@ -289,11 +339,11 @@ impl Engine for EngineService {
         ))
     }
 
-    async fn check_pulumi_version(
+    async fn require_pulumi_version(
         &self,
-        _: Request<CheckPulumiVersionRequest>,
-    ) -> Result<Response<CheckPulumiVersionResponse>, Status> {
-        Ok(Response::new(CheckPulumiVersionResponse {}))
+        _: Request<RequirePulumiVersionRequest>,
+    ) -> Result<Response<RequirePulumiVersionResponse>, Status> {
+        Ok(Response::new(RequirePulumiVersionResponse {}))
     }
 }
 

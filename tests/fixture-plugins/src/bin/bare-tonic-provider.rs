@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use pulumirpc::resource_provider_server::{ResourceProvider, ResourceProviderServer};
 use pulumirpc::*;
+// The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
+use std::result::Result;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
@@ -113,6 +115,15 @@ impl ResourceProvider for Bare {
             version: env!("CARGO_PKG_VERSION").to_string(),
         }))
     }
+    type ListStream = tonic::codegen::BoxStream<pulumirpc::ListResponse>;
+
+    async fn list(
+        &self,
+        _: Request<pulumirpc::ListRequest>,
+    ) -> Result<Response<Self::ListStream>, Status> {
+        Err(Status::unimplemented("List is not supported"))
+    }
+
     async fn attach(&self, _: Request<PluginAttach>) -> Result<Response<()>, Status> {
         unimplemented("Attach")
     }
