@@ -6,6 +6,7 @@
 //! therefore held back for [`SETTLE`]: the provider's log lines about that resource that arrive
 //! meanwhile print before it, as they happened. Everything else keeps the order of events.
 
+use crate::redact::Redactor;
 use serde::Serialize;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, VecDeque};
@@ -230,6 +231,8 @@ impl Drop for Inner {
 #[derive(Clone)]
 pub struct Display {
     inner: Arc<Mutex<Inner>>,
+    /// Masks the secrets the engine knows in every line written (see [`crate::redact`]).
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for Display {
@@ -281,7 +284,15 @@ impl Display {
                 }
             });
         }
-        Display { inner }
+        Display {
+            inner,
+            redactor: Redactor::default(),
+        }
+    }
+
+    /// The redactor every line written goes through; register the secrets the run knows with it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Waits until every held line is written (at most [`SETTLE`]).
@@ -316,14 +327,22 @@ impl Display {
             return;
         };
         if inner.json {
-            if let Ok(text) = serde_json::to_string(&ev) {
+            if let Ok(mut text) = serde_json::to_string(&ev) {
+                if self.redactor.mask(&text) != text
+                    && let Ok(mut value) = serde_json::to_value(&ev)
+                {
+                    // Masked value by value, so the event stays well-formed JSON.
+                    self.redactor.mask_json(&mut value);
+                    text = value.to_string();
+                }
                 let _ = writeln!(inner.out, "{text}");
                 let _ = inner.out.flush();
             }
             return;
         }
         let now = Instant::now();
-        inner.place(&ev, human(&ev), now);
+        let text = human(&ev).map(|t| self.redactor.mask(&t));
+        inner.place(&ev, text, now);
         inner.write_due(now);
     }
 

@@ -71,6 +71,15 @@ pub enum Error {
     },
 }
 
+impl From<plugin_host::cache::CacheError> for Error {
+    fn from(e: plugin_host::cache::CacheError) -> Self {
+        match e {
+            plugin_host::cache::CacheError::Invalid(message) => Error::Usage(message),
+            plugin_host::cache::CacheError::Io { context, source } => Error::Io { context, source },
+        }
+    }
+}
+
 impl Error {
     /// The process exit code for this error:
     ///

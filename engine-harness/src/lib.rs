@@ -10,13 +10,15 @@
 //! | [`program`] | parse and validate `Pulumi.yaml` / `Pulumi.<stack>.yaml`, with file:line errors |
 //! | [`value`] | property values (re-exported from `plugin-host`): JSON with Pulumi's special objects, to and from `google.protobuf.Struct` |
 //! | [`monitor`] | the resource monitor programs register with (re-exported from `plugin-host`) |
-//! | [`plugin`] | find, build, launch, handshake, configure and shut down provider plugins |
+//! | [`plugin`] | find (`plugins.providers`, the plugin cache by version, `PATH`), build, launch, handshake, configure and shut down provider plugins |
+//! | [`package`] | release a provider: `package pack`, `get-schema`, `diff-schema`, and `plugin install/ls/rm` over the plugin cache |
 //! | [`engine_service`] | the `pulumirpc.Engine` service plugins log through (`plugin-host`'s, forwarding to the display) |
 //! | [`state`] | the checkpoint file and its append-only step journal |
 //! | [`secrets`] | Pulumi's passphrase secrets provider: secrets encrypted at rest |
 //! | [`stack_config`] | `Pulumi.<stack>.yaml` as `engine-harness config` reads and writes it |
 //! | [`deploy`] | planning and running steps in parallel along the dependency graph |
 //! | [`display`] | human output and the `--json` event stream |
+//! | [`redact`] | masking the secret values the engine knows in every text it shows or stores |
 //!
 //! The usual entry point is [`deploy::run`]:
 //!
@@ -35,8 +37,10 @@ pub mod display;
 pub mod engine_service;
 mod error;
 pub mod language;
+pub mod package;
 pub mod plugin;
 pub mod program;
+pub mod redact;
 pub mod secrets;
 pub mod stack_config;
 pub mod state;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! engine-harness preview|up|refresh|destroy [--cwd DIR] [--stack NAME] [--yes] [--parallel N] [--json] [--clear-pending]
-//!     [--import-pending-creates URN=ID]... [--target URN [--target-dependents]]... [--exclude URN [--exclude-dependents]]...
+//!     [--import-pending-creates URN=ID]... [--import-despite-differences] [--target URN [--target-dependents]]... [--exclude URN [--exclude-dependents]]...
 //!     [--replace URN]... [--refresh] [--expect-no-changes] [--show-secrets] [--diff] [--skip-preview] [--message M]
 //! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
 //! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
@@ -11,7 +11,9 @@
 //! engine-harness import TYPE NAME ID [--provider URN] [--protect=false]
 //! engine-harness watch [--preview] [--cwd DIR] [--stack NAME]
 //! engine-harness cancel [--stack NAME] [--force]
-//! engine-harness conformance [ARGS...]
+//! engine-harness conformance [ARGS...] [--upgrade-from OLD_PLUGIN]
+//! engine-harness plugin install resource NAME VERSION --file TARBALL | plugin ls | plugin rm KIND NAME [VERSION]
+//! engine-harness package pack CRATE_DIR --out DIR | package get-schema PLUGIN | package diff-schema OLD NEW [--json]
 //! ```
 //!
 //! Exit codes: 0 success; 1 one or more steps failed (state saved); 2 invalid command line,
@@ -85,6 +87,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Install, list and remove plugins in the plugin cache ($PULUMI_HOME/plugins), as `pulumi plugin` does.
+    Plugin(engine_harness::package::cli::PluginCmd),
+    /// Release a provider: pack its release files, print or compare package schemas.
+    Package(engine_harness::package::cli::PackageCmd),
 }
 
 #[derive(Args)]
@@ -112,6 +118,10 @@ struct Common {
     /// URN=ID (the provider's id); the provider's Read must find it. Repeatable.
     #[arg(long, value_name = "URN=ID", value_parser = urn_id)]
     import_pending_creates: Vec<(String, String)>,
+    /// With --import-pending-creates: import even when what the provider reads at the id
+    /// differs from the inputs the create began with (after checking it is that resource).
+    #[arg(long, requires = "import_pending_creates")]
+    import_despite_differences: bool,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -373,6 +383,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let (op, common) = match cli.command {
         Command::Conformance { args } => return provider_conformance::cli::run(args).await,
+        Command::Plugin(c) => return engine_harness::package::cli::run_plugin(c),
+        Command::Package(c) => return engine_harness::package::cli::run_package(c).await,
         Command::Config(c) => {
             let action = match c.action {
                 None => stack_cmds::ConfigAction::List {
@@ -483,6 +495,7 @@ async fn main() -> ExitCode {
         .display(display.clone())
         .clear_pending(common.clear_pending)
         .import_pending_creates(common.import_pending_creates)
+        .import_despite_differences(common.import_despite_differences)
         .interrupt(token);
     if let Some(dir) = &common.state_dir {
         opts = opts.state_dir(dir);

@@ -7,9 +7,10 @@
 //!
 //! The program: Randoms `r<i>` and Files `f<i>` whose content is `${r<i>.result}`. Each round
 //! changes some Randoms' `length` (replace) or `prefix` (update), some Files' `path` (replace)
-//! or content tag (update). Files use `overwrite: true`, so that a file whose pending create was
-//! dropped with `--clear-pending` is taken back by the next create (the other recovery,
-//! `refresh --import-pending-creates URN=<path>`, is tested in reliability_pending.rs).
+//! or content tag (update). The operator follows the engine's messages (see [`recover`]): a
+//! File whose create was cut short and exists is imported by its absolute path, the rest is
+//! dropped with `--clear-pending`. Files use `overwrite: true`, so that a file whose import is
+//! refused (it differs from what the create began with) is taken back by the next create.
 
 mod support;
 use rand::rngs::StdRng;
@@ -100,12 +101,36 @@ struct Figures {
     kills: usize,
     recovery_runs: usize,
     cleared: usize,
+    imported: usize,
     skipped: usize,
     orphans: usize,
 }
 
-/// The documented recovery: `up`; exit 3 → `up --clear-pending` (after checking: here the
-/// Files take back their path with `overwrite`); exit 1 → `refresh`, then `up` again.
+/// The pending creates in the state: (URN, type, `path` input).
+fn pending_creates(p: &Project) -> Vec<(String, String, Option<String>)> {
+    p.state()["deployment"]["pending_operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| o["type"] == "creating")
+        .map(|o| {
+            let r = &o["resource"];
+            (
+                r["urn"].as_str().unwrap().to_string(),
+                r["type"].as_str().unwrap().to_string(),
+                r["inputs"]["path"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// The recovery the engine's own messages give: `up`; on exit 3 the message lists each
+/// pending create with its choices: one whose real resource exists is imported with
+/// `refresh --import-pending-creates URN=ID` (a File's ID is its absolute path), one that does
+/// not exist (or a Random, which has nothing outside the state) is dropped with
+/// `--clear-pending`; exit 1 → `refresh`, then `up` again. Pending updates and deletes need no
+/// one: the engine clears them with a warning.
 fn recover(p: &Project, f: &mut Figures) {
     for _ in 0..6 {
         f.recovery_runs += 1;
@@ -113,10 +138,41 @@ fn recover(p: &Project, f: &mut Figures) {
         match r.code {
             0 => return,
             3 => {
-                f.cleared += 1;
-                f.recovery_runs += 1;
-                if p.run(&["up", "--clear-pending"]).code == 0 {
-                    return;
+                let mut imports = Vec::new();
+                for (urn, ty, path) in pending_creates(p) {
+                    assert!(
+                        r.stderr.contains(&urn) && r.stderr.contains("--import-pending-creates"),
+                        "the message lists {urn} with its choices: {}",
+                        r.stderr
+                    );
+                    let real = path
+                        .filter(|_| ty == "local:index:File")
+                        .and_then(|path| p.path().join(path).canonicalize().ok());
+                    if let Some(real) = real {
+                        imports.push(format!("{urn}={}", real.display()));
+                    }
+                }
+                if !imports.is_empty() {
+                    f.imported += imports.len();
+                    f.recovery_runs += 1;
+                    let mut args = vec!["refresh"];
+                    for i in &imports {
+                        args.push("--import-pending-creates");
+                        args.push(i);
+                    }
+                    let r = p.run(&args);
+                    assert!(
+                        matches!(r.code, 0 | 1 | 3),
+                        "the import ran: {}",
+                        r.describe()
+                    );
+                }
+                if !pending_creates(p).is_empty() {
+                    f.cleared += 1;
+                    f.recovery_runs += 1;
+                    if p.run(&["up", "--clear-pending"]).code == 0 {
+                        return;
+                    }
                 }
             }
             _ => {
@@ -227,7 +283,7 @@ fn engine_killed_at_random_points_loses_no_resource() {
     assert!(left.is_empty(), "seed {seed}: destroy left {left:?}");
     assert!(p.resources().is_empty(), "{}", p.state());
     eprintln!(
-        "fault figures (seed {seed}): {} rounds, {} kills, {} rounds went on without recovery, {} recovery runs, {} pending cleared, {} orphans",
-        f.rounds, f.kills, f.skipped, f.recovery_runs, f.cleared, f.orphans
+        "fault figures (seed {seed}): {} rounds, {} kills, {} rounds went on without recovery, {} recovery runs, {} pending creates imported, {} clears, {} orphans",
+        f.rounds, f.kills, f.skipped, f.recovery_runs, f.imported, f.cleared, f.orphans
     );
 }

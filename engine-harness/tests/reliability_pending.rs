@@ -183,3 +183,185 @@ fn a_random_left_by_a_killed_create_cannot_be_imported_and_says_so() {
     }
     assert_eq!(pending(&p).len(), 1, "the record stays");
 }
+
+/// Turns the records of `names` (after an `up`) into pending operations of `kind` as a killed
+/// engine leaves them: a pending create has no id, outputs nor live record; a pending update
+/// or delete keeps its live record. Returns each one's URN and id.
+fn interrupted(p: &Project, names: &[(&str, &str)]) -> Vec<(String, String)> {
+    let path = p.path().join(".pulumi-harness/dev.json");
+    let mut state = p.state();
+    let d = &mut state["deployment"];
+    let mut ops = Vec::new();
+    let mut out = Vec::new();
+    for (name, kind) in names {
+        let resources = d["resources"].as_array_mut().unwrap();
+        let at = resources
+            .iter()
+            .position(|r| r["urn"].as_str().unwrap().ends_with(&format!("::{name}")))
+            .unwrap();
+        let mut r = if *kind == "creating" {
+            resources.remove(at)
+        } else {
+            resources[at].clone()
+        };
+        out.push((
+            r["urn"].as_str().unwrap().to_string(),
+            r["id"].as_str().unwrap().to_string(),
+        ));
+        if *kind == "creating" {
+            let m = r.as_object_mut().unwrap();
+            m.remove("id");
+            m.remove("outputs");
+        }
+        ops.push(serde_json::json!({"resource": r, "type": kind}));
+    }
+    d["pending_operations"] = Json::Array(ops);
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    out
+}
+
+#[test]
+fn an_import_whose_read_differs_from_the_pending_create_is_refused_naming_the_properties() {
+    let p = Project::local(FILE_PROGRAM);
+    p.run(&["up"]).ok();
+    let (urn, id) = interrupted(&p, &[("f", "creating")]).remove(0);
+    // Someone else's file, elsewhere: the provider can read it, but it is not what the create
+    // was making.
+    let foreign_dir = tempfile::tempdir().unwrap();
+    let foreign = foreign_dir.path().join("theirs.txt");
+    std::fs::write(&foreign, "not yours").unwrap();
+    let foreign_id = foreign.canonicalize().unwrap().display().to_string();
+
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{urn}={foreign_id}"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    for want in [
+        "differs",
+        "`path`",
+        "`content`",
+        "--import-despite-differences",
+    ] {
+        assert!(r.stderr.contains(want), "names `{want}`: {}", r.describe());
+    }
+    assert_eq!(pending(&p).len(), 1, "the record stays: {}", p.state());
+    assert!(p.resource("f").is_none());
+
+    // The right id imports; the foreign file was never touched.
+    p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{urn}={id}"),
+    ])
+    .ok();
+    assert_eq!(p.resource("f").unwrap()["id"], id.as_str());
+    p.run(&["up"]).ok();
+    p.run(&["destroy"]).ok();
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "not yours");
+}
+
+#[test]
+fn an_operator_may_import_despite_differences() {
+    let p = Project::local(FILE_PROGRAM);
+    p.run(&["up"]).ok();
+    let (urn, id) = interrupted(&p, &[("f", "creating")]).remove(0);
+    // The file was changed since the create wrote it.
+    std::fs::write(&id, "edited after the kill").unwrap();
+    let import = format!("{urn}={id}");
+    let r = p.run(&["refresh", "--import-pending-creates", &import]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    assert!(r.stderr.contains("`content`"), "{}", r.describe());
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &import,
+        "--import-despite-differences",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(pending(&p).is_empty());
+    assert_eq!(
+        p.resource("f").unwrap()["outputs"]["content"],
+        "edited after the kill"
+    );
+}
+
+const TWO_FILES: &str = "resources:\n  f:\n    type: local:index:File\n    properties:\n      path: f1.txt\n      content: one\n  g:\n    type: local:index:File\n    properties:\n      path: g1.txt\n      content: two\n  h:\n    type: local:index:File\n    properties:\n      path: h1.txt\n      content: three\n  d:\n    type: local:index:Directory\n    properties:\n      path: d1\n";
+
+#[test]
+fn imports_are_recorded_beside_other_pending_operations_and_updates_deletes_are_cleared() {
+    let p = Project::local(TWO_FILES);
+    p.run(&["up"]).ok();
+    let ids = interrupted(
+        &p,
+        &[
+            ("f", "creating"),
+            ("g", "creating"),
+            ("h", "updating"),
+            ("d", "deleting"),
+        ],
+    );
+    let (f_urn, f_id) = &ids[0];
+    let (g_urn, g_id) = &ids[1];
+
+    // Importing f while g's create is still pending: f is recorded, the run says what is left.
+    let r = p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{f_urn}={f_id}"),
+    ]);
+    assert_eq!(r.code, 3, "{}", r.describe());
+    assert!(r.stderr.contains(g_urn.as_str()), "{}", r.describe());
+    assert!(
+        r.stderr.contains("imports given were recorded"),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(
+        p.resource("f").unwrap()["id"],
+        f_id.as_str(),
+        "{}",
+        p.state()
+    );
+    // The pending update and delete were warned about and cleared, as Pulumi does.
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("Updating") && all.contains("Deleting"),
+        "{all}"
+    );
+    let left: Vec<String> = pending(&p)
+        .iter()
+        .map(|o| o["resource"]["urn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, vec![g_urn.clone()], "{}", p.state());
+
+    // Following the message: import g too; then everything converges with no create again.
+    p.run(&[
+        "refresh",
+        "--import-pending-creates",
+        &format!("{g_urn}={g_id}"),
+    ])
+    .ok();
+    assert!(pending(&p).is_empty());
+    let r = p.run(&["up"]).ok();
+    for name in ["f", "g", "h", "d"] {
+        assert!(
+            r.steps().contains(&s("same", name, "ok")),
+            "{name}: {}",
+            r.describe()
+        );
+    }
+}
+
+#[test]
+fn a_pending_update_or_delete_alone_does_not_stop_up() {
+    let p = Project::local(TWO_FILES);
+    p.run(&["up"]).ok();
+    interrupted(&p, &[("h", "updating"), ("d", "deleting")]);
+    let r = p.run(&["up"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("clearing them"), "{}", r.describe());
+    assert!(pending(&p).is_empty(), "{}", p.state());
+}

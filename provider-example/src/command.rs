@@ -128,9 +128,9 @@ pub struct Command;
 
 impl Command {
     /// `script` ready to run with the resource's environment and directory, plus `extra`
-    /// variables. The typed layer does not tell which inputs were secret (it keeps outputs
-    /// secret itself), so a failure message quotes the command's stderr only when there is no
-    /// `environment`, the usual carrier of secrets.
+    /// variables. A failure message quotes the command's stderr only when no input of the
+    /// resource is secret ([`Context::inputs_are_secret`]) and there is no `environment`, the
+    /// usual carrier of secrets: what a secret script prints may be the secret, or made from it.
     fn script(
         ctx: &Context,
         script: &str,
@@ -145,7 +145,7 @@ impl Command {
         };
         let mut vars = env.clone().unwrap_or_default();
         vars.extend(extra);
-        let secret = env.as_ref().is_some_and(|e| !e.is_empty());
+        let secret = ctx.inputs_are_secret() || env.as_ref().is_some_and(|e| !e.is_empty());
         Ok(Script {
             script: script.to_string(),
             dir,

@@ -166,6 +166,44 @@ impl File {
     }
 }
 
+/// What an error or log line says in place of a path when an input is secret.
+const PATH_NOT_SHOWN: &str = "the file (path not shown: an input is secret)";
+
+/// `path` for a log line or an error: itself, or [`PATH_NOT_SHOWN`] when an input of the
+/// resource is secret (the path may be the secret, or be made from it).
+fn shown(ctx: &Context, path: &std::path::Path) -> String {
+    if ctx.inputs_are_secret() {
+        PATH_NOT_SHOWN.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// `r` with `path` (and the folders above it, which may hold the secret part) left out of its
+/// error message when an input of the resource is secret.
+fn hiding_path<T>(ctx: &Context, path: &str, r: Result<T>) -> Result<T> {
+    if !ctx.inputs_are_secret() {
+        return r;
+    }
+    let hide = |m: String| {
+        let mut m = m;
+        let mut p = Some(std::path::Path::new(path));
+        while let Some(at) = p.filter(|p| p.as_os_str().len() > 1) {
+            m = m.replace(&at.display().to_string(), PATH_NOT_SHOWN);
+            p = at.parent();
+        }
+        m
+    };
+    r.map_err(|e| match e {
+        Error::Failed(m) => Error::Failed(hide(m)),
+        Error::InvalidRequest(m) => Error::InvalidRequest(hide(m)),
+        Error::OutcomeUnknown(m) => Error::OutcomeUnknown(hide(m)),
+        Error::Timeout(m) => Error::Timeout(hide(m)),
+        Error::Cancelled(m) => Error::Cancelled(hide(m)),
+        other => other,
+    })
+}
+
 #[resource]
 impl Resource for File {
     type Inputs = FileArgs;
@@ -234,17 +272,26 @@ impl Resource for File {
         args: CreateArgs<FileArgs>,
     ) -> Result<Created<FileState>> {
         let inputs = args.inputs;
-        let path = Self::root(ctx)?.resolve("path", &inputs.path)?;
+        let path = hiding_path(
+            ctx,
+            &inputs.path,
+            Self::root(ctx).and_then(|root| root.resolve("path", &inputs.path)),
+        )?;
         let content = inputs.bytes()?;
-        fs::write_file(
-            &path,
-            &content,
-            inputs.mode()?,
-            !inputs.overwrite.unwrap_or(false),
+        let absolute = path.display().to_string();
+        hiding_path(
+            ctx,
+            &absolute,
+            fs::write_file(
+                &path,
+                &content,
+                inputs.mode()?,
+                !inputs.overwrite.unwrap_or(false),
+            ),
         )?;
         ctx.log().info(format!(
             "wrote {} ({} bytes)",
-            path.display(),
+            shown(ctx, &path),
             content.len()
         ));
         Ok(Created::new(
@@ -318,21 +365,33 @@ impl Resource for File {
         ctx: &Context,
         args: UpdateArgs<FileArgs, FileState>,
     ) -> Result<FileState> {
-        let path = Self::located(ctx, &args.id, &args.state.path)?;
+        let path = hiding_path(
+            ctx,
+            &args.id,
+            Self::located(ctx, &args.id, &args.state.path),
+        )?;
         let content = args.news.bytes()?;
-        fs::write_file(&path, &content, args.news.mode()?, false)?;
+        hiding_path(
+            ctx,
+            &args.id,
+            fs::write_file(&path, &content, args.news.mode()?, false),
+        )?;
         ctx.log().info(format!(
             "rewrote {} ({} bytes)",
-            path.display(),
+            shown(ctx, &path),
             content.len()
         ));
         Ok(args.news.state(&content))
     }
 
     async fn delete(&self, ctx: &Context, args: DeleteArgs<FileState>) -> Result<()> {
-        let path = Self::located(ctx, &args.id, &args.state.path)?;
-        fs::remove_file(&path)?;
-        ctx.log().info(format!("removed {}", path.display()));
+        let path = hiding_path(
+            ctx,
+            &args.id,
+            Self::located(ctx, &args.id, &args.state.path),
+        )?;
+        hiding_path(ctx, &args.id, fs::remove_file(&path))?;
+        ctx.log().info(format!("removed {}", shown(ctx, &path)));
         Ok(())
     }
 }

@@ -136,9 +136,10 @@ pub(crate) fn write_file(
     })
 }
 
-/// How old a temporary file of [`write_file`] must be before a later write or removal of the
-/// same file deletes it: a write takes well under a second, so an older one was left by a
-/// process killed mid-write, and a younger one may belong to a write still under way.
+/// How old a temporary file of [`write_file`] must be before a later write or removal in the
+/// same folder deletes it although the process that made it may still run: a write takes well
+/// under a second, so an older one was left by a process killed mid-write, and a younger one
+/// may belong to a write under way.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 
 /// The start of the names of [`write_file`]'s temporary files for `name`; the pid and a random
@@ -147,12 +148,37 @@ fn temp_prefix(name: &OsStr) -> String {
     format!(".{}.tmp-", name.to_string_lossy())
 }
 
-/// Deletes the temporary files that earlier writes of `path` left behind (a plugin killed
-/// between creating one and renaming it): only names of [`write_file`]'s own pattern for this
-/// file, only regular files, only those older than [`STALE_TEMP_AGE`]. Best effort: a file
-/// that cannot be removed is logged and left.
+/// The pid of the writer, when `name` has the pattern of [`write_file`]'s temporary files
+/// (`.<name>.tmp-<pid>-<random>`).
+fn temp_file_writer(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (file, tail) = rest.rsplit_once(".tmp-")?;
+    let (pid, random) = tail.split_once('-')?;
+    random.parse::<u32>().ok()?;
+    (!file.is_empty()).then(|| pid.parse::<u32>().ok())?
+}
+
+/// Whether a process `pid` exists (signal 0: EPERM means it exists but is not ours).
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Deletes the temporary files that earlier writes in `path`'s folder left behind (a plugin
+/// killed between creating one and renaming it into place): only names of [`write_file`]'s own
+/// pattern, only regular files, and only those whose writer is gone (its pid runs no process)
+/// or older than [`STALE_TEMP_AGE`]. A write or delete of any file of the folder cleans it, so a
+/// `destroy` that deletes the folder's files leaves none. Best effort: a file that cannot be
+/// removed is logged and left.
 fn clean_stale_temp_files(path: &Path) {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+    let Some(parent) = path.parent() else {
         return;
     };
     let parent = if parent.as_os_str().is_empty() {
@@ -160,31 +186,25 @@ fn clean_stale_temp_files(path: &Path) {
     } else {
         parent
     };
-    let prefix = temp_prefix(name);
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
+    let me = std::process::id();
     for entry in entries.flatten() {
-        let entry_name = entry.file_name();
-        let is_ours = entry_name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .and_then(|rest| rest.split_once('-'))
-            .is_some_and(|(pid, random)| {
-                pid.parse::<u32>().is_ok() && random.parse::<u32>().is_ok()
-            });
-        let stale = || {
-            entry.metadata().is_ok_and(|m| {
-                m.is_file()
-                    && m.modified()
-                        .ok()
-                        .and_then(|t| t.elapsed().ok())
-                        .is_some_and(|age| age > STALE_TEMP_AGE)
-            })
+        let Some(writer) = entry.file_name().to_str().and_then(temp_file_writer) else {
+            continue;
         };
-        if is_ours
-            && stale()
+        let stale = entry.metadata().is_ok_and(|m| {
+            let old = m
+                .modified()
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE);
+            m.is_file() && (old || (writer != me && !process_exists(writer)))
+        });
+        if stale
             && let Err(e) = std::fs::remove_file(entry.path())
+            && e.kind() != io::ErrorKind::NotFound
         {
             // Best effort: the plugin's stderr reaches the engine's log.
             eprintln!(
@@ -195,8 +215,8 @@ fn clean_stale_temp_files(path: &Path) {
     }
 }
 
-/// Removes the file at `path` (and stale temporary files of earlier writes of it); a file that
-/// is already gone is fine.
+/// Removes the file at `path` (and stale temporary files of earlier writes in its folder); a
+/// file that is already gone is fine.
 pub(crate) fn remove_file(path: &Path) -> Result<()> {
     clean_stale_temp_files(path);
     match std::fs::remove_file(path) {
@@ -352,7 +372,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_temp_files_of_the_same_file_are_removed_by_the_next_write_and_delete() {
+    fn stale_temp_files_of_the_folder_are_removed_by_the_next_write_and_delete() {
         let dir = tempfile::tempdir().unwrap();
         let make = |name: &str, age: Duration| {
             let path = dir.path().join(name);
@@ -362,33 +382,41 @@ mod tests {
             path
         };
         let old = Duration::from_secs(120);
+        // A pid above any pid_max: no process has it, as for a plugin killed mid-write.
+        let dead = 999_999_999u32;
+        let me = std::process::id();
         let stale = make(".a.txt.tmp-4242-17", old);
-        let fresh = make(".a.txt.tmp-4243-18", Duration::ZERO);
-        let other_file = make(".b.txt.tmp-4242-19", old);
+        let fresh_dead = make(&format!(".a.txt.tmp-{dead}-18"), Duration::ZERO);
+        let other_file_dead = make(&format!(".b.txt.tmp-{dead}-19"), Duration::ZERO);
+        let fresh_alive = make(&format!(".a.txt.tmp-{me}-22"), Duration::ZERO);
         let not_ours = make(".a.txt.tmp-notes", old);
         let user_file = make("a.txt.tmp-4242-20", old);
+        assert_eq!(temp_file_writer(".a.txt.tmp-4242-17"), Some(4242));
+        assert_eq!(temp_file_writer(".tmp-4242-17"), None);
 
         write_file(&dir.path().join("a.txt"), b"x", 0o644, false).unwrap();
+        for gone in [&stale, &fresh_dead, &other_file_dead] {
+            assert!(!gone.exists(), "{} is removed", gone.display());
+        }
         assert!(
-            !stale.exists(),
-            "a minute-old temp file of a.txt is removed"
+            fresh_alive.exists(),
+            "a recent one of a live writer may be a write under way"
         );
-        assert!(fresh.exists(), "a recent one may be a write under way");
-        for kept in [&other_file, &not_ours, &user_file] {
+        for kept in [&not_ours, &user_file] {
             assert!(
                 kept.exists(),
-                "{} is not a temp file of a.txt",
+                "{} is not a temp file of this provider",
                 kept.display()
             );
         }
 
-        let stale = make(".a.txt.tmp-4244-21", old);
+        let stale = make(&format!(".c.txt.tmp-{dead}-21"), Duration::ZERO);
         remove_file(&dir.path().join("a.txt")).unwrap();
         assert!(
             !stale.exists(),
-            "deleting a.txt removes its stale temp files too"
+            "deleting a file of the folder removes a dead writer's temp files too"
         );
-        assert!(fresh.exists());
+        assert!(fresh_alive.exists());
     }
 
     #[test]

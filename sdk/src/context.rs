@@ -27,6 +27,8 @@ pub struct Context {
     pub(crate) urn: String,
     pub(crate) logger: Logger,
     pub(crate) config: Option<Arc<ConfigSlot>>,
+    /// Whether the inputs or recorded state of the resource this call concerns hold a secret.
+    pub(crate) secret_inputs: bool,
 }
 
 /// Where a typed provider keeps its configuration once `Configure` has run.
@@ -78,6 +80,7 @@ impl Context {
             urn: urn.into(),
             logger: Logger::stderr(),
             config: None,
+            secret_inputs: false,
         }
     }
 
@@ -216,6 +219,20 @@ impl Context {
         self
     }
 
+    /// Whether the inputs (or the recorded state) of the resource this call concerns hold a
+    /// secret. The typed layer sets it for Create, Update and Delete, whose typed arguments do
+    /// not say which values were secret: an operation that fails should then not quote text
+    /// derived from its inputs (a script's output, a value it read), which may carry the secret.
+    pub fn inputs_are_secret(&self) -> bool {
+        self.secret_inputs
+    }
+
+    /// Sets whether the inputs hold a secret (builder style, for tests and wrappers).
+    pub fn with_secret_inputs(mut self, secret: bool) -> Self {
+        self.secret_inputs = secret;
+        self
+    }
+
     /// When the custom timeout runs out (counted from the start of the call), if one was set.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
@@ -244,6 +261,7 @@ impl Context {
             urn: urn.to_string(),
             logger: logger.for_urn(urn),
             config: None,
+            secret_inputs: false,
         }
     }
 }

@@ -3,8 +3,11 @@
 //! ```text
 //! engine-harness conformance [--fixture FILE] [--case NAME...] [--format table|json|junit]
 //!     [--output FILE] [--metaschema FILE] [--timeout SECONDS] [--concurrency N] [--list]
-//!     -- PLUGIN-COMMAND...
+//!     [--upgrade-from OLD_PLUGIN] -- PLUGIN-COMMAND...
 //! ```
+//!
+//! With `--upgrade-from`, the report holds the upgrade cases ([`crate::upgrade`]) of the plugin
+//! against the previous release instead of the protocol cases.
 //!
 //! Exit status: 0 when no case failed, 1 when one did, 2 when the kit could not run.
 
@@ -66,6 +69,11 @@ pub struct Args {
     /// List the cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// Run the upgrade cases instead: the previous release (an executable, a release
+    /// `.tar.gz`, or NAME@VERSION from the plugin cache) creates the fixture's resources, the
+    /// plugin after `--` must read, check and diff them without change.
+    #[arg(long, value_name = "OLD_PLUGIN")]
+    pub upgrade_from: Option<String>,
     /// The plugin command, after `--`: program and arguments.
     #[arg(last = true, value_name = "PLUGIN-COMMAND")]
     pub command: Vec<String>,
@@ -90,6 +98,9 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         for case in crate::cases::CASES {
             println!("{:<30} {}", case.name, case.description);
         }
+        for (name, description) in crate::upgrade::UPGRADE_CASES {
+            println!("{name:<30} {description} (with --upgrade-from)");
+        }
         return ExitCode::SUCCESS;
     }
     if args.command.is_empty() {
@@ -113,7 +124,11 @@ pub async fn run(args: Vec<String>) -> ExitCode {
             }
         }
     }
-    let report = match kit.run(&args.cases).await {
+    let report = match &args.upgrade_from {
+        None => kit.run(&args.cases).await,
+        Some(old) => run_upgrade(old, &kit, &args.cases).await,
+    };
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -140,4 +155,23 @@ pub async fn run(args: Vec<String>) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The upgrade cases of `kit`'s plugin against the previous release `old`.
+async fn run_upgrade(
+    old: &str,
+    kit: &Kit,
+    cases: &[String],
+) -> Result<crate::Report, crate::Error> {
+    let (mut old_command, _unpacked) = crate::upgrade::resolve_release(old)?;
+    old_command.startup_timeout = kit.command.startup_timeout;
+    let Some(fixture) = kit.fixture.clone() else {
+        return Err(crate::Error::Fixture {
+            path: "(none)".into(),
+            problem: "--upgrade-from needs --fixture FILE: the resources to create with the old release and carry across the upgrade".into(),
+        });
+    };
+    let mut check = crate::upgrade::Upgrade::new(old_command, kit.command.clone(), fixture);
+    check.call_timeout = kit.call_timeout;
+    check.run(cases).await
 }

@@ -265,29 +265,7 @@ impl Kit {
     }
 
     async fn fetch_schema(&self) -> SchemaAnswer {
-        let session = match Session::launch(&self.command, self.call_timeout).await {
-            Ok(s) => s,
-            Err(f) => return SchemaAnswer::NotStarted(f.actual),
-        };
-        let _ = session.handshake().await;
-        let req = pulumirpc::GetSchemaRequest {
-            version: 0,
-            ..Default::default()
-        };
-        match session
-            .call("GetSchema", session.plugin.client().get_schema(req))
-            .await
-        {
-            Ok(r) => match serde_json::from_str(&r.schema) {
-                Ok(json) => SchemaAnswer::Json(json),
-                Err(e) => SchemaAnswer::NotJson(format!(
-                    "{e} (the text starts {:?})",
-                    r.schema.chars().take(80).collect::<String>()
-                )),
-            },
-            Err(e) if e.unimplemented() => SchemaAnswer::Unimplemented,
-            Err(e) => SchemaAnswer::Failed(e.explanation),
-        }
+        fetch_schema(&self.command, self.call_timeout).await
     }
 
     /// The metaschema's path, searched as [`Kit::metaschema`] describes.
@@ -302,9 +280,36 @@ impl Kit {
     }
 }
 
+/// Launches `command`, handshakes and asks for its schema (`GetSchema`, version 0).
+pub async fn fetch_schema(command: &PluginCommand, call_timeout: Duration) -> SchemaAnswer {
+    let session = match Session::launch(command, call_timeout).await {
+        Ok(s) => s,
+        Err(f) => return SchemaAnswer::NotStarted(f.actual),
+    };
+    let _ = session.handshake().await;
+    let req = pulumirpc::GetSchemaRequest {
+        version: 0,
+        ..Default::default()
+    };
+    match session
+        .call("GetSchema", session.plugin.client().get_schema(req))
+        .await
+    {
+        Ok(r) => match serde_json::from_str(&r.schema) {
+            Ok(json) => SchemaAnswer::Json(json),
+            Err(e) => SchemaAnswer::NotJson(format!(
+                "{e} (the text starts {:?})",
+                r.schema.chars().take(80).collect::<String>()
+            )),
+        },
+        Err(e) if e.unimplemented() => SchemaAnswer::Unimplemented,
+        Err(e) => SchemaAnswer::Failed(e.explanation),
+    }
+}
+
 /// The fixture's provider configuration as the engine gives it to a plugin: `<package>:<key>`
 /// to text (secrets unwrapped), and the keys whose values are secret.
-fn config_text(
+pub(crate) fn config_text(
     package: &str,
     fixture: &Fixture,
 ) -> (serde_json::Map<String, serde_json::Value>, Vec<String>) {

@@ -30,7 +30,8 @@
 //!
 //! From the command line: `engine-harness conformance --fixture FILE -- PLUGIN-COMMAND...`
 //! (see [`cli`]). The cases, their stable names and what each proves are in [`CASES`], one
-//! registry: a case is declared once, with its function.
+//! registry: a case is declared once, with its function. [`upgrade`] checks a new release
+//! against the previous one (`--upgrade-from`), and [`schema_diff`] compares their schemas.
 
 pub mod cases;
 pub mod cli;
@@ -42,8 +43,10 @@ pub mod plugin;
 pub mod prerequisites;
 mod recorder;
 pub mod report;
+pub mod schema_diff;
 pub mod schema_rules;
 pub mod session;
+pub mod upgrade;
 pub mod values;
 
 pub use cases::{CASES, Case};

@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cache;
 pub mod capture;
 pub mod connect;
 pub mod details;

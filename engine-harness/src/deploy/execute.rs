@@ -6,6 +6,7 @@ use super::Ctx;
 use super::delete::provider_delete;
 use super::register::{alias_keys, mark_secrets};
 use super::step::{Kind, Op, Status, Step};
+use super::unsealable::withhold_unsealable;
 use crate::Error;
 use crate::display::failure_message;
 use crate::monitor::RegisteredResource;
@@ -109,6 +110,18 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
     }
 }
 
+/// Shows a create or update that was done: `Ok`, or `Partial` with the step failed when
+/// outputs the provider marked secret were withheld (see [`withhold_unsealable`]). The program
+/// still gets the resource, since it exists and the state records it.
+fn report_done(ctx: &Ctx, step: &Step, withheld: Option<String>) {
+    match withheld {
+        None => ctx.report(step.report(Status::Ok)),
+        Some(why) => {
+            ctx.failed(step.report(Status::Partial), why, "");
+        }
+    }
+}
+
 /// Nothing changed: the record is rewritten only when an option or an alias changed it.
 async fn same(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     let o = step.old.as_ref().expect("same implies old state");
@@ -151,12 +164,17 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     match result {
         Ok(out) => {
             new.outputs = mark_secrets(&new.additional_secret_outputs, out);
+            ctx.display.redactor().add_secrets_of_map(&new.outputs);
             let out = new.outputs.clone();
+            let withheld = withhold_unsealable(ctx, &mut new.outputs);
+            if let Some(why) = &withheld {
+                new.init_errors = vec![why.clone()];
+            }
             let put = vec![new];
             ctx.journal
                 .end(Some(op), put, alias_keys(&step.alias))
                 .await?;
-            ctx.report(step.report(Status::Ok));
+            report_done(ctx, &step, withheld);
             Ok(Ok(registered(Some(o.id.clone()), out)))
         }
         Err(CallError::InitFailed {
@@ -164,8 +182,9 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
         }) => {
             // The update half-happened: keep the old inputs, record the new outputs.
             new.inputs = o.inputs.clone();
+            ctx.display.redactor().add_secrets_of_map(&outputs);
             new.outputs = outputs;
-            new.init_errors = reasons.clone();
+            new.init_errors = ctx.display.redactor().mask_all(&reasons);
             ctx.journal
                 .end(Some(op), vec![new], alias_keys(&step.alias))
                 .await?;
@@ -235,11 +254,16 @@ async fn create(
         Ok((id, out)) => {
             res.id = id.clone();
             res.outputs = mark_secrets(&res.additional_secret_outputs, out);
+            ctx.display.redactor().add_secrets_of_map(&res.outputs);
             let out = res.outputs.clone();
+            let withheld = withhold_unsealable(ctx, &mut res.outputs);
+            if let Some(why) = &withheld {
+                res.init_errors = vec![why.clone()];
+            }
             // The live entry comes before the old copies it replaces, as Pulumi writes them.
             put.insert(0, res);
             ctx.journal.end(Some(op), put, remove).await?;
-            ctx.report(step.report(Status::Ok));
+            report_done(ctx, &step, withheld);
             Ok(Ok(registered(Some(id), out)))
         }
         Err(CallError::InitFailed {
@@ -249,11 +273,12 @@ async fn create(
             reasons,
         }) => {
             res.id = id;
+            ctx.display.redactor().add_secrets_of_map(&outputs);
             res.outputs = outputs;
             if let Some(i) = inputs {
                 res.inputs = i;
             }
-            res.init_errors = reasons.clone();
+            res.init_errors = ctx.display.redactor().mask_all(&reasons);
             put.insert(0, res);
             ctx.journal.end(Some(op), put, remove).await?;
             let msg = format!("created but failed to initialize: {}", reasons.join("; "));

@@ -69,6 +69,7 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
     let t0 = Instant::now();
     let (old, alias) = ctx.old_of(reg);
     let opts = &reg.options;
+    ctx.display.redactor().add_secrets_of_map(&reg.inputs);
     let op = if old.is_some() {
         Op::Update
     } else {
@@ -86,7 +87,11 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
     }
     let handle = match ctx
         .providers
-        .for_registration(package_of(&reg.type_token), opts.provider.as_ref())
+        .for_registration(
+            package_of(&reg.type_token),
+            opts.provider.as_ref(),
+            opts.version.as_deref(),
+        )
         .await
     {
         Ok(h) => h,

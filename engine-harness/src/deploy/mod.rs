@@ -26,6 +26,7 @@ mod execute;
 mod generate;
 mod import;
 mod import_op;
+mod pending;
 mod providers;
 mod refresh;
 mod register;
@@ -35,6 +36,7 @@ mod source_program;
 mod source_yaml;
 mod step;
 mod targets;
+mod unsealable;
 mod up;
 
 pub use import_op::{ImportSpec, import_urn};
@@ -88,6 +90,9 @@ pub struct Options {
     pub clear_pending: bool,
     /// `refresh` only: pending creates to import, as `(URN, provider id)` pairs.
     pub import_pending_creates: Vec<(String, String)>,
+    /// Import a pending create even when the provider's Read of its id differs from the inputs
+    /// the create began with (the operator has checked it is the same resource).
+    pub import_despite_differences: bool,
     /// Where output goes (default: human output on stdout).
     pub display: Option<Display>,
     /// Where state lives (default: `<dir>/.pulumi-harness`).
@@ -116,6 +121,7 @@ impl Options {
             parallel: 16,
             clear_pending: false,
             import_pending_creates: Vec::new(),
+            import_despite_differences: false,
             display: None,
             state_dir: None,
             interrupt: CancellationToken::new(),
@@ -182,6 +188,13 @@ impl Options {
         self
     }
 
+    /// Sets whether pending creates are imported even when what the provider reads differs from
+    /// the inputs their create began with.
+    pub fn import_despite_differences(mut self, yes: bool) -> Self {
+        self.import_despite_differences = yes;
+        self
+    }
+
     /// Sets the interrupt token.
     pub fn interrupt(mut self, token: CancellationToken) -> Self {
         self.interrupt = token;
@@ -219,6 +232,8 @@ pub fn default_state_dir(project_dir: &std::path::Path) -> PathBuf {
 struct Ctx {
     project: Project,
     preview: bool,
+    /// The stack's secrets provider (shared with the state files).
+    secrets: SecretsManager,
     providers: providers::Providers,
     journal: Journal,
     display: Display,
@@ -246,6 +261,8 @@ impl Ctx {
     }
 
     fn fail(&self, msg: String) {
+        // The failures end up in the command's error: no secret the run knows in clear there.
+        let msg = self.display.redactor().mask(&msg);
         if let Ok(mut f) = self.failures.lock() {
             f.push(msg);
         }
@@ -271,70 +288,6 @@ fn new_uuid() -> String {
 
 fn package_of(type_token: &str) -> &str {
     type_token.split(':').next().unwrap_or(type_token)
-}
-
-/// Reports the operations an interrupted run left unconfirmed, each with the choices and what
-/// each does: an error, unless this is a preview (a warning) or `--clear-pending` drops them (a
-/// warning saying what may be left behind). Pending creates being imported are not reported.
-fn check_pending(
-    pending: &[(u64, state::Operation)],
-    opts: &Options,
-    display: &Display,
-) -> Result<(), Error> {
-    let importing: HashSet<&str> = opts
-        .import_pending_creates
-        .iter()
-        .map(|(u, _)| u.as_str())
-        .collect();
-    let pending: Vec<&state::Operation> = pending
-        .iter()
-        .map(|(_, op)| op)
-        .filter(|op| {
-            !(op.op == OperationType::Creating && importing.contains(op.resource.urn.as_str()))
-        })
-        .collect();
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let preview = opts.operation == Operation::Preview;
-    let clearing = opts.clear_pending && !preview;
-    let mut msg = format!(
-        "{} operation(s) from an interrupted run were never confirmed:",
-        pending.len()
-    );
-    for op in &pending {
-        let urn = &op.resource.urn;
-        let choices = match op.op {
-            OperationType::Creating => format!(
-                "the provider may have created it.\n      If it exists: `engine-harness refresh --yes --import-pending-creates {urn}=<ID>` (ID: the provider's id for it; for local:index:File its absolute path) reads it and records it in the state.\n      If it does not exist: --clear-pending drops the record. If it does exist, that leaves a real resource unknown to the state, and the next `up` may fail creating it again."
-            ),
-            OperationType::Updating => "it may be partly updated. --clear-pending drops the record and keeps the resource as it was before the update; then `refresh` reads what it is now and `up` applies the program again.".into(),
-            OperationType::Deleting => "it may already be deleted. --clear-pending drops the record and keeps the resource in the state; then `refresh` drops it if it is gone, or `up`/`destroy` deletes it again.".into(),
-            OperationType::Reading => "harmless: --clear-pending drops the record.".into(),
-        };
-        msg.push_str(&format!("\n  - {:?} {urn}: {choices}", op.op));
-    }
-    if preview {
-        display.log("warning", msg);
-    } else if !clearing {
-        msg.push_str("\nResolve them, then run again (with --clear-pending for the records left).");
-        return Err(Error::PendingOperations(msg));
-    } else {
-        let creates: Vec<&str> = pending
-            .iter()
-            .filter(|op| op.op == OperationType::Creating)
-            .map(|op| op.resource.urn.as_str())
-            .collect();
-        msg.push_str("\nClearing them (--clear-pending).");
-        if !creates.is_empty() {
-            msg.push_str(&format!(
-                " A real resource may be left behind, unknown to the state: the provider may have created {} before the run stopped. Check, and delete it by hand or import it with `refresh --import-pending-creates URN=ID`.",
-                creates.join(", ")
-            ));
-        }
-        display.log("warning", msg);
-    }
-    Ok(())
 }
 
 /// Matches each `--import-pending-creates URN=ID` with a pending create. Only `refresh` imports;
@@ -373,6 +326,7 @@ fn pending_imports(
                 op: *op,
                 resource: o.resource.clone(),
                 id: id.clone(),
+                despite_differences: opts.import_despite_differences,
             })
         })
         .collect()
@@ -409,7 +363,14 @@ fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeS
     };
     let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
     for r in snap.resources().into_iter().chain(pending) {
-        if r.custom && !r.type_token.starts_with("pulumi:") {
+        // A resource of a versioned default provider (`default_1_2_0`) needs that version's
+        // plugin, started when its step comes, not the package's unversioned default.
+        let versioned = r
+            .provider
+            .split("::")
+            .nth(3)
+            .is_some_and(|name| name.starts_with("default_"));
+        if r.custom && !r.type_token.starts_with("pulumi:") && !versioned {
             packages.insert(package_of(&r.type_token).to_string());
         }
     }
@@ -460,8 +421,10 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let Opened {
         snap,
         journal,
+        secrets,
         provider_records,
         imports,
+        after_imports,
     } = open_state(&opts, &project, &display, &state_dir).await?;
     let preview = opts.operation == Operation::Preview;
     let stack_urn = stack_urn(&project);
@@ -479,6 +442,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
     let ctx = Arc::new(Ctx {
         project: project.clone(),
         preview,
+        secrets,
         providers: providers::Providers::new(
             &project,
             provider_records,
@@ -497,7 +461,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         monitor_address: Mutex::new(None),
         chosen: targets::Chosen::new(opts.selection.clone()),
     });
-    let result = operate(&ctx, &opts, &snap, &packages, &imports).await;
+    let result = operate(&ctx, &opts, &snap, &packages, &imports, after_imports).await;
     for p in ctx.providers.plugins() {
         p.shutdown(plugin::SHUTDOWN_GRACE).await;
     }
@@ -518,8 +482,13 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
 struct Opened {
     snap: Snapshot,
     journal: Journal,
+    /// The stack's secrets provider (shared with the state files).
+    secrets: SecretsManager,
     provider_records: HashMap<String, Resource>,
     imports: Vec<PendingImport>,
+    /// Pending creates no one resolved while others are imported: the error to stop with after
+    /// the imports (see [`pending::PendingPlan::after_imports`]).
+    after_imports: Option<Error>,
 }
 
 /// Loads the stack's state (replaying an interrupted run's journal), unlocks its secrets when
@@ -535,6 +504,8 @@ async fn open_state(
     let files = StateFiles::new(state_dir, &project.stack).with_secrets(secrets);
     let new_stack = !files.exists()?;
     let (snap, replayed) = files.load()?;
+    display.redactor().add_config_secrets(project);
+    display.redactor().add_state_secrets(&snap);
     if new_stack {
         announce_new_stack(opts, project, display);
     }
@@ -559,20 +530,20 @@ async fn open_state(
     let provider_records = providers::check_references(&snap, &files.checkpoint)?;
     let pending = snap.pending();
     let imports = pending_imports(&pending, opts)?;
-    check_pending(&pending, opts, display)?;
+    let pending_plan = pending::plan(&pending, opts, display)?;
     let journal = Journal::open(files.clone(), snap.clone(), preview)?;
-    if opts.clear_pending && !preview {
-        for (id, _) in &pending {
-            if !imports.iter().any(|i| i.op == *id) {
-                journal.end(Some(*id), vec![], vec![]).await?;
-            }
+    if !preview {
+        for id in &pending_plan.clear {
+            journal.end(Some(*id), vec![], vec![]).await?;
         }
     }
     Ok(Opened {
         snap,
         journal,
+        secrets: files.secrets().clone(),
         provider_records,
         imports,
+        after_imports: pending_plan.after_imports,
     })
 }
 
@@ -583,6 +554,7 @@ async fn operate(
     snap: &Snapshot,
     packages: &BTreeSet<String>,
     imports: &[PendingImport],
+    after_imports: Option<Error>,
 ) -> Result<BTreeMap<String, Json>, Error> {
     // The packages known before the program runs start now, so that a plugin that cannot
     // start stops the run before any step.
@@ -629,6 +601,9 @@ async fn operate(
         Operation::Refresh => {
             for i in imports {
                 import_pending(ctx, i).await?;
+            }
+            if let Some(e) = after_imports {
+                return Err(e);
             }
             let snap = ctx.journal.snapshot();
             refresh(ctx, &snap, opts.parallel, &opts.interrupt).await?;

@@ -5,7 +5,7 @@
 //! (`pulumi:providers:<package>` with its own configuration), or a provider resource recorded
 //! in the state that a deletion or refresh needs.
 
-use super::{new_uuid, package_of, provider_urn};
+use super::{new_uuid, package_of, provider_urn, urn};
 use crate::Error;
 use crate::display::{Display, Event};
 use crate::plugin::{self, ConfigureArgs, Plugin, PluginSource};
@@ -76,22 +76,27 @@ impl Providers {
 
     /// Looks at the schema of resource type `type_token` (its entry under `resources` in the
     /// package schema, fetched once per package from the provider that manages it: `provider`,
-    /// else the package's default) without copying it. `None` when that provider cannot start
-    /// or its schema does not describe the type.
+    /// else the package's default at `version`) without copying it. `None` when that provider
+    /// cannot start or its schema does not describe the type.
     pub(super) async fn with_resource_schema<T>(
         &self,
         type_token: &str,
         provider: Option<&crate::monitor::ProviderReference>,
+        version: Option<&str>,
         look: impl FnOnce(&Json) -> Option<T>,
     ) -> Option<T> {
         let package = package_of(type_token);
         let cell = {
             let mut schemas = self.schemas.lock().unwrap_or_else(|e| e.into_inner());
-            schemas.entry(package.to_string()).or_default().clone()
+            let key = match version {
+                Some(v) => format!("{package}@{v}"),
+                None => package.to_string(),
+            };
+            schemas.entry(key).or_default().clone()
         };
         let schema = cell
             .get_or_try_init(|| async {
-                match self.for_registration(package, provider).await {
+                match self.for_registration(package, provider, version).await {
                     Ok(h) => Ok(h.plugin.schema().await),
                     Err(e) => Err(e),
                 }
@@ -111,8 +116,9 @@ impl Providers {
         &self,
         type_token: &str,
         provider: Option<&crate::monitor::ProviderReference>,
+        version: Option<&str>,
     ) -> bool {
-        self.with_resource_schema(type_token, provider, |r| {
+        self.with_resource_schema(type_token, provider, version, |r| {
             r.get("isComponent").and_then(Json::as_bool)
         })
         .await
@@ -129,6 +135,7 @@ impl Providers {
         cell.get_or_init(|| async {
             match start(ProviderRequest {
                 package: &request.package,
+                version: request.version.as_ref(),
                 project: &self.project,
                 urn: request.urn.clone(),
                 old: request.old.clone(),
@@ -178,17 +185,44 @@ impl Providers {
 
     /// The default provider of `package`, configured from the stack file.
     pub(super) async fn default(&self, package: &str) -> Result<Handle, String> {
-        let urn = provider_urn(&self.project, package);
-        let config = self
+        self.default_version(package, None).await
+    }
+
+    /// The default provider of `package` at `version` (one per package and version, as in
+    /// Pulumi: `default` when no version is asked for, else `default_<major>_<minor>_<patch>`),
+    /// configured from the stack file. Its record keeps `version` among its inputs, so a later
+    /// run deletes its resources with the same plugin version.
+    pub(super) async fn default_version(
+        &self,
+        package: &str,
+        version: Option<&str>,
+    ) -> Result<Handle, String> {
+        let version = match version.map(plugin::cache::parse_version).transpose() {
+            Ok(v) => v,
+            Err(e) => return Err(format!("the `{package}` provider's version: {e}")),
+        };
+        let urn = match &version {
+            None => provider_urn(&self.project, package),
+            Some(v) => urn(
+                &self.project,
+                &format!("pulumi:providers:{package}"),
+                &default_provider_name(v),
+            ),
+        };
+        let mut config = self
             .project
             .provider_config
             .get(package)
             .cloned()
             .unwrap_or_default();
+        if let Some(v) = &version {
+            config.insert("version".into(), Json::String(v.to_string()));
+        }
         self.start_once(
-            &format!("default:{package}"),
+            &format!("provider:{urn}"),
             StartRequest {
                 package: package.to_string(),
+                version: None,
                 old: self.records.get(&urn).cloned(),
                 urn,
                 config,
@@ -209,9 +243,10 @@ impl Providers {
     ) -> Result<Handle, String> {
         let handle = self
             .start_once(
-                &format!("explicit:{urn}"),
+                &format!("provider:{urn}"),
                 StartRequest {
                     package: package.to_string(),
+                    version: None,
                     urn: urn.to_string(),
                     old: self.records.get(urn).cloned(),
                     config: config.clone(),
@@ -227,11 +262,13 @@ impl Providers {
     }
 
     /// The provider for a registration: the explicit provider it names (registered earlier in
-    /// this run), else the package's default provider.
+    /// this run), else the package's default provider at the `version` the registration asks
+    /// for (the `version` resource option).
     pub(super) async fn for_registration(
         &self,
         package: &str,
         provider: Option<&crate::monitor::ProviderReference>,
+        version: Option<&str>,
     ) -> Result<Handle, String> {
         match provider {
             Some(p) if p.urn != provider_urn(&self.project, package) => self
@@ -246,7 +283,7 @@ impl Providers {
                         p.urn
                     )
                 }),
-            _ => self.default(package).await,
+            _ => self.default_version(package, version).await,
         }
     }
 
@@ -276,9 +313,10 @@ impl Providers {
             .unwrap_or(package)
             .to_string();
         self.start_once(
-            &format!("explicit:{purn}"),
+            &format!("provider:{purn}"),
             StartRequest {
                 package: pkg,
+                version: None,
                 urn: purn.to_string(),
                 config: p.inputs.clone(),
                 parent: (!p.parent.is_empty()).then(|| p.parent.clone()),
@@ -302,6 +340,8 @@ impl Providers {
 
 struct StartRequest {
     package: String,
+    /// The plugin version, when not given as the `version` input of `config`.
+    version: Option<semver::Version>,
     urn: String,
     old: Option<Resource>,
     config: PropertyMap,
@@ -312,6 +352,8 @@ struct StartRequest {
 pub(super) struct ProviderRequest<'a> {
     /// The package.
     pub(super) package: &'a str,
+    /// The plugin version asked for; else the `version` input of `config`, else any version.
+    pub(super) version: Option<&'a semver::Version>,
     /// The program.
     pub(super) project: &'a Project,
     /// The provider resource's URN.
@@ -341,13 +383,25 @@ pub(super) struct StartedProvider {
 pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Error> {
     let ProviderRequest {
         package: pkg,
+        version,
         project,
         urn: purn,
         old,
-        config,
+        mut config,
         display,
         engine_address,
     } = r;
+    // The SDKs and default providers carry the plugin version as the `version` input: it picks
+    // the plugin and stays in the provider's record, but it is not configuration.
+    let version_input = config.remove("version");
+    let version = match (version, &version_input) {
+        (Some(v), _) => Some(v.clone()),
+        (None, Some(Json::String(v))) if !v.is_empty() => Some(
+            plugin::cache::parse_version(v)
+                .map_err(|e| Error::plugin(pkg, format!("the provider's `version` input: {e}")))?,
+        ),
+        _ => None,
+    };
     let (mut p, path) = if let Some(port) = plugin::debug_port(pkg) {
         display.log(
             "info",
@@ -358,7 +412,7 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             PathBuf::from(format!("127.0.0.1:{port}")),
         )
     } else {
-        let path = match plugin::find(project, pkg)? {
+        let path = match plugin::find_version(project, pkg, version.as_ref())? {
             PluginSource::Binary(p) => p,
             PluginSource::Cargo(dir) => {
                 display.log(
@@ -384,6 +438,11 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             path,
         )
     };
+    let old_config = old.as_ref().map(|o| {
+        let mut c = o.inputs.clone();
+        c.remove("version");
+        c
+    });
     let id = old
         .as_ref()
         .map(|o| o.id.clone())
@@ -395,7 +454,7 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
             id: &id,
             program_dir: &project.dir,
             engine_address,
-            olds: old.as_ref().map(|o| &o.inputs),
+            olds: old_config.as_ref(),
             news: &config,
         })
         .await;
@@ -423,7 +482,26 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
         version: p.version.clone(),
         path: path.display().to_string(),
     });
+    if let Some(v) = &version
+        && !p.version.is_empty()
+        && plugin::cache::parse_version(&p.version).is_ok_and(|reported| &reported != v)
+        && !project.plugins.iter().any(|d| d.name == pkg)
+    {
+        let reported = p.version.clone();
+        p.shutdown(plugin::SHUTDOWN_GRACE).await;
+        return Err(Error::plugin(
+            pkg,
+            format!(
+                "version {v} was asked for, but the plugin found at {} is version {reported}; install {v} with `engine-harness plugin install resource {pkg} {v} --file pulumi-resource-{pkg}-v{v}-<os>-<arch>.tar.gz`",
+                path.display()
+            ),
+        ));
+    }
     let reference = format!("{purn}::{id}");
+    let mut checked = checked;
+    if let Some(v) = version_input {
+        checked.insert("version".into(), v);
+    }
     let state = Resource {
         urn: purn,
         custom: true,
@@ -486,4 +564,19 @@ pub(super) fn check_references(
         }
     ));
     Err(Error::state(checkpoint, msg))
+}
+
+/// Pulumi's name for the default provider of a version: `default_<major>_<minor>_<patch>`,
+/// then `_<pre>` per pre-release part and `_<build>` per build part.
+fn default_provider_name(v: &semver::Version) -> String {
+    let mut name = format!("default_{}_{}_{}", v.major, v.minor, v.patch);
+    for part in v.pre.as_str().split('.').filter(|p| !p.is_empty()) {
+        name.push('_');
+        name.push_str(part);
+    }
+    for part in v.build.as_str().split('.').filter(|p| !p.is_empty()) {
+        name.push('_');
+        name.push_str(part);
+    }
+    name
 }

@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::pending::differing_inputs;
+use super::unsealable;
+
 pub(super) async fn refresh(
     ctx: &Arc<Ctx>,
     snap: &Snapshot,
@@ -75,6 +78,7 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
             return Ok(false);
         }
     };
+    ctx.display.redactor().add_secrets_of_map(&outputs);
     if id.is_empty() {
         let gone = "the resource no longer exists; removed from state".to_string();
         return forget(ctx, r, Op::ReadDelete, t0, Some(gone)).await;
@@ -86,7 +90,12 @@ pub(super) async fn refresh_one(ctx: &Arc<Ctx>, r: &Resource) -> Result<bool, Er
     if let Some(i) = inputs {
         updated.inputs = i;
     }
-    updated.init_errors = init_errors;
+    updated.init_errors = ctx.display.redactor().mask_all(&init_errors);
+    let withheld = unsealable::withhold_unsealable(ctx, &mut updated.outputs);
+    if let Some(why) = &withheld {
+        updated.init_errors.push(why.clone());
+        ctx.fail(format!("{} ({ty}): {why}", r.name()));
+    }
     if updated != *r {
         updated.modified = Some(state::now_rfc3339());
         // An old copy is keyed by its id: a new id moves the entry, never duplicates it.
@@ -135,6 +144,8 @@ pub(super) struct PendingImport {
     pub(super) resource: Resource,
     /// The provider id the user says it has.
     pub(super) id: String,
+    /// Record it even when what the provider reads differs from the recorded inputs.
+    pub(super) despite_differences: bool,
 }
 
 /// Imports a pending create: asks the provider's Read for the given id and, when it finds the
@@ -186,6 +197,20 @@ pub(super) async fn import_pending(ctx: &Arc<Ctx>, p: &PendingImport) -> Result<
             ));
         }
     };
+    // The id must name the resource this create was making: a Read of some other resource
+    // the provider can read would otherwise be recorded, and later replaced or deleted.
+    let differing = differing_inputs(&r.inputs, inputs.as_ref().unwrap_or(&outputs));
+    if !differing.is_empty() && !p.despite_differences {
+        return failed(format!(
+            "the resource the provider read with id `{}` differs from the inputs the pending create began with in {}: it may be another resource, so it is not imported and the pending create stays recorded. Check the id; if it is this resource (changed since), run again with --import-despite-differences",
+            p.id,
+            differing
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut imported = r.clone();
     imported.id = id;
     imported.outputs = outputs;

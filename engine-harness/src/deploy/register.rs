@@ -172,7 +172,11 @@ async fn construct_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
     };
     let handle = match ctx
         .providers
-        .for_registration(package_of(ty), reg.options.provider.as_ref())
+        .for_registration(
+            package_of(ty),
+            reg.options.provider.as_ref(),
+            reg.options.version.as_deref(),
+        )
         .await
     {
         Ok(h) => h,
@@ -244,9 +248,8 @@ async fn provider_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult,
         .unwrap_or_default();
     let existed = ctx.journal.get(&reg.urn).is_some();
     let mut config = reg.inputs.clone();
-    // The SDKs send the plugin version as an input of the provider resource; it is not
-    // configuration.
-    config.remove("version");
+    // The SDKs send the plugin version as an input of the provider resource: it selects the
+    // plugin (`providers::start` takes it out of the configuration).
     config.remove("pluginDownloadURL");
     match ctx
         .providers
@@ -313,7 +316,11 @@ pub(super) async fn read_step(
     }
     let handle = match ctx
         .providers
-        .for_registration(package_of(ty), request.provider.as_ref())
+        .for_registration(
+            package_of(ty),
+            request.provider.as_ref(),
+            request.version.as_deref(),
+        )
         .await
     {
         Ok(h) => h,
@@ -381,7 +388,11 @@ pub(super) async fn invoke(
     }
     let handle = ctx
         .providers
-        .for_registration(package_of(&request.token), request.provider.as_ref())
+        .for_registration(
+            package_of(&request.token),
+            request.provider.as_ref(),
+            request.version.as_deref(),
+        )
         .await
         .map_err(|e| format!("invoke {}: {e}", request.token))?;
     let (value, failures) = handle

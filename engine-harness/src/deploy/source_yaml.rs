@@ -273,14 +273,19 @@ async fn check_property_references(ctx: &Ctx, run: &YamlRun) -> Result<(), Error
             // The real properties, only when the schema lists them and `key` is not one.
             let missing = ctx
                 .providers
-                .with_resource_schema(&decl.type_token, None, |schema| {
-                    let props = schema.get("properties")?.as_object()?;
-                    (!props.contains_key(key)).then(|| {
-                        let mut real: Vec<&str> = vec!["id", "urn"];
-                        real.extend(props.keys().map(String::as_str));
-                        real.join(", ")
-                    })
-                })
+                .with_resource_schema(
+                    &decl.type_token,
+                    None,
+                    decl.options.version.as_deref(),
+                    |schema| {
+                        let props = schema.get("properties")?.as_object()?;
+                        (!props.contains_key(key)).then(|| {
+                            let mut real: Vec<&str> = vec!["id", "urn"];
+                            real.extend(props.keys().map(String::as_str));
+                            real.join(", ")
+                        })
+                    },
+                )
                 .await;
             let Some(real) = missing else {
                 continue;
@@ -394,7 +399,7 @@ async fn registration(
     let component = !decl.is_provider()
         && ctx
             .providers
-            .is_component(&decl.type_token, provider.as_ref())
+            .is_component(&decl.type_token, provider.as_ref(), o.version.as_deref())
             .await;
     Ok(Registration {
         urn: run.urns[i].clone(),
@@ -417,6 +422,7 @@ async fn registration(
             additional_secret_outputs: o.additional_secret_outputs.clone(),
             aliases: run.aliases[i].clone(),
             import_id: o.import.clone(),
+            version: o.version.clone(),
             ..Default::default()
         },
     })
@@ -529,7 +535,7 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
                 .filter_map(|d| run.urn_of(d).map(str::to_string))
                 .collect(),
             provider,
-            version: None,
+            version: decl.options.version.clone(),
             additional_secret_outputs: decl.options.additional_secret_outputs.clone(),
         })
     });

@@ -151,9 +151,14 @@ impl Ctx {
     }
 
     /// Shows a step that failed (or half-happened, `Partial`) and records its failure, as
-    /// `name (type): message` plus `advice`. Returns that text.
+    /// `name (type): message` plus `advice`, with the secrets the run knows masked. Returns that
+    /// text (it reaches the program, so no secret in clear).
     pub(super) fn failed(&self, mut r: Report<'_>, msg: String, advice: &str) -> String {
-        let full = format!("{} ({}): {msg}{advice}", short_name(r.urn), r.ty);
+        let full = self.display.redactor().mask(&format!(
+            "{} ({}): {msg}{advice}",
+            short_name(r.urn),
+            r.ty
+        ));
         if r.status != Status::Partial {
             r.status = Status::Failed;
         }

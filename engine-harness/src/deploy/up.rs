@@ -65,9 +65,11 @@ pub(super) async fn up(
     Ok(outputs)
 }
 
-/// Is `r` the default provider of a package (which no program registers: the engine makes it)?
+/// Is `r` a default provider of a package, unversioned (`default`) or of a plugin version
+/// (`default_1_2_0`)? No program registers one: the engine makes it.
 fn is_default_provider(r: &Resource) -> bool {
-    r.type_token.starts_with("pulumi:providers:") && r.name() == "default"
+    r.type_token.starts_with("pulumi:providers:")
+        && (r.name() == "default" || r.name().starts_with("default_"))
 }
 
 /// Drops from the state the default providers no resource uses any more, as Pulumi does. (The

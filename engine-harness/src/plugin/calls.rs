@@ -10,7 +10,7 @@ use pulumirpc::{
 };
 use serde_json::Value as Json;
 use std::time::Duration;
-use tonic::{Code, Status};
+use tonic::Status;
 
 impl Plugin {
     /// Encodes properties for the wire, removing secret wrappers if the provider does not accept them.
@@ -56,15 +56,14 @@ impl Plugin {
                 },
             };
         }
-        // A crashed provider shows as Unavailable (or Unknown): what it did is unknown.
-        let outcome_unknown = matches!(
-            s.code(),
-            Code::Unknown | Code::Internal | Code::DataLoss | Code::Unavailable
-        );
+        let no_reply = self.no_reply(&s);
+        // The SDK's `Error::OutcomeUnknown` says so in its reply: the provider itself cannot
+        // tell whether the work was done, so the engine must not say it was not.
+        let outcome_unknown = no_reply || s.message().starts_with("outcome unknown:");
         let mut message = format!("{} ({:?})", s.message(), s.code());
-        if matches!(s.code(), Code::Unavailable | Code::Unknown) {
+        if no_reply {
             message.push_str(&format!(
-                "; the provider may have crashed. Its stderr:\n{}",
+                "; the provider gave no answer (it may have crashed). Its stderr:\n{}",
                 self.stderr_tail()
             ));
         }
@@ -72,6 +71,18 @@ impl Plugin {
             message,
             outcome_unknown,
         }
+    }
+
+    /// Whether a failed call got no reply from the provider: the connection broke or the
+    /// plugin died mid-call, so what it did is unknown. A status the provider sent (whatever its
+    /// code: a Python SDK provider that raises answers UNKNOWN) is its answer that the operation
+    /// failed, as Pulumi's engine takes it.
+    pub(super) fn no_reply(&self, s: &Status) -> bool {
+        // tonic keeps the transport error as the source of a status it made itself; a status
+        // decoded from the provider's reply has none. A body cut short is a broken reply too.
+        std::error::Error::source(s).is_some()
+            || s.message().contains("Unexpected EOF decoding stream")
+            || self.process.as_ref().is_some_and(|p| p.exited().is_some())
     }
 
     /// The autonaming proposal Check carries for `urn`: only to a provider that announced

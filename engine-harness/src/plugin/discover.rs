@@ -1,8 +1,10 @@
-//! Finding a plugin: `plugins.providers` in `Pulumi.yaml`, `$PATH`, or a cargo build.
+//! Finding a plugin: `plugins.providers` in `Pulumi.yaml`, the plugin cache
+//! (`$PULUMI_HOME/plugins`, by name and version), `$PATH`, or a cargo build.
 
 use super::PluginSource;
 use crate::Error;
 use crate::program::Project;
+use plugin_host::cache::PluginCache;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,8 +15,19 @@ pub fn binary_name(package: &str) -> String {
     format!("pulumi-resource-{package}")
 }
 
-/// Finds the plugin for `package`: `plugins.providers` in `Pulumi.yaml` first, then `$PATH`.
+/// Finds the plugin for `package` at any version: see [`find_version`].
 pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
+    find_version(project, package, None)
+}
+
+/// Finds the plugin for `package`: `plugins.providers` in `Pulumi.yaml` first, then the
+/// plugin cache (`version` exactly, or the newest installed version when `None`), then `$PATH`.
+/// A plugin found on `$PATH` for a given `version` is checked once it reports its version.
+pub fn find_version(
+    project: &Project,
+    package: &str,
+    version: Option<&semver::Version>,
+) -> Result<PluginSource, Error> {
     let bin = binary_name(package);
     if let Some(decl) = project.plugins.iter().find(|p| p.name == package) {
         let p = &decl.path;
@@ -37,6 +50,16 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
             ),
         ));
     }
+    // The cache is optional: without PULUMI_HOME or HOME there is simply none to look in.
+    let cache = PluginCache::from_env().ok();
+    if let Some(cache) = &cache
+        && let Some(found) = cache
+            .find(package, version)
+            .map_err(|e| Error::plugin(package, e.to_string()))?
+    {
+        cache.mark_used(&found);
+        return Ok(PluginSource::Binary(found.executable()));
+    }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             let candidate = dir.join(&bin);
@@ -45,10 +68,22 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
             }
         }
     }
+    let cache_dir = cache
+        .as_ref()
+        .map(|c| c.dir().display().to_string())
+        .unwrap_or_else(|| "$PULUMI_HOME/plugins".into());
+    if let Some(v) = version {
+        return Err(Error::plugin(
+            package,
+            format!(
+                "version {v} is not installed: no `resource-{package}-v{v}` in the plugin cache {cache_dir}, nor `{bin}` on PATH; install it with `engine-harness plugin install resource {package} {v} --file pulumi-resource-{package}-v{v}-<os>-<arch>.tar.gz` (or `pulumi plugin install resource {package} {v}`)"
+            ),
+        ));
+    }
     Err(Error::plugin(
         package,
         format!(
-            "no `{bin}` found in Pulumi.yaml `plugins.providers` or on PATH; add `plugins: providers: [{{name: {package}, path: <dir>}}]` to Pulumi.yaml or put `{bin}` on PATH"
+            "no `{bin}` found in Pulumi.yaml `plugins.providers`, in the plugin cache {cache_dir} or on PATH; install a release with `engine-harness plugin install resource {package} VERSION --file TARBALL`, add `plugins: providers: [{{name: {package}, path: <dir>}}]` to Pulumi.yaml or put `{bin}` on PATH"
         ),
     ))
 }
@@ -59,6 +94,16 @@ pub fn find(project: &Project, package: &str) -> Result<PluginSource, Error> {
 /// (a first build can take minutes); otherwise they are captured and the end of them is quoted
 /// if the build fails.
 pub async fn build_cargo(dir: &Path, package: &str, show_progress: bool) -> Result<PathBuf, Error> {
+    build_cargo_with(dir, package, show_progress, &[]).await
+}
+
+/// [`build_cargo`] with more arguments for `cargo build` (`--release`, `--target T`).
+pub async fn build_cargo_with(
+    dir: &Path,
+    package: &str,
+    show_progress: bool,
+    extra: &[String],
+) -> Result<PathBuf, Error> {
     let bin = binary_name(package);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
@@ -67,6 +112,7 @@ pub async fn build_cargo(dir: &Path, package: &str, show_progress: bool) -> Resu
         .arg(dir.join("Cargo.toml"))
         .arg("--bin")
         .arg(&bin)
+        .args(extra)
         .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -50,18 +50,7 @@ pub struct LaunchRequest<'a> {
 /// Launches a plugin and connects to it.
 pub async fn launch(r: LaunchRequest<'_>) -> Result<Plugin, Error> {
     let (path, package) = (r.path, r.package);
-    let env_config: serde_json::Map<String, Json> = r
-        .config
-        .iter()
-        .map(|(k, v)| {
-            let (plain, _) = value::unwrap_secrets(v);
-            let s = match plain {
-                Json::String(s) => s,
-                other => other.to_string(),
-            };
-            (format!("{package}:{k}"), Json::String(s))
-        })
-        .collect();
+    let env_config = env_config(package, r.config);
     let timeout = port_timeout();
     let process = Launch::new(path)
         .engine(r.engine_address)
@@ -89,6 +78,26 @@ pub async fn launch(r: LaunchRequest<'_>) -> Result<Plugin, Error> {
         }
     };
     Ok(Plugin::new(package, path, client, Some(process)))
+}
+
+/// `PULUMI_CONFIG` for a provider: its package's config, `package:key` to the value as a string.
+///
+/// Pulumi's engine puts the whole decrypted config of the package there, secrets included. A
+/// plugin's environment is inherited by everything it runs (a `Command`'s script can print it
+/// into the state), so secret values are left out here: a provider gets them only through
+/// `Configure`, which carries them marked secret.
+pub(super) fn env_config(package: &str, config: &PropertyMap) -> serde_json::Map<String, Json> {
+    config
+        .iter()
+        .filter(|(_, v)| !value::contains_secret(v))
+        .map(|(k, v)| {
+            let s = match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (format!("{package}:{k}"), Json::String(s))
+        })
+        .collect()
 }
 
 /// The engine's words for a plugin that gave no port.
@@ -167,5 +176,36 @@ pub async fn attach(package: &str, port: u32, engine_address: &str) -> Result<Pl
         Ok(_) => Ok(plugin),
         Err(s) if s.code() == Code::Unimplemented => Ok(plugin),
         Err(s) => Err(plugin.plugin_err("Attach", &s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_config;
+    use crate::value;
+    use serde_json::json;
+
+    #[test]
+    fn secret_provider_config_stays_out_of_the_plugin_environment() {
+        let config = json!({
+            "root": "/srv/x",
+            "token": value::secret(json!("hunter2-token")),
+            "nested": {"k": value::secret(json!("inner-secret"))},
+            "n": 3,
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        let env = serde_json::Value::Object(env_config("local", &config)).to_string();
+        assert!(env.contains("\"local:root\":\"/srv/x\""), "{env}");
+        assert!(env.contains("\"local:n\":\"3\""), "{env}");
+        assert!(
+            !env.contains("hunter2") && !env.contains("inner-secret"),
+            "{env}"
+        );
+        assert!(
+            !env.contains("local:token") && !env.contains("local:nested"),
+            "{env}"
+        );
     }
 }

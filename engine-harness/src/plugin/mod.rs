@@ -14,8 +14,10 @@ mod launch;
 
 pub use configure::ConfigureArgs;
 pub use construct::{ConstructArgs, Constructed};
-pub use discover::{binary_name, build_cargo, find};
+pub use discover::{binary_name, build_cargo, build_cargo_with, find, find_version};
 pub use launch::{LaunchRequest, attach, debug_port, kill_all_launched, launch};
+/// The plugin cache (`$PULUMI_HOME/plugins`), in Pulumi's layout.
+pub use plugin_host::cache;
 
 /// How long to wait for a plugin to print its port (override with
 /// `ENGINE_HARNESS_PLUGIN_TIMEOUT`, in seconds).

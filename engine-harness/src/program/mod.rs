@@ -65,6 +65,9 @@ pub struct ResourceOptions {
     pub import: Option<String>,
     /// Output properties to keep secret in the state (`additionalSecretOutputs`).
     pub additional_secret_outputs: Vec<String>,
+    /// `version: 1.2.0`: the provider plugin version that manages the resource (its own
+    /// default provider, one per package and version).
+    pub version: Option<String>,
 }
 
 /// One entry of `options.aliases`.
@@ -210,7 +213,9 @@ impl Project {
         let resources = self
             .resources
             .iter()
-            .filter(|r| !r.is_provider() && r.options.provider.is_none())
+            .filter(|r| {
+                !r.is_provider() && r.options.provider.is_none() && r.options.version.is_none()
+            })
             .map(|r| r.package.clone());
         let invokes = self
             .invokes

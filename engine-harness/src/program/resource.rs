@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 use std::collections::BTreeSet;
 
-pub(super) const OPTION_KEYS: &str = "dependsOn, protect, deleteBeforeReplace, ignoreChanges, replaceOnChanges, retainOnDelete, customTimeouts, provider, parent, aliases, import, additionalSecretOutputs";
+pub(super) const OPTION_KEYS: &str = "dependsOn, protect, deleteBeforeReplace, ignoreChanges, replaceOnChanges, retainOnDelete, customTimeouts, provider, parent, aliases, import, additionalSecretOutputs, version";
 
 /// The keys an alias mapping may have.
 const ALIAS_KEYS: &str = "name, type, parent, parentUrn, noParent, stack, project";
@@ -358,6 +358,23 @@ pub(super) fn parse_options(
                     }
                 };
                 o.import = Some(id);
+            }
+            "version" => {
+                let text = match x {
+                    Yaml::String(s) => s.clone(),
+                    Yaml::Number(n) => n.to_string(),
+                    _ => String::new(),
+                };
+                let t = text.trim();
+                if semver::Version::parse(t.strip_prefix('v').unwrap_or(t)).is_err() {
+                    return Err(src.err(
+                        kline,
+                        format!(
+                            "`version` takes the provider plugin's semantic version, like `version: 1.2.0`, not `{text}`"
+                        ),
+                    ));
+                }
+                o.version = Some(t.strip_prefix('v').unwrap_or(t).to_string());
             }
             "additionalSecretOutputs" => {
                 o.additional_secret_outputs = string_list(src, kline, "additionalSecretOutputs", x)?

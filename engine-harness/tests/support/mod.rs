@@ -17,6 +17,16 @@ pub fn local_provider() -> PathBuf {
     workspace_bins::workspace_binary(env!("CARGO_MANIFEST_DIR"), "pulumi-resource-local")
 }
 
+/// Workspace binary `bin` (a fixture plugin, the example provider), built once with the rest.
+pub fn workspace_binary(bin: &str) -> PathBuf {
+    workspace_bins::workspace_binary(env!("CARGO_MANIFEST_DIR"), bin)
+}
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    workspace_bins::workspace_root(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// A project in a temporary directory.
 pub struct Project {
     /// The temporary project directory.

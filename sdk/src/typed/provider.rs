@@ -673,6 +673,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
         }
         let inputs = serde_bridge::from_property_map(&req.properties)
             .map_err(|e| bad_request("the inputs of Create", e))?;
+        let ctx = &ctx
+            .clone()
+            .with_secret_inputs(any_secret(&[&req.properties]));
         let created = self
             .resource
             .create(
@@ -774,6 +777,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
                 .map_err(|e| bad_request("the inputs of Update", e))?,
             ignore_changes: req.ignore_changes,
         };
+        let ctx = &ctx
+            .clone()
+            .with_secret_inputs(any_secret(&[&req.news, &req.olds, &olds]));
         let outputs = self.resource.update(ctx, args).await?;
         let outputs = serde_bridge::to_property_map(&outputs)
             .map_err(|e| bad_request("the outputs of Update", e))?;
@@ -788,6 +794,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
     async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Result<()> {
         let state = serde_bridge::from_property_map(&req.properties)
             .map_err(|e| bad_request("the recorded state", e))?;
+        let ctx = &ctx
+            .clone()
+            .with_secret_inputs(any_secret(&[&req.properties, &req.old_inputs]));
         self.resource
             .delete(
                 ctx,
@@ -1027,6 +1036,12 @@ impl<C: ProviderConfig> ErasedConfig for TypedConfig<C> {
     fn schema(&self, builder: &mut SchemaBuilder) -> super::schema::ObjectSpec {
         builder.object_of::<C>()
     }
+}
+
+/// Whether any value of these property maps holds a secret.
+fn any_secret(maps: &[&PropertyMap]) -> bool {
+    maps.iter()
+        .any(|m| m.values().any(PropertyValue::contains_secrets))
 }
 
 #[cfg(test)]

@@ -9,8 +9,12 @@ benchmarks can run against a provider this project did not write the protocol la
 
 `result` is the prefix followed by `length` random alphanumeric characters; a secret prefix makes
 the result secret. Run it through the `pulumi-resource-pyrandom` launcher next to this file.
+
+Test hooks: while the file named by `PYRANDOM_FAIL_CREATE_WHILE` exists, Create raises; with
+`PYRANDOM_SECRET_RESULT=1` the provider marks `result` secret on its own.
 """
 
+import os
 import secrets
 import string
 import sys
@@ -63,6 +67,8 @@ def _known(v):
 def _outputs(inputs, random_part):
     prefix, secret, _ = _prefix(inputs)
     out = {k: _known(v) for k, v in inputs.items() if k in INPUTS}
+    # Test hook: PYRANDOM_SECRET_RESULT=1 marks `result` secret on the provider's own account.
+    secret = secret or os.environ.get("PYRANDOM_SECRET_RESULT") == "1"
     out["result"] = PropertyValue(prefix + random_part, is_secret=secret)
     return out
 
@@ -119,6 +125,11 @@ class PyRandomProvider(p.Provider):
 
     async def create(self, request):
         self._require_type(request.urn)
+        marker = os.environ.get("PYRANDOM_FAIL_CREATE_WHILE")
+        if marker and not request.preview and os.path.exists(marker):
+            # A test hook: Create raises while this file exists, as a provider whose cloud
+            # call fails does (the SDK answers the Create with an error status).
+            raise RuntimeError(f"create refused while {marker} exists")
         n, err = _length(request.properties)
         if err:
             raise ValueError(err)
