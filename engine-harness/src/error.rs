@@ -39,6 +39,10 @@ pub enum Error {
     /// One or more steps failed; the state holds everything that succeeded.
     #[error("{0}")]
     StepsFailed(String),
+    /// `--expect-no-changes` was given and the run changed (or a preview would change)
+    /// something; the state holds what an `up` did.
+    #[error("{0}")]
+    UnexpectedChanges(String),
     /// The run was interrupted (Ctrl-C); state was saved.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -89,6 +93,7 @@ impl Error {
     /// | 5 | the state file or journal could not be read or written |
     /// | 6 | the secrets passphrase is missing or wrong (nothing was written) |
     /// | 7 | the stack is locked by another command (nothing was written) |
+    /// | 8 | `--expect-no-changes`, and the run changed or would change something |
     /// | 130 | interrupted by Ctrl-C, or by SIGTERM or `engine-harness cancel` (state saved); the CLI exits 143 for SIGTERM |
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -99,6 +104,7 @@ impl Error {
             Error::State { .. } | Error::Io { .. } => 5,
             Error::Secrets(_) => 6,
             Error::Locked(_) => 7,
+            Error::UnexpectedChanges(_) => 8,
             Error::Interrupted(_) => 130,
             Error::Language(e) => match e {
                 crate::language::LanguageError::Project { .. }

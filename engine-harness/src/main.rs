@@ -2,9 +2,14 @@
 //!
 //! ```text
 //! engine-harness preview|up|refresh|destroy [--cwd DIR] [--stack NAME] [--yes] [--parallel N] [--json] [--clear-pending]
-//!     [--import-pending-creates URN=ID]... [--import-despite-differences]
+//!     [--import-pending-creates URN=ID]... [--import-despite-differences] [--target URN [--target-dependents]]... [--exclude URN [--exclude-dependents]]...
+//!     [--replace URN]... [--refresh] [--expect-no-changes] [--show-secrets] [--diff] [--skip-preview] [--message M]
 //! engine-harness config [set KEY VALUE [--secret] | get KEY | rm KEY] [--show-secrets] [--cwd DIR] [--stack NAME]
 //! engine-harness stack export [--file F] [--show-secrets] | stack import --file F
+//! engine-harness stack output [NAME] [--json] [--show-secrets] | stack ls | stack init NAME | stack select NAME | stack rm [NAME] [--force]
+//! engine-harness state delete URN [--force] [--target-dependents] | state unprotect (URN | --all)
+//! engine-harness import TYPE NAME ID [--provider URN] [--protect=false]
+//! engine-harness watch [--preview] [--cwd DIR] [--stack NAME]
 //! engine-harness cancel [--stack NAME] [--force]
 //! engine-harness conformance [ARGS...] [--upgrade-from OLD_PLUGIN]
 //! engine-harness plugin install resource NAME VERSION --file TARBALL | plugin ls | plugin rm KIND NAME [VERSION]
@@ -17,9 +22,17 @@
 //! configured; 5 the state could not be read or written; 6 the secrets passphrase
 //! (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) is missing or wrong, nothing
 //! written; 7 the stack is locked by another command (the message names it; nothing written);
-//! 130 interrupted by Ctrl-C or `cancel` (state saved); 143 stopped by SIGTERM (state saved).
+//! 8 --expect-no-changes and the run changed something; 130 interrupted by Ctrl-C or `cancel`
+//! (state saved); 143 stopped by SIGTERM (state saved). With no --stack, the stack
+//! `stack select` chose, else `dev`.
 
+mod import_cmd;
+mod run_flags;
 mod stack_cmds;
+mod stack_manage;
+mod state_cmds;
+mod watch;
+mod workspace;
 
 use clap::{Args, Parser, Subcommand};
 use engine_harness::Error;
@@ -41,7 +54,8 @@ struct Cli {
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 steps failed (state saved); 2 invalid command line, program or config; \
 3 pending operations from an interrupted run; 4 plugin failure; 5 state file error; \
 6 secrets passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) missing or wrong, nothing written; \
-7 stack locked by another command; 130 interrupted by Ctrl-C or `cancel` (state saved); 143 stopped by SIGTERM (state saved).";
+7 stack locked by another command; 8 --expect-no-changes and the run changed something; \
+130 interrupted by Ctrl-C or `cancel` (state saved); 143 stopped by SIGTERM (state saved).";
 
 #[derive(Subcommand)]
 enum Command {
@@ -55,8 +69,15 @@ enum Command {
     Destroy(Common),
     /// Show or change the stack's configuration (Pulumi.<stack>.yaml); lists all values without a subcommand.
     Config(ConfigCmd),
-    /// Export or import the stack's state, in the format of `pulumi stack export`/`import`.
+    /// Manage stacks: outputs, list, create, select, remove, export and import the state.
     Stack(StackCmd),
+    /// Edit the state without touching resources: delete a resource from it, unprotect.
+    State(StateCmd),
+    /// Adopt an existing resource into the state and print the YAML to add to the program.
+    Import(ImportCmd),
+    /// Run `up` (or `preview`) whenever the program or a provider crate of plugins.providers
+    /// changes, rebuilding the crate with cargo first.
+    Watch(watch::WatchArgs),
     /// Stop the command holding the stack's lock, as Ctrl-C stops it (run it twice to stop at once).
     Cancel(CancelCmd),
     /// Run the provider conformance kit (arguments, including --help, are passed through).
@@ -77,9 +98,9 @@ struct Common {
     /// The project directory (holding Pulumi.yaml).
     #[arg(long, default_value = ".")]
     cwd: PathBuf,
-    /// The stack name (letters, digits, `-`, `_`, `.`).
-    #[arg(long, short = 's', default_value = "dev", value_parser = stack_name)]
-    stack: String,
+    /// The stack name (letters, digits, `-`, `_`, `.`; default: the selected stack, else `dev`).
+    #[arg(long, short = 's', value_parser = stack_name)]
+    stack: Option<String>,
     /// Do not ask for confirmation (required for up, refresh and destroy: this tool never prompts).
     #[arg(long, short = 'y')]
     yes: bool,
@@ -104,6 +125,8 @@ struct Common {
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    run: run_flags::RunFlags,
 }
 
 /// Where the stack is: the same flags as the other subcommands.
@@ -112,21 +135,24 @@ struct Location {
     /// The project directory (holding Pulumi.yaml).
     #[arg(long, default_value = ".", global = true)]
     cwd: PathBuf,
-    /// The stack name (letters, digits, `-`, `_`, `.`).
-    #[arg(long, short = 's', default_value = "dev", global = true, value_parser = stack_name)]
-    stack: String,
+    /// The stack name (letters, digits, `-`, `_`, `.`; default: the selected stack, else `dev`).
+    #[arg(long, short = 's', global = true, value_parser = stack_name)]
+    stack: Option<String>,
     /// Where state is kept (default: <cwd>/.pulumi-harness).
     #[arg(long, global = true)]
     state_dir: Option<PathBuf>,
 }
 
-impl From<Location> for stack_cmds::Location {
-    fn from(l: Location) -> Self {
-        stack_cmds::Location {
-            cwd: l.cwd,
-            stack: l.stack,
-            state_dir: l.state_dir,
-        }
+impl Location {
+    /// The stack location, `name` (a positional stack name) first, then --stack, then the
+    /// selected stack.
+    fn resolve(self, name: Option<String>) -> Result<stack_cmds::Location, Error> {
+        let stack = workspace::resolve(&self.cwd, self.state_dir.as_deref(), name.or(self.stack))?;
+        Ok(stack_cmds::Location {
+            cwd: self.cwd,
+            stack,
+            state_dir: self.state_dir,
+        })
     }
 }
 
@@ -208,6 +234,113 @@ enum StackAction {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Print the stack's outputs (one, with NAME), secrets as `[secret]` unless --show-secrets.
+    Output {
+        /// The output to print (its value alone).
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long, short = 'j')]
+        json: bool,
+        /// Print secret values in clear.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// List the project's stacks with their resource counts and last update (`*`: current).
+    #[command(alias = "list")]
+    Ls,
+    /// Create an empty stack and make it current.
+    Init {
+        /// The stack name.
+        #[arg(value_parser = stack_name)]
+        name: String,
+    },
+    /// Make a stack current: the default of --stack for this project.
+    Select {
+        /// The stack name.
+        #[arg(value_parser = stack_name)]
+        name: String,
+        /// Create it if it does not exist.
+        #[arg(long, short = 'c')]
+        create: bool,
+    },
+    /// Remove a stack's state and stack file; refused while it has resources unless --force.
+    #[command(alias = "remove")]
+    Rm {
+        /// The stack (default: --stack, else the current stack).
+        #[arg(value_parser = stack_name)]
+        name: Option<String>,
+        /// Remove it even if it still has resources (they are left as they are).
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// Keep Pulumi.<stack>.yaml.
+        #[arg(long)]
+        preserve_config: bool,
+        /// Do not ask for confirmation (this tool never prompts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Args)]
+struct StateCmd {
+    #[command(subcommand)]
+    action: StateAction,
+    #[command(flatten)]
+    loc: Location,
+}
+
+#[derive(Subcommand)]
+enum StateAction {
+    /// Delete a resource from the state (the real resource is left alone).
+    Delete {
+        /// The resource's URN.
+        urn: String,
+        /// Delete it even if it is protected.
+        #[arg(long)]
+        force: bool,
+        /// Also delete the resources that depend on it.
+        #[arg(long)]
+        target_dependents: bool,
+        /// Do not ask for confirmation (this tool never prompts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Unprotect a resource (or all), so that destroy or up may delete it.
+    Unprotect {
+        /// The resource's URN.
+        urn: Option<String>,
+        /// Unprotect every resource.
+        #[arg(long)]
+        all: bool,
+        /// Do not ask for confirmation (this tool never prompts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Args)]
+struct ImportCmd {
+    /// The resource's type token (`local:index:File`).
+    #[arg(value_name = "TYPE")]
+    type_token: String,
+    /// The name it gets in the stack.
+    name: String,
+    /// The provider's id of the existing resource.
+    id: String,
+    /// Read it with this explicit provider resource of the state (its URN).
+    #[arg(long, value_name = "URN")]
+    provider: Option<String>,
+    /// Record it as protected (the default, as in Pulumi).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    protect: bool,
+    /// Emit JSON events on stdout (the code to add then goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Do not ask for confirmation (this tool never prompts).
+    #[arg(long, short = 'y')]
+    yes: bool,
+    #[command(flatten)]
+    loc: Location,
 }
 
 /// Parses `--stack`: a name that could lead outside the state folder is a usage error (exit 2).
@@ -273,19 +406,30 @@ async fn main() -> ExitCode {
                     path,
                 },
             };
-            return local_command(|| stack_cmds::config(&c.loc.into(), action));
+            return local_command(|| stack_cmds::config(&c.loc.resolve(None)?, action));
         }
-        Command::Stack(c) => {
-            let loc: stack_cmds::Location = c.loc.into();
-            return local_command(|| match c.action {
-                StackAction::Export { file, show_secrets } => {
-                    stack_cmds::export(&loc, file.as_deref(), show_secrets)
-                }
-                StackAction::Import { file } => stack_cmds::import(&loc, &file),
-            });
+        Command::Stack(c) => return stack_command(c),
+        Command::State(c) => return local_command_async(state_command(c)).await,
+        Command::Import(c) => {
+            let loc = match c.loc.resolve(None) {
+                Ok(l) => l,
+                Err(e) => return local_command(|| Err(e)),
+            };
+            let spec = engine_harness::deploy::ImportSpec::new(&c.type_token, &c.name, &c.id)
+                .provider(c.provider)
+                .protect(c.protect);
+            return local_command_async(import_cmd::import(import_cmd::ImportArgs {
+                cwd: loc.cwd,
+                stack: loc.stack,
+                state_dir: loc.state_dir,
+                spec,
+                json: c.json,
+            }))
+            .await;
         }
+        Command::Watch(w) => return watch::watch(w).await,
         Command::Cancel(c) => {
-            return local_command(|| stack_cmds::cancel(&c.loc.into(), c.force));
+            return local_command(|| stack_cmds::cancel(&c.loc.resolve(None)?, c.force));
         }
         Command::Preview(c) => (Operation::Preview, c),
         Command::Up(c) => (Operation::Up, c),
@@ -341,19 +485,52 @@ async fn main() -> ExitCode {
         );
         std::process::exit(interrupted_code());
     });
+    let stack = match workspace::resolve(&common.cwd, common.state_dir.as_deref(), common.stack) {
+        Ok(s) => s,
+        Err(e) => return local_command(|| Err(e)),
+    };
     let display = Display::stdout(common.json);
-    let mut opts = Options::new(common.cwd, common.stack, op)
+    let mut opts = Options::new(&common.cwd, &stack, op)
         .parallel(common.parallel)
         .display(display.clone())
         .clear_pending(common.clear_pending)
         .import_pending_creates(common.import_pending_creates)
         .import_despite_differences(common.import_despite_differences)
         .interrupt(token);
-    if let Some(dir) = common.state_dir {
+    if let Some(dir) = &common.state_dir {
         opts = opts.state_dir(dir);
     }
+    let opts = match common.run.apply(op, opts) {
+        Ok(o) => o,
+        Err(e) => return local_command(|| Err(e)),
+    };
     let result = run(opts).await;
     display.settle();
+    if op != Operation::Preview
+        && !matches!(
+            result,
+            Err(Error::Program { .. }
+                | Error::Usage(_)
+                | Error::PendingOperations(_)
+                | Error::Locked(_))
+        )
+        && let Err(e) = stack_manage::record_update(
+            &common
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| engine_harness::deploy::default_state_dir(&common.cwd)),
+            &stack,
+            op_name(op),
+            common.run.message(),
+            if result.is_ok() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+        )
+    {
+        eprintln!("warning: the update ran but its history line was not written: {e}");
+    }
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
@@ -384,4 +561,66 @@ fn report(display: &Display, e: &Error) {
         display.log("error", e.to_string());
     }
     eprintln!("error: {e}");
+}
+
+fn op_name(op: Operation) -> &'static str {
+    match op {
+        Operation::Preview => "preview",
+        Operation::Up => "update",
+        Operation::Refresh => "refresh",
+        Operation::Destroy => "destroy",
+        Operation::Import => "import",
+    }
+}
+
+/// Runs an async `state` or `import` command and maps its result to an exit code.
+async fn local_command_async(f: impl std::future::Future<Output = Result<(), Error>>) -> ExitCode {
+    match f.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn stack_command(c: StackCmd) -> ExitCode {
+    let StackCmd { action, loc } = c;
+    local_command(|| match action {
+        StackAction::Export { file, show_secrets } => {
+            stack_cmds::export(&loc.resolve(None)?, file.as_deref(), show_secrets)
+        }
+        StackAction::Import { file } => stack_cmds::import(&loc.resolve(None)?, &file),
+        StackAction::Output {
+            name,
+            json,
+            show_secrets,
+        } => stack_manage::output(&loc.resolve(None)?, name.as_deref(), json, show_secrets),
+        StackAction::Ls => stack_manage::ls(&loc.cwd, loc.state_dir.as_deref()),
+        StackAction::Init { name } => stack_manage::init(&loc.resolve(Some(name))?),
+        StackAction::Select { name, create } => {
+            stack_manage::select(&loc.resolve(Some(name))?, create)
+        }
+        StackAction::Rm {
+            name,
+            force,
+            preserve_config,
+            yes: _,
+        } => stack_manage::rm(&loc.resolve(name)?, force, preserve_config),
+    })
+}
+
+async fn state_command(c: StateCmd) -> Result<(), Error> {
+    let loc = c.loc.resolve(None)?;
+    match c.action {
+        StateAction::Delete {
+            urn,
+            force,
+            target_dependents,
+            yes: _,
+        } => state_cmds::delete(&loc, &urn, force, target_dependents).await,
+        StateAction::Unprotect { urn, all, yes: _ } => {
+            state_cmds::unprotect(&loc, urn.as_deref(), all).await
+        }
+    }
 }

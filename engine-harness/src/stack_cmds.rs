@@ -36,7 +36,7 @@ impl Location {
     }
 
     /// Takes the stack's lock for `operation`, waiting a little for another brief command.
-    fn lock(&self, operation: &str) -> Result<StackLock, Error> {
+    pub fn lock(&self, operation: &str) -> Result<StackLock, Error> {
         let lock = StackLock::acquire(&self.state_dir(), &self.stack, operation, BRIEF_PATIENCE)?;
         for w in lock.broken() {
             eprintln!("warning: {w}");
@@ -44,7 +44,8 @@ impl Location {
         Ok(lock)
     }
 
-    fn state_files(&self) -> Result<StateFiles, Error> {
+    /// The stack's state files, with the secrets provider of its stack file.
+    pub fn state_files(&self) -> Result<StateFiles, Error> {
         let dir = self.state_dir();
         let salt = stack_config::encryption_salt(&self.cwd, &self.stack)?;
         Ok(StateFiles::new(&dir, &self.stack).with_secrets(SecretsManager::from_env(salt)))

@@ -117,3 +117,54 @@ fn human_output_of_a_refresh_that_finds_a_resource_gone() {
     std::fs::remove_file(p.path().join("a.txt")).expect("a.txt was written by up");
     snapshot!("refresh_read_delete", redact(&p, &human(&p, &["refresh"])));
 }
+
+/// The output of the commands a Pulumi user types to reproduce a report: a targeted `up`, a
+/// forced replacement, `stack output`, `stack ls`, a refused `state delete` and `stack rm`,
+/// and `import` with the YAML it prints.
+#[test]
+fn human_output_of_pulumi_style_commands() {
+    let p = Project::local(
+        "resources:\n  a:\n    type: local:index:File\n    properties:\n      path: a.txt\n      content: one\n    options:\n      deleteBeforeReplace: true\n  b:\n    type: local:index:File\n    properties:\n      path: b.txt\n      content: ${a.content}\noutputs:\n  file: ${a.path}\n",
+    );
+    let urn = |n: &str| format!("urn:pulumi:dev::t::local:index:File::{n}");
+    human(&p, &["up"]);
+    let plain = |args: &[&str]| {
+        let out = p.command(args).output().expect("run engine-harness");
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    snapshot!(
+        "up_target_replace",
+        redact(
+            &p,
+            &human(&p, &["up", "--target", &urn("a"), "--replace", &urn("a")])
+        )
+    );
+    snapshot!("stack_output", redact(&p, &plain(&["stack", "output"])));
+    snapshot!("stack_ls", redact(&p, &plain(&["stack", "ls"])));
+    snapshot!(
+        "state_delete_refused",
+        redact(&p, &plain(&["state", "delete", &urn("a")]))
+    );
+    snapshot!("stack_rm_refused", redact(&p, &plain(&["stack", "rm"])));
+    p.write("found.txt", "already here");
+    // The file's mode is part of the code printed: not left to the umask.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        p.path().join("found.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let id = p.path().canonicalize().unwrap().join("found.txt");
+    snapshot!(
+        "import",
+        redact(
+            &p,
+            &plain(&["import", "local:index:File", "found", id.to_str().unwrap()])
+        )
+    );
+}

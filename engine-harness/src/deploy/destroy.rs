@@ -105,6 +105,7 @@ pub(super) async fn destroy(
         .into_iter()
         .filter(|r| !r.type_token.starts_with("pulumi:"))
         .collect();
+    let doomed = ctx.allowed_records(doomed);
     delete_all(ctx, doomed, parallel, interrupt).await?;
     let left = ctx.journal.snapshot().resources();
     if left.iter().all(|r| r.type_token.starts_with("pulumi:")) {

@@ -6,7 +6,7 @@ use super::register::{recorded_dependencies, recorded_property_dependencies};
 use super::step::{Kind, Op, Report, Status, Step};
 use super::{Ctx, package_of};
 use crate::display::{DiffLine, failure_message};
-use crate::monitor::{Registration, ResourceOptions};
+use crate::monitor::{RegisteredResource, Registration, ResourceOptions};
 use crate::plugin::Recorded;
 use crate::plugin::{CallError, Plugin, Target};
 use crate::state::{self, Resource};
@@ -31,6 +31,9 @@ pub(super) enum Planned {
     },
     /// The step failed before it could run (already shown and counted), with this message.
     Failed(String),
+    /// The run may not change it (`--target`, `--exclude`): the program's answer, shown
+    /// already; no step runs.
+    Kept(RegisteredResource),
 }
 
 /// The state record a step writes for `reg`, before its id and outputs are known.
@@ -79,6 +82,9 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
             "",
         ))
     };
+    if let Some(planned) = ctx.untargeted(reg, old.as_ref(), t0) {
+        return planned;
+    }
     let handle = match ctx
         .providers
         .for_registration(
@@ -121,6 +127,13 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
             Ok(d) => d,
             Err(e) => return fail(Op::Update, failure_message("Diff", &e.to_string())),
         },
+    };
+    // `--replace`: a replacement even when nothing (or only an in-place change) is asked for.
+    let kind = match kind {
+        Kind::Same | Kind::Update if ctx.must_replace(&reg.urn) => Kind::Replace {
+            delete_first: opts.delete_before_replace.unwrap_or(false),
+        },
+        k => k,
     };
     if let Kind::Replace { .. } = kind {
         // A replacement is a new resource: checked again without the old inputs, so that the

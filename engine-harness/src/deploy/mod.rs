@@ -26,6 +26,7 @@ mod diff;
 mod execute;
 mod generate;
 mod import;
+mod import_op;
 mod pending;
 mod providers;
 mod refresh;
@@ -36,8 +37,12 @@ mod sink;
 mod source_program;
 mod source_yaml;
 mod step;
+mod targets;
 mod unsealable;
 mod up;
+
+pub use import_op::{ImportSpec, import_urn};
+pub use targets::{Selection, urn_matches};
 
 use destroy::destroy;
 use refresh::{PendingImport, import_pending, refresh};
@@ -55,6 +60,8 @@ pub enum Operation {
     Refresh,
     /// Delete every resource of the stack.
     Destroy,
+    /// Adopt existing resources ([`Options::imports`]) into the state, without a program.
+    Import,
 }
 
 impl Operation {
@@ -64,6 +71,7 @@ impl Operation {
             Operation::Up => "up",
             Operation::Refresh => "refresh",
             Operation::Destroy => "destroy",
+            Operation::Import => "import",
         }
     }
 }
@@ -93,6 +101,16 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// Cancelled on Ctrl-C: stop starting steps, send Cancel to providers, save state.
     pub interrupt: CancellationToken,
+    /// `--target`, `--exclude`, `--replace`: the resources the run may change or must replace.
+    pub selection: Selection,
+    /// `up --refresh`, `preview --refresh`: refresh the state before running the program.
+    pub refresh_first: bool,
+    /// `--expect-no-changes`: a run that changes something fails ([`Error::UnexpectedChanges`]).
+    pub expect_no_changes: bool,
+    /// `--show-secrets`: the stack outputs shown in clear.
+    pub show_secrets: bool,
+    /// [`Operation::Import`]: the resources to adopt.
+    pub imports: Vec<ImportSpec>,
 }
 
 impl Options {
@@ -109,7 +127,43 @@ impl Options {
             display: None,
             state_dir: None,
             interrupt: CancellationToken::new(),
+            selection: Selection::default(),
+            refresh_first: false,
+            expect_no_changes: false,
+            show_secrets: false,
+            imports: Vec::new(),
         }
+    }
+
+    /// Sets the resources [`Operation::Import`] adopts.
+    pub fn imports(mut self, specs: Vec<ImportSpec>) -> Self {
+        self.imports = specs;
+        self
+    }
+
+    /// Limits the run to, or makes it replace, some resources (`--target`, `--exclude`,
+    /// `--replace`).
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    /// Refreshes the state before `up` or `preview` runs the program (`--refresh`).
+    pub fn refresh_first(mut self, yes: bool) -> Self {
+        self.refresh_first = yes;
+        self
+    }
+
+    /// Fails the run when it changes something (`--expect-no-changes`).
+    pub fn expect_no_changes(mut self, yes: bool) -> Self {
+        self.expect_no_changes = yes;
+        self
+    }
+
+    /// Shows the stack outputs' secrets in clear (`--show-secrets`).
+    pub fn show_secrets(mut self, yes: bool) -> Self {
+        self.show_secrets = yes;
+        self
     }
 
     /// Sets the parallelism.
@@ -199,6 +253,8 @@ struct Ctx {
     monitor_address: Mutex<Option<String>>,
     /// What each registration of this run answered (`pulumi:pulumi:getResource`).
     run_resources: builtin::RunResources,
+    /// `--target`, `--exclude` and `--replace` as this run applies them.
+    chosen: targets::Chosen,
 }
 
 impl Ctx {
@@ -302,6 +358,11 @@ fn announce_new_stack(opts: &Options, project: &Project, display: &Display) {
 fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeSet<String> {
     let mut packages: BTreeSet<String> = match opts.operation {
         Operation::Preview | Operation::Up => project.packages(),
+        Operation::Import => opts
+            .imports
+            .iter()
+            .map(|i| package_of(&i.type_token).to_string())
+            .collect(),
         _ => BTreeSet::new(),
     };
     let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
@@ -378,7 +439,10 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
             source: e,
         })?;
     let packages = needed_packages(&opts, &project, &snap);
-    let records = matches!(opts.operation, Operation::Up | Operation::Refresh) && !preview;
+    let records = matches!(
+        opts.operation,
+        Operation::Up | Operation::Refresh | Operation::Import
+    ) && !preview;
     let ctx = Arc::new(Ctx {
         project: project.clone(),
         preview,
@@ -400,6 +464,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         fatal: Mutex::new(None),
         monitor_address: Mutex::new(None),
         run_resources: builtin::RunResources::default(),
+        chosen: targets::Chosen::new(opts.selection.clone()),
     });
     let result = operate(&ctx, &opts, &snap, &packages, &imports, after_imports).await;
     for p in ctx.providers.plugins() {
@@ -518,7 +583,25 @@ async fn operate(
                 };
                 ctx.journal.write(vec![stack], vec![]).await?;
             }
+            if opts.refresh_first {
+                let snap = ctx.journal.snapshot();
+                refresh(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+            }
             up(ctx, opts.parallel, &opts.interrupt).await?
+        }
+        Operation::Import => {
+            if snap.get(&ctx.stack_urn).is_none() {
+                let stack = Resource {
+                    urn: ctx.stack_urn.clone(),
+                    custom: false,
+                    type_token: STACK_TYPE.into(),
+                    created: Some(state::now_rfc3339()),
+                    ..Default::default()
+                };
+                ctx.journal.write(vec![stack], vec![]).await?;
+            }
+            import_op::import_all(ctx, &opts.imports).await?;
+            BTreeMap::new()
         }
         Operation::Refresh => {
             for i in imports {
@@ -532,13 +615,26 @@ async fn operate(
             BTreeMap::new()
         }
         Operation::Destroy => {
-            destroy(ctx, snap, opts.parallel, &opts.interrupt).await?;
+            let snap = if opts.refresh_first {
+                refresh(ctx, snap, opts.parallel, &opts.interrupt).await?;
+                ctx.journal.snapshot()
+            } else {
+                snap.clone()
+            };
+            destroy(ctx, &snap, opts.parallel, &opts.interrupt).await?;
             BTreeMap::new()
         }
     };
     watcher.abort();
     if let Some(e) = ctx.providers.take_fatal() {
         return Err(e);
+    }
+    let unmatched = ctx.chosen.unmatched_literals();
+    if !unmatched.is_empty() {
+        ctx.fail(format!(
+            "no resource of the program or the state has the URN {}; `engine-harness stack export` lists the URNs",
+            unmatched.join(", ")
+        ));
     }
     Ok(outputs)
 }
@@ -558,7 +654,14 @@ fn finish(
         display.emit(Event::Outputs {
             outputs: outputs
                 .iter()
-                .map(|(k, v)| (k.clone(), value::masked(v)))
+                .map(|(k, v)| {
+                    let shown = if opts.show_secrets && !display.is_json() {
+                        value::unwrap_secrets(v).0
+                    } else {
+                        value::masked(v)
+                    };
+                    (k.clone(), shown)
+                })
                 .collect(),
         });
     }
@@ -584,6 +687,25 @@ fn finish(
             ));
         }
         return Err(Error::Interrupted(msg));
+    }
+    if opts.expect_no_changes {
+        let changed: Vec<String> = summary
+            .counts
+            .iter()
+            .filter(|(op, n)| **n > 0 && !matches!(op.as_str(), "same" | "read" | "refresh"))
+            .map(|(op, n)| format!("{n} {op}"))
+            .collect();
+        if !changed.is_empty() {
+            return Err(Error::UnexpectedChanges(format!(
+                "no changes were expected (--expect-no-changes), but this {} {}",
+                opts.operation.name(),
+                if ctx.preview {
+                    format!("would make {}", changed.join(", "))
+                } else {
+                    format!("made {}", changed.join(", "))
+                }
+            )));
+        }
     }
     if !failures.is_empty() {
         return Err(Error::StepsFailed(format!(

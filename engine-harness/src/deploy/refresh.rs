@@ -24,10 +24,12 @@ pub(super) async fn refresh(
     interrupt: &CancellationToken,
 ) -> Result<(), Error> {
     let targets: Arc<Vec<Resource>> = Arc::new(
-        snap.resources()
-            .into_iter()
-            .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
-            .collect(),
+        ctx.allowed_records(
+            snap.resources()
+                .into_iter()
+                .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+                .collect(),
+        ),
     );
     let deps = vec![Vec::new(); targets.len()];
     schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {

@@ -131,6 +131,7 @@ async fn register_step(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepResult, 
             id,
         } => import_step(ctx, &reg, &plugin, &reference, &id).await,
         Planned::Failed(msg) => Ok(Err(msg)),
+        Planned::Kept(answer) => Ok(Ok(answer)),
     }
 }
 

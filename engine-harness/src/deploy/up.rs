@@ -34,6 +34,7 @@ pub(super) async fn up(
         .filter(|r| r.type_token != STACK_TYPE && !is_default_provider(r))
         .filter(|r| r.delete || !ctx.is_registered(&r.urn))
         .collect();
+    let doomed = ctx.allowed_records(doomed);
     delete_all(ctx, doomed, parallel, interrupt).await?;
     if !ctx.preview {
         drop_unused_default_providers(ctx).await?;
