@@ -166,6 +166,8 @@ struct Inner {
     out: Box<dyn Write + Send>,
     /// Human lines waiting, in order (only the head of the queue is ever due first).
     held: VecDeque<Held>,
+    /// `--show-secrets`: the stack outputs are written unmasked (human output only).
+    reveal_outputs: bool,
 }
 
 impl Inner {
@@ -270,6 +272,7 @@ impl Display {
             json,
             out,
             held: VecDeque::new(),
+            reveal_outputs: false,
         }));
         if !json {
             // Writes held lines once due, when no further event comes to write them.
@@ -293,6 +296,14 @@ impl Display {
     /// The redactor every line written goes through; register the secrets the run knows with it.
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
+    }
+
+    /// `--show-secrets`: writes the stack's outputs in clear in human output. Every other line,
+    /// and every `--json` event, stays masked.
+    pub fn reveal_outputs(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.reveal_outputs = true;
+        }
     }
 
     /// Waits until every held line is written (at most [`SETTLE`]).
@@ -341,7 +352,8 @@ impl Display {
             return;
         }
         let now = Instant::now();
-        let text = human(&ev).map(|t| self.redactor.mask(&t));
+        let reveal = inner.reveal_outputs && matches!(ev, Event::Outputs { .. });
+        let text = human(&ev).map(|t| if reveal { t } else { self.redactor.mask(&t) });
         inner.place(&ev, text, now);
         inner.write_due(now);
     }

@@ -23,7 +23,10 @@ pub fn selected(cwd: &Path, state_dir: Option<&Path>) -> Result<Option<String>, 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(Error::Io {
-                context: format!("cannot read {}", path.display()),
+                context: format!(
+                    "cannot read the state folder's selected stack {}; nothing was read or written. Give the user running engine-harness access to the folder, or pass --stack",
+                    path.display()
+                ),
                 source: e,
             });
         }

@@ -402,6 +402,9 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         .display
         .clone()
         .unwrap_or_else(|| Display::stdout(false));
+    if opts.show_secrets {
+        display.reveal_outputs();
+    }
     let project = program::load(&opts.dir, &opts.stack)?;
     display.emit(Event::Start {
         operation: opts.operation.name().into(),
