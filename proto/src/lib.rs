@@ -48,7 +48,7 @@ pub mod codegen_services {
 
 /// The compiled `FileDescriptorSet` of every `pulumi/**/*.proto` file of this crate (without
 /// the Google well-known types they import), as protobuf bytes: what a reflection service
-/// serves and what `tests/descriptors.rs` compares with Pulumi's published descriptors.
+/// serves and what `tests/testsuite/descriptors.rs` compares with Pulumi's published descriptors.
 ///
 /// ```
 /// use prost::Message;

@@ -7,7 +7,7 @@ e.g. the one tests/python/setup-venv.sh prints).
 Only facts travel: package, imports, message, enum, field and RPC names, numbers, types and
 labels. The published modules carry no comments and no source text. Options (go_package,
 deprecated, ...) are left out: they do not change the wire. The result is the starting point
-of an update; `proto/tests/descriptors.rs` then checks the compiled files against the release.
+of an update; `proto/tests/testsuite/descriptors.rs` then checks the compiled files against the release.
 """
 
 import importlib
@@ -152,7 +152,7 @@ def render(fd, version):
     maps = collect_maps(fd)
     lines = [
         "// %s of the pulumirpc protocol: names, numbers and types as Pulumi %s publishes them" % (fd.name, version),
-        "// (checked by proto/tests/descriptors.rs; differences are listed in proto/DIFFERENCES.md).",
+        "// (checked by proto/tests/testsuite/descriptors.rs; differences are listed in proto/DIFFERENCES.md).",
         'syntax = "proto3";',
         "",
         "package %s;" % fd.package,

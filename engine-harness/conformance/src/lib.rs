@@ -11,7 +11,7 @@
 //! a bug in an SDK's encoding cannot hide behind the same bug in the kit.
 //!
 //! From a provider's own `cargo test`: add `provider-conformance` and `tokio` as
-//! dev-dependencies, then in `tests/conformance.rs` (the binary is the package's own, so cargo
+//! dev-dependencies, then in `tests/testsuite/conformance.rs` (the binary is the package's own, so cargo
 //! builds it before the test and names it in `CARGO_BIN_EXE_<name>`):
 //!
 //! ```no_run

@@ -1,7 +1,7 @@
 """pycomp: a component provider written on Pulumi's own Python SDK (`pulumi.provider`).
 
 It serves one component, `pycomp:index:Comp`, and one method, `pycomp:index:Comp/describe`,
-for the end-to-end tests of components in `engine-harness/tests/component_sdks.rs`. Its inputs
+for the end-to-end tests of components in `engine-harness/tests/testsuite/component_sdks.rs`. Its inputs
 choose what it checks, each something Pulumi's engine gives a component provider:
 
 - `token: true`: the stack's config `<project>:token` must reach it and be secret; output

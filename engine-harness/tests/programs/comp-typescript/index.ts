@@ -1,6 +1,6 @@
 // Uses the component `<package>:index:Comp` (package from config `package`: pycomp or
 // nodecomp) as a program on Pulumi's Node.js SDK does without a generated SDK; config
-// `scenario` picks what the run exercises (see engine-harness/tests/component_sdks.rs).
+// `scenario` picks what the run exercises (see engine-harness/tests/testsuite/component_sdks.rs).
 import * as pulumi from "@pulumi/pulumi";
 
 const config = new pulumi.Config();

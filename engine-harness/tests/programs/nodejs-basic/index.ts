@@ -1,5 +1,5 @@
 // A custom resource, a component with a child, a dependency through an output, a secret from
-// config and stack outputs: what tests/monitor_programs.rs checks the monitor receives.
+// config and stack outputs: what tests/testsuite/monitor_programs.rs checks the monitor receives.
 import * as pulumi from "@pulumi/pulumi";
 
 interface RandomArgs {

@@ -1,4 +1,4 @@
-"""Pulumi's resource semantics, driven by config (tests/engine_semantics.rs):
+"""Pulumi's resource semantics, driven by config (tests/testsuite/engine_semantics.rs):
 - `length`: the length of a protected Random (a change replaces it, which protect refuses);
 - `t0`, `t1`: the triggers of a Command that ignores changes to `triggers[0]` only;
 - `owned`: when true, a Random `owner` and a File `child` deleted with it (`deletedWith`);

@@ -1,0 +1,10 @@
+//! The integration tests of this crate, in one test binary (cargo's own layout): each
+//! former test file is a module, sharing one support module.
+
+mod support;
+
+mod conformance;
+mod conformance_construct;
+mod interop;
+mod serving;
+mod shutdown;
