@@ -1,4 +1,4 @@
-//! End-to-end tests of this workspace; the tests themselves live in `tests/tests/`.
+//! End-to-end tests of this workspace; the tests themselves live in `tests/tests/testsuite/`.
 //!
 //! This crate holds no code: its integration tests launch real plugin processes (the example
 //! provider, the fixture plugins in `fixture-plugins/`, a provider written with Pulumi's Python

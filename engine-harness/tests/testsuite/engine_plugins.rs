@@ -180,15 +180,31 @@ fn missing_plugin_says_where_it_looked() {
     );
 }
 
+/// A `path:` naming a Cargo package: the engine builds the package with cargo and runs the
+/// binary cargo reports. The package here is a small one of its own (no dependencies, built in
+/// a second) whose `pulumi-resource-local` replaces itself with the example provider the
+/// workspace built: building the example provider's own package there would compile its
+/// dependencies a second time (cargo resolves features per selection of packages).
 #[test]
 fn cargo_package_path_builds_and_runs_the_provider() {
-    let pkg = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../provider-example")
-        .canonicalize()
-        .unwrap();
     let p = Project {
         dir: tempfile::tempdir().unwrap(),
     };
+    let pkg = p.path().join("provider");
+    std::fs::create_dir_all(pkg.join("src")).unwrap();
+    std::fs::write(
+        pkg.join("Cargo.toml"),
+        "[package]\nname = \"local-launcher\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[[bin]]\nname = \"pulumi-resource-local\"\npath = \"src/main.rs\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("src/main.rs"),
+        format!(
+            "use std::os::unix::process::CommandExt;\nfn main() {{\n    let err = std::process::Command::new({:?}).args(std::env::args_os().skip(1)).exec();\n    eprintln!(\"cannot run the example provider: {{err}}\");\n    std::process::exit(1);\n}}\n",
+            local_provider()
+        ),
+    )
+    .unwrap();
     p.write(
         "Pulumi.yaml",
         &format!("name: c\nruntime: yaml\nconfig:\n  local:root: .\nplugins:\n  providers:\n    - name: local\n      path: {}\nresources:\n  r:\n    type: local:index:Random\n    properties:\n      length: 5\n", pkg.display()),
