@@ -57,6 +57,7 @@ pub(super) fn new_record(reg: &Registration, provider: &str, checked: &PropertyM
         additional_secret_outputs: opts.additional_secret_outputs.clone(),
         deleted_with: opts.deleted_with.clone().unwrap_or_default(),
         import_id: opts.import_id.clone().unwrap_or_default(),
+        resource_hooks: super::hooks::record_of(&opts.hooks),
         created: Some(now.clone()),
         modified: Some(now),
         ..Default::default()

@@ -25,6 +25,7 @@ mod destroy;
 mod diff;
 mod execute;
 mod generate;
+mod hooks;
 mod import;
 mod import_op;
 mod pending;
@@ -255,6 +256,8 @@ struct Ctx {
     run_resources: builtin::RunResources,
     /// `--target`, `--exclude` and `--replace` as this run applies them.
     chosen: targets::Chosen,
+    /// The resource hooks the program registered.
+    hooks: hooks::RunHooks,
 }
 
 impl Ctx {
@@ -468,6 +471,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         monitor_address: Mutex::new(None),
         run_resources: builtin::RunResources::default(),
         chosen: targets::Chosen::new(opts.selection.clone()),
+        hooks: hooks::RunHooks::default(),
     });
     let result = operate(&ctx, &opts, &snap, &packages, &imports, after_imports).await;
     for p in ctx.providers.plugins() {
