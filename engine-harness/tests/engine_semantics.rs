@@ -2,7 +2,11 @@
 //! (`tests/programs/python-semantics`, driven by config): a protected resource is never
 //! replaced; `ignoreChanges` with a nested path ignores exactly that path; in a preview a
 //! resource to be created has an unknown id, so no `apply` runs on it; `deletedWith` leaves a
-//! resource's deletion to its owner.
+//! resource's deletion to its owner. Transforms and resource hooks, from Pulumi's Python and
+//! Node SDKs (`tests/programs/python-hooks`, `typescript-hooks`): a transform changes inputs and
+//! options, a stack transform reaches every resource, a before-create hook runs before the
+//! provider's Create (and its failure fails the step), an after-delete hook runs when its
+//! resource leaves the program.
 
 mod support;
 
@@ -153,4 +157,150 @@ fn a_default_provider_no_resource_uses_leaves_the_state() {
     p.write_local("");
     p.run(&["up"]).ok();
     assert_eq!(types(&p), vec!["pulumi:pulumi:Stack".to_string()]);
+}
+
+/// The SDKs the hooks fixtures are written for.
+#[derive(Clone, Copy, Debug)]
+enum Sdk {
+    Python,
+    Node,
+}
+
+/// The `python-hooks` or `typescript-hooks` fixture with the example provider.
+fn hooks_project(sdk: Sdk) -> Project {
+    let dir = match sdk {
+        Sdk::Python => {
+            let dir = copy_fixture("python-hooks");
+            use_virtualenv(dir.path(), &python_venv());
+            dir
+        }
+        Sdk::Node => {
+            let dir = copy_fixture("typescript-hooks");
+            link_node_modules(dir.path());
+            dir
+        }
+    };
+    use_local_provider(dir.path());
+    Project { dir }
+}
+
+fn read(p: &Project, file: &str) -> Option<String> {
+    std::fs::read_to_string(p.path().join(file)).ok()
+}
+
+fn transforms_change_inputs_and_options(sdk: Sdk) {
+    let p = hooks_project(sdk);
+    ok(&p, &["up"]);
+    let shaped = p.resource("shaped").unwrap();
+    assert_eq!(
+        shaped["inputs"]["length"].as_f64(),
+        Some(12.0),
+        "{sdk:?}: the resource's own transform set the input: {shaped}"
+    );
+    assert_eq!(shaped["retainOnDelete"], true, "{sdk:?}: and an option");
+    assert_eq!(shaped["outputs"]["result"].as_str().map(str::len), Some(12));
+    for name in ["shaped", "hooked"] {
+        let r = p.resource(name).unwrap();
+        assert!(
+            r["ignoreChanges"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == "stackMark")),
+            "{sdk:?}: the stack transform reached {name}: {r}"
+        );
+    }
+}
+
+#[test]
+fn python_transforms_change_inputs_and_options_and_stack_transforms_reach_every_resource() {
+    transforms_change_inputs_and_options(Sdk::Python);
+}
+
+#[test]
+fn node_transforms_change_inputs_and_options_and_stack_transforms_reach_every_resource() {
+    transforms_change_inputs_and_options(Sdk::Node);
+}
+
+fn before_create_hook_runs_first_and_its_failure_fails_the_step(sdk: Sdk) {
+    let p = hooks_project(sdk);
+    ok(&p, &["preview"]);
+    assert_eq!(
+        read(&p, "before-create.txt"),
+        None,
+        "{sdk:?}: a hook not asked to run on dry runs ran in preview"
+    );
+    ok(&p, &["up"]);
+    assert_eq!(
+        read(&p, "before-create.txt").as_deref(),
+        Some("absent"),
+        "{sdk:?}: the hook ran before the provider's Create wrote the file"
+    );
+    assert!(p.path().join("hooked.txt").is_file());
+    assert_eq!(
+        p.resource("hooked").unwrap()["resourceHooks"]["BeforeCreate"],
+        serde_json::json!(["note-before-create"]),
+        "{sdk:?}: the binding is kept in the state"
+    );
+    ok(&p, &["config", "set", "fail", "true"]);
+    let run = harness(&p, &["up"]);
+    assert_ne!(run.code, 0, "{sdk:?}:\n{}", run.describe());
+    assert_eq!(run.step("doomed")["status"], "failed", "{}", run.describe());
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("the before-create hook refuses doomed"),
+        "{sdk:?}: the hook's error is shown:\n{}",
+        run.describe()
+    );
+    assert!(
+        !p.path().join("doomed.txt").exists(),
+        "{sdk:?}: the provider's Create ran though the before-create hook failed"
+    );
+    assert!(p.resource("doomed").is_none());
+}
+
+#[test]
+fn python_before_create_hook_runs_before_create_and_its_failure_fails_the_step() {
+    before_create_hook_runs_first_and_its_failure_fails_the_step(Sdk::Python);
+}
+
+#[test]
+fn node_before_create_hook_runs_before_create_and_its_failure_fails_the_step() {
+    before_create_hook_runs_first_and_its_failure_fails_the_step(Sdk::Node);
+}
+
+fn after_delete_hook_runs_when_its_resource_leaves_the_program(sdk: Sdk) {
+    let p = hooks_project(sdk);
+    ok(&p, &["config", "set", "keep", "true"]);
+    ok(&p, &["up"]);
+    assert!(p.path().join("temp.txt").is_file());
+    assert_eq!(
+        p.resource("temp").unwrap()["resourceHooks"]["AfterDelete"],
+        serde_json::json!(["note-after-delete"])
+    );
+    // `destroy` runs no program, so it cannot run the hook: it refuses, as Pulumi does.
+    let run = harness(&p, &["destroy"]);
+    assert_ne!(run.code, 0, "{sdk:?}:\n{}", run.describe());
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("delete hooks"),
+        "{}",
+        run.describe()
+    );
+    assert!(p.path().join("temp.txt").is_file(), "nothing was deleted");
+    ok(&p, &["config", "set", "keep", "false"]);
+    let run = ok(&p, &["up"]);
+    assert_eq!(op_of(&run, "temp"), "delete", "{}", run.describe());
+    assert_eq!(
+        read(&p, "after-delete.txt").as_deref(),
+        Some("gone temp temp.txt"),
+        "{sdk:?}: the after-delete hook ran after the provider's Delete, with the old inputs"
+    );
+}
+
+#[test]
+fn python_after_delete_hook_runs_when_its_resource_leaves_the_program() {
+    after_delete_hook_runs_when_its_resource_leaves_the_program(Sdk::Python);
+}
+
+#[test]
+fn node_after_delete_hook_runs_when_its_resource_leaves_the_program() {
+    after_delete_hook_runs_when_its_resource_leaves_the_program(Sdk::Node);
 }
