@@ -1,5 +1,5 @@
-//! Pulumi's resource semantics as a program on Pulumi's own Python SDK sees them
-//! (`tests/programs/python-semantics`, driven by config): a protected resource is never
+//! Pulumi's resource semantics as a program on Pulumi's own Python and Node SDKs sees them
+//! (`tests/programs/python-semantics`, `typescript-semantics`, driven by config): a protected resource is never
 //! replaced; `ignoreChanges` with a nested path ignores exactly that path; in a preview a
 //! resource to be created has an unknown id, so no `apply` runs on it; `deletedWith` leaves a
 //! resource's deletion to its owner. Transforms and resource hooks, from Pulumi's Python and
@@ -13,12 +13,34 @@ mod support;
 use support::programs::*;
 use support::*;
 
-/// The fixture with the example provider and the SDK's virtualenv.
-fn project() -> Project {
-    let dir = copy_fixture("python-semantics");
-    use_virtualenv(dir.path(), &python_venv());
+/// The SDK a fixture program is written for: Pulumi's Python or Node SDK.
+#[derive(Clone, Copy, Debug)]
+enum Sdk {
+    Python,
+    Node,
+}
+
+/// The fixture `<python|typescript>-<name>` with the example provider and the SDK installed.
+fn sdk_project(sdk: Sdk, name: &str) -> Project {
+    let dir = match sdk {
+        Sdk::Python => {
+            let dir = copy_fixture(&format!("python-{name}"));
+            use_virtualenv(dir.path(), &python_venv());
+            dir
+        }
+        Sdk::Node => {
+            let dir = copy_fixture(&format!("typescript-{name}"));
+            link_node_modules(dir.path());
+            dir
+        }
+    };
     use_local_provider(dir.path());
     Project { dir }
+}
+
+/// The semantics fixture.
+fn project(sdk: Sdk) -> Project {
+    sdk_project(sdk, "semantics")
 }
 
 /// Runs `args` (`--json`, and `--yes` but for preview and config).
@@ -48,7 +70,16 @@ fn op_of(run: &Run, name: &str) -> String {
 
 #[test]
 fn python_protect_refuses_a_replacement_in_preview_and_up() {
-    let p = project();
+    protect_refuses_a_replacement_in_preview_and_up(Sdk::Python);
+}
+
+#[test]
+fn node_protect_refuses_a_replacement_in_preview_and_up() {
+    protect_refuses_a_replacement_in_preview_and_up(Sdk::Node);
+}
+
+fn protect_refuses_a_replacement_in_preview_and_up(sdk: Sdk) {
+    let p = project(sdk);
     ok(&p, &["up"]);
     let id = p.resource("guarded").unwrap()["id"].clone();
     // A longer Random replaces it (create first, then delete): protect refuses it.
@@ -71,7 +102,16 @@ fn python_protect_refuses_a_replacement_in_preview_and_up() {
 
 #[test]
 fn python_nested_ignore_changes_ignores_only_its_path() {
-    let p = project();
+    nested_ignore_changes_ignores_only_its_path(Sdk::Python);
+}
+
+#[test]
+fn node_nested_ignore_changes_ignores_only_its_path() {
+    nested_ignore_changes_ignores_only_its_path(Sdk::Node);
+}
+
+fn nested_ignore_changes_ignores_only_its_path(sdk: Sdk) {
+    let p = project(sdk);
     ok(&p, &["up"]);
     // `triggers[0]` is ignored: no change.
     ok(&p, &["config", "set", "t0", "changed"]);
@@ -94,7 +134,16 @@ fn python_nested_ignore_changes_ignores_only_its_path() {
 
 #[test]
 fn python_preview_of_a_new_resource_runs_no_apply_on_its_id() {
-    let p = project();
+    preview_of_a_new_resource_runs_no_apply_on_its_id(Sdk::Python);
+}
+
+#[test]
+fn node_preview_of_a_new_resource_runs_no_apply_on_its_id() {
+    preview_of_a_new_resource_runs_no_apply_on_its_id(Sdk::Node);
+}
+
+fn preview_of_a_new_resource_runs_no_apply_on_its_id(sdk: Sdk) {
+    let p = project(sdk);
     let marker = p.path().join("applied-id.txt");
     let run = ok(&p, &["preview"]);
     assert_eq!(op_of(&run, "guarded"), "create");
@@ -113,7 +162,16 @@ fn python_preview_of_a_new_resource_runs_no_apply_on_its_id() {
 
 #[test]
 fn python_deleted_with_leaves_the_delete_to_its_owner() {
-    let p = project();
+    deleted_with_leaves_the_delete_to_its_owner(Sdk::Python);
+}
+
+#[test]
+fn node_deleted_with_leaves_the_delete_to_its_owner() {
+    deleted_with_leaves_the_delete_to_its_owner(Sdk::Node);
+}
+
+fn deleted_with_leaves_the_delete_to_its_owner(sdk: Sdk) {
+    let p = project(sdk);
     ok(&p, &["config", "set", "owned", "true"]);
     ok(&p, &["up"]);
     let child = p.resource("child").unwrap();
@@ -159,29 +217,9 @@ fn a_default_provider_no_resource_uses_leaves_the_state() {
     assert_eq!(types(&p), vec!["pulumi:pulumi:Stack".to_string()]);
 }
 
-/// The SDKs the hooks fixtures are written for.
-#[derive(Clone, Copy, Debug)]
-enum Sdk {
-    Python,
-    Node,
-}
-
-/// The `python-hooks` or `typescript-hooks` fixture with the example provider.
+/// The hooks fixture.
 fn hooks_project(sdk: Sdk) -> Project {
-    let dir = match sdk {
-        Sdk::Python => {
-            let dir = copy_fixture("python-hooks");
-            use_virtualenv(dir.path(), &python_venv());
-            dir
-        }
-        Sdk::Node => {
-            let dir = copy_fixture("typescript-hooks");
-            link_node_modules(dir.path());
-            dir
-        }
-    };
-    use_local_provider(dir.path());
-    Project { dir }
+    sdk_project(sdk, "hooks")
 }
 
 fn read(p: &Project, file: &str) -> Option<String> {
