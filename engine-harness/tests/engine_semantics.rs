@@ -342,3 +342,62 @@ fn python_after_delete_hook_runs_when_its_resource_leaves_the_program() {
 fn node_after_delete_hook_runs_when_its_resource_leaves_the_program() {
     after_delete_hook_runs_when_its_resource_leaves_the_program(Sdk::Node);
 }
+
+/// A YAML project of the fixture provider: `base` (a `Recreated` with `state`), and
+/// `dependent`, whose `state` comes from `base`.
+fn write_recreated(p: &Project, state: u32) {
+    p.write(
+        "Pulumi.yaml",
+        &format!(
+            "name: t\nruntime: yaml\nplugins:\n  providers:\n    - name: fixture\n      path: {}\nresources:\n  base:\n    type: fixture:index:Recreated\n    properties:\n      state: {state}\n  dependent:\n    type: fixture:index:Recreated\n    properties:\n      state: ${{base.state}}\n      dependent: true\n",
+            workspace_binary("pulumi-resource-fixture").display()
+        ),
+    );
+}
+
+#[test]
+fn a_dependent_of_a_delete_before_replace_is_deleted_first_and_checked_as_new() {
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    write_recreated(&p, 99);
+    p.run(&["up"]).ok();
+    let old_id = p.resource("dependent").unwrap()["id"].clone();
+    write_recreated(&p, 21);
+    let run = p.run(&["preview"]).ok();
+    assert!(
+        run.steps()
+            .contains(&s("delete-replaced", "dependent", "planned")),
+        "the preview shows the dependent deleted first: {:?}",
+        run.steps()
+    );
+    let run = p.run(&["up"]).ok();
+    // In the order the steps ended.
+    let steps: Vec<(String, String, String)> = run
+        .events
+        .iter()
+        .filter(|e| e["event"] == "step")
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (f("op"), f("name"), f("status"))
+        })
+        .collect();
+    let at = |op: &str, name: &str| {
+        steps
+            .iter()
+            .position(|(o, n, _)| o == op && n == name)
+            .unwrap_or_else(|| panic!("no {op} of {name} in {steps:?}"))
+    };
+    assert!(
+        at("delete-replaced", "dependent") < at("replace", "base"),
+        "the dependent goes before the resource it depends on: {steps:?}"
+    );
+    // Created anew: Checked without the old inputs (the fixture's Check fails otherwise).
+    assert!(
+        at("replace", "base") < at("create", "dependent"),
+        "{steps:?}"
+    );
+    let dependent = p.resource("dependent").unwrap();
+    assert_eq!(dependent["inputs"]["state"].as_f64(), Some(21.0));
+    assert_eq!(dependent["id"], old_id, "the fixture's ids are its names");
+}

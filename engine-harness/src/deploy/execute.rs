@@ -4,14 +4,15 @@
 
 use super::Ctx;
 use super::delete::provider_delete;
+use super::dependents::delete_dependent;
 use super::hooks::{self, HookSubject};
 use super::register::{alias_keys, mark_secrets};
-use super::step::{Kind, Op, Status, Step};
+use super::step::{Kind, Op, Report, Status, Step};
 use super::unsealable::withhold_unsealable;
 use crate::Error;
 use crate::display::failure_message;
-use crate::monitor::hooks::HookKind;
 use crate::monitor::RegisteredResource;
+use crate::monitor::hooks::HookKind;
 use crate::plugin::{CallError, Change, Recorded, Target};
 use crate::state::{Key, OperationType, Resource};
 use crate::value::PropertyMap;
@@ -80,6 +81,15 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
         && let Err(msg) = hooks::before(ctx, b, &subject).await
     {
         return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+    }
+    for d in step.dependents.iter().rev() {
+        ctx.report(Report::new(
+            Op::DeleteReplaced,
+            &d.urn,
+            &d.type_token,
+            Status::Planned,
+            step.t0,
+        ));
     }
     let planned = match (step.kind, old) {
         (Kind::Same, Some(o)) => Ok((Some(o.id.clone()), o.outputs.clone())),
@@ -245,6 +255,13 @@ async fn replace(ctx: &Arc<Ctx>, step: Step, delete_first: bool) -> Result<StepR
         let mut old_marked = o;
         old_marked.delete = true;
         return create(ctx, step, Some(old_marked)).await;
+    }
+    // What depends on the old copy goes first, most dependent first.
+    for d in step.dependents.iter().rev() {
+        if let Err(e) = delete_dependent(ctx, d, step.t0).await? {
+            let msg = format!("its dependent {} could not be deleted: {e}", d.urn);
+            return Ok(Err(ctx.failed(step.report(Status::Failed), msg, "")));
+        }
     }
     if o.retain_on_delete {
         ctx.journal.write(vec![], vec![Key::live(&o.urn)]).await?;

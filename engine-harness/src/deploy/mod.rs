@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 mod builtin;
 mod delete;
+mod dependents;
 mod destroy;
 mod diff;
 mod execute;
@@ -258,6 +259,8 @@ struct Ctx {
     chosen: targets::Chosen,
     /// The resource hooks the program registered.
     hooks: hooks::RunHooks,
+    /// Resources deleted as dependents of a delete-before-replace (`deploy/dependents.rs`).
+    recreating: Mutex<HashSet<String>>,
 }
 
 impl Ctx {
@@ -472,6 +475,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         run_resources: builtin::RunResources::default(),
         chosen: targets::Chosen::new(opts.selection.clone()),
         hooks: hooks::RunHooks::default(),
+        recreating: Mutex::new(HashSet::new()),
     });
     let result = operate(&ctx, &opts, &snap, &packages, &imports, after_imports).await;
     for p in ctx.providers.plugins() {

@@ -221,6 +221,9 @@ pub(super) struct Step {
     pub(super) diff: Vec<DiffLine>,
     /// When the step started (its registration arrived).
     pub(super) t0: Instant,
+    /// For a delete-before-replace: the recorded resources that depend on the old copy and
+    /// must go before it (`deploy/dependents.rs`), in dependency order.
+    pub(super) dependents: Vec<Resource>,
 }
 
 impl Step {

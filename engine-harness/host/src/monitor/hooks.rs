@@ -64,7 +64,9 @@ pub type HookBindings = std::collections::BTreeMap<HookKind, Vec<String>>;
 
 /// The bindings of a wire `ResourceHooksBinding` (the error hooks, `on_error`, are not
 /// supported and not kept).
-pub fn bindings_of(b: Option<pulumirpc::register_resource_request::ResourceHooksBinding>) -> HookBindings {
+pub fn bindings_of(
+    b: Option<pulumirpc::register_resource_request::ResourceHooksBinding>,
+) -> HookBindings {
     let mut out = HookBindings::new();
     let Some(b) = b else { return out };
     for (kind, names) in [

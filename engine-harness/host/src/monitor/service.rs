@@ -112,7 +112,11 @@ impl ResourceMonitor for MonitorService {
     ) -> Result<Response<ResourceInvokeResponse>, Status> {
         self.0.touch();
         let mut req = req.into_inner();
-        self.0.transforms.apply_invoke(&mut req).await.map_err(status)?;
+        self.0
+            .transforms
+            .apply_invoke(&mut req)
+            .await
+            .map_err(status)?;
         let request = convert::invoke(&self.0.registry, req).map_err(status)?;
         let result = self
             .0
@@ -319,10 +323,7 @@ impl ResourceMonitor for MonitorService {
         // The program stays alive (serving its callbacks, which delete hooks need) until the
         // engine has finished what follows the program.
         // An engine that does not answer (one draining the channel itself) has nothing to wait for.
-        let _ = self
-            .0
-            .ask(|reply| MonitorEvent::Shutdown { reply })
-            .await;
+        let _ = self.0.ask(|reply| MonitorEvent::Shutdown { reply }).await;
         Ok(Response::new(()))
     }
 }

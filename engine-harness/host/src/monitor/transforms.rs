@@ -208,7 +208,11 @@ fn set_options(req: &mut RegisterResourceRequest, o: TransformResourceOptions) {
         .unwrap_or_default();
     req.property_dependencies.retain(|k, _| present.contains(k));
     let mut deps: Vec<String> = o.depends_on;
-    for d in req.property_dependencies.values().flat_map(|d| d.urns.iter()) {
+    for d in req
+        .property_dependencies
+        .values()
+        .flat_map(|d| d.urns.iter())
+    {
         if !deps.contains(d) {
             deps.push(d.clone());
         }
