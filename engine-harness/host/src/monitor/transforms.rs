@@ -23,6 +23,9 @@ use pulumirpc::{
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
+/// A registered resource's own transforms and its parent.
+type Known = (Vec<Callback>, Option<String>);
+
 /// The transforms a run's program registered, and the callbacks to run them.
 #[derive(Debug, Default)]
 pub struct Transforms {
@@ -30,7 +33,7 @@ pub struct Transforms {
     stack: Mutex<Vec<Callback>>,
     invoke: Mutex<Vec<Callback>>,
     /// Each registered resource's own transforms and its parent, for its children.
-    own: Mutex<HashMap<String, (Vec<Callback>, Option<String>)>>,
+    own: Mutex<HashMap<String, Known>>,
     /// A remote component's own transforms, by `parent::type::name`, until its provider
     /// registers it.
     pending: Mutex<HashMap<String, Vec<Callback>>>,
