@@ -77,7 +77,11 @@ impl ResourceProvider for Fixture {
         } else {
             &req.old_inputs
         };
-        if req.type_token != RECREATED || olds.get("state") == req.news.get("state") {
+        if req.type_token != RECREATED {
+            // Every other type diffs as the SDK's default does.
+            return Ok(provider_sdk::diff_top_level(olds, &req.news, &[]));
+        }
+        if olds.get("state") == req.news.get("state") {
             return Ok(DiffResponse::none());
         }
         let detailed = [(
