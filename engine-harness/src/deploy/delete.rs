@@ -41,7 +41,8 @@ pub(super) async fn delete_step(
     } else {
         Op::Delete
     };
-    let report = Report::new(op, &r.urn, &r.type_token, Status::Failed, t0);
+    let report =
+        Report::new(op, &r.urn, &r.type_token, Status::Failed, t0).inputs(Some(&r.inputs), None);
     if r.protect && !r.delete {
         let msg = format!(
             "it is protected; set `protect: false` in the program and run `up` before deleting it (URN {})",

@@ -5,6 +5,7 @@ use super::delete::delete_step;
 use super::hooks::{bound_delete_hooks, has_delete_hooks};
 use super::schedule::schedule_steps;
 use crate::Error;
+use crate::display::Event;
 use crate::state::{Resource, Snapshot};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -106,7 +107,24 @@ pub(super) async fn destroy(
         .into_iter()
         .filter(|r| !r.type_token.starts_with("pulumi:"))
         .collect();
+    let all = doomed.clone();
     let doomed = ctx.allowed_records(doomed);
+    let unlisted = ctx.unlisted_dependents(&all, &doomed);
+    if !unlisted.is_empty() {
+        // Nothing is deleted: the user hears of every resource to add at once.
+        for urn in unlisted {
+            let msg = format!(
+                "Resource '{urn}' will be destroyed but was not specified in --target list.\nEither include resource in --target list or pass --target-dependents to proceed."
+            );
+            ctx.display.emit(Event::Log {
+                severity: "error".into(),
+                urn: Some(urn),
+                message: msg.clone(),
+            });
+            ctx.fail(msg);
+        }
+        return Ok(());
+    }
     refuse_delete_hooks(&doomed)?;
     delete_all(ctx, doomed, parallel, interrupt).await?;
     let left = ctx.journal.snapshot().resources();
