@@ -51,6 +51,12 @@ pub enum MonitorEvent {
     },
     /// `Engine.Log`: a message from the program; needs no answer.
     Log(LogEntry),
+    /// `SignalAndWaitForShutdown`: the program is done and waits, serving its callbacks, until
+    /// the answer says the engine is done with it.
+    Shutdown {
+        /// Where the answer goes.
+        reply: Reply<()>,
+    },
 }
 
 /// An engine that answers the monitor's requests. Calls may arrive concurrently (the SDKs
@@ -73,6 +79,11 @@ pub trait RegistrationSink: Send + Sync + 'static {
             "call of {}: this engine runs no component methods",
             request.token
         )))
+    }
+    /// Answers `SignalAndWaitForShutdown` once the engine no longer needs the program's
+    /// callbacks. By default at once.
+    async fn shutdown(&self) -> Result<(), MonitorError> {
+        Ok(())
     }
     /// Receives a message the program logged. Warnings and errors go to stderr by default.
     fn log(&self, entry: LogEntry) {
@@ -120,6 +131,11 @@ pub async fn drive(mut events: mpsc::Receiver<MonitorEvent>, sink: Arc<dyn Regis
             MonitorEvent::Call { request, reply } => {
                 tokio::spawn(async move {
                     let _ = reply.send(sink.call(request).await);
+                });
+            }
+            MonitorEvent::Shutdown { reply } => {
+                tokio::spawn(async move {
+                    let _ = reply.send(sink.shutdown().await);
                 });
             }
         }
