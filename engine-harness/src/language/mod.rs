@@ -13,9 +13,10 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use engine_harness::language::{RunRequest, run};
-//! use engine_harness::monitor::{MonitorConfig, serve};
-//! let (monitor, _events) = serve(MonitorConfig::new("app", "dev")).await?;
-//! // ... answer `_events` on another task ...
+//! use engine_harness::monitor::{MonitorConfig, RegistrationSink, serve_with_sink};
+//! # fn engine() -> std::sync::Arc<dyn RegistrationSink> { unimplemented!() }
+//! // `engine()`: the `RegistrationSink` that answers the program's requests.
+//! let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), engine()).await?;
 //! run(&RunRequest::new("./app", "dev"), &monitor).await?;
 //! # Ok(()) }
 //! ```

@@ -1,21 +1,22 @@
 //! The gRPC side: `pulumirpc.ResourceMonitor` and `pulumirpc.Engine` on one loopback port,
-//! each RPC turned into a typed [`MonitorEvent`] and answered from its oneshot reply.
+//! each RPC turned into a typed request and answered by the [`RegistrationSink`].
 
 use super::convert::{self, Scope};
 use super::error::MonitorError;
 use super::registry::Registry;
 use super::request::*;
-use super::sink::{MonitorEvent, RegistrationSink, Reply};
+use super::sink::RegistrationSink;
 use crate::value;
 use pulumirpc::engine_server::{Engine, EngineServer};
 use pulumirpc::resource_monitor_server::{ResourceMonitor, ResourceMonitorServer};
 use pulumirpc::*;
 // The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::result::Result;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -54,7 +55,7 @@ struct Shared {
     features: BTreeSet<String>,
     registry: Registry,
     root: Mutex<Option<String>>,
-    events: mpsc::Sender<MonitorEvent>,
+    sink: Arc<dyn RegistrationSink>,
     connected: watch::Sender<bool>,
     errors: Mutex<Vec<String>>,
 }
@@ -65,13 +66,23 @@ impl Shared {
             .send_if_modified(|c| !std::mem::replace(c, true));
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> MonitorEvent) -> Result<T, MonitorError> {
-        let (tx, rx) = oneshot::channel();
-        self.events
-            .send(make(tx))
-            .await
-            .map_err(|_| MonitorError::EngineStopped)?;
-        rx.await.map_err(|_| MonitorError::EngineStopped)?
+    /// Runs one of the sink's answers on its own task, so that a program that goes away in the
+    /// middle of a request (the RPC dropped) does not cancel the engine's step half-way.
+    async fn answer<T, F>(
+        &self,
+        call: impl FnOnce(Arc<dyn RegistrationSink>) -> F,
+    ) -> Result<T, MonitorError>
+    where
+        F: Future<Output = Result<T, MonitorError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match tokio::spawn(call(self.sink.clone())).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_panic() => Err(MonitorError::Engine(
+                "the engine failed while answering this request (a panic; see its log)".into(),
+            )),
+            Err(_) => Err(MonitorError::EngineStopped),
+        }
     }
 }
 
@@ -102,7 +113,7 @@ impl ResourceMonitor for MonitorService {
         let request = convert::invoke(&self.0.registry, req.into_inner()).map_err(status)?;
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Invoke { request, reply })
+            .answer(|sink| async move { sink.invoke(request).await })
             .await
             .map_err(status)?;
         Ok(Response::new(ResourceInvokeResponse {
@@ -124,7 +135,7 @@ impl ResourceMonitor for MonitorService {
         let request = convert::call(&self.0.registry, req.into_inner()).map_err(status)?;
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Call { request, reply })
+            .answer(|sink| async move { sink.call(request).await })
             .await
             .map_err(status)?;
         Ok(Response::new(CallResponse {
@@ -154,7 +165,7 @@ impl ResourceMonitor for MonitorService {
         let id = request.id.clone();
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Read { request, reply })
+            .answer(|sink| async move { sink.read(request).await })
             .await
             .map_err(status)?;
         let properties = convert::for_program(&result.properties, accept_secrets, accept_resources);
@@ -178,10 +189,7 @@ impl ResourceMonitor for MonitorService {
         let urn = request.urn.clone();
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Register {
-                request: Box::new(request),
-                reply,
-            })
+            .answer(|sink| async move { sink.register(request).await })
             .await
             .map_err(status)?;
         let object = convert::for_program(&result.outputs, accept_secrets, accept_resources);
@@ -218,7 +226,7 @@ impl ResourceMonitor for MonitorService {
                 .unwrap_or_default(),
         };
         self.0
-            .ask(|reply| MonitorEvent::RegisterOutputs { request, reply })
+            .answer(|sink| async move { sink.register_outputs(request).await })
             .await
             .map_err(status)?;
         Ok(Response::new(()))
@@ -320,8 +328,7 @@ impl Engine for EngineService {
             message: r.message,
             ephemeral: r.ephemeral,
         };
-        // A log needs no answer: the engine being gone is not the program's problem.
-        let _ = self.0.events.send(MonitorEvent::Log(entry)).await;
+        self.0.sink.log(entry);
         Ok(Response::new(()))
     }
 
@@ -429,14 +436,15 @@ impl Drop for RunningMonitor {
     }
 }
 
-/// Serves the monitor on `127.0.0.1:0`; every request arrives on the returned channel, to be
-/// answered through its reply. The channel closes when the monitor is dropped.
-pub async fn serve(
+/// Serves the monitor on `127.0.0.1:0` with `sink` answering every request, each RPC on its
+/// own task (the SDKs register independent resources concurrently). It stops when the
+/// returned [`RunningMonitor`] is dropped.
+pub async fn serve_with_sink(
     config: MonitorConfig,
-) -> std::io::Result<(RunningMonitor, mpsc::Receiver<MonitorEvent>)> {
+    sink: Arc<dyn RegistrationSink>,
+) -> std::io::Result<RunningMonitor> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?.to_string();
-    let (events, receiver) = mpsc::channel(1024);
     let (connected_tx, connected) = watch::channel(false);
     let shared = Arc::new(Shared {
         scope: Scope {
@@ -446,7 +454,7 @@ pub async fn serve(
         features: config.features,
         registry: Registry::default(),
         root: Mutex::new(None),
-        events,
+        sink,
         connected: connected_tx,
         errors: Mutex::new(Vec::new()),
     });
@@ -465,24 +473,10 @@ pub async fn serve(
             .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
             .await;
     });
-    Ok((
-        RunningMonitor {
-            address,
-            shared,
-            connected,
-            stop,
-        },
-        receiver,
-    ))
-}
-
-/// Serves the monitor on `127.0.0.1:0` with `sink` answering every request (see
-/// [`super::drive`]).
-pub async fn serve_with_sink(
-    config: MonitorConfig,
-    sink: Arc<dyn RegistrationSink>,
-) -> std::io::Result<RunningMonitor> {
-    let (monitor, events) = serve(config).await?;
-    tokio::spawn(super::sink::drive(events, sink));
-    Ok(monitor)
+    Ok(RunningMonitor {
+        address,
+        shared,
+        connected,
+        stop,
+    })
 }
