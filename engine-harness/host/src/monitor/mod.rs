@@ -83,7 +83,6 @@
 //! # Ok(()) }
 //! ```
 
-
 mod convert;
 mod error;
 mod registry;
