@@ -4,7 +4,7 @@
 
 mod support;
 
-use engine_harness::language::{LanguageError, OutputLine, RunRequest, Stream, run};
+use engine_harness::language::{LanguageError, OutputLine, ProjectInfo, RunRequest, Stream, run};
 use engine_harness::monitor::*;
 use engine_harness::value;
 use serde_json::{Value as Json, json};
@@ -112,7 +112,7 @@ async fn run_program(
         .await
         .unwrap();
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let mut request = RunRequest::new(dir, "dev");
+    let mut request = RunRequest::new(ProjectInfo::load(dir).unwrap(), "dev");
     request.dry_run = sink.dry_run;
     request
         .config
