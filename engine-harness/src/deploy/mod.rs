@@ -5,6 +5,7 @@
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
 use crate::display::{Display, Event};
+use crate::monitor::Registry;
 use crate::plugin;
 use crate::program::Project;
 use crate::secrets::{self, SecretsManager};
@@ -13,7 +14,7 @@ use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles}
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -240,8 +241,9 @@ struct Ctx {
     journal: Journal,
     display: Display,
     stack_urn: String,
-    /// URNs the program declared in this run (and the aliases they took over).
-    registered: Mutex<HashSet<String>>,
+    /// URNs the program declared in this run (and the aliases they took over), claimed once:
+    /// by the monitor for a program's registrations, by the YAML source for its own.
+    registry: Arc<Registry>,
     /// The stack outputs the program registered.
     stack_outputs: Mutex<PropertyMap>,
     counts: Mutex<BTreeMap<String, usize>>,
@@ -460,7 +462,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         journal: journal.clone(),
         display: display.clone(),
         stack_urn,
-        registered: Mutex::new(HashSet::new()),
+        registry: Arc::default(),
         stack_outputs: Mutex::new(PropertyMap::new()),
         counts: Mutex::new(BTreeMap::new()),
         failures: Mutex::new(Vec::new()),

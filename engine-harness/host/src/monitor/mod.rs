@@ -6,7 +6,7 @@
 //! | [`urn`] | URNs built and split as Pulumi does |
 //! | [`request`] | the typed requests ([`Registration`], [`OutputsRegistration`], [`ReadRequest`], [`InvokeRequest`]) and answers |
 //! | [`sink`] | the [`RegistrationSink`] trait: the engine that answers the requests |
-//! | `registry` | which URNs exist: duplicates, unknown parents and providers are errors |
+//! | [`registry`] | which URNs exist (one [`Registry`] per run, shared with the engine): duplicates, unknown parents and providers are errors |
 //! | `convert` | wire requests to typed ones and back; aliases; timeouts |
 //! | `service` | the gRPC services on loopback ([`serve_with_sink`]) |
 //!
@@ -85,7 +85,7 @@
 
 mod convert;
 mod error;
-mod registry;
+pub mod registry;
 pub mod request;
 mod service;
 pub mod sink;
@@ -93,6 +93,7 @@ pub mod urn;
 
 pub use convert::RESOURCE_REF_SIG;
 pub use error::MonitorError;
+pub use registry::Registry;
 pub use request::*;
 pub use service::{DEFAULT_FEATURES, MonitorConfig, RunningMonitor, serve_with_sink};
 pub use sink::RegistrationSink;

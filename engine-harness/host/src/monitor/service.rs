@@ -37,6 +37,9 @@ pub struct MonitorConfig {
     pub project: String,
     /// Feature ids answered `true` by `SupportsFeature`; every other id is answered `false`.
     pub features: BTreeSet<String>,
+    /// The run's URNs: the monitor claims each registration's here; an engine that registers
+    /// resources itself (a YAML program's) claims them in the same registry.
+    pub registry: Arc<Registry>,
 }
 
 impl MonitorConfig {
@@ -46,6 +49,7 @@ impl MonitorConfig {
             stack: stack.into(),
             project: project.into(),
             features: DEFAULT_FEATURES.iter().map(|f| f.to_string()).collect(),
+            registry: Arc::default(),
         }
     }
 }
@@ -53,7 +57,7 @@ impl MonitorConfig {
 struct Shared {
     scope: Scope,
     features: BTreeSet<String>,
-    registry: Registry,
+    registry: Arc<Registry>,
     root: Mutex<Option<String>>,
     sink: Arc<dyn RegistrationSink>,
     connected: watch::Sender<bool>,
@@ -408,18 +412,6 @@ impl RunningMonitor {
             .clone()
     }
 
-    /// Records a resource registered in this process rather than over gRPC (the YAML
-    /// evaluator's), so that the program's and the providers' registrations may name it as a
-    /// parent, and a provider constructing it (`remote`) may register it.
-    pub fn register_local(
-        &self,
-        urn: &str,
-        type_token: &str,
-        remote: bool,
-    ) -> Result<(), MonitorError> {
-        self.shared.registry.claim(urn, type_token, &[], remote)
-    }
-
     /// The root (stack) resource's URN, once the program has set it.
     pub fn root_resource(&self) -> Option<String> {
         self.shared
@@ -452,7 +444,7 @@ pub async fn serve_with_sink(
             project: config.project,
         },
         features: config.features,
-        registry: Registry::default(),
+        registry: config.registry,
         root: Mutex::new(None),
         sink,
         connected: connected_tx,
