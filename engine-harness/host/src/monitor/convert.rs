@@ -361,6 +361,20 @@ fn timeout(urn: &str, text: &str) -> Result<Option<Duration>, MonitorError> {
         })
 }
 
+/// A property map encoded for a program: [`for_program`]'s map, without copying it first when
+/// the program accepts secrets and resource references as they are (both SDKs do).
+pub fn to_program_struct(
+    map: &PropertyMap,
+    accept_secrets: bool,
+    accept_resources: bool,
+) -> pulumirpc::google::Struct {
+    if accept_secrets && accept_resources {
+        value::to_struct(map)
+    } else {
+        value::to_struct(&for_program(map, accept_secrets, accept_resources))
+    }
+}
+
 /// Prepares a property map for a program: without `accept_secrets` secrets are unwrapped, and
 /// without `accept_resources` a resource reference becomes its id (custom) or URN (component).
 pub fn for_program(map: &PropertyMap, accept_secrets: bool, accept_resources: bool) -> PropertyMap {

@@ -1,13 +1,14 @@
-//! The gRPC side: `pulumirpc.ResourceMonitor` and `pulumirpc.Engine` on one loopback port,
-//! each RPC turned into a typed request and answered by the [`RegistrationSink`].
+//! The gRPC side: `pulumirpc.ResourceMonitor` and the host's `pulumirpc.Engine` service
+//! ([`crate::engine`]) on one loopback port, each RPC turned into a typed request and answered
+//! by the [`RegistrationSink`].
 
 use super::convert::{self, Scope};
 use super::error::MonitorError;
 use super::registry::Registry;
 use super::request::*;
 use super::sink::RegistrationSink;
+use crate::engine::{self, LogSink, RootResource};
 use crate::value;
-use pulumirpc::engine_server::{Engine, EngineServer};
 use pulumirpc::resource_monitor_server::{ResourceMonitor, ResourceMonitorServer};
 use pulumirpc::*;
 // The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
@@ -58,7 +59,7 @@ struct Shared {
     scope: Scope,
     features: BTreeSet<String>,
     registry: Arc<Registry>,
-    root: Mutex<Option<String>>,
+    root: RootResource,
     sink: Arc<dyn RegistrationSink>,
     connected: watch::Sender<bool>,
     errors: Mutex<Vec<String>>,
@@ -172,11 +173,14 @@ impl ResourceMonitor for MonitorService {
             .answer(|sink| async move { sink.read(request).await })
             .await
             .map_err(status)?;
-        let properties = convert::for_program(&result.properties, accept_secrets, accept_resources);
         Ok(Response::new(ReadResourceResponse {
             urn,
             id,
-            properties: Some(value::to_struct(&properties)),
+            properties: Some(convert::to_program_struct(
+                &result.properties,
+                accept_secrets,
+                accept_resources,
+            )),
             ..Default::default()
         }))
     }
@@ -196,11 +200,14 @@ impl ResourceMonitor for MonitorService {
             .answer(|sink| async move { sink.register(request).await })
             .await
             .map_err(status)?;
-        let object = convert::for_program(&result.outputs, accept_secrets, accept_resources);
         Ok(Response::new(RegisterResourceResponse {
             urn,
             id: result.id.unwrap_or_default(),
-            object: Some(value::to_struct(&object)),
+            object: Some(convert::to_program_struct(
+                &result.outputs,
+                accept_secrets,
+                accept_resources,
+            )),
             stable: false,
             stables: Vec::new(),
             property_dependencies: result
@@ -308,14 +315,13 @@ impl ResourceMonitor for MonitorService {
     }
 }
 
-#[derive(Clone)]
-struct EngineService(Arc<Shared>);
+/// The program's `Engine.Log` calls: each one marks the program connected, an error is kept
+/// for [`RunningMonitor::logged_errors`], and the entry goes to the sink.
+struct ProgramLog(Arc<Shared>);
 
-#[tonic::async_trait]
-impl Engine for EngineService {
-    async fn log(&self, req: Request<LogRequest>) -> Result<Response<()>, Status> {
+impl LogSink for ProgramLog {
+    fn log(&self, r: LogRequest) {
         self.0.touch();
-        let r = req.into_inner();
         let severity = match LogSeverity::try_from(r.severity).unwrap_or(LogSeverity::Info) {
             LogSeverity::Debug => Severity::Debug,
             LogSeverity::Info => Severity::Info,
@@ -326,51 +332,12 @@ impl Engine for EngineService {
             let mut errors = self.0.errors.lock().unwrap_or_else(|e| e.into_inner());
             errors.push(r.message.clone());
         }
-        let entry = LogEntry {
+        self.0.sink.log(LogEntry {
             severity,
             urn: (!r.urn.is_empty()).then_some(r.urn),
             message: r.message,
             ephemeral: r.ephemeral,
-        };
-        self.0.sink.log(entry);
-        Ok(Response::new(()))
-    }
-
-    async fn get_root_resource(
-        &self,
-        _: Request<GetRootResourceRequest>,
-    ) -> Result<Response<GetRootResourceResponse>, Status> {
-        self.0.touch();
-        let root = self.0.root.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(Response::new(GetRootResourceResponse {
-            urn: root.clone().unwrap_or_default(),
-        }))
-    }
-
-    async fn set_root_resource(
-        &self,
-        req: Request<SetRootResourceRequest>,
-    ) -> Result<Response<SetRootResourceResponse>, Status> {
-        self.0.touch();
-        let urn = req.into_inner().urn;
-        *self.0.root.lock().unwrap_or_else(|e| e.into_inner()) = Some(urn);
-        Ok(Response::new(SetRootResourceResponse {}))
-    }
-
-    async fn start_debugging(
-        &self,
-        _: Request<StartDebuggingRequest>,
-    ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(
-            "engine-harness does not support debugging programs this way",
-        ))
-    }
-
-    async fn require_pulumi_version(
-        &self,
-        _: Request<RequirePulumiVersionRequest>,
-    ) -> Result<Response<RequirePulumiVersionResponse>, Status> {
-        Ok(Response::new(RequirePulumiVersionResponse {}))
+        });
     }
 }
 
@@ -414,11 +381,7 @@ impl RunningMonitor {
 
     /// The root (stack) resource's URN, once the program has set it.
     pub fn root_resource(&self) -> Option<String> {
-        self.shared
-            .root
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.root.get()
     }
 }
 
@@ -445,7 +408,7 @@ pub async fn serve_with_sink(
         },
         features: config.features,
         registry: config.registry,
-        root: Mutex::new(None),
+        root: RootResource::default(),
         sink,
         connected: connected_tx,
         errors: Mutex::new(Vec::new()),
@@ -456,8 +419,7 @@ pub async fn serve_with_sink(
     let monitor = ResourceMonitorServer::new(MonitorService(shared.clone()))
         .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
-    let engine = EngineServer::new(EngineService(shared.clone()))
-        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+    let engine = engine::service(ProgramLog(shared.clone()), shared.root.clone());
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .add_service(monitor)
