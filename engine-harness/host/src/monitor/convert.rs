@@ -131,11 +131,7 @@ pub fn registration(
         parent,
         custom: req.custom,
         remote: req.remote,
-        inputs: req
-            .object
-            .as_ref()
-            .map(value::from_struct)
-            .unwrap_or_default(),
+        inputs: req.object.map(value::into_map).unwrap_or_default(),
         options,
     })
 }
