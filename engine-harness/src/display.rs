@@ -6,6 +6,7 @@
 //! therefore held back for [`SETTLE`]: the provider's log lines about that resource that arrive
 //! meanwhile print before it, as they happened. Everything else keeps the order of events.
 
+use crate::diff_view::StepInputs;
 use crate::redact::Redactor;
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -101,6 +102,10 @@ pub enum Event {
         /// Why it failed, or other detail.
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// The step's old and new inputs, for the full diff of `--diff` (human output only;
+        /// `None` unless [`Display::shows_full_diff`]).
+        #[serde(skip)]
+        inputs: Option<Box<StepInputs>>,
     },
     /// A log message, from a provider (with its resource) or from the engine.
     #[serde(rename_all = "camelCase")]
@@ -166,8 +171,11 @@ struct Inner {
     out: Box<dyn Write + Send>,
     /// Human lines waiting, in order (only the head of the queue is ever due first).
     held: VecDeque<Held>,
-    /// `--show-secrets`: the stack outputs are written unmasked (human output only).
+    /// `--show-secrets`: the stack outputs (and, with `--diff`, the property values of the
+    /// steps) are written unmasked (human output only).
     reveal_outputs: bool,
+    /// `--diff`: steps show their full property diff (see [`crate::diff_view`]).
+    full_diff: bool,
 }
 
 impl Inner {
@@ -273,6 +281,7 @@ impl Display {
             out,
             held: VecDeque::new(),
             reveal_outputs: false,
+            full_diff: false,
         }));
         if !json {
             // Writes held lines once due, when no further event comes to write them.
@@ -304,6 +313,23 @@ impl Display {
         if let Ok(mut inner) = self.inner.lock() {
             inner.reveal_outputs = true;
         }
+    }
+
+    /// `--diff`: each step shows its full property diff (every input of a create or a delete,
+    /// every changed key and element of an update or a replace). Human output only; secrets stay
+    /// masked unless [`Display::reveal_outputs`] (`--show-secrets`) was asked too.
+    pub fn show_full_diff(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.full_diff = true;
+        }
+    }
+
+    /// Whether steps show their full property diff (so the engine attaches their inputs).
+    pub fn shows_full_diff(&self) -> bool {
+        self.inner
+            .lock()
+            .map(|i| i.full_diff && !i.json)
+            .unwrap_or(false)
     }
 
     /// Waits until every held line is written (at most [`SETTLE`]).
@@ -352,8 +378,9 @@ impl Display {
             return;
         }
         let now = Instant::now();
-        let reveal = inner.reveal_outputs && matches!(ev, Event::Outputs { .. });
-        let text = human(&ev).map(|t| if reveal { t } else { self.redactor.mask(&t) });
+        let reveal = inner.reveal_outputs;
+        let mask = |t: &str| self.redactor.mask(t);
+        let text = human(&ev, &mask, reveal);
         inner.place(&ev, text, now);
         inner.write_due(now);
     }
@@ -368,7 +395,61 @@ impl Display {
     }
 }
 
-fn human(ev: &Event) -> Option<String> {
+/// The human text of `ev`, each part passed through `mask` except the stack outputs and the
+/// property values of a full diff when `reveal` (`--show-secrets`).
+fn human(ev: &Event, mask: &dyn Fn(&str) -> String, reveal: bool) -> Option<String> {
+    if let Event::Outputs { .. } = ev
+        && reveal
+    {
+        return human_unmasked(ev);
+    }
+    if let Event::Step {
+        op,
+        diff,
+        message,
+        inputs: Some(inputs),
+        ..
+    } = ev
+        && crate::diff_view::covers(op)
+    {
+        let mut s = mask(&step_row(ev));
+        for line in crate::diff_view::render(op, inputs, diff, reveal) {
+            s.push('\n');
+            s.push_str(&if reveal { line } else { mask(&line) });
+        }
+        if let Some(m) = message {
+            s.push_str(&mask(&format!("\n        {m}")));
+        }
+        return Some(s);
+    }
+    human_unmasked(ev).map(|t| mask(&t))
+}
+
+/// A step's row: symbol, operation, type, name, status and time.
+fn step_row(ev: &Event) -> String {
+    let Event::Step {
+        op,
+        name,
+        type_token,
+        status,
+        seconds,
+        ..
+    } = ev
+    else {
+        return String::new();
+    };
+    format!(
+        "  {:<2} {:<OP_WIDTH$} {:<28} {:<24} {:<7} {:.2}s",
+        symbol(op),
+        op,
+        type_token,
+        name,
+        status,
+        seconds
+    )
+}
+
+fn human_unmasked(ev: &Event) -> Option<String> {
     Some(match ev {
         Event::Start {
             operation,
@@ -381,25 +462,8 @@ fn human(ev: &Event) -> Option<String> {
             path,
         } => format!("  plugin {package} {version} ({path})"),
         Event::StepStart { .. } => return None,
-        Event::Step {
-            op,
-            name,
-            type_token,
-            status,
-            seconds,
-            diff,
-            message,
-            ..
-        } => {
-            let mut s = format!(
-                "  {:<2} {:<OP_WIDTH$} {:<28} {:<24} {:<7} {:.2}s",
-                symbol(op),
-                op,
-                type_token,
-                name,
-                status,
-                seconds
-            );
+        Event::Step { diff, message, .. } => {
+            let mut s = step_row(ev);
             for d in diff {
                 let arrow = match (&d.old, &d.new) {
                     (Some(o), Some(n)) => {
@@ -509,6 +573,7 @@ mod tests {
             seconds: 0.0,
             diff: vec![],
             message: None,
+            inputs: None,
         }
     }
 

@@ -18,6 +18,7 @@
 //! | [`stack_config`] | `Pulumi.<stack>.yaml` as `engine-harness config` reads and writes it |
 //! | [`deploy`] | planning and running steps in parallel along the dependency graph |
 //! | [`display`] | human output and the `--json` event stream |
+//! | [`diff_view`] | `--diff`: a step's full property diff for the human output |
 //! | [`redact`] | masking the secret values the engine knows in every text it shows or stores |
 //!
 //! The usual entry point is [`deploy::run`]:
@@ -33,6 +34,7 @@
 pub mod autonaming;
 pub mod config_path;
 pub mod deploy;
+pub mod diff_view;
 pub mod display;
 pub mod engine_service;
 mod error;

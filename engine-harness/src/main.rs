@@ -490,6 +490,7 @@ async fn main() -> ExitCode {
         Err(e) => return local_command(|| Err(e)),
     };
     let display = Display::stdout(common.json);
+    common.run.configure(&display);
     let mut opts = Options::new(&common.cwd, &stack, op)
         .parallel(common.parallel)
         .display(display.clone())

@@ -33,10 +33,12 @@ pub struct RunFlags {
     /// Fail (exit 8) if the run changes, or would change, any resource.
     #[arg(long)]
     expect_no_changes: bool,
-    /// Show the stack outputs' secret values in clear (human output).
+    /// Show secret values in clear in human output: the stack outputs, and with --diff the
+    /// properties (`--json` events stay masked, as Pulumi's do).
     #[arg(long)]
     show_secrets: bool,
-    /// Show each changed property's old and new value (the human output always does).
+    /// Show each step's full property diff: every input of a create or delete, every changed
+    /// key and array element of an update or replace with its old and new value (human output).
     #[arg(long)]
     diff: bool,
     /// `up`: do not show a preview first (this engine never does: accepted for Pulumi's scripts).
@@ -48,6 +50,13 @@ pub struct RunFlags {
 }
 
 impl RunFlags {
+    /// Sets up `display` for the flags that change what it shows (`--diff`).
+    pub fn configure(&self, display: &engine_harness::display::Display) {
+        if self.diff {
+            display.show_full_diff();
+        }
+    }
+
     /// The update message, if one was given.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()

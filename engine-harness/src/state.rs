@@ -114,6 +114,10 @@ pub struct Resource {
     /// The id it was adopted with (`import`), kept as Pulumi keeps it.
     #[serde(default, rename = "importID", skip_serializing_if = "String::is_empty")]
     pub import_id: String,
+    /// The resource hooks it binds, by kind (`BeforeCreate`... as Pulumi's `resourceHooks`):
+    /// kept so that its delete hooks run when it leaves the program.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub resource_hooks: std::collections::BTreeMap<String, Vec<String>>,
     /// When it was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,

@@ -334,3 +334,81 @@ fn import_adopts_an_existing_file_and_prints_the_code_that_keeps_it() {
     );
     assert_eq!(r.code, 1, "{}", r.describe());
 }
+
+/// `destroy --target a` while `c` depends on `a`: refused as Pulumi refuses it, naming `c`,
+/// with nothing deleted; `--target-dependents` (or naming `c` too) proceeds.
+#[test]
+fn a_targeted_destroy_with_untargeted_dependents_is_refused_unless_they_follow() {
+    let p = Project::local(&abc("one", "bee", "see"));
+    p.run(&["up"]).ok();
+    let r = cmd(&p, &["destroy", "--yes", "--target", &urn("a")]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    let expected = format!(
+        "Resource '{}' will be destroyed but was not specified in --target list.\nEither include resource in --target list or pass --target-dependents to proceed.",
+        urn("c")
+    );
+    assert!(r.stderr.contains(&expected), "{}", r.describe());
+    assert!(
+        !r.stderr.contains(&format!("'{}'", urn("b"))),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(read(&p, "a.txt"), "one", "nothing is deleted");
+    assert_eq!(read(&p, "c.txt"), "one-see");
+    assert!(p.resource("a").is_some() && p.resource("c").is_some());
+
+    let r = p.run(&["destroy", "--target", &urn("a"), "--target-dependents"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(read(&p, "a.txt"), "<missing>");
+    assert_eq!(read(&p, "c.txt"), "<missing>");
+    assert_eq!(read(&p, "b.txt"), "bee", "not a dependent");
+    assert!(p.resource("b").is_some() && p.resource("c").is_none());
+}
+
+/// Pulumi's `--json` events never carry secrets in clear, `--show-secrets` or not (its JSON
+/// display serializes the events with secrets hidden); the human output with `--show-secrets`
+/// does show the outputs.
+#[test]
+fn json_events_stay_masked_with_show_secrets() {
+    let p = Project::local(
+        "resources:\n  a:\n    type: local:index:File\n    properties:\n      path: a.txt\n      content:\n        fn::secret: hunter2\noutputs:\n  pw:\n    fn::secret: hunter2\n",
+    );
+    let pp = Some("correct horse");
+    for args in [
+        &["preview", "--json", "--show-secrets", "--diff"][..],
+        &["up", "--yes", "--json", "--show-secrets", "--diff"],
+    ] {
+        let r = run_env(&p, args, pp);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.describe());
+        assert!(!r.events.is_empty(), "{}", r.describe());
+        assert!(!r.stdout.contains("hunter2"), "{args:?}: {}", r.describe());
+    }
+    let r = run_env(&p, &["up", "--yes", "--json", "--show-secrets"], pp);
+    let outputs = r
+        .events
+        .iter()
+        .find(|e| e["event"] == "outputs")
+        .unwrap_or_else(|| panic!("{}", r.describe()));
+    assert_eq!(outputs["outputs"]["pw"], "[secret]");
+}
+
+/// A first `up` that stops before writing anything (the program has a secret and no
+/// passphrase is set) does not claim to have created the stack; the one that writes it does.
+#[test]
+fn a_new_stack_is_announced_only_when_it_is_written() {
+    let p = Project::local(
+        "resources:\n  a:\n    type: local:index:File\n    properties:\n      path: a.txt\n      content:\n        fn::secret: hunter2\n",
+    );
+    let r = run_env(&p, &["up", "--yes"], None);
+    assert_eq!(r.code, 6, "{}", r.describe());
+    assert!(r.stderr.contains("nothing was written"), "{}", r.describe());
+    assert!(
+        !r.stdout.contains("created stack"),
+        "claims a stack that was not written: {}",
+        r.describe()
+    );
+    assert!(!p.path().join(".pulumi-harness/dev.json").exists());
+    let r = run_env(&p, &["up", "--yes"], Some("correct horse"));
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(r.stdout.contains("created stack dev"), "{}", r.describe());
+}

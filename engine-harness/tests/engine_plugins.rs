@@ -277,3 +277,58 @@ fn invalid_provider_configuration_names_the_key() {
         r.stderr
     );
 }
+
+/// Auto-naming end to end, engine and plugin both real processes: with no configuration a
+/// resource gets its logical name plus a 7-character suffix, kept across updates; with
+/// `pulumi:autonaming` set to a pattern in Pulumi.yaml, the engine sends the proposal in Check
+/// (the plugin announced it supports it) and a new resource gets the name from the pattern.
+#[test]
+fn an_auto_named_resource_keeps_its_suffixed_name_and_takes_the_configured_pattern() {
+    let bin = workspace_binary("pulumi-resource-named");
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let write = |config: &str, resources: &str| {
+        p.write(
+            "Pulumi.yaml",
+            &format!(
+                "name: t\nruntime: yaml\nplugins:\n  providers:\n    - name: named\n      path: {}\n{config}resources:\n{resources}",
+                bin.display()
+            ),
+        )
+    };
+    let bucket = |name: &str, note: &str| {
+        format!("  {name}:\n    type: named:index:Bucket\n    properties:\n      note: {note}\n")
+    };
+    let name_of = |r: &str| -> String {
+        p.resource(r).unwrap_or_else(|| panic!("{r} in state"))["outputs"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let suffixed = |name: &str, prefix: &str, n: usize| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.len() == n && rest.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+
+    write("", &bucket("a", "one"));
+    let r = p.run(&["up"]).ok();
+    let first = name_of("a");
+    assert!(suffixed(&first, "a-", 7), "{first}: {}", r.describe());
+
+    write("", &bucket("a", "two"));
+    let r = p.run(&["up"]).ok();
+    assert_eq!(r.step("a")["op"], "update", "{}", r.describe());
+    assert_eq!(name_of("a"), first, "the name is stable across updates");
+
+    let pattern = "config:\n  pulumi:autonaming:\n    value:\n      pattern: ${project}-${stack}-${name}-${hex(4)}\n";
+    write(
+        pattern,
+        &format!("{}{}", bucket("a", "two"), bucket("b", "new")),
+    );
+    let r = p.run(&["up"]).ok();
+    let b = name_of("b");
+    assert!(suffixed(&b, "t-dev-b-", 4), "{b}: {}", r.describe());
+    assert_eq!(name_of("a"), first, "a recorded name is kept");
+    assert_eq!(r.step("a")["op"], "same", "{}", r.describe());
+}

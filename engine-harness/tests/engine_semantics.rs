@@ -1,20 +1,46 @@
-//! Pulumi's resource semantics as a program on Pulumi's own Python SDK sees them
-//! (`tests/programs/python-semantics`, driven by config): a protected resource is never
+//! Pulumi's resource semantics as a program on Pulumi's own Python and Node SDKs sees them
+//! (`tests/programs/python-semantics`, `typescript-semantics`, driven by config): a protected resource is never
 //! replaced; `ignoreChanges` with a nested path ignores exactly that path; in a preview a
 //! resource to be created has an unknown id, so no `apply` runs on it; `deletedWith` leaves a
-//! resource's deletion to its owner.
+//! resource's deletion to its owner. Transforms and resource hooks, from Pulumi's Python and
+//! Node SDKs (`tests/programs/python-hooks`, `typescript-hooks`): a transform changes inputs and
+//! options, a stack transform reaches every resource, a before-create hook runs before the
+//! provider's Create (and its failure fails the step), an after-delete hook runs when its
+//! resource leaves the program.
 
 mod support;
 
 use support::programs::*;
 use support::*;
 
-/// The fixture with the example provider and the SDK's virtualenv.
-fn project() -> Project {
-    let dir = copy_fixture("python-semantics");
-    use_virtualenv(dir.path(), &python_venv());
+/// The SDK a fixture program is written for: Pulumi's Python or Node SDK.
+#[derive(Clone, Copy, Debug)]
+enum Sdk {
+    Python,
+    Node,
+}
+
+/// The fixture `<python|typescript>-<name>` with the example provider and the SDK installed.
+fn sdk_project(sdk: Sdk, name: &str) -> Project {
+    let dir = match sdk {
+        Sdk::Python => {
+            let dir = copy_fixture(&format!("python-{name}"));
+            use_virtualenv(dir.path(), &python_venv());
+            dir
+        }
+        Sdk::Node => {
+            let dir = copy_fixture(&format!("typescript-{name}"));
+            link_node_modules(dir.path());
+            dir
+        }
+    };
     use_local_provider(dir.path());
     Project { dir }
+}
+
+/// The semantics fixture.
+fn project(sdk: Sdk) -> Project {
+    sdk_project(sdk, "semantics")
 }
 
 /// Runs `args` (`--json`, and `--yes` but for preview and config).
@@ -44,7 +70,16 @@ fn op_of(run: &Run, name: &str) -> String {
 
 #[test]
 fn python_protect_refuses_a_replacement_in_preview_and_up() {
-    let p = project();
+    protect_refuses_a_replacement_in_preview_and_up(Sdk::Python);
+}
+
+#[test]
+fn node_protect_refuses_a_replacement_in_preview_and_up() {
+    protect_refuses_a_replacement_in_preview_and_up(Sdk::Node);
+}
+
+fn protect_refuses_a_replacement_in_preview_and_up(sdk: Sdk) {
+    let p = project(sdk);
     ok(&p, &["up"]);
     let id = p.resource("guarded").unwrap()["id"].clone();
     // A longer Random replaces it (create first, then delete): protect refuses it.
@@ -67,7 +102,16 @@ fn python_protect_refuses_a_replacement_in_preview_and_up() {
 
 #[test]
 fn python_nested_ignore_changes_ignores_only_its_path() {
-    let p = project();
+    nested_ignore_changes_ignores_only_its_path(Sdk::Python);
+}
+
+#[test]
+fn node_nested_ignore_changes_ignores_only_its_path() {
+    nested_ignore_changes_ignores_only_its_path(Sdk::Node);
+}
+
+fn nested_ignore_changes_ignores_only_its_path(sdk: Sdk) {
+    let p = project(sdk);
     ok(&p, &["up"]);
     // `triggers[0]` is ignored: no change.
     ok(&p, &["config", "set", "t0", "changed"]);
@@ -90,7 +134,16 @@ fn python_nested_ignore_changes_ignores_only_its_path() {
 
 #[test]
 fn python_preview_of_a_new_resource_runs_no_apply_on_its_id() {
-    let p = project();
+    preview_of_a_new_resource_runs_no_apply_on_its_id(Sdk::Python);
+}
+
+#[test]
+fn node_preview_of_a_new_resource_runs_no_apply_on_its_id() {
+    preview_of_a_new_resource_runs_no_apply_on_its_id(Sdk::Node);
+}
+
+fn preview_of_a_new_resource_runs_no_apply_on_its_id(sdk: Sdk) {
+    let p = project(sdk);
     let marker = p.path().join("applied-id.txt");
     let run = ok(&p, &["preview"]);
     assert_eq!(op_of(&run, "guarded"), "create");
@@ -109,7 +162,16 @@ fn python_preview_of_a_new_resource_runs_no_apply_on_its_id() {
 
 #[test]
 fn python_deleted_with_leaves_the_delete_to_its_owner() {
-    let p = project();
+    deleted_with_leaves_the_delete_to_its_owner(Sdk::Python);
+}
+
+#[test]
+fn node_deleted_with_leaves_the_delete_to_its_owner() {
+    deleted_with_leaves_the_delete_to_its_owner(Sdk::Node);
+}
+
+fn deleted_with_leaves_the_delete_to_its_owner(sdk: Sdk) {
+    let p = project(sdk);
     ok(&p, &["config", "set", "owned", "true"]);
     ok(&p, &["up"]);
     let child = p.resource("child").unwrap();
@@ -153,4 +215,189 @@ fn a_default_provider_no_resource_uses_leaves_the_state() {
     p.write_local("");
     p.run(&["up"]).ok();
     assert_eq!(types(&p), vec!["pulumi:pulumi:Stack".to_string()]);
+}
+
+/// The hooks fixture.
+fn hooks_project(sdk: Sdk) -> Project {
+    sdk_project(sdk, "hooks")
+}
+
+fn read(p: &Project, file: &str) -> Option<String> {
+    std::fs::read_to_string(p.path().join(file)).ok()
+}
+
+fn transforms_change_inputs_and_options(sdk: Sdk) {
+    let p = hooks_project(sdk);
+    ok(&p, &["up"]);
+    let shaped = p.resource("shaped").unwrap();
+    assert_eq!(
+        shaped["inputs"]["length"].as_f64(),
+        Some(12.0),
+        "{sdk:?}: the resource's own transform set the input: {shaped}"
+    );
+    assert_eq!(shaped["retainOnDelete"], true, "{sdk:?}: and an option");
+    assert_eq!(shaped["outputs"]["result"].as_str().map(str::len), Some(12));
+    for name in ["shaped", "hooked"] {
+        let r = p.resource(name).unwrap();
+        assert!(
+            r["ignoreChanges"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == "stackMark")),
+            "{sdk:?}: the stack transform reached {name}: {r}"
+        );
+    }
+}
+
+#[test]
+fn python_transforms_change_inputs_and_options_and_stack_transforms_reach_every_resource() {
+    transforms_change_inputs_and_options(Sdk::Python);
+}
+
+#[test]
+fn node_transforms_change_inputs_and_options_and_stack_transforms_reach_every_resource() {
+    transforms_change_inputs_and_options(Sdk::Node);
+}
+
+fn before_create_hook_runs_first_and_its_failure_fails_the_step(sdk: Sdk) {
+    let p = hooks_project(sdk);
+    ok(&p, &["preview"]);
+    assert_eq!(
+        read(&p, "before-create.txt"),
+        None,
+        "{sdk:?}: a hook not asked to run on dry runs ran in preview"
+    );
+    ok(&p, &["up"]);
+    assert_eq!(
+        read(&p, "before-create.txt").as_deref(),
+        Some("absent"),
+        "{sdk:?}: the hook ran before the provider's Create wrote the file"
+    );
+    assert!(p.path().join("hooked.txt").is_file());
+    assert_eq!(
+        p.resource("hooked").unwrap()["resourceHooks"]["BeforeCreate"],
+        serde_json::json!(["note-before-create"]),
+        "{sdk:?}: the binding is kept in the state"
+    );
+    ok(&p, &["config", "set", "fail", "true"]);
+    let run = harness(&p, &["up"]);
+    assert_ne!(run.code, 0, "{sdk:?}:\n{}", run.describe());
+    assert_eq!(run.step("doomed")["status"], "failed", "{}", run.describe());
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("the before-create hook refuses doomed"),
+        "{sdk:?}: the hook's error is shown:\n{}",
+        run.describe()
+    );
+    assert!(
+        !p.path().join("doomed.txt").exists(),
+        "{sdk:?}: the provider's Create ran though the before-create hook failed"
+    );
+    assert!(p.resource("doomed").is_none());
+}
+
+#[test]
+fn python_before_create_hook_runs_before_create_and_its_failure_fails_the_step() {
+    before_create_hook_runs_first_and_its_failure_fails_the_step(Sdk::Python);
+}
+
+#[test]
+fn node_before_create_hook_runs_before_create_and_its_failure_fails_the_step() {
+    before_create_hook_runs_first_and_its_failure_fails_the_step(Sdk::Node);
+}
+
+fn after_delete_hook_runs_when_its_resource_leaves_the_program(sdk: Sdk) {
+    let p = hooks_project(sdk);
+    ok(&p, &["config", "set", "keep", "true"]);
+    ok(&p, &["up"]);
+    assert!(p.path().join("temp.txt").is_file());
+    assert_eq!(
+        p.resource("temp").unwrap()["resourceHooks"]["AfterDelete"],
+        serde_json::json!(["note-after-delete"])
+    );
+    // `destroy` runs no program, so it cannot run the hook: it refuses, as Pulumi does.
+    let run = harness(&p, &["destroy"]);
+    assert_ne!(run.code, 0, "{sdk:?}:\n{}", run.describe());
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("delete hooks"),
+        "{}",
+        run.describe()
+    );
+    assert!(p.path().join("temp.txt").is_file(), "nothing was deleted");
+    ok(&p, &["config", "set", "keep", "false"]);
+    let run = ok(&p, &["up"]);
+    assert_eq!(op_of(&run, "temp"), "delete", "{}", run.describe());
+    assert_eq!(
+        read(&p, "after-delete.txt").as_deref(),
+        Some("gone temp temp.txt"),
+        "{sdk:?}: the after-delete hook ran after the provider's Delete, with the old inputs"
+    );
+}
+
+#[test]
+fn python_after_delete_hook_runs_when_its_resource_leaves_the_program() {
+    after_delete_hook_runs_when_its_resource_leaves_the_program(Sdk::Python);
+}
+
+#[test]
+fn node_after_delete_hook_runs_when_its_resource_leaves_the_program() {
+    after_delete_hook_runs_when_its_resource_leaves_the_program(Sdk::Node);
+}
+
+/// A YAML project of the fixture provider: `base` (a `Recreated` with `state`), and
+/// `dependent`, whose `state` comes from `base`.
+fn write_recreated(p: &Project, state: u32) {
+    p.write(
+        "Pulumi.yaml",
+        &format!(
+            "name: t\nruntime: yaml\nplugins:\n  providers:\n    - name: fixture\n      path: {}\nresources:\n  base:\n    type: fixture:index:Recreated\n    properties:\n      state: {state}\n  dependent:\n    type: fixture:index:Recreated\n    properties:\n      state: ${{base.state}}\n      dependent: true\n",
+            workspace_binary("pulumi-resource-fixture").display()
+        ),
+    );
+}
+
+#[test]
+fn a_dependent_of_a_delete_before_replace_is_deleted_first_and_checked_as_new() {
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    write_recreated(&p, 99);
+    p.run(&["up"]).ok();
+    let old_id = p.resource("dependent").unwrap()["id"].clone();
+    write_recreated(&p, 21);
+    let run = p.run(&["preview"]).ok();
+    assert!(
+        run.steps()
+            .contains(&s("delete-replaced", "dependent", "planned")),
+        "the preview shows the dependent deleted first: {:?}",
+        run.steps()
+    );
+    let run = p.run(&["up"]).ok();
+    // In the order the steps ended.
+    let steps: Vec<(String, String, String)> = run
+        .events
+        .iter()
+        .filter(|e| e["event"] == "step")
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (f("op"), f("name"), f("status"))
+        })
+        .collect();
+    let at = |op: &str, name: &str| {
+        steps
+            .iter()
+            .position(|(o, n, _)| o == op && n == name)
+            .unwrap_or_else(|| panic!("no {op} of {name} in {steps:?}"))
+    };
+    assert!(
+        at("delete-replaced", "dependent") < at("replace", "base"),
+        "the dependent goes before the resource it depends on: {steps:?}"
+    );
+    // Created anew: Checked without the old inputs (the fixture's Check fails otherwise).
+    assert!(
+        at("replace", "base") < at("create", "dependent"),
+        "{steps:?}"
+    );
+    let dependent = p.resource("dependent").unwrap();
+    assert_eq!(dependent["inputs"]["state"].as_f64(), Some(21.0));
+    assert_eq!(dependent["id"], old_id, "the fixture's ids are its names");
 }

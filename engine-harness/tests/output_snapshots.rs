@@ -15,13 +15,22 @@ const V3: &str = "resources:\n  a:\n    type: local:index:File\n    properties:\
 
 /// Runs the harness in human mode: exit code, stdout and stderr.
 fn human(p: &Project, args: &[&str]) -> String {
+    human_env(p, args, &[])
+}
+
+/// [`human`] with environment variables set.
+fn human_env(p: &Project, args: &[&str], env: &[(&str, &str)]) -> String {
     // One step at a time, so the order of the lines is the program's.
     let mut all = args.to_vec();
     all.extend(["--parallel", "1"]);
     if args[0] != "preview" {
         all.push("--yes");
     }
-    let out = p.command(&all).output().expect("run engine-harness");
+    let out = p
+        .command(&all)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run engine-harness");
     format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         out.status.code().unwrap_or(-1),
@@ -167,4 +176,42 @@ fn human_output_of_pulumi_style_commands() {
             &plain(&["import", "local:index:File", "found", id.to_str().unwrap()])
         )
     );
+}
+
+/// `f` holds a secret, `c` a map and a list, `gone` is deleted by the next version.
+const DIFF_V1: &str = "resources:\n  f:\n    type: local:index:File\n    properties:\n      path: f.txt\n      content:\n        fn::secret: hunter2\n  c:\n    type: local:index:Command\n    properties:\n      create: echo made\n      update: echo updated\n      environment:\n        MODE: dev\n        KEEP: same\n  t:\n    type: local:index:Command\n    properties:\n      create: echo t\n      triggers: [1, two]\n  gone:\n    type: local:index:File\n    properties:\n      path: gone.txt\n      content: bye\n";
+/// `f`'s secret changes, `c`'s map gains and changes keys (an update), `t`'s list changes and
+/// grows (a replacement), `gone` is deleted and `n` created.
+const DIFF_V2: &str = "resources:\n  f:\n    type: local:index:File\n    properties:\n      path: f.txt\n      content:\n        fn::secret: swordfish\n  c:\n    type: local:index:Command\n    properties:\n      create: echo made\n      update: echo updated\n      environment:\n        MODE: prod\n        KEEP: same\n        NEW: x\n  t:\n    type: local:index:Command\n    properties:\n      create: echo t\n      triggers: [1, three, 4]\n  n:\n    type: local:index:File\n    properties:\n      path: n.txt\n      content: new\n";
+
+/// `preview --diff` and `up --diff`, as `pulumi preview --diff` shows a plan: a create lists
+/// every input, a delete every old input, an update and a replace each changed key and
+/// element with its old and new value. Secrets are masked unless `--show-secrets`.
+#[test]
+fn human_output_of_full_property_diffs() {
+    let env = [("PULUMI_CONFIG_PASSPHRASE", "correct horse")];
+    let p = Project::local(DIFF_V1);
+    let creates = redact(&p, &human_env(&p, &["preview", "--diff"], &env));
+    assert!(!creates.contains("hunter2"), "{creates}");
+    snapshot!("diff_preview_creates", creates);
+    let up = human_env(&p, &["up"], &env);
+    assert!(up.starts_with("exit: 0"), "{up}");
+    p.write_local(DIFF_V2);
+    let changes = redact(&p, &human_env(&p, &["preview", "--diff"], &env));
+    assert!(
+        !changes.contains("hunter2") && !changes.contains("swordfish"),
+        "{changes}"
+    );
+    snapshot!("diff_preview_changes", changes);
+    // Without --diff, a create or a delete lists no inputs.
+    let short = redact(&p, &human_env(&p, &["preview"], &env));
+    assert!(
+        !short.contains("n.txt") && !short.contains("gone.txt"),
+        "{short}"
+    );
+    let shown = redact(
+        &p,
+        &human_env(&p, &["up", "--diff", "--show-secrets"], &env),
+    );
+    snapshot!("diff_up_show_secrets", shown);
 }

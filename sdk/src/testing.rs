@@ -89,7 +89,11 @@ impl<P: ResourceProvider> Driver<P> {
         }
     }
 
-    /// The provider itself, to call it directly.
+    /// The provider itself, to call its raw operations directly (bring
+    /// [`ResourceProvider`](crate::ResourceProvider) into scope): for instance a Create whose
+    /// inputs hold a secret, built with [`serde_bridge::to_property_map`](crate::serde_bridge::to_property_map)
+    /// and [`PropertyValue::secret`](crate::PropertyValue::secret), with a context from
+    /// [`Driver::context`] whose [`cancel_handle`](Context::cancel_handle) can cancel it.
     pub fn provider(&self) -> &P {
         &self.provider
     }

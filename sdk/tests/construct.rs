@@ -412,6 +412,31 @@ async fn invalid_inputs_name_every_bad_property_and_register_nothing() {
     );
 }
 
+/// One round: a property that does not deserialize and a failure of the component's own
+/// check are reported together, so the author does not fix one to hear of the other.
+#[tokio::test]
+async fn deserialization_failures_and_the_components_check_are_reported_together() {
+    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
+        .await
+        .unwrap();
+    let mut served = support::serve(provider(), None).await;
+    let inputs = site_inputs(&[("a", 3.into())], 80.into());
+    let status = served
+        .client
+        .construct(construct_request(&monitor, inputs, false))
+        .await
+        .expect_err("invalid");
+    let mut paths = invalid_properties(&status);
+    paths.sort();
+    assert_eq!(paths, ["files[\"a\"]", "port"], "{status:?}");
+    assert!(
+        status.message().contains("between 1024 and 65535"),
+        "{}",
+        status.message()
+    );
+    assert!(monitor.calls().is_empty(), "{:?}", monitor.calls());
+}
+
 #[tokio::test]
 async fn an_unknown_component_type_is_a_clear_error() {
     let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))

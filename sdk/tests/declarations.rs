@@ -366,3 +366,83 @@ async fn the_driver_refuses_what_the_engine_would_refuse() {
     assert!(entries.read(&e).await.unwrap().is_some());
     entries.delete(e).await.unwrap();
 }
+
+/// A column of a table.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+struct Column {
+    /// The column's name.
+    name: String,
+    /// Its SQL type; changing it replaces the table.
+    r#type: String,
+}
+
+/// Table settings.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+struct Settings {
+    /// The storage mode; changing it replaces the table.
+    mode: String,
+    /// A comment.
+    comment: Option<String>,
+}
+
+/// A table's inputs.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+struct TableArgs {
+    /// The table's name.
+    name: String,
+    /// Its columns.
+    columns: Vec<Column>,
+    /// Its settings.
+    settings: Settings,
+    /// Labels.
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// A table with nested replacement rules.
+struct Table;
+
+#[resource]
+impl Resource for Table {
+    type Inputs = TableArgs;
+    type Outputs = TableArgs;
+    const REPLACE_ON_CHANGES: &'static [&'static str] =
+        &["name", "columns[*].type", "settings.mode", "labels.env"];
+
+    async fn create(
+        &self,
+        _ctx: &Context,
+        args: CreateArgs<TableArgs>,
+    ) -> Result<Created<TableArgs>> {
+        Ok(Created::new(args.inputs.name.clone(), args.inputs))
+    }
+}
+
+/// Pulumi's schema says nested replacements on the object types' properties (its SDK
+/// generators and engine follow `columns[*].type` from there); a particular map key cannot be
+/// said, so nothing is marked for `labels.env` (the provider's diff still replaces on it).
+#[test]
+fn nested_replace_on_changes_paths_are_marked_in_the_schema_types() {
+    let provider = ProviderBuilder::new("db", "1.0.0")
+        .resource("db:index:Table", Table)
+        .build()
+        .unwrap();
+    let schema = provider.schema();
+    let table = &schema["resources"]["db:index:Table"];
+    assert_eq!(table["inputProperties"]["name"]["replaceOnChanges"], true);
+    assert!(
+        table["inputProperties"]["columns"]
+            .get("replaceOnChanges")
+            .is_none()
+    );
+    assert!(
+        table["inputProperties"]["labels"]
+            .get("replaceOnChanges")
+            .is_none()
+    );
+    let column = &schema["types"]["db:index:Column"]["properties"];
+    assert_eq!(column["type"]["replaceOnChanges"], true, "{schema:#}");
+    assert!(column["name"].get("replaceOnChanges").is_none());
+    let settings = &schema["types"]["db:index:Settings"]["properties"];
+    assert_eq!(settings["mode"]["replaceOnChanges"], true, "{schema:#}");
+    assert!(settings["comment"].get("replaceOnChanges").is_none());
+}

@@ -332,7 +332,10 @@ async fn features_outputs_reads_invokes_and_logs() {
         ("resourceReferences", true),
         ("aliasSpecs", true),
         ("outputValues", false),
-        ("transforms", false),
+        ("transforms", true),
+        ("invokeTransforms", true),
+        ("resourceHooks", true),
+        ("errorHooks", false),
         ("nonsense", false),
     ] {
         let r = client
@@ -618,4 +621,71 @@ async fn a_child_retyped_under_a_retyped_parent_has_every_combination_of_their_a
         file_aliases.iter().any(|a| a == oldest),
         "no {oldest} among {file_aliases:#?}"
     );
+}
+
+/// A program's `Callbacks` service whose transforms append their token to the `trail` input
+/// and set `protect`.
+struct Trail;
+
+#[tonic::async_trait]
+impl pulumirpc::callbacks_server::Callbacks for Trail {
+    async fn invoke(
+        &self,
+        req: tonic::Request<pulumirpc::CallbackInvokeRequest>,
+    ) -> Result<tonic::Response<pulumirpc::CallbackInvokeResponse>, tonic::Status> {
+        use prost::Message;
+        let req = req.into_inner();
+        let t = pulumirpc::TransformRequest::decode(req.request.as_slice()).unwrap();
+        let mut props = value::from_struct(&t.properties.unwrap_or_default());
+        let trail = props.get("trail").and_then(|v| v.as_str()).unwrap_or("");
+        let trail = format!("{trail}{}/", req.token);
+        props.insert("trail".into(), json!(trail));
+        let mut options = t.options.unwrap_or_default();
+        options.protect = Some(true);
+        let answer = pulumirpc::TransformResponse {
+            properties: Some(value::to_struct(&props)),
+            options: Some(options),
+        };
+        Ok(tonic::Response::new(pulumirpc::CallbackInvokeResponse {
+            response: answer.encode_to_vec(),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn transforms_run_own_then_parents_then_stack_and_change_inputs_and_options() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(pulumirpc::callbacks_server::CallbacksServer::new(Trail))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let cb = |token: &str| pulumirpc::Callback {
+        target: target.clone(),
+        token: token.into(),
+        accepts_byte_string: false,
+    };
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    client.register_stack_transform(cb("stack1")).await.unwrap();
+    client.register_stack_transform(cb("stack2")).await.unwrap();
+    let mut comp = reg("my:mod:Comp", "c", STACK, false);
+    comp.transforms = vec![cb("comp")];
+    let comp = client.register_resource(comp).await.unwrap().into_inner();
+    let mut child = reg("local:index:File", "f", &comp.urn, true);
+    child.transforms = vec![cb("own")];
+    child.object = Some(value::to_struct(json!({"trail": ""}).as_object().unwrap()));
+    client.register_resource(child).await.unwrap();
+    let regs = memory.registrations.lock().unwrap().clone();
+    let f = regs.iter().find(|r| r.name == "f").unwrap();
+    assert_eq!(f.inputs["trail"], json!("own/comp/stack1/stack2/"));
+    assert_eq!(f.options.protect, Some(true), "a transform sets an option");
+    let c = regs.iter().find(|r| r.name == "c").unwrap();
+    assert_eq!(c.inputs["trail"], json!("comp/stack1/stack2/"));
+    let refused = client
+        .register_stack_transform(pulumirpc::Callback::default())
+        .await
+        .unwrap_err();
+    assert!(refused.message().contains("target"), "{refused:?}");
 }

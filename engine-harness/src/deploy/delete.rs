@@ -2,9 +2,11 @@
 //! copies of replacements, a delete-before-replace and `refresh`'s read-deletes all end here.
 
 use super::Ctx;
+use super::hooks::{self, HookSubject};
 use super::step::{Op, Report, Status};
 use crate::Error;
 use crate::display::failure_message;
+use crate::monitor::hooks::HookKind;
 use crate::plugin::{CallError, Plugin, Recorded, Target};
 use crate::state::{Key, OperationType, Resource};
 use std::sync::Arc;
@@ -39,7 +41,8 @@ pub(super) async fn delete_step(
     } else {
         Op::Delete
     };
-    let report = Report::new(op, &r.urn, &r.type_token, Status::Failed, t0);
+    let report =
+        Report::new(op, &r.urn, &r.type_token, Status::Failed, t0).inputs(Some(&r.inputs), None);
     if r.protect && !r.delete {
         let msg = format!(
             "it is protected; set `protect: false` in the program and run `up` before deleting it (URN {})",
@@ -109,6 +112,13 @@ pub(super) async fn provider_delete(
     r: &Resource,
     remove: Vec<Key>,
 ) -> Result<Result<(), String>, Error> {
+    let subject = HookSubject {
+        new: None,
+        old: Some(r),
+    };
+    if let Err(msg) = hooks::before(ctx, HookKind::BeforeDelete, &subject).await {
+        return Ok(Err(msg));
+    }
     let op = ctx.journal.begin(OperationType::Deleting, r).await?;
     let timeout = r
         .custom_timeouts
@@ -123,6 +133,7 @@ pub(super) async fn provider_delete(
     match plugin.delete(target, Recorded::of(r), timeout).await {
         Ok(()) => {
             ctx.journal.end(Some(op), vec![], remove).await?;
+            hooks::after(ctx, HookKind::AfterDelete, &subject).await;
             Ok(Ok(()))
         }
         Err(e) => {

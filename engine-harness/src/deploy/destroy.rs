@@ -2,8 +2,10 @@
 
 use super::Ctx;
 use super::delete::delete_step;
+use super::hooks::{bound_delete_hooks, has_delete_hooks};
 use super::schedule::schedule_steps;
 use crate::Error;
+use crate::display::Event;
 use crate::state::{Resource, Snapshot};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -105,7 +107,25 @@ pub(super) async fn destroy(
         .into_iter()
         .filter(|r| !r.type_token.starts_with("pulumi:"))
         .collect();
+    let all = doomed.clone();
     let doomed = ctx.allowed_records(doomed);
+    let unlisted = ctx.unlisted_dependents(&all, &doomed);
+    if !unlisted.is_empty() {
+        // Nothing is deleted: the user hears of every resource to add at once.
+        for urn in unlisted {
+            let msg = format!(
+                "Resource '{urn}' will be destroyed but was not specified in --target list.\nEither include resource in --target list or pass --target-dependents to proceed."
+            );
+            ctx.display.emit(Event::Log {
+                severity: "error".into(),
+                urn: Some(urn),
+                message: msg.clone(),
+            });
+            ctx.fail(msg);
+        }
+        return Ok(());
+    }
+    refuse_delete_hooks(&doomed)?;
     delete_all(ctx, doomed, parallel, interrupt).await?;
     let left = ctx.journal.snapshot().resources();
     if left.iter().all(|r| r.type_token.starts_with("pulumi:")) {
@@ -114,4 +134,22 @@ pub(super) async fn destroy(
             .await?;
     }
     Ok(())
+}
+
+/// `destroy` runs no program, so no hook is registered: a resource bound to delete hooks cannot
+/// be destroyed with them, and Pulumi refuses the destroy (before deleting anything) rather
+/// than skip them.
+fn refuse_delete_hooks(doomed: &[Resource]) -> Result<(), Error> {
+    let bound: Vec<String> = doomed
+        .iter()
+        .filter(|r| has_delete_hooks(r))
+        .map(|r| format!("{} (hooks: {})", r.urn, bound_delete_hooks(r).join(", ")))
+        .collect();
+    if bound.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "resources have delete hooks, which need the program, and destroy does not run it: {}. Remove the hooks from the program and run `up` first, or remove the resources from the program and run `up` (which runs their delete hooks)",
+        bound.join("; ")
+    )))
 }

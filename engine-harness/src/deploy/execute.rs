@@ -4,12 +4,15 @@
 
 use super::Ctx;
 use super::delete::provider_delete;
+use super::dependents::delete_dependent;
+use super::hooks::{self, HookSubject};
 use super::register::{alias_keys, mark_secrets};
-use super::step::{Kind, Op, Status, Step};
+use super::step::{Kind, Op, Report, Status, Step};
 use super::unsealable::withhold_unsealable;
 use crate::Error;
 use crate::display::failure_message;
 use crate::monitor::RegisteredResource;
+use crate::monitor::hooks::HookKind;
 use crate::plugin::{CallError, Change, Recorded, Target};
 use crate::state::{Key, OperationType, Resource};
 use crate::value::PropertyMap;
@@ -64,6 +67,30 @@ fn timeout(r: &Resource, op: &str) -> f64 {
 /// SDK treats what it lacks as unknown.
 async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
     let Step { new, old, .. } = &step;
+    // Hooks asked to run on dry runs run around the planned step, as in Pulumi's preview.
+    let kinds = match step.kind {
+        Kind::Same => None,
+        Kind::Update => Some((HookKind::BeforeUpdate, HookKind::AfterUpdate)),
+        _ => Some((HookKind::BeforeCreate, HookKind::AfterCreate)),
+    };
+    let subject = HookSubject {
+        new: Some(new),
+        old: old.as_ref().filter(|_| step.kind == Kind::Update),
+    };
+    if let Some((b, _)) = kinds
+        && let Err(msg) = hooks::before(ctx, b, &subject).await
+    {
+        return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+    }
+    for d in step.dependents.iter().rev() {
+        ctx.report(Report::new(
+            Op::DeleteReplaced,
+            &d.urn,
+            &d.type_token,
+            Status::Planned,
+            step.t0,
+        ));
+    }
     let planned = match (step.kind, old) {
         (Kind::Same, Some(o)) => Ok((Some(o.id.clone()), o.outputs.clone())),
         (Kind::Update, Some(o)) if step.plugin.supports_preview => step
@@ -103,6 +130,9 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
     };
     match planned {
         Ok((id, out)) => {
+            if let Some((_, a)) = kinds {
+                hooks::after(ctx, a, &subject).await;
+            }
             ctx.report(step.report(Status::Planned));
             Ok(registered(id, out))
         }
@@ -146,6 +176,13 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     let mut new = step.new.clone();
     new.id = o.id.clone();
     new.created = o.created.clone();
+    let subject = HookSubject {
+        new: Some(&new),
+        old: Some(o),
+    };
+    if let Err(msg) = hooks::before(ctx, HookKind::BeforeUpdate, &subject).await {
+        return Ok(Err(ctx.failed(step.report(Status::Failed), msg, "")));
+    }
     ctx.started(Op::Update, &new.urn);
     let op = ctx.journal.begin(OperationType::Updating, o).await?;
     let result = step
@@ -170,11 +207,16 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
             if let Some(why) = &withheld {
                 new.init_errors = vec![why.clone()];
             }
-            let put = vec![new];
+            let put = vec![new.clone()];
             ctx.journal
                 .end(Some(op), put, alias_keys(&step.alias))
                 .await?;
             report_done(ctx, &step, withheld);
+            let subject = HookSubject {
+                new: Some(&new),
+                old: Some(o),
+            };
+            hooks::after(ctx, HookKind::AfterUpdate, &subject).await;
             Ok(Ok(registered(Some(o.id.clone()), out)))
         }
         Err(CallError::InitFailed {
@@ -214,6 +256,13 @@ async fn replace(ctx: &Arc<Ctx>, step: Step, delete_first: bool) -> Result<StepR
         old_marked.delete = true;
         return create(ctx, step, Some(old_marked)).await;
     }
+    // What depends on the old copy goes first, most dependent first.
+    for d in step.dependents.iter().rev() {
+        if let Err(e) = delete_dependent(ctx, d, step.t0).await? {
+            let msg = format!("its dependent {} could not be deleted: {e}", d.urn);
+            return Ok(Err(ctx.failed(step.report(Status::Failed), msg, "")));
+        }
+    }
     if o.retain_on_delete {
         ctx.journal.write(vec![], vec![Key::live(&o.urn)]).await?;
     } else if let Err(e) = provider_delete(ctx, &step.plugin, &o, vec![Key::live(&o.urn)]).await? {
@@ -236,6 +285,13 @@ async fn create(
     if let Some(o) = old_marked {
         remove.push(Key::live(&o.urn));
         put.push(o);
+    }
+    let subject = HookSubject {
+        new: Some(&res),
+        old: None,
+    };
+    if let Err(msg) = hooks::before(ctx, HookKind::BeforeCreate, &subject).await {
+        return Ok(Err(ctx.failed(step.report(Status::Failed), msg, "")));
     }
     ctx.started(step.kind.op(), &res.urn);
     let op = ctx.journal.begin(OperationType::Creating, &res).await?;
@@ -261,9 +317,14 @@ async fn create(
                 res.init_errors = vec![why.clone()];
             }
             // The live entry comes before the old copies it replaces, as Pulumi writes them.
-            put.insert(0, res);
+            put.insert(0, res.clone());
             ctx.journal.end(Some(op), put, remove).await?;
             report_done(ctx, &step, withheld);
+            let subject = HookSubject {
+                new: Some(&res),
+                old: None,
+            };
+            hooks::after(ctx, HookKind::AfterCreate, &subject).await;
             Ok(Ok(registered(Some(id), out)))
         }
         Err(CallError::InitFailed {

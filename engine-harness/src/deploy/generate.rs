@@ -1,6 +1,7 @@
 //! The step generator: what a registered custom resource needs. It asks the provider's Check
 //! and Diff, and nothing else; the executor ([`super::execute`]) performs the step.
 
+use super::dependents::dependent_replacements;
 use super::diff::{apply_ignore_changes, diff_lines, timeouts_json};
 use super::register::{recorded_dependencies, recorded_property_dependencies};
 use super::step::{Kind, Op, Report, Status, Step};
@@ -57,6 +58,7 @@ pub(super) fn new_record(reg: &Registration, provider: &str, checked: &PropertyM
         additional_secret_outputs: opts.additional_secret_outputs.clone(),
         deleted_with: opts.deleted_with.clone().unwrap_or_default(),
         import_id: opts.import_id.clone().unwrap_or_default(),
+        resource_hooks: super::hooks::record_of(&opts.hooks),
         created: Some(now.clone()),
         modified: Some(now),
         ..Default::default()
@@ -67,7 +69,11 @@ pub(super) fn new_record(reg: &Registration, provider: &str, checked: &PropertyM
 /// then (for a resource the state holds) Diff.
 pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
     let t0 = Instant::now();
-    let (old, alias) = ctx.old_of(reg);
+    // A dependent deleted for a delete-before-replace is created anew (in a preview too).
+    let (old, alias) = match ctx.is_recreating(&reg.urn) {
+        true => (None, None),
+        false => ctx.old_of(reg),
+    };
     let opts = &reg.options;
     ctx.display.redactor().add_secrets_of_map(&reg.inputs);
     let op = if old.is_some() {
@@ -157,6 +163,15 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
         let r = Report::new(Op::Replace, &reg.urn, &reg.type_token, Status::Failed, t0).diff(diff);
         return Planned::Failed(ctx.failed(r, msg, ""));
     }
+    let dependents = match (kind, &old) {
+        (Kind::Replace { delete_first: true }, Some(o)) => {
+            match dependent_replacements(ctx, o).await {
+                Ok(d) => d,
+                Err(e) => return fail(Op::Replace, e),
+            }
+        }
+        _ => Vec::new(),
+    };
     Planned::Step(Box::new(Step {
         kind,
         new,
@@ -165,6 +180,7 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
         plugin,
         diff,
         t0,
+        dependents,
     }))
 }
 

@@ -14,7 +14,7 @@ use crate::state::{self, Journal, OperationType, Resource, Snapshot, StateFiles}
 use crate::value::{self, PropertyMap};
 use crate::{Error, engine_service, program};
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,10 +22,12 @@ use tokio_util::sync::CancellationToken;
 
 mod builtin;
 mod delete;
+mod dependents;
 mod destroy;
 mod diff;
 mod execute;
 mod generate;
+mod hooks;
 mod import;
 mod import_op;
 mod pending;
@@ -257,6 +259,10 @@ struct Ctx {
     run_resources: builtin::RunResources,
     /// `--target`, `--exclude` and `--replace` as this run applies them.
     chosen: targets::Chosen,
+    /// The resource hooks the program registered.
+    hooks: hooks::RunHooks,
+    /// Resources deleted as dependents of a delete-before-replace (`deploy/dependents.rs`).
+    recreating: Mutex<HashSet<String>>,
 }
 
 impl Ctx {
@@ -340,19 +346,26 @@ fn pending_imports(
 
 /// Says that the stack has no state yet (so a mistyped `--stack` is seen at once), and whether
 /// it has a stack file.
+/// `up` says `created stack NAME` only once the stack is written (see [`operate`]): a run that
+/// stops before (a missing passphrase, a bad program) has created nothing.
 fn announce_new_stack(opts: &Options, project: &Project, display: &Display) {
     let stack = &project.stack;
-    let mut msg = match opts.operation {
-        Operation::Up => format!("created stack {stack}"),
+    let msg = match opts.operation {
+        Operation::Up => return,
         Operation::Preview => format!("stack {stack} does not exist yet; `up` creates it"),
         _ => format!("stack {stack} has no state yet"),
     };
-    if !project.dir.join(format!("Pulumi.{stack}.yaml")).is_file() {
-        msg.push_str(&format!(
-            " (no Pulumi.{stack}.yaml: only the program's config defaults apply)"
-        ));
+    display.log("info", format!("{msg}{}", stack_file_note(project)));
+}
+
+/// ` (no Pulumi.<stack>.yaml: ...)` when the stack has no stack file, else nothing.
+fn stack_file_note(project: &Project) -> String {
+    let stack = &project.stack;
+    if project.dir.join(format!("Pulumi.{stack}.yaml")).is_file() {
+        String::new()
+    } else {
+        format!(" (no Pulumi.{stack}.yaml: only the program's config defaults apply)")
     }
-    display.log("info", msg);
 }
 
 /// The packages a run needs: the program's (for preview and up) and those of the resources
@@ -434,6 +447,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         provider_records,
         imports,
         after_imports,
+        new_stack,
     } = open_state(&opts, &project, &display, &state_dir).await?;
     let preview = opts.operation == Operation::Preview;
     let stack_urn = stack_urn(&project);
@@ -470,8 +484,19 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         monitor_address: Mutex::new(None),
         run_resources: builtin::RunResources::default(),
         chosen: targets::Chosen::new(opts.selection.clone()),
+        hooks: hooks::RunHooks::default(),
+        recreating: Mutex::new(HashSet::new()),
     });
-    let result = operate(&ctx, &opts, &snap, &packages, &imports, after_imports).await;
+    let result = operate(
+        &ctx,
+        &opts,
+        &snap,
+        &packages,
+        &imports,
+        after_imports,
+        new_stack,
+    )
+    .await;
     for p in ctx.providers.plugins() {
         p.shutdown(plugin::SHUTDOWN_GRACE).await;
     }
@@ -499,6 +524,8 @@ struct Opened {
     /// Pending creates no one resolved while others are imported: the error to stop with after
     /// the imports (see [`pending::PendingPlan::after_imports`]).
     after_imports: Option<Error>,
+    /// The stack had no state files: `up` announces it created the stack once it wrote it.
+    new_stack: bool,
 }
 
 /// Loads the stack's state (replaying an interrupted run's journal), unlocks its secrets when
@@ -554,6 +581,7 @@ async fn open_state(
         provider_records,
         imports,
         after_imports: pending_plan.after_imports,
+        new_stack,
     })
 }
 
@@ -565,6 +593,7 @@ async fn operate(
     packages: &BTreeSet<String>,
     imports: &[PendingImport],
     after_imports: Option<Error>,
+    new_stack: bool,
 ) -> Result<BTreeMap<String, Json>, Error> {
     // The packages known before the program runs start now, so that a plugin that cannot
     // start stops the run before any step.
@@ -587,6 +616,17 @@ async fn operate(
                     ..Default::default()
                 };
                 ctx.journal.write(vec![stack], vec![]).await?;
+                if new_stack {
+                    let project = &ctx.project;
+                    ctx.display.log(
+                        "info",
+                        format!(
+                            "created stack {}{}",
+                            project.stack,
+                            stack_file_note(project)
+                        ),
+                    );
+                }
             }
             if opts.refresh_first {
                 let snap = ctx.journal.snapshot();

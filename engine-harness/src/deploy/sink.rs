@@ -12,17 +12,54 @@ use crate::monitor::{
 };
 use crate::monitor::{RegisteredResource, Registration};
 use std::sync::Arc;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+/// The program's `SignalAndWaitForShutdown`: the SDK says its program is done, and waits,
+/// still serving its callbacks (resource hooks), until the engine releases it.
+pub(super) struct ShutdownGate {
+    signalled: watch::Sender<bool>,
+    released: watch::Sender<bool>,
+}
+
+impl Default for ShutdownGate {
+    fn default() -> Self {
+        ShutdownGate {
+            signalled: watch::channel(false).0,
+            released: watch::channel(false).0,
+        }
+    }
+}
+
+impl ShutdownGate {
+    /// Resolves once the program has signalled that it is done.
+    pub(super) async fn signalled(&self) {
+        let _ = self.signalled.subscribe().wait_for(|s| *s).await;
+    }
+
+    /// Lets the waiting program end.
+    pub(super) fn release(&self) {
+        self.released.send_replace(true);
+    }
+
+    async fn signal_and_wait(&self) {
+        let mut released = self.released.subscribe();
+        self.signalled.send_replace(true);
+        let _ = released.wait_for(|r| *r).await;
+    }
+}
 
 /// Serves the resource monitor for this run on loopback, answered by the engine, and notes its
 /// address for the providers that construct components.
 pub(super) async fn serve(
     ctx: &Arc<Ctx>,
     interrupt: &CancellationToken,
+    gate: Arc<ShutdownGate>,
 ) -> Result<RunningMonitor, Error> {
     let sink = Arc::new(EngineSink {
         ctx: ctx.clone(),
         interrupt: interrupt.clone(),
+        gate,
     });
     let mut config = MonitorConfig::new(ctx.project.name.clone(), ctx.project.stack.clone());
     config.registry = ctx.registry.clone();
@@ -35,6 +72,7 @@ pub(super) async fn serve(
     if let Ok(mut a) = ctx.monitor_address.lock() {
         *a = Some(monitor.address().to_string());
     }
+    ctx.hooks.set(monitor.hooks());
     Ok(monitor)
 }
 
@@ -42,6 +80,7 @@ pub(super) async fn serve(
 struct EngineSink {
     ctx: Arc<Ctx>,
     interrupt: CancellationToken,
+    gate: Arc<ShutdownGate>,
 }
 
 impl EngineSink {
@@ -101,6 +140,11 @@ impl RegistrationSink for EngineSink {
         remote::call(&self.ctx, &request)
             .await
             .map_err(MonitorError::Engine)
+    }
+
+    async fn shutdown(&self) -> Result<(), MonitorError> {
+        self.gate.signal_and_wait().await;
+        Ok(())
     }
 
     fn log(&self, entry: LogEntry) {

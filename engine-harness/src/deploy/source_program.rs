@@ -3,7 +3,7 @@
 //! through [`register`], [`read_step`] and [`invoke`], the functions the YAML evaluator uses.
 
 use super::Ctx;
-use super::sink;
+use super::sink::{self, ShutdownGate};
 use crate::Error;
 use crate::language::{self, OutputLine, RunRequest, Stream};
 use crate::monitor::RunningMonitor;
@@ -53,15 +53,18 @@ pub(super) fn config_text<'a>(
     (config, secret_keys)
 }
 
-/// Runs the program against a monitor served by this engine; false when it (or a step it
-/// asked for) failed.
+/// Runs the program against a monitor served by this engine, then `finish` when it succeeded
+/// (while it waits in `SignalAndWaitForShutdown`, when its SDK does, so that its callbacks are
+/// still served); false when it (or a step it asked for) failed.
 pub(super) async fn run(
     ctx: &Arc<Ctx>,
     parallel: usize,
     interrupt: &CancellationToken,
+    finish: impl AsyncFnOnce() -> Result<(), Error>,
 ) -> Result<bool, Error> {
     let project = &ctx.project;
-    let monitor: RunningMonitor = sink::serve(ctx, interrupt).await?;
+    let gate = Arc::new(ShutdownGate::default());
+    let monitor: RunningMonitor = sink::serve(ctx, interrupt, gate.clone()).await?;
     let display = ctx.display.clone();
     let (config, secret_keys) = program_config(project);
     let mut request = RunRequest::new(project.info.clone(), &project.stack);
@@ -78,8 +81,28 @@ pub(super) async fn run(
         };
         display.log(severity, line.text);
     });
-    let result = language::run(&request, &monitor).await;
+    let mut finish = Some(finish);
+    let mut finished = None;
+    let result = {
+        let program = language::run(&request, &monitor);
+        tokio::pin!(program);
+        tokio::select! {
+            r = &mut program => r,
+            _ = gate.signalled() => {
+                if steps_succeeded(ctx) && !interrupt.is_cancelled()
+                    && let Some(f) = finish.take()
+                {
+                    finished = Some(f().await);
+                }
+                gate.release();
+                program.await
+            }
+        }
+    };
     drop(monitor);
+    if let Some(Err(e)) = finished {
+        return Err(e);
+    }
     if let Some(e) = ctx.fatal.lock().ok().and_then(|mut f| f.take()) {
         return Err(e);
     }
@@ -87,7 +110,14 @@ pub(super) async fn run(
         return Err(e);
     }
     match result {
-        Ok(()) => Ok(ctx.failures.lock().map(|f| f.is_empty()).unwrap_or(false)),
+        Ok(()) if steps_succeeded(ctx) && !interrupt.is_cancelled() => {
+            // When the SDK did not wait for the engine, what follows the program runs now.
+            if let Some(f) = finish.take() {
+                f().await?;
+            }
+            Ok(steps_succeeded(ctx))
+        }
+        Ok(()) => Ok(steps_succeeded(ctx)),
         Err(e) => {
             let steps_failed = ctx.failures.lock().map(|f| !f.is_empty()).unwrap_or(true);
             if steps_failed {
@@ -103,4 +133,9 @@ pub(super) async fn run(
             }
         }
     }
+}
+
+/// No step of the run has failed so far.
+fn steps_succeeded(ctx: &Ctx) -> bool {
+    ctx.failures.lock().map(|f| f.is_empty()).unwrap_or(false)
 }

@@ -188,7 +188,9 @@ pub(super) async fn run(
     interrupt: &CancellationToken,
 ) -> Result<bool, Error> {
     let p = &ctx.project;
-    let monitor = sink::serve(ctx, interrupt).await?;
+    // No program waits on this monitor (it serves the providers that construct components).
+    let gate = Arc::new(sink::ShutdownGate::default());
+    let monitor = sink::serve(ctx, interrupt, gate).await?;
     let _ = ctx.registry.claim(&ctx.stack_urn, STACK_TYPE, &[], false);
     let run = Arc::new(YamlRun::new(ctx, monitor));
     // Nodes: the resources, then the invokes.

@@ -2,9 +2,11 @@
 //! ended ([`Op`], [`Status`], [`Report`]), as the executor shows and counts it.
 
 use super::Ctx;
+use crate::diff_view::StepInputs;
 use crate::display::{DiffLine, Event, short_name};
 use crate::plugin::Plugin;
 use crate::state::Resource;
+use crate::value::PropertyMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -94,6 +96,8 @@ pub(super) struct Report<'a> {
     pub(super) diff: Vec<DiffLine>,
     /// Why it failed (or a note), when there is one.
     pub(super) message: Option<String>,
+    /// The old and new inputs, for `--diff` (attached only when the display shows full diffs).
+    pub(super) inputs: Option<Box<StepInputs>>,
 }
 
 impl<'a> Report<'a> {
@@ -107,7 +111,18 @@ impl<'a> Report<'a> {
             t0,
             diff: vec![],
             message: None,
+            inputs: None,
         }
+    }
+
+    /// With the inputs before and after the step, for `--diff` ([`Ctx::report`] drops them
+    /// when the display does not show full diffs).
+    pub(super) fn inputs(mut self, old: Option<&PropertyMap>, new: Option<&PropertyMap>) -> Self {
+        self.inputs = Some(Box::new(StepInputs {
+            old: old.cloned(),
+            new: new.cloned(),
+        }));
+        self
     }
 
     /// With what changed.
@@ -147,6 +162,7 @@ impl Ctx {
             seconds: r.t0.elapsed().as_secs_f64(),
             diff: r.diff,
             message: r.message,
+            inputs: r.inputs.filter(|_| self.display.shows_full_diff()),
         });
     }
 
@@ -221,6 +237,9 @@ pub(super) struct Step {
     pub(super) diff: Vec<DiffLine>,
     /// When the step started (its registration arrived).
     pub(super) t0: Instant,
+    /// For a delete-before-replace: the recorded resources that depend on the old copy and
+    /// must go before it (`deploy/dependents.rs`), in dependency order.
+    pub(super) dependents: Vec<Resource>,
 }
 
 impl Step {
@@ -234,5 +253,6 @@ impl Step {
             self.t0,
         )
         .diff(self.diff.clone())
+        .inputs(self.old.as_ref().map(|o| &o.inputs), Some(&self.new.inputs))
     }
 }

@@ -259,6 +259,37 @@ impl Ctx {
     pub(super) fn must_replace(&self, urn: &str) -> bool {
         self.chosen.must_replace(urn)
     }
+
+    /// `destroy --target` without `--target-dependents`: the recorded resources of `all`
+    /// outside `doomed` that depend on a doomed one (a dependency, parent, provider or
+    /// `deletedWith`, transitively) and so would have to be destroyed too. Pulumi refuses such
+    /// a destroy, naming each; empty when there are no targets or the flag is given.
+    pub(super) fn unlisted_dependents(&self, all: &[Resource], doomed: &[Resource]) -> Vec<String> {
+        let s = &self.chosen.selection;
+        if s.targets.is_empty() || s.target_dependents {
+            return Vec::new();
+        }
+        let mut gone: HashSet<&str> = doomed.iter().map(|r| r.urn.as_str()).collect();
+        let mut unlisted = Vec::new();
+        // Until nothing more is found: the state's order is not trusted to be dependency order.
+        loop {
+            let before = unlisted.len();
+            for r in all {
+                if gone.contains(r.urn.as_str()) {
+                    continue;
+                }
+                let mut deps = recorded_deps(r);
+                deps.push(r.deleted_with.as_str());
+                if deps.iter().any(|d| gone.contains(d)) {
+                    gone.insert(r.urn.as_str());
+                    unlisted.push(r.urn.clone());
+                }
+            }
+            if unlisted.len() == before {
+                return unlisted;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

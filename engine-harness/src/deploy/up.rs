@@ -19,25 +19,21 @@ pub(super) async fn up(
     parallel: usize,
     interrupt: &CancellationToken,
 ) -> Result<BTreeMap<String, Json>, Error> {
+    let finish = async || delete_undeclared(ctx, parallel, interrupt).await;
     let all_ok = match ctx.project.runtime {
-        program::Runtime::Yaml => source_yaml::run(ctx, parallel, interrupt).await?,
-        _ => source_program::run(ctx, parallel, interrupt).await?,
+        program::Runtime::Yaml => {
+            let ok = source_yaml::run(ctx, parallel, interrupt).await?;
+            if ok && !interrupt.is_cancelled() {
+                finish().await?;
+            }
+            ok
+        }
+        // A program's SDK waits (SignalAndWaitForShutdown) while the deletions run, so that
+        // the delete hooks it registered can be called.
+        _ => source_program::run(ctx, parallel, interrupt, finish).await?,
     };
     if !all_ok || interrupt.is_cancelled() {
         return Ok(BTreeMap::new());
-    }
-    // Deletions: what the program no longer declares, and old copies of replaced resources.
-    let current = ctx.journal.snapshot();
-    let doomed: Vec<Resource> = current
-        .resources()
-        .into_iter()
-        .filter(|r| r.type_token != STACK_TYPE && !is_default_provider(r))
-        .filter(|r| r.delete || !ctx.is_registered(&r.urn))
-        .collect();
-    let doomed = ctx.allowed_records(doomed);
-    delete_all(ctx, doomed, parallel, interrupt).await?;
-    if !ctx.preview {
-        drop_unused_default_providers(ctx).await?;
     }
     let outputs: BTreeMap<String, Json> = ctx
         .stack_outputs
@@ -63,6 +59,28 @@ pub(super) async fn up(
         }
     }
     Ok(outputs)
+}
+
+/// What follows a program that succeeded: the deletions of what it no longer declares and of
+/// the old copies of replaced resources, then the default providers nothing uses any more.
+async fn delete_undeclared(
+    ctx: &Arc<Ctx>,
+    parallel: usize,
+    interrupt: &CancellationToken,
+) -> Result<(), Error> {
+    let current = ctx.journal.snapshot();
+    let doomed: Vec<Resource> = current
+        .resources()
+        .into_iter()
+        .filter(|r| r.type_token != STACK_TYPE && !is_default_provider(r))
+        .filter(|r| r.delete || !ctx.is_registered(&r.urn))
+        .collect();
+    let doomed = ctx.allowed_records(doomed);
+    delete_all(ctx, doomed, parallel, interrupt).await?;
+    if !ctx.preview {
+        drop_unused_default_providers(ctx).await?;
+    }
+    Ok(())
 }
 
 /// Is `r` a default provider of a package, unversioned (`default`) or of a plugin version

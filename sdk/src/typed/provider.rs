@@ -874,11 +874,9 @@ impl<R: Resource> ErasedResource for Registered<R> {
         let outputs = builder.object_of::<R::Outputs>();
         let mut input_properties = inputs.properties;
         let mut properties = outputs.properties;
-        for name in R::REPLACE_ON_CHANGES {
+        for path in R::REPLACE_ON_CHANGES {
             for props in [&mut input_properties, &mut properties] {
-                if let Some(Value::Object(p)) = props.get_mut(*name) {
-                    p.insert("replaceOnChanges".into(), true.into());
-                }
+                builder.mark_replace_on_changes(props, path);
             }
         }
         for name in R::SECRET_OUTPUTS {

@@ -19,6 +19,7 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 use crate::serde_bridge::{PULUMI_REF_SCHEMA_KEY, SECRET_SCHEMA_KEY};
+use crate::typed::diff::{Step, path_steps};
 use crate::value::UnknownKind;
 
 /// The properties of an object, in Pulumi's form.
@@ -51,6 +52,27 @@ impl SchemaBuilder {
         let schema = self.generator.subschema_for::<T>().to_value();
         let resolved = self.resolve(&schema);
         self.object_spec(&resolved)
+    }
+
+    /// Marks the property at `path` (an entry of `REPLACE_ON_CHANGES`) `replaceOnChanges` in
+    /// `properties` (a resource's) or, for a nested path, in the object type it leads to, as
+    /// Pulumi's schema says it: `columns[*].type` marks `type` of the element type of
+    /// `columns`, `settings.mode` marks `mode` of the type of `settings`, `tags.*.level`
+    /// goes through a map's values. A path the schema cannot say (a particular element
+    /// `columns[0].type`, a particular map key, one that ends at an element) marks nothing: the
+    /// provider's diff still replaces on it. Returns whether something was marked.
+    pub(crate) fn mark_replace_on_changes(
+        &mut self,
+        properties: &mut Map<String, Value>,
+        path: &str,
+    ) -> bool {
+        let Some(steps) = path_steps(path) else {
+            return false;
+        };
+        let Some((Step::Key(name), rest)) = steps.split_first() else {
+            return false;
+        };
+        mark_in(properties, name, rest, &mut self.types)
     }
 
     fn definition(&self, reference: &str) -> Option<Value> {
@@ -210,6 +232,62 @@ impl SchemaBuilder {
 }
 
 /// `T | null` as `T`; `type: [t, "null"]` as `type: t`.
+/// Marks `name` of `properties`, or follows `rest` from it into the types (see
+/// [`SchemaBuilder::mark_replace_on_changes`]).
+fn mark_in(
+    properties: &mut Map<String, Value>,
+    name: &str,
+    rest: &[Step],
+    types: &mut BTreeMap<String, Value>,
+) -> bool {
+    let Some(spec) = properties.get_mut(name) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return match spec {
+            Value::Object(p) => {
+                p.insert("replaceOnChanges".into(), true.into());
+                true
+            }
+            _ => false,
+        };
+    }
+    let mut here = spec.clone();
+    let mut rest = rest;
+    while let Some((step, after)) = rest.split_first() {
+        here = match step {
+            Step::Index(i) if i == "*" => here.get("items").cloned().unwrap_or_default(),
+            Step::Key(k) if k == "*" => here
+                .get("additionalProperties")
+                .cloned()
+                .unwrap_or_default(),
+            Step::Key(k) => {
+                let Some(token) = here
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/types/"))
+                    .map(str::to_string)
+                else {
+                    return false;
+                };
+                // Taken out while marked inside: a type may refer to itself.
+                let Some(mut ty) = types.remove(&token) else {
+                    return false;
+                };
+                let marked = match ty.get_mut("properties") {
+                    Some(Value::Object(props)) => mark_in(props, k, after, types),
+                    _ => false,
+                };
+                types.insert(token, ty);
+                return marked;
+            }
+            Step::Index(_) => return false,
+        };
+        rest = after;
+    }
+    false
+}
+
 fn strip_null(schema: &Value) -> Value {
     let mut schema = schema.clone();
     for key in ["anyOf", "oneOf"] {

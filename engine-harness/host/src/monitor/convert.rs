@@ -106,6 +106,7 @@ pub fn registration(
         version: non_empty(req.version),
         plugin_download_url: non_empty(req.plugin_download_url),
         deleted_with: non_empty(req.deleted_with),
+        hooks: super::hooks::bindings_of(req.hooks),
     };
     // Claimed last, so a request refused above can be corrected and sent again.
     registry.claim(

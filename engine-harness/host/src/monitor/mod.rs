@@ -9,6 +9,9 @@
 //! | [`registry`] | which URNs exist (one [`Registry`] per run, shared with the engine): duplicates, unknown parents and providers are errors |
 //! | `convert` | wire requests to typed ones and back; aliases; timeouts |
 //! | `service` | the gRPC services on loopback ([`serve_with_sink`]) |
+//! | `callbacks` | calls into the program's `Callbacks` service (transforms, hooks) |
+//! | `transforms` | resource, stack and invoke transforms, applied in one place before a request is converted |
+//! | [`hooks`] | the resource hooks the program registered ([`hooks::ResourceHooks`]), for the engine's steps |
 //!
 //! # How Pulumi's SDKs talk to the engine (facts from Pulumi's sources)
 //!
@@ -83,12 +86,15 @@
 //! # Ok(()) }
 //! ```
 
+mod callbacks;
 mod convert;
 mod error;
+pub mod hooks;
 pub mod registry;
 pub mod request;
 mod service;
 pub mod sink;
+mod transforms;
 pub mod urn;
 
 pub use convert::RESOURCE_REF_SIG;

@@ -86,6 +86,8 @@ pub struct ResourceOptions {
     pub plugin_download_url: Option<String>,
     /// The URN whose deletion deletes this resource too (`deletedWith`).
     pub deleted_with: Option<String>,
+    /// The resource hooks bound to its create, update and delete, by name.
+    pub hooks: super::hooks::HookBindings,
 }
 
 /// A `RegisterResource` call: a custom resource, a component, or a provider resource.

@@ -4,9 +4,11 @@
 
 use super::convert::{self, Scope};
 use super::error::MonitorError;
+use super::hooks::ResourceHooks;
 use super::registry::Registry;
 use super::request::*;
 use super::sink::RegistrationSink;
+use super::transforms::Transforms;
 use crate::engine::{self, LogSink, RootResource};
 use crate::value;
 use pulumirpc::resource_monitor_server::{ResourceMonitor, ResourceMonitorServer};
@@ -23,11 +25,19 @@ use tonic::{Request, Response, Status};
 
 /// The features this monitor supports, by the ids the SDKs ask `SupportsFeature` about:
 /// secrets and resource references travel as typed values, and aliases arrive as specs that
-/// the monitor resolves; `deletedWith` is recorded and honoured by the engine's deletions.
-/// Output values, transforms, hooks, `replaceWith` and parameterized packages are answered
-/// `false`, so the SDKs do not use them.
-pub const DEFAULT_FEATURES: &[&str] =
-    &["secrets", "resourceReferences", "aliasSpecs", "deletedWith"];
+/// the monitor resolves; `deletedWith` is recorded and honoured by the engine's deletions;
+/// transforms (resource, stack and invoke) run in the monitor ([`super::transforms`]); resource
+/// hooks are kept for the engine's steps ([`super::hooks`]). Output values, error hooks,
+/// `replaceWith` and parameterized packages are answered `false`, so the SDKs do not use them.
+pub const DEFAULT_FEATURES: &[&str] = &[
+    "secrets",
+    "resourceReferences",
+    "aliasSpecs",
+    "deletedWith",
+    "transforms",
+    "invokeTransforms",
+    "resourceHooks",
+];
 
 /// What a monitor serves.
 #[derive(Debug, Clone)]
@@ -63,6 +73,8 @@ struct Shared {
     sink: Arc<dyn RegistrationSink>,
     connected: watch::Sender<bool>,
     errors: Mutex<Vec<String>>,
+    transforms: Transforms,
+    hooks: Arc<ResourceHooks>,
 }
 
 impl Shared {
@@ -115,7 +127,13 @@ impl ResourceMonitor for MonitorService {
         req: Request<ResourceInvokeRequest>,
     ) -> Result<Response<ResourceInvokeResponse>, Status> {
         self.0.touch();
-        let request = convert::invoke(&self.0.registry, req.into_inner()).map_err(status)?;
+        let mut req = req.into_inner();
+        self.0
+            .transforms
+            .apply_invoke(&mut req)
+            .await
+            .map_err(status)?;
+        let request = convert::invoke(&self.0.registry, req).map_err(status)?;
         let result = self
             .0
             .answer(|sink| async move { sink.invoke(request).await })
@@ -190,8 +208,14 @@ impl ResourceMonitor for MonitorService {
         req: Request<RegisterResourceRequest>,
     ) -> Result<Response<RegisterResourceResponse>, Status> {
         self.0.touch();
-        let req = req.into_inner();
+        let mut req = req.into_inner();
         let (accept_secrets, accept_resources) = (req.accept_secrets, req.accept_resources);
+        let scope = (self.0.scope.stack.as_str(), self.0.scope.project.as_str());
+        self.0
+            .transforms
+            .apply(scope, &mut req)
+            .await
+            .map_err(status)?;
         let request =
             convert::registration(&self.0.scope, &self.0.registry, req).map_err(status)?;
         let urn = request.urn.clone();
@@ -243,19 +267,24 @@ impl ResourceMonitor for MonitorService {
         Ok(Response::new(()))
     }
 
-    async fn register_stack_transform(&self, _: Request<Callback>) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(
-            "engine-harness does not support stack transforms",
-        ))
+    async fn register_stack_transform(
+        &self,
+        req: Request<Callback>,
+    ) -> Result<Response<()>, Status> {
+        self.0.touch();
+        let callback = req.into_inner();
+        self.0.transforms.add_stack(callback).map_err(status)?;
+        Ok(Response::new(()))
     }
 
     async fn register_stack_invoke_transform(
         &self,
-        _: Request<Callback>,
+        req: Request<Callback>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(
-            "engine-harness does not support invoke transforms",
-        ))
+        self.0.touch();
+        let callback = req.into_inner();
+        self.0.transforms.add_invoke(callback).map_err(status)?;
+        Ok(Response::new(()))
     }
 
     async fn register_package(
@@ -293,10 +322,9 @@ impl ResourceMonitor for MonitorService {
         &self,
         req: Request<RegisterResourceHookRequest>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(format!(
-            "engine-harness does not support resource hooks (hook `{}`)",
-            req.into_inner().name
-        )))
+        self.0.touch();
+        self.0.hooks.register(req.into_inner()).map_err(status)?;
+        Ok(Response::new(()))
     }
 
     async fn register_error_hook(
@@ -311,6 +339,12 @@ impl ResourceMonitor for MonitorService {
 
     async fn signal_and_wait_for_shutdown(&self, _: Request<()>) -> Result<Response<()>, Status> {
         self.0.touch();
+        // The program stays alive (serving its callbacks, which delete hooks need) until the
+        // engine has finished what follows the program.
+        let _ = self
+            .0
+            .answer(|sink| async move { sink.shutdown().await })
+            .await;
         Ok(Response::new(()))
     }
 }
@@ -379,6 +413,11 @@ impl RunningMonitor {
             .clone()
     }
 
+    /// The resource hooks the program registered, for the engine's steps.
+    pub fn hooks(&self) -> Arc<ResourceHooks> {
+        self.shared.hooks.clone()
+    }
+
     /// The root (stack) resource's URN, once the program has set it.
     pub fn root_resource(&self) -> Option<String> {
         self.shared.root.get()
@@ -412,6 +451,8 @@ pub async fn serve_with_sink(
         sink,
         connected: connected_tx,
         errors: Mutex::new(Vec::new()),
+        transforms: Transforms::default(),
+        hooks: Arc::new(ResourceHooks::default()),
     });
     let stop = CancellationToken::new();
     let token = stop.clone();

@@ -25,6 +25,11 @@ pub trait RegistrationSink: Send + Sync + 'static {
             request.token
         )))
     }
+    /// Answers `SignalAndWaitForShutdown` once the engine no longer needs the program's
+    /// callbacks. By default at once.
+    async fn shutdown(&self) -> Result<(), MonitorError> {
+        Ok(())
+    }
     /// Receives a message the program logged. Warnings and errors go to stderr by default.
     fn log(&self, entry: LogEntry) {
         if entry.severity >= Severity::Warning {

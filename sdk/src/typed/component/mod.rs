@@ -135,8 +135,12 @@ pub trait Component: Send + Sync + 'static {
     /// The outputs; their type's doc comment describes the component in the schema.
     type Outputs: Data;
 
-    /// The author's validation, after the inputs deserialized without error; every failure
-    /// is reported with the deserialization's, each naming its property.
+    /// The author's validation. It runs in the same round as deserialization: when some
+    /// properties fail to deserialize it still runs, on inputs where each of those holds a
+    /// placeholder (empty string, zero, `None`, empty list), and its failures are reported
+    /// together with the SDK's, each naming its property (failures at or under a property that
+    /// did not deserialize are dropped: it is reported already). Not called while an input is
+    /// unknown (a preview).
     async fn check(&self, _ctx: &Context, _inputs: &Self::Inputs) -> Result<Vec<CheckFailure>> {
         Ok(Vec::new())
     }

@@ -16,9 +16,9 @@ use crate::monitor::{MonitorClient, RegisterRequest};
 use crate::ops::{
     CallRequest, CallResponse, ConstructRequest, ConstructResponse, ResourceOptions, SELF_ARG,
 };
-use crate::serde_bridge::{self, ConvertErrorKind, read_all};
+use crate::serde_bridge::{self, ConvertErrorKind, read_all, read_lenient};
 use crate::typed::ProviderBuilder;
-use crate::typed::provider::{BuildError, check_token, failures_of};
+use crate::typed::provider::{BuildError, beside, check_token, failures_of};
 use crate::typed::schema::{SchemaBuilder, property_kinds};
 use crate::value::{PropertyMap, PropertyValue};
 
@@ -236,24 +236,30 @@ impl<C: Component> ErasedComponent for RegisteredComponent<C> {
         req: ConstructRequest,
         tokens: Tokens,
     ) -> Result<ConstructResponse> {
-        // Every bad input is reported before anything is registered.
-        let (typed, errors) = read_all::<C::Inputs>(&req.inputs, false);
-        let (unknown, bad): (Vec<_>, Vec<_>) = errors
+        // Every bad input is reported before anything is registered, in one round: the
+        // author's check runs on what did parse (placeholders for the rest), as a resource's
+        // Check does, and its failures about properties that did not parse are dropped.
+        let read = read_lenient::<C::Inputs>(&req.inputs, false);
+        let (unknown, bad): (Vec<_>, Vec<_>) = read
+            .errors
             .into_iter()
             .partition(|e| e.kind == ConvertErrorKind::Unknown);
-        if !bad.is_empty() {
-            return Err(Error::InvalidInputs(failures_of(bad)));
-        }
         if !unknown.is_empty() && !req.deployment.dry_run {
-            return Err(Error::InvalidInputs(failures_of(unknown)));
+            let mut all = bad;
+            all.extend(unknown);
+            return Err(Error::InvalidInputs(failures_of(all)));
         }
-        let inputs = typed.filter(|_| unknown.is_empty());
-        if let Some(inputs) = &inputs {
-            let failures = self.0.check(ctx, inputs).await?;
-            if !failures.is_empty() {
-                return Err(Error::InvalidInputs(failures));
-            }
+        let bad_paths: Vec<String> = bad.iter().map(|e| e.path.clone()).collect();
+        let mut failures = failures_of(bad);
+        // Unknown during a preview: the author's check waits for the values.
+        let checkable = read.value.filter(|_| unknown.is_empty());
+        if let Some(inputs) = &checkable {
+            failures.extend(beside(self.0.check(ctx, inputs).await?, &bad_paths));
         }
+        if !failures.is_empty() {
+            return Err(Error::InvalidInputs(failures));
+        }
+        let inputs = checkable;
 
         let monitor = MonitorClient::connect(&req.deployment.monitor_endpoint).await?;
         let options = ResourceOptions {

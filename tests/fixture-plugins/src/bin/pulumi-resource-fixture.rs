@@ -8,6 +8,7 @@
 //! | `fixture:index:Hang` | waits until its context is cancelled (Cancel, SIGINT), then fails with `CANCELLED` |
 //! | `fixture:index:Stubborn` | ignores cancellation and sleeps for 10 minutes (to test the shutdown grace bound) |
 //! | `fixture:index:Chatty` | prints to stdout with `println!`/`print!` (so do its `Check` and `Read`), then succeeds |
+//! | `fixture:index:Recreated` | succeeds; a change of its `state` input is a delete-before-replace, and with `dependent: true` its `Check` fails when given old inputs whose `state` differs (an engine must Check a resource it recreates as a new one) |
 //!
 //! `Hang` writes `fixture: Hang started <urn>` to stderr when it begins waiting and
 //! `fixture: Hang saw cancellation <urn>` when its context is cancelled (`Stubborn` writes
@@ -25,7 +26,8 @@ const INIT_FAILS: &str = "fixture:index:InitFails";
 const HANG: &str = "fixture:index:Hang";
 const STUBBORN: &str = "fixture:index:Stubborn";
 const CHATTY: &str = "fixture:index:Chatty";
-const TYPES: [&str; 5] = [PANIC, INIT_FAILS, HANG, STUBBORN, CHATTY];
+const RECREATED: &str = "fixture:index:Recreated";
+const TYPES: [&str; 6] = [PANIC, INIT_FAILS, HANG, STUBBORN, CHATTY, RECREATED];
 
 /// The reasons `InitFails` reports, in order.
 const INIT_REASONS: [&str; 2] = [
@@ -54,7 +56,41 @@ impl ResourceProvider for Fixture {
         if req.type_token == CHATTY {
             println!("fixture: chatty stdout from Check of {}", req.urn);
         }
+        let dependent = req.news.get("dependent") == Some(&PropertyValue::Bool(true));
+        if req.type_token == RECREATED
+            && dependent
+            && !req.olds.is_empty()
+            && req.olds.get("state") != req.news.get("state")
+        {
+            let reason =
+                "the engine compared the old inputs of a recreated resource with its new ones";
+            let failures = vec![CheckFailure::new("state", reason)];
+            return Ok(CheckResponse::invalid(req.news, failures));
+        }
         Ok(CheckResponse::valid(req.news))
+    }
+
+    async fn diff(&self, _ctx: &Context, req: DiffRequest) -> Result<DiffResponse> {
+        known_type(&req.type_token)?;
+        let olds = if req.old_inputs.is_empty() {
+            &req.olds
+        } else {
+            &req.old_inputs
+        };
+        if req.type_token != RECREATED {
+            // Every other type diffs as the SDK's default does.
+            return Ok(provider_sdk::diff_top_level(olds, &req.news, &[]));
+        }
+        if olds.get("state") == req.news.get("state") {
+            return Ok(DiffResponse::none());
+        }
+        let detailed = [(
+            "state".to_string(),
+            PropertyDiff::input(DiffKind::UpdateReplace),
+        )];
+        let mut diff = DiffResponse::from_detailed(detailed.into_iter().collect());
+        diff.delete_before_replace = true;
+        Ok(diff)
     }
 
     async fn create(&self, ctx: &Context, req: CreateRequest) -> Result<CreateResponse> {
