@@ -134,13 +134,13 @@ pub async fn run(request: &RunRequest, monitor: &RunningMonitor) -> Result<(), L
     }
     // A language plugin, when one is installed, runs the program as under Pulumi; the built-in
     // hosts are for when there is none.
-    let (found, searched) = plugin::find(&info)?;
+    let (found, searched) = plugin::find(info)?;
     if let Some(found) = found {
-        return plugin::run(&found, &info, request, monitor).await;
+        return plugin::run(&found, info, request, monitor).await;
     }
     let mut cmd = match info.runtime {
-        Runtime::Python => python::command(&info, request, monitor.address()).await?,
-        Runtime::NodeJs => node::command(&info, request, monitor.address()).await?,
+        Runtime::Python => python::command(info, request, monitor.address()).await?,
+        Runtime::NodeJs => node::command(info, request, monitor.address()).await?,
         Runtime::Yaml | Runtime::Go | Runtime::Dotnet | Runtime::Java => {
             return Err(LanguageError::NoLanguagePlugin {
                 file: info.dir.join("Pulumi.yaml"),
