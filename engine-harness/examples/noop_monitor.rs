@@ -103,7 +103,7 @@ async fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
     let start = Instant::now();
     let monitor =
         serve_with_sink(MonitorConfig::new(&info.name, &args.stack), sink.clone()).await?;
-    let mut request = RunRequest::new(&args.dir, &args.stack);
+    let mut request = RunRequest::new(info.clone(), &args.stack);
     request.parallel = args.parallel;
     language::run(&request, &monitor).await?;
     let seconds = start.elapsed().as_secs_f64();

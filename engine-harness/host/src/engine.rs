@@ -2,7 +2,9 @@
 //!
 //! A plugin sends its `Log` calls here. [`EngineServer`] serves the service on `127.0.0.1:0`
 //! and hands each `Log` to a [`LogSink`]: a [`LogBook`] records them (tests, the kit), a closure
-//! forwards them (engine-harness's display, the benchmarks' counter).
+//! forwards them (engine-harness's display, the benchmarks' counter). The resource monitor
+//! serves the same service ([`service`]) on its own port for the program it runs: this is the
+//! one implementation of `pulumirpc.Engine`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -76,9 +78,42 @@ impl LogBook {
     }
 }
 
-struct Service {
+/// The root (stack) resource's URN as the Engine service answers it: set by a program's
+/// `SetRootResource`, or given up front; clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct RootResource(Arc<Mutex<String>>);
+
+impl RootResource {
+    /// A root set to `urn` (empty: none yet).
+    pub fn new(urn: impl Into<String>) -> Self {
+        RootResource(Arc::new(Mutex::new(urn.into())))
+    }
+
+    /// The URN, if one was set.
+    pub fn get(&self) -> Option<String> {
+        let urn = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (!urn.is_empty()).then(|| urn.clone())
+    }
+
+    fn set(&self, urn: String) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = urn;
+    }
+}
+
+/// The `pulumirpc.Engine` service (see [`service`]).
+pub struct Service {
     sink: Box<dyn LogSink>,
-    root: String,
+    root: RootResource,
+}
+
+/// The Engine service, handing every `Log` to `sink` and answering `GetRootResource` from
+/// `root` (which `SetRootResource` sets), to serve beside other services on one port.
+pub fn service(sink: impl LogSink, root: RootResource) -> EngineService<Service> {
+    EngineService::new(Service {
+        sink: Box::new(sink),
+        root,
+    })
+    .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
 }
 
 #[tonic::async_trait]
@@ -93,14 +128,15 @@ impl Engine for Service {
         _: Request<GetRootResourceRequest>,
     ) -> Result<Response<GetRootResourceResponse>, Status> {
         Ok(Response::new(GetRootResourceResponse {
-            urn: self.root.clone(),
+            urn: self.root.get().unwrap_or_default(),
         }))
     }
 
     async fn set_root_resource(
         &self,
-        _: Request<SetRootResourceRequest>,
+        request: Request<SetRootResourceRequest>,
     ) -> Result<Response<SetRootResourceResponse>, Status> {
+        self.root.set(request.into_inner().urn);
         Ok(Response::new(SetRootResourceResponse {}))
     }
 
@@ -109,7 +145,7 @@ impl Engine for Service {
         _: Request<StartDebuggingRequest>,
     ) -> Result<Response<()>, Status> {
         Err(Status::unimplemented(
-            "this engine does not support debugging plugins",
+            "this engine does not support attaching a debugger this way",
         ))
     }
 
@@ -138,11 +174,7 @@ impl EngineServer {
         let token = stop.clone();
         let incoming =
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-        let service = EngineService::new(Service {
-            sink: Box::new(sink),
-            root: root_urn.into(),
-        })
-        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+        let service = service(sink, RootResource::new(root_urn));
         tokio::spawn(async move {
             let served = tonic::transport::Server::builder()
                 .add_service(service)
@@ -196,5 +228,18 @@ mod tests {
             .unwrap()
             .into_inner();
         assert_eq!(root.urn, "urn:root");
+        // A program sets its stack as the root; the service answers it from then on.
+        client
+            .set_root_resource(SetRootResourceRequest {
+                urn: "urn:stack".into(),
+            })
+            .await
+            .unwrap();
+        let root = client
+            .get_root_resource(GetRootResourceRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(root.urn, "urn:stack");
     }
 }

@@ -150,6 +150,27 @@ pub fn from_struct(s: &Struct) -> PropertyMap {
         .collect()
 }
 
+/// Converts a protobuf `Value` to JSON, moving its strings rather than copying them.
+pub fn into_json(v: Value) -> Json {
+    match v.kind {
+        None | Some(Kind::NullValue(_)) => Json::Null,
+        Some(Kind::BoolValue(b)) => Json::Bool(b),
+        Some(Kind::NumberValue(n)) => number(n),
+        Some(Kind::StringValue(s)) => Json::String(s),
+        Some(Kind::ListValue(l)) => Json::Array(l.values.into_iter().map(into_json).collect()),
+        Some(Kind::StructValue(s)) => Json::Object(into_map(s)),
+    }
+}
+
+/// Converts a protobuf `Struct` the caller owns (a decoded request or reply) to a property map,
+/// moving its keys and strings: [`from_struct`] without the copy.
+pub fn into_map(s: Struct) -> PropertyMap {
+    s.fields
+        .into_iter()
+        .map(|(k, v)| (k, into_json(v)))
+        .collect()
+}
+
 /// Converts an optional protobuf `Struct` (a message field) to a property map; absent is empty.
 pub fn from_optional_struct(s: Option<&Struct>) -> PropertyMap {
     s.map(from_struct).unwrap_or_default()
@@ -243,6 +264,18 @@ pub fn masked(v: &Json) -> Json {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn owned_conversion_agrees_with_the_borrowing_one() {
+        let m: PropertyMap = serde_json::from_value(json!({
+            "n": 3, "f": 1.5, "s": "x", "b": true, "z": null,
+            "l": [1, "a", {"k": [null]}], "sec": secret(json!({"p": "w"}))
+        }))
+        .unwrap();
+        let s = to_struct(&m);
+        assert_eq!(into_map(s.clone()), from_struct(&s));
+        assert_eq!(into_map(s), m);
+    }
 
     #[test]
     fn struct_round_trip_keeps_whole_numbers_and_specials() {

@@ -156,9 +156,6 @@ pub(super) async fn stack_reference_step(
         let r = Report::new(Op::Read, &request.urn, STACK_REFERENCE, Status::Failed, t0);
         Ok(Err(ctx.failed(r, msg, "")))
     };
-    if let Ok(mut r) = ctx.registered.lock() {
-        r.insert(request.urn.clone());
-    }
     let name = match request.properties.get("name").and_then(Json::as_str) {
         Some(n) => n.to_string(),
         None => request.id.clone(),

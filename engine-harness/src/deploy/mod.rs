@@ -5,6 +5,7 @@
 //! finish, no new step starts, and the state keeps everything that succeeded.
 
 use crate::display::{Display, Event};
+use crate::monitor::Registry;
 use crate::plugin;
 use crate::program::Project;
 use crate::secrets::{self, SecretsManager};
@@ -242,8 +243,9 @@ struct Ctx {
     journal: Journal,
     display: Display,
     stack_urn: String,
-    /// URNs the program declared in this run (and the aliases they took over).
-    registered: Mutex<HashSet<String>>,
+    /// URNs the program declared in this run (and the aliases they took over), claimed once:
+    /// by the monitor for a program's registrations, by the YAML source for its own.
+    registry: Arc<Registry>,
     /// The stack outputs the program registered.
     stack_outputs: Mutex<PropertyMap>,
     counts: Mutex<BTreeMap<String, usize>>,
@@ -474,7 +476,7 @@ pub async fn run(opts: Options) -> Result<Summary, Error> {
         journal: journal.clone(),
         display: display.clone(),
         stack_urn,
-        registered: Mutex::new(HashSet::new()),
+        registry: Arc::default(),
         stack_outputs: Mutex::new(PropertyMap::new()),
         counts: Mutex::new(BTreeMap::new()),
         failures: Mutex::new(Vec::new()),

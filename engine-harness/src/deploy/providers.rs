@@ -402,42 +402,15 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
         ),
         _ => None,
     };
-    let (mut p, path) = if let Some(port) = plugin::debug_port(pkg) {
-        display.log(
-            "info",
-            format!("attaching to the `{pkg}` provider on port {port} (PULUMI_DEBUG_PROVIDERS)"),
-        );
-        (
-            plugin::attach(pkg, port, engine_address).await?,
-            PathBuf::from(format!("127.0.0.1:{port}")),
-        )
-    } else {
-        let path = match plugin::find_version(project, pkg, version.as_ref())? {
-            PluginSource::Binary(p) => p,
-            PluginSource::Cargo(dir) => {
-                display.log(
-                    "info",
-                    format!(
-                        "building the `{pkg}` provider with cargo in {}",
-                        dir.display()
-                    ),
-                );
-                plugin::build_cargo(&dir, pkg, !display.is_json()).await?
-            }
-        };
-        (
-            plugin::launch(plugin::LaunchRequest {
-                path: &path,
-                package: pkg,
-                dir: &project.dir,
-                engine_address,
-                project: &project.name,
-                config: &config,
-            })
-            .await?,
-            path,
-        )
-    };
+    let (mut p, path) = open(
+        pkg,
+        version.as_ref(),
+        project,
+        display,
+        engine_address,
+        &config,
+    )
+    .await?;
     let old_config = old.as_ref().map(|o| {
         let mut c = o.inputs.clone();
         c.remove("version");
@@ -482,20 +455,9 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
         version: p.version.clone(),
         path: path.display().to_string(),
     });
-    if let Some(v) = &version
-        && !p.version.is_empty()
-        && plugin::cache::parse_version(&p.version).is_ok_and(|reported| &reported != v)
-        && !project.plugins.iter().any(|d| d.name == pkg)
-    {
-        let reported = p.version.clone();
+    if let Err(e) = check_reported_version(pkg, version.as_ref(), &p, project, &path) {
         p.shutdown(plugin::SHUTDOWN_GRACE).await;
-        return Err(Error::plugin(
-            pkg,
-            format!(
-                "version {v} was asked for, but the plugin found at {} is version {reported}; install {v} with `engine-harness plugin install resource {pkg} {v} --file pulumi-resource-{pkg}-v{v}-<os>-<arch>.tar.gz`",
-                path.display()
-            ),
-        ));
+        return Err(e);
     }
     let reference = format!("{purn}::{id}");
     let mut checked = checked;
@@ -520,6 +482,80 @@ pub(super) async fn start(r: ProviderRequest<'_>) -> Result<StartedProvider, Err
         state,
         reference,
     })
+}
+
+/// Attaches to the provider a developer runs under a debugger (`PULUMI_DEBUG_PROVIDERS`), or
+/// finds (building it with cargo when the project names a crate) and launches its plugin.
+async fn open(
+    pkg: &str,
+    version: Option<&semver::Version>,
+    project: &Project,
+    display: &Display,
+    engine_address: &str,
+    config: &PropertyMap,
+) -> Result<(Plugin, PathBuf), Error> {
+    Ok(if let Some(port) = plugin::debug_port(pkg) {
+        display.log(
+            "info",
+            format!("attaching to the `{pkg}` provider on port {port} (PULUMI_DEBUG_PROVIDERS)"),
+        );
+        (
+            plugin::attach(pkg, port, engine_address).await?,
+            PathBuf::from(format!("127.0.0.1:{port}")),
+        )
+    } else {
+        let path = match plugin::find_version(project, pkg, version)? {
+            PluginSource::Binary(p) => p,
+            PluginSource::Cargo(dir) => {
+                display.log(
+                    "info",
+                    format!(
+                        "building the `{pkg}` provider with cargo in {}",
+                        dir.display()
+                    ),
+                );
+                plugin::build_cargo(&dir, pkg, !display.is_json()).await?
+            }
+        };
+        (
+            plugin::launch(plugin::LaunchRequest {
+                path: &path,
+                package: pkg,
+                dir: &project.dir,
+                engine_address,
+                project: &project.name,
+                config,
+            })
+            .await?,
+            path,
+        )
+    })
+}
+
+/// Refuses a plugin that reports another version than the one asked for, unless the project
+/// names the plugin's path itself.
+fn check_reported_version(
+    pkg: &str,
+    version: Option<&semver::Version>,
+    p: &Plugin,
+    project: &Project,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    if let Some(v) = version
+        && !p.version.is_empty()
+        && plugin::cache::parse_version(&p.version).is_ok_and(|reported| &reported != v)
+        && !project.plugins.iter().any(|d| d.name == pkg)
+    {
+        return Err(Error::plugin(
+            pkg,
+            format!(
+                "version {v} was asked for, but the plugin found at {} is version {}; install {v} with `engine-harness plugin install resource {pkg} {v} --file pulumi-resource-{pkg}-v{v}-<os>-<arch>.tar.gz`",
+                path.display(),
+                p.version
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a state in which a resource names a provider the state does not hold: which

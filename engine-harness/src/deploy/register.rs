@@ -22,21 +22,9 @@ use std::time::Instant;
 pub(super) const STACK_TYPE: &str = "pulumi:pulumi:Stack";
 
 impl Ctx {
-    /// Notes that the program declared `urn` (and that its aliases are taken by it), so the
-    /// deletions after the program leave them alone.
-    pub(super) fn claim(&self, reg: &Registration) {
-        if let Ok(mut r) = self.registered.lock() {
-            r.insert(reg.urn.clone());
-            r.extend(reg.options.aliases.iter().cloned());
-        }
-    }
-
-    /// Was `urn` declared by the program in this run?
+    /// Was `urn` declared by the program in this run (or taken over as an alias)?
     pub(super) fn is_registered(&self, urn: &str) -> bool {
-        self.registered
-            .lock()
-            .map(|r| r.contains(urn))
-            .unwrap_or(false)
+        self.registry.is_claimed(urn)
     }
 
     /// The recorded resource a registration continues: the one under its URN, else the one
@@ -110,7 +98,6 @@ pub(super) async fn register(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepRe
 }
 
 async fn register_step(ctx: &Arc<Ctx>, reg: Registration) -> Result<StepResult, Error> {
-    ctx.claim(&reg);
     if reg.type_token == STACK_TYPE {
         return Ok(Ok(RegisteredResource::default()));
     }
@@ -246,9 +233,6 @@ pub(super) async fn read_step(
         let r = Report::new(Op::Read, &request.urn, ty, Status::Failed, t0);
         Ok(Err(ctx.failed(r, msg, "")))
     };
-    if let Ok(mut r) = ctx.registered.lock() {
-        r.insert(request.urn.clone());
-    }
     let handle = match ctx
         .providers
         .for_registration(

@@ -61,15 +61,14 @@ pub(super) async fn serve(
         interrupt: interrupt.clone(),
         gate,
     });
-    let monitor = monitor::serve_with_sink(
-        MonitorConfig::new(ctx.project.name.clone(), ctx.project.stack.clone()),
-        sink,
-    )
-    .await
-    .map_err(|e| Error::Io {
-        context: "cannot serve the resource monitor on 127.0.0.1".into(),
-        source: e,
-    })?;
+    let mut config = MonitorConfig::new(ctx.project.name.clone(), ctx.project.stack.clone());
+    config.registry = ctx.registry.clone();
+    let monitor = monitor::serve_with_sink(config, sink)
+        .await
+        .map_err(|e| Error::Io {
+            context: "cannot serve the resource monitor on 127.0.0.1".into(),
+            source: e,
+        })?;
     if let Ok(mut a) = ctx.monitor_address.lock() {
         *a = Some(monitor.address().to_string());
     }

@@ -67,7 +67,7 @@ pub(super) async fn run(
     let monitor: RunningMonitor = sink::serve(ctx, interrupt, gate.clone()).await?;
     let display = ctx.display.clone();
     let (config, secret_keys) = program_config(project);
-    let mut request = RunRequest::new(&project.dir, &project.stack);
+    let mut request = RunRequest::new(project.info.clone(), &project.stack);
     request.dry_run = ctx.preview;
     request.parallel = u32::try_from(parallel).unwrap_or(u32::MAX);
     request.config = config;

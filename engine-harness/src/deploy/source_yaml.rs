@@ -34,9 +34,10 @@ struct YamlRun {
     invoked: Mutex<HashMap<usize, Json>>,
     /// The outputs of the resources evaluated so far, by name.
     resolved: Mutex<HashMap<String, ResolvedResource>>,
-    /// This run's resource monitor, where providers that construct components register their
-    /// children; it knows the URNs registered here so they may be named as parents.
-    monitor: RunningMonitor,
+    /// This run's resource monitor, served while the program is evaluated: providers that
+    /// construct components register their children there (the URNs registered here are in
+    /// the run's registry it shares, so they may be named as parents).
+    _monitor: RunningMonitor,
 }
 
 impl YamlRun {
@@ -62,7 +63,7 @@ impl YamlRun {
             aliases,
             invoked: Mutex::new(HashMap::new()),
             resolved: Mutex::new(HashMap::new()),
-            monitor,
+            _monitor: monitor,
         }
     }
 
@@ -190,7 +191,7 @@ pub(super) async fn run(
     // No program waits on this monitor (it serves the providers that construct components).
     let gate = Arc::new(sink::ShutdownGate::default());
     let monitor = sink::serve(ctx, interrupt, gate).await?;
-    let _ = monitor.register_local(&ctx.stack_urn, STACK_TYPE, false);
+    let _ = ctx.registry.claim(&ctx.stack_urn, STACK_TYPE, &[], false);
     let run = Arc::new(YamlRun::new(ctx, monitor));
     // Nodes: the resources, then the invokes.
     let n = p.resources.len();
@@ -480,10 +481,10 @@ async fn resource(ctx: &Arc<Ctx>, run: &YamlRun, i: usize) -> Result<bool, Error
         Json::Null
     };
     // Names are keys of `resources`, so the URN is new; this makes it known to the monitor
-    // for a provider constructing it (or its children).
-    let _ = run
-        .monitor
-        .register_local(&urn, &reg.type_token, reg.remote);
+    // for a provider constructing it (or its children), and to the deletions after the program.
+    let _ = ctx
+        .registry
+        .claim(&urn, &reg.type_token, &reg.options.aliases, reg.remote);
     match register(ctx, reg).await? {
         Ok(r) => {
             resolve(
@@ -545,6 +546,10 @@ async fn read(ctx: &Arc<Ctx>, run: &YamlRun, i: usize, get: &GetDecl) -> Result<
         Ok(r) => r,
         Err(e) => return Ok(failed_before_step(ctx, run, i, Op::Read, e)),
     };
+    // Names are keys of `resources`, so the URN is new.
+    let _ = ctx
+        .registry
+        .claim(&request.urn, &request.type_token, &[], false);
     if value::is_unknown(&Json::String(request.id.clone())) {
         // A preview where the id comes from a resource not created yet: nothing to read.
         let t0 = Instant::now();

@@ -12,11 +12,13 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use engine_harness::language::{RunRequest, run};
-//! use engine_harness::monitor::{MonitorConfig, serve};
-//! let (monitor, _events) = serve(MonitorConfig::new("app", "dev")).await?;
-//! // ... answer `_events` on another task ...
-//! run(&RunRequest::new("./app", "dev"), &monitor).await?;
+//! use engine_harness::language::{ProjectInfo, RunRequest, run};
+//! use engine_harness::monitor::{MonitorConfig, RegistrationSink, serve_with_sink};
+//! # fn engine() -> std::sync::Arc<dyn RegistrationSink> { unimplemented!() }
+//! // `engine()`: the `RegistrationSink` that answers the program's requests.
+//! let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), engine()).await?;
+//! let project = ProjectInfo::load(std::path::Path::new("./app"))?;
+//! run(&RunRequest::new(project, "dev"), &monitor).await?;
 //! # Ok(()) }
 //! ```
 
@@ -33,15 +35,16 @@ pub use project::{ProjectInfo, Runtime};
 
 use crate::monitor::RunningMonitor;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// What to run and with which settings.
 #[derive(Clone)]
 pub struct RunRequest {
-    /// The directory holding `Pulumi.yaml`.
-    pub project_dir: PathBuf,
+    /// The project: its directory and the run settings of its `Pulumi.yaml`, read once by the
+    /// caller ([`ProjectInfo::load`], or the engine's project loader).
+    pub project: ProjectInfo,
     /// The stack name.
     pub stack: String,
     /// The organization name the SDKs report (`pulumi.get_organization()`).
@@ -71,7 +74,7 @@ pub struct RunRequest {
 impl std::fmt::Debug for RunRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunRequest")
-            .field("project_dir", &self.project_dir)
+            .field("project_dir", &self.project.dir)
             .field("stack", &self.stack)
             .field("dry_run", &self.dry_run)
             .field("config_keys", &self.config.keys().collect::<Vec<_>>())
@@ -80,11 +83,11 @@ impl std::fmt::Debug for RunRequest {
 }
 
 impl RunRequest {
-    /// Runs the project in `project_dir` as stack `stack`: not a preview, no configuration,
+    /// Runs `project` as stack `stack`: not a preview, no configuration,
     /// 16 operations in parallel, 60 s to connect, 10 minutes in all, output to stderr.
-    pub fn new(project_dir: impl Into<PathBuf>, stack: impl Into<String>) -> Self {
+    pub fn new(project: ProjectInfo, stack: impl Into<String>) -> Self {
         RunRequest {
-            project_dir: project_dir.into(),
+            project,
             stack: stack.into(),
             organization: "organization".into(),
             dry_run: false,
@@ -118,10 +121,10 @@ fn sdk_flags(
     ]
 }
 
-/// Runs the program of `request.project_dir` against `monitor` until it exits. A program that
+/// Runs the program of `request.project` against `monitor` until it exits. A program that
 /// fails is an error carrying what it logged as errors (else the end of its stderr).
 pub async fn run(request: &RunRequest, monitor: &RunningMonitor) -> Result<(), LanguageError> {
-    let info = ProjectInfo::load(&request.project_dir)?;
+    let info = &request.project;
     if info.runtime == Runtime::Yaml {
         return Err(LanguageError::Project {
             file: info.dir.join("Pulumi.yaml"),
@@ -131,13 +134,13 @@ pub async fn run(request: &RunRequest, monitor: &RunningMonitor) -> Result<(), L
     }
     // A language plugin, when one is installed, runs the program as under Pulumi; the built-in
     // hosts are for when there is none.
-    let (found, searched) = plugin::find(&info)?;
+    let (found, searched) = plugin::find(info)?;
     if let Some(found) = found {
-        return plugin::run(&found, &info, request, monitor).await;
+        return plugin::run(&found, info, request, monitor).await;
     }
     let mut cmd = match info.runtime {
-        Runtime::Python => python::command(&info, request, monitor.address()).await?,
-        Runtime::NodeJs => node::command(&info, request, monitor.address()).await?,
+        Runtime::Python => python::command(info, request, monitor.address()).await?,
+        Runtime::NodeJs => node::command(info, request, monitor.address()).await?,
         Runtime::Yaml | Runtime::Go | Runtime::Dotnet | Runtime::Java => {
             return Err(LanguageError::NoLanguagePlugin {
                 file: info.dir.join("Pulumi.yaml"),

@@ -88,6 +88,16 @@ impl ProjectInfo {
             ))
         })?;
         let doc: Value = serde_yaml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        Self::from_document(dir, &file, &doc)
+    }
+
+    /// The run settings of the parsed `Pulumi.yaml` `doc` (the file `file` in `dir`): how a
+    /// caller that has parsed the file already reads them without parsing it again.
+    pub fn from_document(dir: &Path, file: &Path, doc: &Value) -> Result<Self, LanguageError> {
+        let err = |message: String| LanguageError::Project {
+            file: file.to_path_buf(),
+            message,
+        };
         let text_of = |v: Option<&Value>, what: &str| -> Result<Option<String>, LanguageError> {
             match v {
                 None | Some(Value::Null) => Ok(None),
@@ -112,7 +122,7 @@ impl ProjectInfo {
         };
         let Some(runtime) = Runtime::from_name(&runtime_name) else {
             return Err(LanguageError::UnknownRuntime {
-                file,
+                file: file.to_path_buf(),
                 runtime: runtime_name,
             });
         };

@@ -156,8 +156,7 @@ impl Plugin {
         }
         let out = r
             .inputs
-            .as_ref()
-            .map(value::from_struct)
+            .map(value::into_map)
             .unwrap_or_else(|| news.clone());
         Ok(self.receive(news, out))
     }
@@ -245,7 +244,10 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(inputs, value::from_optional_struct(r.properties.as_ref()));
+        let out = self.receive(
+            inputs,
+            r.properties.map(value::into_map).unwrap_or_default(),
+        );
         if !preview {
             self.check_known("Create", &out)?;
             if r.id.is_empty() {
@@ -299,7 +301,7 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(news, value::from_optional_struct(r.properties.as_ref()));
+        let out = self.receive(news, r.properties.map(value::into_map).unwrap_or_default());
         if !preview {
             self.check_known("Update", &out)?;
         }
@@ -369,7 +371,10 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let out = self.receive(outputs, value::from_optional_struct(r.properties.as_ref()));
+        let out = self.receive(
+            outputs,
+            r.properties.map(value::into_map).unwrap_or_default(),
+        );
         let ins = r
             .inputs
             .as_ref()

@@ -165,14 +165,9 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let mut state_dependencies: BTreeMap<String, Vec<String>> = r
-            .state_dependencies
-            .into_iter()
-            .map(|(k, d)| (k, d.urns))
-            .collect();
-        let state = output_values::downgrade_map(
-            &value::from_optional_struct(r.state.as_ref()),
-            &mut state_dependencies,
+        let (state, state_dependencies) = answer(
+            r.state.as_ref(),
+            r.state_dependencies.into_iter().map(|(k, d)| (k, d.urns)),
         );
         Ok(Constructed {
             urn: r.urn,
@@ -214,14 +209,9 @@ impl Plugin {
             .await
             .map_err(|s| self.call_err(s))?
             .into_inner();
-        let mut dependencies: BTreeMap<String, Vec<String>> = r
-            .return_dependencies
-            .into_iter()
-            .map(|(k, d)| (k, d.urns))
-            .collect();
-        let value = output_values::downgrade_map(
-            &value::from_optional_struct(r.r#return.as_ref()),
-            &mut dependencies,
+        let (value, dependencies) = answer(
+            r.r#return.as_ref(),
+            r.return_dependencies.into_iter().map(|(k, d)| (k, d.urns)),
         );
         Ok(Called {
             value,
@@ -233,4 +223,16 @@ impl Plugin {
                 .collect(),
         })
     }
+}
+
+/// A provider's answer (`Construct`'s state, `Call`'s return) as values, with the dependencies it
+/// names per property, extended with those its output values carried.
+fn answer(
+    value: Option<&pulumirpc::google::Struct>,
+    dependencies: impl Iterator<Item = (String, Vec<String>)>,
+) -> (PropertyMap, BTreeMap<String, Vec<String>>) {
+    let mut dependencies: BTreeMap<String, Vec<String>> = dependencies.collect();
+    let value =
+        output_values::downgrade_map(&value::from_optional_struct(value), &mut dependencies);
+    (value, dependencies)
 }

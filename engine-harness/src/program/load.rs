@@ -4,7 +4,7 @@ use super::graph::resolve_dependencies;
 use super::resource::parse_resource;
 use super::source::{Source, as_mapping, key_str, parse_yaml, to_json};
 use super::{PluginDecl, Project, ResourceDecl};
-use crate::language::Runtime;
+use crate::language::{ProjectInfo, Runtime};
 use crate::value::PropertyMap;
 use crate::{Error, value};
 use serde_json::Value as Json;
@@ -142,6 +142,7 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
         ));
     }
 
+    let info = ProjectInfo::from_document(dir, &file, &doc)?;
     let (config, provider_config) = load_config(dir, &src, &name, stack, &config_decl)?;
 
     let mut resources = Vec::new();
@@ -159,6 +160,7 @@ pub fn load(dir: &Path, stack: &str) -> Result<Project, Error> {
     let project = Project {
         index,
         name,
+        info,
         runtime,
         stack: stack.to_string(),
         dir: dir.to_path_buf(),

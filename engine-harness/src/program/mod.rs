@@ -4,6 +4,7 @@
 //! file, the line and what to do. [`Evaluator`] resolves `${…}` interpolations against the
 //! outputs of resources that already exist.
 
+use crate::language::ProjectInfo;
 pub use crate::language::Runtime;
 use crate::value::PropertyMap;
 use serde_json::Value as Json;
@@ -180,6 +181,9 @@ use crate::monitor::urn::PROVIDER_TYPE_PREFIX;
 pub struct Project {
     /// The project name.
     pub name: String,
+    /// The run settings of `Pulumi.yaml` (runtime options, `main`, language plugins), read from
+    /// the same parse: what a Python or Node.js program is started with.
+    pub info: ProjectInfo,
     /// The language the program is written in; only a YAML program has `resources`,
     /// `variables` and `outputs` here.
     pub runtime: Runtime,

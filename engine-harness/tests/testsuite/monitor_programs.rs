@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use engine_harness::language::{LanguageError, OutputLine, RunRequest, Stream, run};
+use engine_harness::language::{LanguageError, OutputLine, ProjectInfo, RunRequest, Stream, run};
 use engine_harness::monitor::*;
 use engine_harness::value;
 use serde_json::{Value as Json, json};
@@ -112,7 +112,19 @@ async fn run_program(
         .await
         .unwrap();
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let mut request = RunRequest::new(dir, "dev");
+    let start = Instant::now();
+    // A project whose Pulumi.yaml cannot be run fails here, before anything starts.
+    let info = match ProjectInfo::load(dir) {
+        Ok(info) => info,
+        Err(e) => {
+            return Run {
+                result: Err(e),
+                lines: Vec::new(),
+                elapsed: start.elapsed(),
+            };
+        }
+    };
+    let mut request = RunRequest::new(info, "dev");
     request.dry_run = sink.dry_run;
     request
         .config
@@ -121,7 +133,6 @@ async fn run_program(
     let sink_lines = lines.clone();
     request.output = Arc::new(move |line| sink_lines.lock().unwrap().push(line));
     tune(&mut request);
-    let start = Instant::now();
     let result = run(&request, &monitor).await;
     let elapsed = start.elapsed();
     let lines = lines.lock().unwrap().clone();

@@ -132,11 +132,7 @@ pub fn registration(
         parent,
         custom: req.custom,
         remote: req.remote,
-        inputs: req
-            .object
-            .as_ref()
-            .map(value::from_struct)
-            .unwrap_or_default(),
+        inputs: req.object.map(value::into_map).unwrap_or_default(),
         options,
     })
 }
@@ -360,6 +356,20 @@ fn timeout(urn: &str, text: &str) -> Result<Option<Duration>, MonitorError> {
                 "`{text}` is not a duration; write it like `30s`, `5m` or `1h30m` (units ns, us, ms, s, m, h)"
             ),
         })
+}
+
+/// A property map encoded for a program: [`for_program`]'s map, without copying it first when
+/// the program accepts secrets and resource references as they are (both SDKs do).
+pub fn to_program_struct(
+    map: &PropertyMap,
+    accept_secrets: bool,
+    accept_resources: bool,
+) -> pulumirpc::google::Struct {
+    if accept_secrets && accept_resources {
+        value::to_struct(map)
+    } else {
+        value::to_struct(&for_program(map, accept_secrets, accept_resources))
+    }
 }
 
 /// Prepares a property map for a program: without `accept_secrets` secrets are unwrapped, and

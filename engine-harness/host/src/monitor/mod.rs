@@ -5,10 +5,10 @@
 //! |---|---|
 //! | [`urn`] | URNs built and split as Pulumi does |
 //! | [`request`] | the typed requests ([`Registration`], [`OutputsRegistration`], [`ReadRequest`], [`InvokeRequest`]) and answers |
-//! | [`sink`] | the channel of [`MonitorEvent`]s and the [`RegistrationSink`] trait that answers them |
-//! | `registry` | which URNs exist: duplicates, unknown parents and providers are errors |
+//! | [`sink`] | the [`RegistrationSink`] trait: the engine that answers the requests |
+//! | [`registry`] | which URNs exist (one [`Registry`] per run, shared with the engine): duplicates, unknown parents and providers are errors |
 //! | `convert` | wire requests to typed ones and back; aliases; timeouts |
-//! | `service` | the gRPC services on loopback ([`serve`], [`serve_with_sink`]) |
+//! | `service` | the gRPC services on loopback ([`serve_with_sink`]) |
 //! | `callbacks` | calls into the program's `Callbacks` service (transforms, hooks) |
 //! | `transforms` | resource, stack and invoke transforms, applied in one place before a request is converted |
 //! | [`hooks`] | the resource hooks the program registered ([`hooks::ResourceHooks`]), for the engine's steps |
@@ -57,15 +57,32 @@
 //!
 //! ```
 //! # async fn demo() -> std::io::Result<()> {
-//! use plugin_host::monitor::{MonitorConfig, MonitorEvent, serve};
-//! let (monitor, mut events) = serve(MonitorConfig::new("app", "dev")).await?;
-//! println!("give the program --monitor {}", monitor.address());
-//! while let Some(event) = events.recv().await {
-//!     if let MonitorEvent::Register { request, reply } = event {
-//!         println!("registered {}", request.urn);
-//!         let _ = reply.send(Ok(Default::default()));
+//! use plugin_host::monitor::{
+//!     InvokeRequest, InvokeResult, MonitorConfig, MonitorError, OutputsRegistration, ReadRequest,
+//!     ReadResult, RegisteredResource, Registration, RegistrationSink, serve_with_sink,
+//! };
+//! use std::sync::Arc;
+//!
+//! struct Print;
+//! #[tonic::async_trait]
+//! impl RegistrationSink for Print {
+//!     async fn register(&self, r: Registration) -> Result<RegisteredResource, MonitorError> {
+//!         println!("registered {}", r.urn);
+//!         Ok(RegisteredResource::default())
+//!     }
+//!     async fn register_outputs(&self, _: OutputsRegistration) -> Result<(), MonitorError> {
+//!         Ok(())
+//!     }
+//!     async fn read(&self, r: ReadRequest) -> Result<ReadResult, MonitorError> {
+//!         Err(MonitorError::Engine(format!("cannot read {}", r.urn)))
+//!     }
+//!     async fn invoke(&self, r: InvokeRequest) -> Result<InvokeResult, MonitorError> {
+//!         Err(MonitorError::Engine(format!("cannot invoke {}", r.token)))
 //!     }
 //! }
+//!
+//! let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), Arc::new(Print)).await?;
+//! println!("give the program --monitor {}", monitor.address());
 //! # Ok(()) }
 //! ```
 
@@ -73,7 +90,7 @@ mod callbacks;
 mod convert;
 mod error;
 pub mod hooks;
-mod registry;
+pub mod registry;
 pub mod request;
 mod service;
 pub mod sink;
@@ -82,6 +99,7 @@ pub mod urn;
 
 pub use convert::RESOURCE_REF_SIG;
 pub use error::MonitorError;
+pub use registry::Registry;
 pub use request::*;
-pub use service::{DEFAULT_FEATURES, MonitorConfig, RunningMonitor, serve, serve_with_sink};
-pub use sink::{MonitorEvent, RegistrationSink, Reply, drive};
+pub use service::{DEFAULT_FEATURES, MonitorConfig, RunningMonitor, serve_with_sink};
+pub use sink::RegistrationSink;

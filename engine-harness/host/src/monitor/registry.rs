@@ -1,10 +1,12 @@
 //! The URNs a run has registered: what makes a second registration of the same URN, an unknown
-//! parent or a reference to a provider that does not exist an error.
+//! parent or a reference to a provider that does not exist an error. One [`Registry`] per run,
+//! shared by the monitor (which claims what a program registers) and the engine (which claims
+//! what it evaluates itself, and asks which recorded resources the program still declares).
 
 use super::error::MonitorError;
 use super::request::ProviderReference;
 use super::urn::PROVIDER_TYPE_PREFIX;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 #[derive(Debug)]
@@ -20,6 +22,8 @@ struct Known {
 #[derive(Debug, Default)]
 pub struct Registry {
     types: Mutex<HashMap<String, Known>>,
+    /// The earlier URNs (aliases) the registered resources took over.
+    aliases: Mutex<HashSet<String>>,
     /// The provider of each remote component: the one that runs its methods.
     providers: Mutex<HashMap<String, ProviderReference>>,
 }
@@ -44,6 +48,10 @@ impl Registry {
                 });
             }
         }
+        if !aliases.is_empty() {
+            let mut taken = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
+            taken.extend(aliases.iter().cloned());
+        }
         types.insert(
             urn.to_string(),
             Known {
@@ -53,6 +61,16 @@ impl Registry {
             },
         );
         Ok(())
+    }
+
+    /// Was `urn` registered in this run, or taken over as an alias by a resource that was?
+    pub fn is_claimed(&self, urn: &str) -> bool {
+        self.type_of(urn).is_some()
+            || self
+                .aliases
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(urn)
     }
 
     /// The type of a registered URN.

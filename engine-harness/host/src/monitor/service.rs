@@ -1,23 +1,25 @@
-//! The gRPC side: `pulumirpc.ResourceMonitor` and `pulumirpc.Engine` on one loopback port,
-//! each RPC turned into a typed [`MonitorEvent`] and answered from its oneshot reply.
+//! The gRPC side: `pulumirpc.ResourceMonitor` and the host's `pulumirpc.Engine` service
+//! ([`crate::engine`]) on one loopback port, each RPC turned into a typed request and answered
+//! by the [`RegistrationSink`].
 
 use super::convert::{self, Scope};
 use super::error::MonitorError;
 use super::hooks::ResourceHooks;
 use super::registry::Registry;
 use super::request::*;
-use super::sink::{MonitorEvent, RegistrationSink, Reply};
+use super::sink::RegistrationSink;
 use super::transforms::Transforms;
+use crate::engine::{self, LogSink, RootResource};
 use crate::value;
-use pulumirpc::engine_server::{Engine, EngineServer};
 use pulumirpc::resource_monitor_server::{ResourceMonitor, ResourceMonitorServer};
 use pulumirpc::*;
 // The protocol has a `Result` enum (RegisterResourceResponse.result); keep std's.
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::result::Result;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -46,6 +48,9 @@ pub struct MonitorConfig {
     pub project: String,
     /// Feature ids answered `true` by `SupportsFeature`; every other id is answered `false`.
     pub features: BTreeSet<String>,
+    /// The run's URNs: the monitor claims each registration's here; an engine that registers
+    /// resources itself (a YAML program's) claims them in the same registry.
+    pub registry: Arc<Registry>,
 }
 
 impl MonitorConfig {
@@ -55,6 +60,7 @@ impl MonitorConfig {
             stack: stack.into(),
             project: project.into(),
             features: DEFAULT_FEATURES.iter().map(|f| f.to_string()).collect(),
+            registry: Arc::default(),
         }
     }
 }
@@ -62,9 +68,9 @@ impl MonitorConfig {
 struct Shared {
     scope: Scope,
     features: BTreeSet<String>,
-    registry: Registry,
-    root: Mutex<Option<String>>,
-    events: mpsc::Sender<MonitorEvent>,
+    registry: Arc<Registry>,
+    root: RootResource,
+    sink: Arc<dyn RegistrationSink>,
     connected: watch::Sender<bool>,
     errors: Mutex<Vec<String>>,
     transforms: Transforms,
@@ -77,13 +83,23 @@ impl Shared {
             .send_if_modified(|c| !std::mem::replace(c, true));
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> MonitorEvent) -> Result<T, MonitorError> {
-        let (tx, rx) = oneshot::channel();
-        self.events
-            .send(make(tx))
-            .await
-            .map_err(|_| MonitorError::EngineStopped)?;
-        rx.await.map_err(|_| MonitorError::EngineStopped)?
+    /// Runs one of the sink's answers on its own task, so that a program that goes away in the
+    /// middle of a request (the RPC dropped) does not cancel the engine's step half-way.
+    async fn answer<T, F>(
+        &self,
+        call: impl FnOnce(Arc<dyn RegistrationSink>) -> F,
+    ) -> Result<T, MonitorError>
+    where
+        F: Future<Output = Result<T, MonitorError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match tokio::spawn(call(self.sink.clone())).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_panic() => Err(MonitorError::Engine(
+                "the engine failed while answering this request (a panic; see its log)".into(),
+            )),
+            Err(_) => Err(MonitorError::EngineStopped),
+        }
     }
 }
 
@@ -120,7 +136,7 @@ impl ResourceMonitor for MonitorService {
         let request = convert::invoke(&self.0.registry, req).map_err(status)?;
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Invoke { request, reply })
+            .answer(|sink| async move { sink.invoke(request).await })
             .await
             .map_err(status)?;
         Ok(Response::new(ResourceInvokeResponse {
@@ -142,7 +158,7 @@ impl ResourceMonitor for MonitorService {
         let request = convert::call(&self.0.registry, req.into_inner()).map_err(status)?;
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Call { request, reply })
+            .answer(|sink| async move { sink.call(request).await })
             .await
             .map_err(status)?;
         Ok(Response::new(CallResponse {
@@ -172,14 +188,17 @@ impl ResourceMonitor for MonitorService {
         let id = request.id.clone();
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Read { request, reply })
+            .answer(|sink| async move { sink.read(request).await })
             .await
             .map_err(status)?;
-        let properties = convert::for_program(&result.properties, accept_secrets, accept_resources);
         Ok(Response::new(ReadResourceResponse {
             urn,
             id,
-            properties: Some(value::to_struct(&properties)),
+            properties: Some(convert::to_program_struct(
+                &result.properties,
+                accept_secrets,
+                accept_resources,
+            )),
             ..Default::default()
         }))
     }
@@ -202,17 +221,17 @@ impl ResourceMonitor for MonitorService {
         let urn = request.urn.clone();
         let result = self
             .0
-            .ask(|reply| MonitorEvent::Register {
-                request: Box::new(request),
-                reply,
-            })
+            .answer(|sink| async move { sink.register(request).await })
             .await
             .map_err(status)?;
-        let object = convert::for_program(&result.outputs, accept_secrets, accept_resources);
         Ok(Response::new(RegisterResourceResponse {
             urn,
             id: result.id.unwrap_or_default(),
-            object: Some(value::to_struct(&object)),
+            object: Some(convert::to_program_struct(
+                &result.outputs,
+                accept_secrets,
+                accept_resources,
+            )),
             stable: false,
             stables: Vec::new(),
             property_dependencies: result
@@ -242,7 +261,7 @@ impl ResourceMonitor for MonitorService {
                 .unwrap_or_default(),
         };
         self.0
-            .ask(|reply| MonitorEvent::RegisterOutputs { request, reply })
+            .answer(|sink| async move { sink.register_outputs(request).await })
             .await
             .map_err(status)?;
         Ok(Response::new(()))
@@ -322,20 +341,21 @@ impl ResourceMonitor for MonitorService {
         self.0.touch();
         // The program stays alive (serving its callbacks, which delete hooks need) until the
         // engine has finished what follows the program.
-        // An engine that does not answer (one draining the channel itself) has nothing to wait for.
-        let _ = self.0.ask(|reply| MonitorEvent::Shutdown { reply }).await;
+        let _ = self
+            .0
+            .answer(|sink| async move { sink.shutdown().await })
+            .await;
         Ok(Response::new(()))
     }
 }
 
-#[derive(Clone)]
-struct EngineService(Arc<Shared>);
+/// The program's `Engine.Log` calls: each one marks the program connected, an error is kept
+/// for [`RunningMonitor::logged_errors`], and the entry goes to the sink.
+struct ProgramLog(Arc<Shared>);
 
-#[tonic::async_trait]
-impl Engine for EngineService {
-    async fn log(&self, req: Request<LogRequest>) -> Result<Response<()>, Status> {
+impl LogSink for ProgramLog {
+    fn log(&self, r: LogRequest) {
         self.0.touch();
-        let r = req.into_inner();
         let severity = match LogSeverity::try_from(r.severity).unwrap_or(LogSeverity::Info) {
             LogSeverity::Debug => Severity::Debug,
             LogSeverity::Info => Severity::Info,
@@ -346,52 +366,12 @@ impl Engine for EngineService {
             let mut errors = self.0.errors.lock().unwrap_or_else(|e| e.into_inner());
             errors.push(r.message.clone());
         }
-        let entry = LogEntry {
+        self.0.sink.log(LogEntry {
             severity,
             urn: (!r.urn.is_empty()).then_some(r.urn),
             message: r.message,
             ephemeral: r.ephemeral,
-        };
-        // A log needs no answer: the engine being gone is not the program's problem.
-        let _ = self.0.events.send(MonitorEvent::Log(entry)).await;
-        Ok(Response::new(()))
-    }
-
-    async fn get_root_resource(
-        &self,
-        _: Request<GetRootResourceRequest>,
-    ) -> Result<Response<GetRootResourceResponse>, Status> {
-        self.0.touch();
-        let root = self.0.root.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(Response::new(GetRootResourceResponse {
-            urn: root.clone().unwrap_or_default(),
-        }))
-    }
-
-    async fn set_root_resource(
-        &self,
-        req: Request<SetRootResourceRequest>,
-    ) -> Result<Response<SetRootResourceResponse>, Status> {
-        self.0.touch();
-        let urn = req.into_inner().urn;
-        *self.0.root.lock().unwrap_or_else(|e| e.into_inner()) = Some(urn);
-        Ok(Response::new(SetRootResourceResponse {}))
-    }
-
-    async fn start_debugging(
-        &self,
-        _: Request<StartDebuggingRequest>,
-    ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(
-            "engine-harness does not support debugging programs this way",
-        ))
-    }
-
-    async fn require_pulumi_version(
-        &self,
-        _: Request<RequirePulumiVersionRequest>,
-    ) -> Result<Response<RequirePulumiVersionResponse>, Status> {
-        Ok(Response::new(RequirePulumiVersionResponse {}))
+        });
     }
 }
 
@@ -433,18 +413,6 @@ impl RunningMonitor {
             .clone()
     }
 
-    /// Records a resource registered in this process rather than over gRPC (the YAML
-    /// evaluator's), so that the program's and the providers' registrations may name it as a
-    /// parent, and a provider constructing it (`remote`) may register it.
-    pub fn register_local(
-        &self,
-        urn: &str,
-        type_token: &str,
-        remote: bool,
-    ) -> Result<(), MonitorError> {
-        self.shared.registry.claim(urn, type_token, &[], remote)
-    }
-
     /// The resource hooks the program registered, for the engine's steps.
     pub fn hooks(&self) -> Arc<ResourceHooks> {
         self.shared.hooks.clone()
@@ -452,11 +420,7 @@ impl RunningMonitor {
 
     /// The root (stack) resource's URN, once the program has set it.
     pub fn root_resource(&self) -> Option<String> {
-        self.shared
-            .root
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.root.get()
     }
 }
 
@@ -466,14 +430,15 @@ impl Drop for RunningMonitor {
     }
 }
 
-/// Serves the monitor on `127.0.0.1:0`; every request arrives on the returned channel, to be
-/// answered through its reply. The channel closes when the monitor is dropped.
-pub async fn serve(
+/// Serves the monitor on `127.0.0.1:0` with `sink` answering every request, each RPC on its
+/// own task (the SDKs register independent resources concurrently). It stops when the
+/// returned [`RunningMonitor`] is dropped.
+pub async fn serve_with_sink(
     config: MonitorConfig,
-) -> std::io::Result<(RunningMonitor, mpsc::Receiver<MonitorEvent>)> {
+    sink: Arc<dyn RegistrationSink>,
+) -> std::io::Result<RunningMonitor> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?.to_string();
-    let (events, receiver) = mpsc::channel(1024);
     let (connected_tx, connected) = watch::channel(false);
     let shared = Arc::new(Shared {
         scope: Scope {
@@ -481,9 +446,9 @@ pub async fn serve(
             project: config.project,
         },
         features: config.features,
-        registry: Registry::default(),
-        root: Mutex::new(None),
-        events,
+        registry: config.registry,
+        root: RootResource::default(),
+        sink,
         connected: connected_tx,
         errors: Mutex::new(Vec::new()),
         transforms: Transforms::default(),
@@ -495,8 +460,7 @@ pub async fn serve(
     let monitor = ResourceMonitorServer::new(MonitorService(shared.clone()))
         .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
-    let engine = EngineServer::new(EngineService(shared.clone()))
-        .max_decoding_message_size(pulumirpc::MAX_MESSAGE_SIZE);
+    let engine = engine::service(ProgramLog(shared.clone()), shared.root.clone());
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .add_service(monitor)
@@ -504,24 +468,10 @@ pub async fn serve(
             .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
             .await;
     });
-    Ok((
-        RunningMonitor {
-            address,
-            shared,
-            connected,
-            stop,
-        },
-        receiver,
-    ))
-}
-
-/// Serves the monitor on `127.0.0.1:0` with `sink` answering every request (see
-/// [`super::drive`]).
-pub async fn serve_with_sink(
-    config: MonitorConfig,
-    sink: Arc<dyn RegistrationSink>,
-) -> std::io::Result<RunningMonitor> {
-    let (monitor, events) = serve(config).await?;
-    tokio::spawn(super::sink::drive(events, sink));
-    Ok(monitor)
+    Ok(RunningMonitor {
+        address,
+        shared,
+        connected,
+        stop,
+    })
 }

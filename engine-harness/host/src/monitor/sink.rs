@@ -1,63 +1,8 @@
-//! Where the monitor's typed requests go: a channel of [`MonitorEvent`]s, each with a oneshot
-//! reply, that the engine drains, or a [`RegistrationSink`] trait object that [`drive`] feeds
-//! from that channel.
+//! Where the monitor's typed requests go: the [`RegistrationSink`] that answers them, called by
+//! the gRPC handlers (the monitor's one dispatch path).
 
 use super::error::MonitorError;
 use super::request::*;
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
-
-/// The sending half of a request's answer.
-pub type Reply<T> = oneshot::Sender<Result<T, MonitorError>>;
-
-/// One request from the program, in the order the monitor received it.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum MonitorEvent {
-    /// `RegisterResource`: answer with the resource's id and outputs.
-    Register {
-        /// The registration (boxed: it is by far the largest request).
-        request: Box<Registration>,
-        /// Where the answer goes.
-        reply: Reply<RegisteredResource>,
-    },
-    /// `RegisterResourceOutputs`: record a component's or the stack's outputs.
-    RegisterOutputs {
-        /// The outputs.
-        request: OutputsRegistration,
-        /// Where the answer goes.
-        reply: Reply<()>,
-    },
-    /// `ReadResource`: answer with the resource's live state.
-    Read {
-        /// The read.
-        request: ReadRequest,
-        /// Where the answer goes.
-        reply: Reply<ReadResult>,
-    },
-    /// `Invoke`: answer with the function's result.
-    Invoke {
-        /// The invoke.
-        request: InvokeRequest,
-        /// Where the answer goes.
-        reply: Reply<InvokeResult>,
-    },
-    /// `Call`: answer with the method's result.
-    Call {
-        /// The call.
-        request: CallRequest,
-        /// Where the answer goes.
-        reply: Reply<CallResult>,
-    },
-    /// `Engine.Log`: a message from the program; needs no answer.
-    Log(LogEntry),
-    /// `SignalAndWaitForShutdown`: the program is done and waits, serving its callbacks, until
-    /// the answer says the engine is done with it.
-    Shutdown {
-        /// Where the answer goes.
-        reply: Reply<()>,
-    },
-}
 
 /// An engine that answers the monitor's requests. Calls may arrive concurrently (the SDKs
 /// register independent resources in parallel), so an implementation may wait inside one call
@@ -96,47 +41,6 @@ pub trait RegistrationSink: Send + Sync + 'static {
             match entry.urn {
                 Some(urn) if !urn.is_empty() => eprintln!("{level}: {urn}: {}", entry.message),
                 _ => eprintln!("{level}: {}", entry.message),
-            }
-        }
-    }
-}
-
-/// Feeds every event of `events` to `sink`, each on its own task so that a slow answer does not
-/// hold up the others, until the monitor closes the channel.
-pub async fn drive(mut events: mpsc::Receiver<MonitorEvent>, sink: Arc<dyn RegistrationSink>) {
-    while let Some(event) = events.recv().await {
-        let sink = sink.clone();
-        match event {
-            MonitorEvent::Log(entry) => sink.log(entry),
-            MonitorEvent::Register { request, reply } => {
-                tokio::spawn(async move {
-                    let _ = reply.send(sink.register(*request).await);
-                });
-            }
-            MonitorEvent::RegisterOutputs { request, reply } => {
-                tokio::spawn(async move {
-                    let _ = reply.send(sink.register_outputs(request).await);
-                });
-            }
-            MonitorEvent::Read { request, reply } => {
-                tokio::spawn(async move {
-                    let _ = reply.send(sink.read(request).await);
-                });
-            }
-            MonitorEvent::Invoke { request, reply } => {
-                tokio::spawn(async move {
-                    let _ = reply.send(sink.invoke(request).await);
-                });
-            }
-            MonitorEvent::Call { request, reply } => {
-                tokio::spawn(async move {
-                    let _ = reply.send(sink.call(request).await);
-                });
-            }
-            MonitorEvent::Shutdown { reply } => {
-                tokio::spawn(async move {
-                    let _ = reply.send(sink.shutdown().await);
-                });
             }
         }
     }

@@ -442,22 +442,92 @@ async fn features_outputs_reads_invokes_and_logs() {
     assert_eq!(logs[1].severity, Severity::Error);
 }
 
+/// An engine whose registration panics, or takes its time and then records the resource.
+struct Slow {
+    done: Mutex<Vec<String>>,
+}
+
+#[tonic::async_trait]
+impl RegistrationSink for Slow {
+    async fn register(&self, r: Registration) -> Result<RegisteredResource, MonitorError> {
+        if r.name == "boom" {
+            panic!("engine bug");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.done.lock().unwrap().push(r.urn);
+        Ok(RegisteredResource::default())
+    }
+    async fn register_outputs(&self, _: OutputsRegistration) -> Result<(), MonitorError> {
+        Ok(())
+    }
+    async fn read(&self, _: ReadRequest) -> Result<ReadResult, MonitorError> {
+        Err(MonitorError::EngineStopped)
+    }
+    async fn invoke(&self, _: InvokeRequest) -> Result<InvokeResult, MonitorError> {
+        Err(MonitorError::EngineStopped)
+    }
+}
+
 #[tokio::test]
-async fn an_engine_that_stops_answering_is_an_error_not_a_hang() {
-    let (monitor, events) = serve(MonitorConfig::new("app", "dev")).await.unwrap();
-    drop(events);
+async fn an_engine_that_fails_or_stops_answering_is_an_error_not_a_hang() {
+    let sink = Arc::new(Slow {
+        done: Mutex::new(Vec::new()),
+    });
+    let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), sink.clone())
+        .await
+        .unwrap();
     let mut client = ResourceMonitorClient::connect(format!("http://{}", monitor.address()))
         .await
         .unwrap();
     let e = tokio::time::timeout(
         Duration::from_secs(10),
-        client.register_resource(reg("pulumi:pulumi:Stack", "app-dev", "", false)),
+        client.register_resource(reg("pulumi:pulumi:Stack", "boom", "", false)),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unknown);
+    assert!(e.message().contains("panic"), "{}", e.message());
+    let e = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.invoke(ResourceInvokeRequest {
+            tok: "local:index:get".into(),
+            ..Default::default()
+        }),
     )
     .await
     .expect("no hang")
     .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unavailable);
-    assert!(e.message().contains("engine stopped"));
+    assert!(e.message().contains("engine stopped"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_program_that_goes_away_mid_registration_does_not_cancel_the_engines_step() {
+    let sink = Arc::new(Slow {
+        done: Mutex::new(Vec::new()),
+    });
+    let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), sink.clone())
+        .await
+        .unwrap();
+    let mut client = ResourceMonitorClient::connect(format!("http://{}", monitor.address()))
+        .await
+        .unwrap();
+    // The program gives up (its RPC dropped) long before the engine's answer is ready.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        client.register_resource(reg("pulumi:pulumi:Stack", "app-dev", "", false)),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    drop(client);
+    for _ in 0..100 {
+        if !sink.done.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*sink.done.lock().unwrap(), vec![STACK.to_string()]);
 }
 
 #[tokio::test]
