@@ -286,6 +286,16 @@ fn run_without_read_access(p: &Project, args: &[&str]) -> Run {
             });
         }
     }
+    // The copy was just written: a child forked meanwhile by another test's thread can still
+    // hold its write descriptor until that child execs, so exec may briefly see ETXTBSY.
+    for _ in 0..100 {
+        match c.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            other => return Run::from(other.unwrap()),
+        }
+    }
     Run::from(c.output().unwrap())
 }
 
