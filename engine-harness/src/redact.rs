@@ -103,8 +103,7 @@ impl Redactor {
     /// Masks the secrets recorded in a state: the inputs and outputs of its resources and of
     /// its pending operations (a delete or refresh may quote them).
     pub fn add_state_secrets(&self, snap: &crate::state::Snapshot) {
-        let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
-        for r in snap.resources().into_iter().chain(pending) {
+        for r in snap.iter_all() {
             self.add_secrets_of_map(&r.inputs);
             self.add_secrets_of_map(&r.outputs);
         }

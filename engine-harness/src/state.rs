@@ -32,7 +32,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 mod integrity;
 pub mod lock;
@@ -233,10 +233,26 @@ pub struct Snapshot {
 impl Snapshot {
     /// All resources, dependencies before dependents.
     pub fn resources(&self) -> Vec<Resource> {
+        self.sorted().into_iter().cloned().collect()
+    }
+
+    /// All resources, dependencies before dependents, borrowed (nothing copied).
+    pub fn sorted(&self) -> Vec<&Resource> {
         let mut all: Vec<&(u64, Resource)> = self.resources.values().collect();
         all.sort_by_key(|(s, _)| *s);
-        let list: Vec<Resource> = all.into_iter().map(|(_, r)| r.clone()).collect();
-        topo_sort(list)
+        topo_sort(all.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// All resources, in no particular order, borrowed: for a question about every one of
+    /// them that needs no order.
+    pub fn iter(&self) -> impl Iterator<Item = &Resource> {
+        self.resources.values().map(|(_, r)| r)
+    }
+
+    /// [`Snapshot::iter`] and the resources of the pending operations.
+    pub fn iter_all(&self) -> impl Iterator<Item = &Resource> {
+        let pending = self.pending.values().map(|op| &op.resource);
+        self.iter().chain(pending)
     }
 
     /// The live (not marked for deletion) resource with this URN.
@@ -286,8 +302,13 @@ impl Snapshot {
         self.seq
     }
 
-    fn apply(&mut self, rec: &Record) {
+    /// Applies a journal record whose resources `decode` brings to the wire encoding (a
+    /// replayed line is in the state encoding; a record of this run already is). Returns
+    /// whether a resource entry changed (pending operations aside).
+    fn apply(&mut self, rec: Record, decode: impl Fn(Resource) -> Resource) -> bool {
+        let mut changed = false;
         for k in &rec.remove {
+            let before = self.resources.len();
             if k.delete && k.id.is_empty() {
                 // A journal from a version that kept one old copy per URN, named without an id.
                 self.resources
@@ -295,49 +316,58 @@ impl Snapshot {
             } else {
                 self.resources.remove(k);
             }
+            changed |= self.resources.len() != before;
         }
-        for r in &rec.put {
-            let r = r.decode();
-            let seq = self
-                .resources
-                .get(&r.key())
-                .map(|(s, _)| *s)
-                .unwrap_or_else(|| {
+        for r in rec.put {
+            let r = decode(r);
+            let key = r.key();
+            match self.resources.get_mut(&key) {
+                Some((_, existing)) => {
+                    if *existing != r {
+                        *existing = r;
+                        changed = true;
+                    }
+                }
+                None => {
                     self.seq += 1;
-                    self.seq
-                });
-            self.resources.insert(r.key(), (seq, r));
+                    self.resources.insert(key, (self.seq, r));
+                    changed = true;
+                }
+            }
         }
         if let Some(id) = rec.pending_done {
             self.pending.remove(&id);
         }
-        if let Some((id, op)) = &rec.pending_begin {
+        if let Some((id, op)) = rec.pending_begin {
             self.pending.insert(
-                *id,
+                id,
                 Operation {
-                    resource: op.resource.decode(),
+                    resource: decode(op.resource),
                     op: op.op,
                 },
             );
-            self.seq = self.seq.max(*id);
+            self.seq = self.seq.max(id);
         }
+        changed
     }
 }
 
 /// Orders resources so that each comes after its parent, its provider and its dependencies
 /// (Kahn's algorithm, O(resources + edges)), keeping the given order where it is free to.
 /// A dependency on a URN that is not in the list, or a cycle, does not block placement.
-fn topo_sort(list: Vec<Resource>) -> Vec<Resource> {
+fn topo_sort<R: std::borrow::Borrow<Resource>>(list: Vec<R>) -> Vec<R> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut by_urn: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, r) in list.iter().enumerate() {
-        by_urn.entry(r.urn.as_str()).or_default().push(i);
+    let res = |i: usize| -> &Resource { list[i].borrow() };
+    for i in 0..list.len() {
+        by_urn.entry(res(i).urn.as_str()).or_default().push(i);
     }
     let n = list.len();
     let mut indegree = vec![0usize; n];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, r) in list.iter().enumerate() {
+    for i in 0..n {
+        let r = res(i);
         let provider_urn = r.provider.rsplit_once("::").map(|(u, _)| u).unwrap_or("");
         let mut seen = HashSet::new();
         let deps = r
@@ -348,7 +378,7 @@ fn topo_sort(list: Vec<Resource>) -> Vec<Resource> {
         for d in deps.filter(|d| !d.is_empty() && *d != r.urn) {
             for &j in by_urn.get(d).into_iter().flatten() {
                 // Depend on the live copy only (not on an old copy marked for deletion).
-                if !list[j].delete && seen.insert(j) {
+                if !res(j).delete && seen.insert(j) {
                     indegree[i] += 1;
                     dependents[j].push(i);
                 }
@@ -379,7 +409,7 @@ fn topo_sort(list: Vec<Resource>) -> Vec<Resource> {
             }
         }
     }
-    let mut slots: Vec<Option<Resource>> = list.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<R>> = list.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
@@ -406,12 +436,15 @@ struct Checkpoint {
 
 impl Checkpoint {
     /// `{"version": 1|2|3, "deployment": …}`, brought to version 3.
-    fn from_json(doc: &Json) -> Result<Checkpoint, String> {
+    fn from_json(mut doc: Json) -> Result<Checkpoint, String> {
         let version = doc
             .get("version")
             .and_then(Json::as_u64)
             .ok_or("it has no `version` (a `pulumi stack export` file starts `{\"version\": 3, \"deployment\": …}`)")?;
-        let raw = doc.get("deployment").ok_or("it has no `deployment`")?;
+        let raw = doc
+            .get_mut("deployment")
+            .map(Json::take)
+            .ok_or("it has no `deployment`")?;
         let d = integrity::migrate(version, raw)?;
         let deployment = serde_json::from_value(d).map_err(|e| e.to_string())?;
         Ok(Checkpoint {
@@ -594,7 +627,11 @@ impl StateFiles {
 
     /// A resource in the state encoding with its secrets encrypted.
     fn seal_resource(&self, r: &Resource, file: &Path) -> Result<Resource, Error> {
-        map_props(&r.encode(), |m| self.secrets.seal_map(m)).map_err(|e| in_file(e, file))
+        let mut e = r.encode();
+        let seal = |m: &PropertyMap| self.secrets.seal_map(m).map_err(|e| in_file(e, file));
+        e.inputs = seal(&e.inputs)?;
+        e.outputs = seal(&e.outputs)?;
+        Ok(e)
     }
 
     /// The `secrets_providers` block for the current salt, if there is one.
@@ -623,7 +660,7 @@ impl StateFiles {
             )
         };
         let doc: Json = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        let cp = Checkpoint::from_json(&doc).map_err(invalid)?;
+        let cp = Checkpoint::from_json(doc).map_err(invalid)?;
         if let Some(p) = &cp.deployment.secrets_providers {
             let salt = p.state.get("salt").and_then(Json::as_str);
             match (p.kind.as_str(), salt) {
@@ -681,7 +718,9 @@ impl StateFiles {
                     continue;
                 }
                 match serde_json::from_str::<Record>(&line) {
-                    Ok(rec) => snap.apply(&self.open_record(rec)?),
+                    Ok(rec) => {
+                        snap.apply(self.open_record(rec)?, |r| r.decode());
+                    }
                     // A torn last line: the engine died while writing it; that step never completed.
                     Err(_) if lines.peek().is_none() => break,
                     Err(e) => {
@@ -719,17 +758,24 @@ impl StateFiles {
         secrets: &SecretsManager,
         file: &Path,
     ) -> Result<(), Error> {
-        let open = |r: &Resource| {
-            map_props(r, |m| secrets.open_map(m))
-                .map(|r| r.decode())
-                .map_err(|e| in_file(e, file))
+        // Each record is taken over, only its property maps rebuilt (decrypted, decoded).
+        let open = |mut r: Resource| -> Result<Resource, Error> {
+            let open_map = |m: &PropertyMap| {
+                secrets
+                    .open_map(m)
+                    .map(|m| value::map_from_state(&m))
+                    .map_err(|e| in_file(e, file))
+            };
+            r.inputs = open_map(&r.inputs)?;
+            r.outputs = open_map(&r.outputs)?;
+            Ok(r)
         };
-        for r in &d.resources {
+        for r in d.resources {
             snap.insert_loaded(open(r)?);
         }
-        for op in &d.pending_operations {
+        for op in d.pending_operations {
             snap.insert_pending(Operation {
-                resource: open(&op.resource)?,
+                resource: open(op.resource)?,
                 op: op.op,
             });
         }
@@ -806,8 +852,8 @@ impl StateFiles {
     fn to_checkpoint(&self, snap: &Snapshot) -> Result<Checkpoint, Error> {
         let file = &self.checkpoint;
         let resources = snap
-            .resources()
-            .iter()
+            .sorted()
+            .into_iter()
             .map(|r| self.seal_resource(r, file))
             .collect::<Result<_, _>>()?;
         let pending_operations = snap
@@ -887,7 +933,11 @@ enum Msg {
 #[derive(Clone)]
 pub struct Journal {
     snap: Arc<std::sync::Mutex<Snapshot>>,
-    initial: Arc<(Vec<Resource>, Vec<Operation>)>,
+    /// The ids of the pending operations the run started with.
+    initial_pending: Arc<Vec<u64>>,
+    /// Whether a record of this run changed a resource entry (compaction is skipped when
+    /// nothing changed).
+    changed: Arc<AtomicBool>,
     tx: Option<std::sync::mpsc::Sender<Msg>>,
     bytes: Arc<AtomicU64>,
     files: StateFiles,
@@ -949,9 +999,9 @@ impl Journal {
                 })?;
             Some(tx)
         };
-        let initial = Arc::new((snap.resources(), snap.pending.values().cloned().collect()));
         Ok(Journal {
-            initial,
+            initial_pending: Arc::new(snap.pending.keys().copied().collect()),
+            changed: Arc::new(AtomicBool::new(false)),
             snap: Arc::new(std::sync::Mutex::new(snap)),
             tx,
             bytes,
@@ -969,6 +1019,13 @@ impl Journal {
         self.snap.lock().ok().and_then(|s| s.get(urn).cloned())
     }
 
+    /// Answers `f` from the current snapshot, borrowed: for a question about the whole state
+    /// that needs no copy of it. (The state is locked meanwhile: `f` must be quick.)
+    pub fn with_snapshot<T>(&self, f: impl FnOnce(&Snapshot) -> T) -> T {
+        let snap = self.snap.lock().unwrap_or_else(|p| p.into_inner());
+        f(&snap)
+    }
+
     /// The files this journal writes (the stack's checkpoint and journal).
     pub fn files(&self) -> &StateFiles {
         &self.files
@@ -980,17 +1037,25 @@ impl Journal {
     }
 
     async fn commit(&self, rec: Record) -> Result<(), Error> {
-        if let Ok(mut s) = self.snap.lock() {
-            s.apply(&Record {
-                put: rec.put.iter().map(Resource::encode).collect(),
-                ..rec.clone()
-            });
+        let line = match &self.tx {
+            Some(_) => {
+                let enc = self.files.seal_record(&rec)?;
+                let mut line = serde_json::to_vec(&enc)
+                    .map_err(|e| Error::state(&self.files.journal, e.to_string()))?;
+                line.push(b'\n');
+                Some(line)
+            }
+            None => None,
+        };
+        // The record's resources are in the wire encoding already, as the snapshot keeps them.
+        if let Ok(mut s) = self.snap.lock()
+            && s.apply(rec, |r| r)
+        {
+            self.changed.store(true, Ordering::Relaxed);
         }
-        let Some(tx) = &self.tx else { return Ok(()) };
-        let enc = self.files.seal_record(&rec)?;
-        let mut line = serde_json::to_vec(&enc)
-            .map_err(|e| Error::state(&self.files.journal, e.to_string()))?;
-        line.push(b'\n');
+        let (Some(tx), Some(line)) = (&self.tx, line) else {
+            return Ok(());
+        };
         let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
         tx.send(Msg::Write(line, ack_tx))
             .map_err(|_| Error::state(&self.files.journal, "the journal writer stopped"))?;
@@ -1051,12 +1116,11 @@ impl Journal {
         if self.tx.is_none() {
             return Ok(0);
         }
-        let snap = self.snapshot();
-        let pending: Vec<Operation> = snap.pending.values().cloned().collect();
+        let snap = self.snap.lock().unwrap_or_else(|p| p.into_inner());
         if self.files.checkpoint.is_file()
             && !self.files.plaintext_read.load(Ordering::Relaxed)
-            && snap.resources() == self.initial.0
-            && pending == self.initial.1
+            && !self.changed.load(Ordering::Relaxed)
+            && snap.pending.keys().eq(self.initial_pending.iter())
         {
             // Nothing changed: the checkpoint already says it all; drop the journal.
             if self.files.journal.exists() {

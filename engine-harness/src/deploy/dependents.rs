@@ -71,13 +71,16 @@ pub(super) async fn dependent_replacements(
 ) -> Result<Vec<Resource>, String> {
     let mut replaced: HashSet<String> = HashSet::from([root.urn.clone()]);
     let mut out = Vec::new();
-    let all = ctx.journal.snapshot().resources();
-    let after_root = all
-        .iter()
-        .skip_while(|r| r.urn != root.urn)
-        .skip(1)
-        .filter(|r| !ctx.is_registered(&r.urn) && !ctx.is_recreating(&r.urn));
-    for r in after_root {
+    let after_root: Vec<Resource> = ctx.journal.with_snapshot(|snap| {
+        snap.sorted()
+            .into_iter()
+            .skip_while(|r| r.urn != root.urn)
+            .skip(1)
+            .filter(|r| !ctx.is_registered(&r.urn) && !ctx.is_recreating(&r.urn))
+            .cloned()
+            .collect()
+    });
+    for r in &after_root {
         if requires_replacement(ctx, r, &replaced).await? {
             replaced.insert(r.urn.clone());
             out.push(r.clone());

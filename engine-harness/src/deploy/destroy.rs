@@ -6,7 +6,7 @@ use super::hooks::{bound_delete_hooks, has_delete_hooks};
 use super::schedule::schedule_steps;
 use crate::Error;
 use crate::display::Event;
-use crate::state::{Resource, Snapshot};
+use crate::state::{Key, Resource};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -96,20 +96,21 @@ pub(super) async fn delete_all(
     Ok(())
 }
 
+/// Deletes every resource of the state (those the run may touch), then the providers when
+/// nothing else is left.
 pub(super) async fn destroy(
     ctx: &Arc<Ctx>,
-    snap: &Snapshot,
     parallel: usize,
     interrupt: &CancellationToken,
 ) -> Result<(), Error> {
-    let doomed: Vec<Resource> = snap
-        .resources()
-        .into_iter()
-        .filter(|r| !r.type_token.starts_with("pulumi:"))
-        .collect();
-    let all = doomed.clone();
-    let doomed = ctx.allowed_records(doomed);
-    let unlisted = ctx.unlisted_dependents(&all, &doomed);
+    let doomed: Vec<Resource> = ctx.journal.with_snapshot(|snap| {
+        snap.sorted()
+            .into_iter()
+            .filter(|r| !r.type_token.starts_with("pulumi:"))
+            .cloned()
+            .collect()
+    });
+    let (doomed, unlisted) = ctx.chosen_for_destroy(doomed);
     if !unlisted.is_empty() {
         // Nothing is deleted: the user hears of every resource to add at once.
         for urn in unlisted {
@@ -127,11 +128,14 @@ pub(super) async fn destroy(
     }
     refuse_delete_hooks(&doomed)?;
     delete_all(ctx, doomed, parallel, interrupt).await?;
-    let left = ctx.journal.snapshot().resources();
-    if left.iter().all(|r| r.type_token.starts_with("pulumi:")) {
-        ctx.journal
-            .write(vec![], left.iter().map(Resource::key).collect())
-            .await?;
+    let left: Option<Vec<Key>> = ctx.journal.with_snapshot(|snap| {
+        let left = snap.sorted();
+        left.iter()
+            .all(|r| r.type_token.starts_with("pulumi:"))
+            .then(|| left.iter().map(|r| r.key()).collect())
+    });
+    if let Some(left) = left {
+        ctx.journal.write(vec![], left).await?;
     }
     Ok(())
 }

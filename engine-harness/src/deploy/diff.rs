@@ -94,6 +94,9 @@ fn value_at<'a>(map: &'a PropertyMap, path: &str) -> Option<&'a Json> {
 /// the value when the old inputs have none there. Only that path is touched: a path found in
 /// neither changes nothing.
 pub(super) fn apply_ignore_changes(news: &mut PropertyMap, old: &PropertyMap, ignore: &[String]) {
+    if ignore.is_empty() {
+        return;
+    }
     let mut new_root = Json::Object(std::mem::take(news));
     let old_root = Json::Object(old.clone());
     for path in ignore {

@@ -155,19 +155,72 @@ fn report_done(ctx: &Ctx, step: &Step, withheld: Option<String>) {
 /// Nothing changed: the record is rewritten only when an option or an alias changed it.
 async fn same(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     let o = step.old.as_ref().expect("same implies old state");
-    let mut new = step.new.clone();
-    new.id = o.id.clone();
-    new.outputs = o.outputs.clone();
-    new.inputs = o.inputs.clone();
-    new.created = o.created.clone();
-    new.modified = o.modified.clone();
-    if new != *o || step.alias.is_some() {
+    if !same_but_state(&step.new, o) || step.alias.is_some() {
+        let mut new = step.new.clone();
+        new.id = o.id.clone();
+        new.outputs = o.outputs.clone();
+        new.inputs = o.inputs.clone();
+        new.created = o.created.clone();
+        new.modified = o.modified.clone();
         ctx.journal
             .write(vec![new], alias_keys(&step.alias))
             .await?;
     }
     ctx.report(step.report(Status::Ok));
-    Ok(Ok(registered(Some(o.id.clone()), o.outputs.clone())))
+    let Step { old, .. } = step;
+    let o = old.expect("same implies old state");
+    Ok(Ok(registered(Some(o.id), o.outputs)))
+}
+
+/// Whether the record `new` of a same step equals the recorded `old` in everything a same step
+/// does not take from `old` (its id, inputs, outputs and times): then nothing is written.
+/// (Compared field by field, so that a no-op `up` copies no record.)
+fn same_but_state(new: &Resource, old: &Resource) -> bool {
+    let Resource {
+        urn,
+        custom,
+        delete,
+        id: _,
+        type_token,
+        inputs: _,
+        outputs: _,
+        parent,
+        protect,
+        dependencies,
+        init_errors,
+        provider,
+        retain_on_delete,
+        custom_timeouts,
+        ignore_changes,
+        replace_on_changes,
+        property_dependencies,
+        additional_secret_outputs,
+        external,
+        deleted_with,
+        import_id,
+        resource_hooks,
+        created: _,
+        modified: _,
+    } = new;
+    *urn == old.urn
+        && *custom == old.custom
+        && *delete == old.delete
+        && *type_token == old.type_token
+        && *parent == old.parent
+        && *protect == old.protect
+        && *dependencies == old.dependencies
+        && *init_errors == old.init_errors
+        && *provider == old.provider
+        && *retain_on_delete == old.retain_on_delete
+        && *custom_timeouts == old.custom_timeouts
+        && *ignore_changes == old.ignore_changes
+        && *replace_on_changes == old.replace_on_changes
+        && *property_dependencies == old.property_dependencies
+        && *additional_secret_outputs == old.additional_secret_outputs
+        && *external == old.external
+        && *deleted_with == old.deleted_with
+        && *import_id == old.import_id
+        && *resource_hooks == old.resource_hooks
 }
 
 /// An update in place.

@@ -38,14 +38,14 @@ pub(super) enum Planned {
 }
 
 /// The state record a step writes for `reg`, before its id and outputs are known.
-pub(super) fn new_record(reg: &Registration, provider: &str, checked: &PropertyMap) -> Resource {
+pub(super) fn new_record(reg: &Registration, provider: &str, checked: PropertyMap) -> Resource {
     let opts = &reg.options;
     let now = state::now_rfc3339();
     Resource {
         urn: reg.urn.clone(),
         custom: true,
         type_token: reg.type_token.clone(),
-        inputs: checked.clone(),
+        inputs: checked,
         parent: reg.parent.clone().unwrap_or_default(),
         protect: opts.protect.unwrap_or(false),
         dependencies: recorded_dependencies(&opts.dependencies),
@@ -112,24 +112,31 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
             id: id.clone(),
         };
     }
-    let mut news = reg.inputs.clone();
-    if let Some(o) = &old {
-        apply_ignore_changes(&mut news, &o.inputs, &opts.ignore_changes);
-    }
+    // The inputs with the ignored changes undone (a copy only when there are some).
+    let ignoring: PropertyMap;
+    let news = match &old {
+        Some(o) if !opts.ignore_changes.is_empty() => {
+            let mut news = reg.inputs.clone();
+            apply_ignore_changes(&mut news, &o.inputs, &opts.ignore_changes);
+            ignoring = news;
+            &ignoring
+        }
+        _ => &reg.inputs,
+    };
     let plugin = handle.plugin;
     let empty = PropertyMap::new();
     let old_inputs = old.as_ref().map(|o| &o.inputs).unwrap_or(&empty);
     let checked = match plugin
-        .check(&reg.urn, &reg.name, &reg.type_token, old_inputs, &news)
+        .check(&reg.urn, &reg.name, &reg.type_token, old_inputs, news)
         .await
     {
         Ok(c) => c,
         Err(e) => return fail(op, failure_message("Check", &e.to_string())),
     };
-    let mut new = new_record(reg, &handle.reference, &checked);
+    let mut new = new_record(reg, &handle.reference, checked);
     let (kind, diff) = match &old {
         None => (Kind::Create, vec![]),
-        Some(o) => match decide(&plugin, target(reg), o, &checked, opts).await {
+        Some(o) => match decide(&plugin, target(reg), o, &new.inputs, opts).await {
             Ok(d) => d,
             Err(e) => return fail(Op::Update, failure_message("Diff", &e.to_string())),
         },

@@ -115,7 +115,8 @@ async fn run(ctx: &Ctx, kind: HookKind, subject: &HookSubject<'_>) -> Result<(),
         }
         let hooks = registered.as_ref().expect("checked above");
         let call = subject.call(!kind.is_before());
-        if let Err(e) = hooks.call(name, &hook, &call).await {
+        // Boxed: the callback's gRPC future would otherwise sit inline in every step's future.
+        if let Err(e) = Box::pin(hooks.call(name, &hook, &call)).await {
             let msg = format!("{} hook `{name}` failed: {e}", kind.as_str());
             if hook.ignore_errors {
                 ctx.display.emit(Event::Log {

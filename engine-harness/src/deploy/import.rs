@@ -73,7 +73,7 @@ pub(super) async fn import_step(
         Ok(c) => c,
         Err(e) => return fail(failure_message("Check", &e.to_string()), vec![]),
     };
-    let mut record = new_record(reg, reference, &checked);
+    let mut record = new_record(reg, reference, checked.clone());
     record.id = found_id.clone();
     record.inputs = read_inputs;
     record.outputs = ctx.mark_secret_outputs(reg, outputs);

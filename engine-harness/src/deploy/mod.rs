@@ -380,8 +380,7 @@ fn needed_packages(opts: &Options, project: &Project, snap: &Snapshot) -> BTreeS
             .collect(),
         _ => BTreeSet::new(),
     };
-    let pending = snap.pending().into_iter().map(|(_, op)| op.resource);
-    for r in snap.resources().into_iter().chain(pending) {
+    for r in snap.iter_all() {
         // A resource of a versioned default provider (`default_1_2_0`) needs that version's
         // plugin, started when its step comes, not the package's unversioned default.
         let versioned = r
@@ -629,8 +628,7 @@ async fn operate(
                 }
             }
             if opts.refresh_first {
-                let snap = ctx.journal.snapshot();
-                refresh(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+                refresh(ctx, opts.parallel, &opts.interrupt).await?;
             }
             up(ctx, opts.parallel, &opts.interrupt).await?
         }
@@ -655,18 +653,14 @@ async fn operate(
             if let Some(e) = after_imports {
                 return Err(e);
             }
-            let snap = ctx.journal.snapshot();
-            refresh(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+            refresh(ctx, opts.parallel, &opts.interrupt).await?;
             BTreeMap::new()
         }
         Operation::Destroy => {
-            let snap = if opts.refresh_first {
-                refresh(ctx, snap, opts.parallel, &opts.interrupt).await?;
-                ctx.journal.snapshot()
-            } else {
-                snap.clone()
-            };
-            destroy(ctx, &snap, opts.parallel, &opts.interrupt).await?;
+            if opts.refresh_first {
+                refresh(ctx, opts.parallel, &opts.interrupt).await?;
+            }
+            destroy(ctx, opts.parallel, &opts.interrupt).await?;
             BTreeMap::new()
         }
     };

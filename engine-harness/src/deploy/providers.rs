@@ -133,7 +133,9 @@ impl Providers {
     async fn start_once(&self, key: &str, request: StartRequest) -> Result<Handle, String> {
         let cell = self.cell(key);
         cell.get_or_init(|| async {
-            match start(ProviderRequest {
+            // Boxed: starting a plugin (launch, handshake, configure) is a large future that
+            // would otherwise sit inline in every step's future, though it runs once.
+            match Box::pin(start(ProviderRequest {
                 package: &request.package,
                 version: request.version.as_ref(),
                 project: &self.project,
@@ -142,7 +144,7 @@ impl Providers {
                 config: request.config.clone(),
                 display: &self.display,
                 engine_address: &self.engine_address,
-            })
+            }))
             .await
             {
                 Ok(mut s) => {
@@ -566,24 +568,27 @@ pub(super) fn check_references(
     snap: &Snapshot,
     checkpoint: &std::path::Path,
 ) -> Result<HashMap<String, Resource>, Error> {
-    let all = snap.resources();
-    let known: HashSet<String> = all
+    let known: HashSet<String> = snap
         .iter()
         .filter(|r| r.type_token.starts_with("pulumi:providers:"))
         .map(|r| format!("{}::{}", r.urn, r.id))
         .collect();
-    let broken: Vec<&Resource> = all
-        .iter()
-        .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
-        .filter(|r| !r.provider.is_empty() && !known.contains(&r.provider))
-        .collect();
-    if broken.is_empty() {
-        return Ok(all
+    let is_broken = |r: &&Resource| {
+        r.custom
+            && !r.type_token.starts_with("pulumi:")
+            && !r.provider.is_empty()
+            && !known.contains(&r.provider)
+    };
+    if !snap.iter().any(|r| is_broken(&r)) {
+        // In state order: of two entries of one URN (an old copy and the live one), the later.
+        return Ok(snap
+            .sorted()
             .into_iter()
             .filter(|r| r.type_token.starts_with("pulumi:providers:"))
-            .map(|r| (r.urn.clone(), r))
+            .map(|r| (r.urn.clone(), r.clone()))
             .collect());
     }
+    let broken: Vec<&Resource> = snap.sorted().into_iter().filter(is_broken).collect();
     let mut msg = String::from(
         "resources refer to a provider that is not in the state, so engine-harness cannot tell which provider manages them and will not guess:",
     );

@@ -7,7 +7,7 @@ use super::step::{Op, Report, Status};
 use crate::Error;
 use crate::display::{DiffLine, failure_message};
 use crate::plugin::{CallError, Recorded, Target};
-use crate::state::{self, Resource, Snapshot};
+use crate::state::{self, Resource};
 use crate::value::{self, PropertyMap};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,20 +17,20 @@ use tokio_util::sync::CancellationToken;
 use super::pending::differing_inputs;
 use super::unsealable;
 
+/// Reads back every custom resource of the state (those the run may touch).
 pub(super) async fn refresh(
     ctx: &Arc<Ctx>,
-    snap: &Snapshot,
     parallel: usize,
     interrupt: &CancellationToken,
 ) -> Result<(), Error> {
-    let targets: Arc<Vec<Resource>> = Arc::new(
-        ctx.allowed_records(
-            snap.resources()
-                .into_iter()
-                .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
-                .collect(),
-        ),
-    );
+    let candidates = ctx.journal.with_snapshot(|snap| {
+        snap.sorted()
+            .into_iter()
+            .filter(|r| r.custom && !r.type_token.starts_with("pulumi:"))
+            .cloned()
+            .collect()
+    });
+    let targets: Arc<Vec<Resource>> = Arc::new(ctx.allowed_records(candidates));
     let deps = vec![Vec::new(); targets.len()];
     schedule_steps(ctx, deps, parallel, interrupt, |ctx, i| {
         let targets = targets.clone();

@@ -26,7 +26,9 @@ where
     let ok = schedule(&ctx.display, deps, parallel, interrupt, |i| {
         let ctx = ctx.clone();
         let first_error = first_error.clone();
-        let fut = step(ctx.clone(), i);
+        // A step's future holds every provider call and journal write of the step (tens of
+        // kilobytes): boxed once here, it is not copied again into the wrapper and the task.
+        let fut = Box::pin(step(ctx.clone(), i));
         async move {
             fut.await.unwrap_or_else(|e| {
                 ctx.fail(e.to_string());

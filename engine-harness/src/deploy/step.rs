@@ -96,8 +96,9 @@ pub(super) struct Report<'a> {
     pub(super) diff: Vec<DiffLine>,
     /// Why it failed (or a note), when there is one.
     pub(super) message: Option<String>,
-    /// The old and new inputs, for `--diff` (attached only when the display shows full diffs).
-    pub(super) inputs: Option<Box<StepInputs>>,
+    /// The old and new inputs, for `--diff` (copied into the event only when the display
+    /// shows full diffs).
+    pub(super) inputs: Option<(Option<&'a PropertyMap>, Option<&'a PropertyMap>)>,
 }
 
 impl<'a> Report<'a> {
@@ -117,11 +118,12 @@ impl<'a> Report<'a> {
 
     /// With the inputs before and after the step, for `--diff` ([`Ctx::report`] drops them
     /// when the display does not show full diffs).
-    pub(super) fn inputs(mut self, old: Option<&PropertyMap>, new: Option<&PropertyMap>) -> Self {
-        self.inputs = Some(Box::new(StepInputs {
-            old: old.cloned(),
-            new: new.cloned(),
-        }));
+    pub(super) fn inputs(
+        mut self,
+        old: Option<&'a PropertyMap>,
+        new: Option<&'a PropertyMap>,
+    ) -> Self {
+        self.inputs = Some((old, new));
         self
     }
 
@@ -162,7 +164,15 @@ impl Ctx {
             seconds: r.t0.elapsed().as_secs_f64(),
             diff: r.diff,
             message: r.message,
-            inputs: r.inputs.filter(|_| self.display.shows_full_diff()),
+            inputs: r
+                .inputs
+                .filter(|_| self.display.shows_full_diff())
+                .map(|(old, new)| {
+                    Box::new(StepInputs {
+                        old: old.cloned(),
+                        new: new.cloned(),
+                    })
+                }),
         });
     }
 

@@ -260,6 +260,18 @@ impl Ctx {
         self.chosen.must_replace(urn)
     }
 
+    /// The resources of `all` that `destroy` may delete, and the recorded resources outside
+    /// them that depend on one ([`Ctx::unlisted_dependents`]). Without a selection, all of them
+    /// and none.
+    pub(super) fn chosen_for_destroy(&self, all: Vec<Resource>) -> (Vec<Resource>, Vec<String>) {
+        if !self.chosen.selection.is_limited() {
+            return (all, Vec::new());
+        }
+        let doomed = self.allowed_records(all.clone());
+        let unlisted = self.unlisted_dependents(&all, &doomed);
+        (doomed, unlisted)
+    }
+
     /// `destroy --target` without `--target-dependents`: the recorded resources of `all`
     /// outside `doomed` that depend on a doomed one (a dependency, parent, provider or
     /// `deletedWith`, transitively) and so would have to be destroyed too. Pulumi refuses such

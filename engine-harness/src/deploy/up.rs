@@ -68,13 +68,14 @@ async fn delete_undeclared(
     parallel: usize,
     interrupt: &CancellationToken,
 ) -> Result<(), Error> {
-    let current = ctx.journal.snapshot();
-    let doomed: Vec<Resource> = current
-        .resources()
-        .into_iter()
-        .filter(|r| r.type_token != STACK_TYPE && !is_default_provider(r))
-        .filter(|r| r.delete || !ctx.is_registered(&r.urn))
-        .collect();
+    let doomed: Vec<Resource> = ctx.journal.with_snapshot(|snap| {
+        snap.sorted()
+            .into_iter()
+            .filter(|r| r.type_token != STACK_TYPE && !is_default_provider(r))
+            .filter(|r| r.delete || !ctx.is_registered(&r.urn))
+            .cloned()
+            .collect()
+    });
     let doomed = ctx.allowed_records(doomed);
     delete_all(ctx, doomed, parallel, interrupt).await?;
     if !ctx.preview {
@@ -93,16 +94,18 @@ fn is_default_provider(r: &Resource) -> bool {
 /// Drops from the state the default providers no resource uses any more, as Pulumi does. (The
 /// engine starts and records a default provider without a step, so none shows here either.)
 async fn drop_unused_default_providers(ctx: &Ctx) -> Result<(), Error> {
-    let all = ctx.journal.snapshot().resources();
-    let used: HashSet<&str> = all
-        .iter()
-        .filter_map(|r| r.provider.rsplit_once("::").map(|(u, _)| u))
-        .collect();
-    let unused: Vec<Key> = all
-        .iter()
-        .filter(|r| is_default_provider(r) && !r.delete && !used.contains(r.urn.as_str()))
-        .map(Resource::key)
-        .collect();
+    let unused: Vec<Key> = ctx.journal.with_snapshot(|snap| {
+        let used: HashSet<&str> = snap
+            .iter()
+            .filter_map(|r| r.provider.rsplit_once("::").map(|(u, _)| u))
+            .collect();
+        let mut unused: Vec<&Resource> = snap
+            .iter()
+            .filter(|r| is_default_provider(r) && !r.delete && !used.contains(r.urn.as_str()))
+            .collect();
+        unused.sort_by(|a, b| a.urn.cmp(&b.urn));
+        unused.into_iter().map(Resource::key).collect()
+    });
     if !unused.is_empty() {
         ctx.journal.write(vec![], unused).await?;
     }

@@ -1,4 +1,7 @@
 //! The resource calls (Check, Diff, Create, Update, Delete, Read, Invoke, Cancel) and shutdown.
+//!
+//! Each gRPC call's future is boxed: tonic's futures are large, and unboxed they would sit
+//! inline in every step's future, which is moved (copied) whole when a step is started.
 
 use super::{CallError, Change, DiffResult, Plugin, Recorded, Target};
 use crate::value;
@@ -120,23 +123,20 @@ impl Plugin {
             urn.hash(&mut h);
             h.finish().to_le_bytes().repeat(4)
         };
-        let r = self
-            .client
-            .clone()
-            .check(CheckRequest {
-                urn: urn.into(),
-                olds: Some(self.send(olds)),
-                news: Some(self.send(news)),
-                autonaming: self.autonaming_for(urn, &seed),
-                random_seed: seed,
-                name: name.into(),
-                r#type: ty.into(),
-                // Sent only to a provider whose handshake asked for it; this engine's doesn't.
-                old_outputs: None,
-            })
-            .await
-            .map_err(|s| self.call_err(s))?
-            .into_inner();
+        let r = Box::pin(self.client.clone().check(CheckRequest {
+            urn: urn.into(),
+            olds: Some(self.send(olds)),
+            news: Some(self.send(news)),
+            autonaming: self.autonaming_for(urn, &seed),
+            random_seed: seed,
+            name: name.into(),
+            r#type: ty.into(),
+            // Sent only to a provider whose handshake asked for it; this engine's doesn't.
+            old_outputs: None,
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?
+        .into_inner();
         if !r.failures.is_empty() {
             let list: Vec<String> = r
                 .failures
@@ -175,22 +175,19 @@ impl Plugin {
             outputs: old_outputs,
             inputs: old_inputs,
         } = old;
-        let r = self
-            .client
-            .clone()
-            .diff(DiffRequest {
-                id: id.into(),
-                urn: urn.into(),
-                olds: Some(self.send(old_outputs)),
-                news: Some(self.send(news)),
-                ignore_changes: ignore_changes.to_vec(),
-                old_inputs: Some(self.send(old_inputs)),
-                name: name.into(),
-                r#type: ty.into(),
-            })
-            .await
-            .map_err(|s| self.call_err(s))?
-            .into_inner();
+        let r = Box::pin(self.client.clone().diff(DiffRequest {
+            id: id.into(),
+            urn: urn.into(),
+            olds: Some(self.send(old_outputs)),
+            news: Some(self.send(news)),
+            ignore_changes: ignore_changes.to_vec(),
+            old_inputs: Some(self.send(old_inputs)),
+            name: name.into(),
+            r#type: ty.into(),
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?
+        .into_inner();
         let mut detailed: Vec<(String, i32)> = r
             .detailed_diff
             .iter()
@@ -228,22 +225,19 @@ impl Plugin {
         timeout: f64,
         preview: bool,
     ) -> Result<(String, PropertyMap), CallError> {
-        let r = self
-            .client
-            .clone()
-            .create(CreateRequest {
-                urn: urn.into(),
-                properties: Some(self.send(inputs)),
-                timeout,
-                preview,
-                name: name.into(),
-                r#type: ty.into(),
-                resource_status_address: String::new(),
-                resource_status_token: String::new(),
-            })
-            .await
-            .map_err(|s| self.call_err(s))?
-            .into_inner();
+        let r = Box::pin(self.client.clone().create(CreateRequest {
+            urn: urn.into(),
+            properties: Some(self.send(inputs)),
+            timeout,
+            preview,
+            name: name.into(),
+            r#type: ty.into(),
+            resource_status_address: String::new(),
+            resource_status_token: String::new(),
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?
+        .into_inner();
         let out = self.receive(
             inputs,
             r.properties.map(value::into_map).unwrap_or_default(),
@@ -280,27 +274,24 @@ impl Plugin {
             ignore_changes,
             preview,
         } = change;
-        let r = self
-            .client
-            .clone()
-            .update(UpdateRequest {
-                id: id.into(),
-                urn: urn.into(),
-                olds: Some(self.send(old_outputs)),
-                news: Some(self.send(news)),
-                timeout,
-                ignore_changes: ignore_changes.to_vec(),
-                preview,
-                old_inputs: Some(self.send(old_inputs)),
-                name: name.into(),
-                r#type: ty.into(),
-                resource_status_address: String::new(),
-                resource_status_token: String::new(),
-                old_views: vec![],
-            })
-            .await
-            .map_err(|s| self.call_err(s))?
-            .into_inner();
+        let r = Box::pin(self.client.clone().update(UpdateRequest {
+            id: id.into(),
+            urn: urn.into(),
+            olds: Some(self.send(old_outputs)),
+            news: Some(self.send(news)),
+            timeout,
+            ignore_changes: ignore_changes.to_vec(),
+            preview,
+            old_inputs: Some(self.send(old_inputs)),
+            name: name.into(),
+            r#type: ty.into(),
+            resource_status_address: String::new(),
+            resource_status_token: String::new(),
+            old_views: vec![],
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?
+        .into_inner();
         let out = self.receive(news, r.properties.map(value::into_map).unwrap_or_default());
         if !preview {
             self.check_known("Update", &out)?;
@@ -321,22 +312,20 @@ impl Plugin {
             outputs,
             inputs,
         } = old;
-        self.client
-            .clone()
-            .delete(DeleteRequest {
-                id: id.into(),
-                urn: urn.into(),
-                properties: Some(self.send(outputs)),
-                timeout,
-                old_inputs: Some(self.send(inputs)),
-                name: name.into(),
-                r#type: ty.into(),
-                resource_status_address: String::new(),
-                resource_status_token: String::new(),
-                old_views: vec![],
-            })
-            .await
-            .map_err(|s| self.call_err(s))?;
+        Box::pin(self.client.clone().delete(DeleteRequest {
+            id: id.into(),
+            urn: urn.into(),
+            properties: Some(self.send(outputs)),
+            timeout,
+            old_inputs: Some(self.send(inputs)),
+            name: name.into(),
+            r#type: ty.into(),
+            resource_status_address: String::new(),
+            resource_status_token: String::new(),
+            old_views: vec![],
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?;
         Ok(())
     }
 
@@ -352,25 +341,22 @@ impl Plugin {
             outputs,
             inputs,
         } = old;
-        let r = self
-            .client
-            .clone()
-            .read(ReadRequest {
-                id: id.into(),
-                urn: urn.into(),
-                properties: Some(self.send(outputs)),
-                inputs: Some(self.send(inputs)),
-                name: name.into(),
-                r#type: ty.into(),
-                resource_status_address: String::new(),
-                resource_status_token: String::new(),
-                old_views: vec![],
-                // No custom read timeout: the provider's own default applies.
-                timeout: 0.0,
-            })
-            .await
-            .map_err(|s| self.call_err(s))?
-            .into_inner();
+        let r = Box::pin(self.client.clone().read(ReadRequest {
+            id: id.into(),
+            urn: urn.into(),
+            properties: Some(self.send(outputs)),
+            inputs: Some(self.send(inputs)),
+            name: name.into(),
+            r#type: ty.into(),
+            resource_status_address: String::new(),
+            resource_status_token: String::new(),
+            old_views: vec![],
+            // No custom read timeout: the provider's own default applies.
+            timeout: 0.0,
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?
+        .into_inner();
         let out = self.receive(
             outputs,
             r.properties.map(value::into_map).unwrap_or_default(),
@@ -391,19 +377,16 @@ impl Plugin {
         token: &str,
         args: &PropertyMap,
     ) -> Result<(PropertyMap, Vec<(String, String)>), CallError> {
-        let r = self
-            .client
-            .clone()
-            .invoke(InvokeRequest {
-                tok: token.into(),
-                args: Some(self.send(args)),
-                // Meaningful only after a handshake with `invoke_with_preview`, which this
-                // engine does not send.
-                preview: false,
-            })
-            .await
-            .map_err(|s| self.call_err(s))?
-            .into_inner();
+        let r = Box::pin(self.client.clone().invoke(InvokeRequest {
+            tok: token.into(),
+            args: Some(self.send(args)),
+            // Meaningful only after a handshake with `invoke_with_preview`, which this
+            // engine does not send.
+            preview: false,
+        }))
+        .await
+        .map_err(|s| self.call_err(s))?
+        .into_inner();
         let failures = r
             .failures
             .into_iter()
@@ -418,17 +401,14 @@ impl Plugin {
     /// `GetSchema`: the package schema as JSON; `None` when the provider has none (an empty
     /// answer, an error or text that is not JSON).
     pub async fn schema(&self) -> Option<Json> {
-        let r = self
-            .client
-            .clone()
-            .get_schema(GetSchemaRequest {
-                version: 0,
-                subpackage_name: String::new(),
-                subpackage_version: String::new(),
-            })
-            .await
-            .ok()?
-            .into_inner();
+        let r = Box::pin(self.client.clone().get_schema(GetSchemaRequest {
+            version: 0,
+            subpackage_name: String::new(),
+            subpackage_version: String::new(),
+        }))
+        .await
+        .ok()?
+        .into_inner();
         serde_json::from_str(&r.schema).ok()
     }
 

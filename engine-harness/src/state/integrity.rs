@@ -120,13 +120,13 @@ pub(super) fn verify(
 /// version 3 as Pulumi does: a version 1 resource's `defaults` are dropped, each resource's
 /// `propertyDependencies` become, for every input, all of its `dependencies`, and fields that
 /// are `null` are dropped. Version 3 passes through with its `null`s dropped.
-pub(super) fn migrate(version: u64, deployment: &Json) -> Result<Json, String> {
+pub(super) fn migrate(version: u64, deployment: Json) -> Result<Json, String> {
     if !(1..=3).contains(&version) {
         return Err(format!(
             "deployment version {version} is not supported (versions 1 to 3 are read)"
         ));
     }
-    let mut d = deployment.clone();
+    let mut d = deployment;
     let Some(obj) = d.as_object_mut() else {
         return Err("`deployment` is not an object".into());
     };
@@ -221,10 +221,10 @@ mod tests {
         let d = json!({"manifest": {"time": "t", "magic": "", "version": "v"},
             "resources": [{"urn": "u", "custom": true, "id": "1", "type": "t",
                 "inputs": {"x": 1}, "defaults": {"y": 2}, "dependencies": ["d"], "initErrors": null}]});
-        let m = migrate(1, &d).unwrap();
+        let m = migrate(1, d.clone()).unwrap();
         let r = &m["resources"][0];
         assert_eq!(r["propertyDependencies"], json!({"x": ["d"]}));
         assert!(r.get("defaults").is_none() && r.get("initErrors").is_none());
-        assert!(migrate(4, &d).unwrap_err().contains("version 4"));
+        assert!(migrate(4, d).unwrap_err().contains("version 4"));
     }
 }

@@ -96,7 +96,7 @@ impl StateFiles {
     /// warnings (resource fields this engine does not keep).
     pub fn import(&self, doc: &Json, source: &Path) -> Result<Vec<String>, Error> {
         let bad = |m: String| Error::state(source, m);
-        let cp = Checkpoint::from_json(doc).map_err(|e| {
+        let cp = Checkpoint::from_json(doc.clone()).map_err(|e| {
             bad(format!(
                 "is not a deployment as `pulumi stack export` writes it ({e})"
             ))
