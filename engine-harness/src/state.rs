@@ -366,8 +366,7 @@ fn topo_sort<R: std::borrow::Borrow<Resource>>(list: Vec<R>) -> Vec<R> {
     let n = list.len();
     let mut indegree = vec![0usize; n];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for i in 0..n {
-        let r = res(i);
+    for (i, r) in list.iter().map(|r| r.borrow()).enumerate() {
         let provider_urn = r.provider.rsplit_once("::").map(|(u, _)| u).unwrap_or("");
         let mut seen = HashSet::new();
         let deps = r
