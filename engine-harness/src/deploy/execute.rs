@@ -185,9 +185,8 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     }
     ctx.started(Op::Update, &new.urn);
     let op = ctx.journal.begin(OperationType::Updating, o).await?;
-    let result = step
-        .plugin
-        .update(
+    let result = hooks::with_error_hooks(ctx, &subject, "update", || {
+        step.plugin.update(
             step_target(&new),
             Recorded::of(o),
             Change {
@@ -197,7 +196,8 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
                 preview: false,
             },
         )
-        .await;
+    })
+    .await;
     match result {
         Ok(out) => {
             new.outputs = mark_secrets(&new.additional_secret_outputs, out);
@@ -295,9 +295,8 @@ async fn create(
     }
     ctx.started(step.kind.op(), &res.urn);
     let op = ctx.journal.begin(OperationType::Creating, &res).await?;
-    let result = step
-        .plugin
-        .create(
+    let result = hooks::with_error_hooks(ctx, &subject, "create", || {
+        step.plugin.create(
             &res.urn,
             res.name(),
             &res.type_token,
@@ -305,7 +304,8 @@ async fn create(
             timeout(&res, "create"),
             false,
         )
-        .await;
+    })
+    .await;
     match result {
         Ok((id, out)) => {
             res.id = id.clone();

@@ -335,7 +335,8 @@ async fn features_outputs_reads_invokes_and_logs() {
         ("transforms", true),
         ("invokeTransforms", true),
         ("resourceHooks", true),
-        ("errorHooks", false),
+        ("errorHooks", true),
+        ("sendsOptionsToHooks", true),
         ("nonsense", false),
     ] {
         let r = client
