@@ -6,7 +6,11 @@
 //! Node SDKs (`tests/programs/python-hooks`, `typescript-hooks`): a transform changes inputs and
 //! options, a stack transform reaches every resource, a before-create hook runs before the
 //! provider's Create (and its failure fails the step), an after-delete hook runs when its
-//! resource leaves the program.
+//! resource leaves the program. And, from Pulumi's Python SDK: an invoke transform rewrites an
+//! invoke's arguments; a transform sees an input that depends on another resource as an
+//! output; a component runs its create hooks (the after-hook with its registered outputs) and
+//! its delete hooks; an `onDryRun` delete hook runs in the preview of the delete; an error hook
+//! has a failed Create retried.
 
 use crate::support;
 
@@ -400,4 +404,118 @@ fn a_dependent_of_a_delete_before_replace_is_deleted_first_and_checked_as_new() 
     let dependent = p.resource("dependent").unwrap();
     assert_eq!(dependent["inputs"]["state"].as_f64(), Some(21.0));
     assert_eq!(dependent["id"], old_id, "the fixture's ids are its names");
+}
+
+/// The hooks fixture with config `key` set to true.
+fn hooks_project_with(key: &str) -> Project {
+    let p = hooks_project(Sdk::Python);
+    ok(&p, &["config", "set", key, "true"]);
+    p
+}
+
+/// The stack outputs a run showed.
+fn outputs(run: &Run) -> serde_json::Value {
+    run.events
+        .iter()
+        .find(|e| e["event"] == "outputs")
+        .map(|e| e["outputs"].clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn python_an_invoke_transform_rewrites_the_arguments_of_an_invoke() {
+    let p = hooks_project_with("invoke");
+    p.write("asked.txt", "what the program asked for");
+    p.write("answered.txt", "what the transform asked for");
+    let run = ok(&p, &["up"]);
+    assert_eq!(
+        outputs(&run)["read"],
+        "what the transform asked for",
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn python_a_transform_sees_an_input_that_depends_on_a_resource_as_an_output() {
+    let p = hooks_project_with("seen");
+    ok(&p, &["up"]);
+    assert_eq!(
+        read(&p, "transform-saw.txt").as_deref(),
+        Some("output"),
+        "Pulumi's engine gives a transform such an input as an output value"
+    );
+    let seen = p.resource("seen").unwrap();
+    let source = p.resource("source").unwrap();
+    assert!(
+        seen["dependencies"]
+            .as_array()
+            .is_some_and(|d| d.contains(&source["urn"])),
+        "the dependency stays: {seen}"
+    );
+}
+
+#[test]
+fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
+    let p = hooks_project_with("component");
+    ok(&p, &["preview"]);
+    assert_eq!(read(&p, "component-before.txt"), None, "no hook in preview");
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "component-before.txt").as_deref(), Some("comp"));
+    assert_eq!(
+        read(&p, "component-after.txt").as_deref(),
+        Some("forty-two"),
+        "the after-create hook runs with the outputs the component registered"
+    );
+    assert_eq!(
+        p.resource("comp").unwrap()["resourceHooks"]["AfterDelete"],
+        serde_json::json!(["note-component-gone"])
+    );
+    assert_eq!(read(&p, "component-gone.txt"), None);
+    ok(&p, &["config", "set", "component", "false"]);
+    let run = ok(&p, &["up"]);
+    assert_eq!(op_of(&run, "comp"), "delete", "{}", run.describe());
+    assert_eq!(read(&p, "component-gone.txt").as_deref(), Some("comp"));
+}
+
+#[test]
+fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
+    let p = hooks_project_with("dry");
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "dry-delete.txt"), None);
+    ok(&p, &["config", "set", "dry", "false"]);
+    let run = ok(&p, &["preview"]);
+    assert_eq!(op_of(&run, "drytemp"), "delete", "{}", run.describe());
+    assert_eq!(
+        read(&p, "dry-delete.txt").as_deref(),
+        Some("preview"),
+        "the hook asked to run on dry runs ran in the preview of the delete"
+    );
+    assert!(p.resource("drytemp").is_some() && p.path().join("drytemp.txt").is_file());
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "dry-delete.txt").as_deref(), Some("up"));
+    assert!(p.resource("drytemp").is_none());
+}
+
+#[test]
+fn python_an_error_hook_has_a_failed_create_retried() {
+    let p = hooks_project_with("flaky");
+    let run = ok(&p, &["up"]);
+    assert_eq!(
+        read(&p, "error-hook.txt").as_deref(),
+        Some("create 1\n"),
+        "the error hook ran once, after the first failure:\n{}",
+        run.describe()
+    );
+    assert_eq!(
+        p.resource("flaky").unwrap()["outputs"]["stdout"],
+        "ok",
+        "the retried Create succeeded"
+    );
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("retrying create due to on-error hook request (1/100)"),
+        "{}",
+        run.describe()
+    );
 }
