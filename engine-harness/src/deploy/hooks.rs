@@ -29,6 +29,7 @@ use pulumirpc::ResourceOptions;
 use pulumirpc::register_resource_request::{CustomTimeouts, ResourceHooksBinding};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
 
 /// How many failures of one operation the error hooks may have it retried after (Pulumi's
 /// `maxErrorHookRetries`).
@@ -41,18 +42,40 @@ pub(super) const MAX_ERROR_HOOK_RETRIES: usize = 100;
 pub(super) struct RunHooks {
     registered: Mutex<Option<Arc<ResourceHooks>>>,
     created_components: Mutex<BTreeMap<String, Resource>>,
+    /// The run's interrupt: a hook still running when it comes is abandoned.
+    interrupt: Mutex<CancellationToken>,
 }
 
 impl RunHooks {
-    /// Uses the hooks of the run's monitor.
-    pub(super) fn set(&self, hooks: Arc<ResourceHooks>) {
+    /// Uses the hooks of the run's monitor; a hook call still running at `interrupt` is
+    /// abandoned (the program waits in `SignalAndWaitForShutdown` while the delete hooks run,
+    /// so a hook that hangs would otherwise hold the run open past a Ctrl-C).
+    pub(super) fn set(&self, hooks: Arc<ResourceHooks>, interrupt: CancellationToken) {
         if let Ok(mut h) = self.registered.lock() {
             *h = Some(hooks);
+        }
+        if let Ok(mut i) = self.interrupt.lock() {
+            *i = interrupt;
         }
     }
 
     fn get(&self) -> Option<Arc<ResourceHooks>> {
         self.registered.lock().ok().and_then(|h| h.clone())
+    }
+
+    /// `call` (a hook named `name`), or an error once the run is interrupted.
+    async fn interruptible<T>(
+        &self,
+        name: &str,
+        call: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Result<T, String> {
+        let interrupt = self.interrupt.lock().map(|i| i.clone()).unwrap_or_default();
+        tokio::select! {
+            r = call => r,
+            _ = interrupt.cancelled() => Err(format!(
+                "the run was interrupted while hook `{name}` was running; it was abandoned"
+            )),
+        }
     }
 }
 
@@ -246,7 +269,11 @@ async fn run(ctx: &Ctx, kind: HookKind, subject: &HookSubject<'_>) -> Result<(),
         }
         let hooks = registered.as_ref().expect("checked above");
         let call = subject.call(!kind.is_before());
-        if let Err(e) = hooks.call(name, &hook, &call).await {
+        if let Err(e) = ctx
+            .hooks
+            .interruptible(name, hooks.call(name, &hook, &call))
+            .await
+        {
             let msg = format!("{} hook `{name}` failed: {e}", kind.as_str());
             if hook.ignore_errors {
                 ctx.display.emit(Event::Log {
@@ -342,7 +369,11 @@ where
         let mut retry = false;
         for name in names {
             let answer = match registered.as_ref() {
-                Some(h) => h.call_error(name, &call_info).await,
+                Some(h) => {
+                    ctx.hooks
+                        .interruptible(name, h.call_error(name, &call_info))
+                        .await
+                }
                 None => Err(format!("error hook `{name}` was not registered")),
             };
             match answer {

@@ -72,7 +72,7 @@ pub(super) async fn serve(
     if let Ok(mut a) = ctx.monitor_address.lock() {
         *a = Some(monitor.address().to_string());
     }
-    ctx.hooks.set(monitor.hooks());
+    ctx.hooks.set(monitor.hooks(), interrupt.clone());
     Ok(monitor)
 }
 

@@ -10,7 +10,7 @@
 //! invoke's arguments; a transform sees an input that depends on another resource as an
 //! output; a component runs its create hooks (the after-hook with its registered outputs) and
 //! its delete hooks; an `onDryRun` delete hook runs in the preview of the delete; an error hook
-//! has a failed Create retried.
+//! has a failed Create retried; one Ctrl-C stops a run whose program hangs in a delete hook.
 
 use crate::support;
 
@@ -467,9 +467,17 @@ fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
         Some("forty-two"),
         "the after-create hook runs with the outputs the component registered"
     );
+    let comp = p.state()["deployment"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["urn"].as_str().unwrap().ends_with("::comp"))
+        .cloned()
+        .unwrap();
     assert_eq!(
-        p.resource("comp").unwrap()["resourceHooks"]["AfterDelete"],
-        serde_json::json!(["note-component-gone"])
+        comp["resourceHooks"]["AfterDelete"],
+        serde_json::json!(["note-component-gone"]),
+        "the component's record keeps its hooks: {comp}"
     );
     assert_eq!(read(&p, "component-gone.txt"), None);
     ok(&p, &["config", "set", "component", "false"]);
@@ -518,4 +526,54 @@ fn python_an_error_hook_has_a_failed_create_retried() {
         "{}",
         run.describe()
     );
+}
+
+#[test]
+fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
+    let p = hooks_project_with("stuck");
+    ok(&p, &["up"]);
+    ok(&p, &["config", "set", "stuck", "false"]);
+    let pid_file = p.path().join("hanging.pid");
+    let mut engine = p
+        .command(&["up", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the delete hook to hang",
+        std::time::Duration::from_secs(300),
+        || std::fs::read_to_string(&pid_file).is_ok_and(|s| !s.is_empty()),
+    );
+    let program: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill(engine.id() as i32, Signal::INT);
+    // One signal: the hook is abandoned and the program stopped (its grace period is 5 s).
+    let start = std::time::Instant::now();
+    while engine.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = engine.kill();
+            kill(program, Signal::KILL);
+            panic!("one Ctrl-C did not stop a run whose program hangs in a delete hook");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = Run::from(engine.wait_with_output().unwrap());
+    assert_eq!(run.code, 130, "{}", run.describe());
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("hang-after-delete") && text.contains("interrupted"),
+        "the abandoned hook is named:\n{}",
+        run.describe()
+    );
+    wait_for(
+        "the program to stop",
+        std::time::Duration::from_secs(10),
+        || !alive(program),
+    );
+    // The provider's Delete ran before its after-hook: the resource left the state.
+    assert!(p.resource("stuck").is_none(), "{}", p.state());
 }

@@ -221,8 +221,7 @@ impl ResourceHooks {
             let hooks = self.error_hooks.lock().unwrap_or_else(|e| e.into_inner());
             hooks.get(name).cloned()
         };
-        let callback =
-            callback.ok_or_else(|| format!("error hook `{name}` was not registered"))?;
+        let callback = callback.ok_or_else(|| format!("error hook `{name}` was not registered"))?;
         let s = |m: Option<&PropertyMap>| m.map(value::to_struct);
         let r = &call.resource;
         let request = ErrorHookRequest {

@@ -16,7 +16,9 @@
 - `dry`: when true, `drytemp` (a File) exists; its after-delete hook runs on dry runs too and
   writes `dry-delete.txt` (`preview` or `up`), registered in every run;
 - `flaky`: when true, `flaky` (a Command) fails its first Create; its error hook appends each
-  call to `error-hook.txt` and asks for a retry while fewer than 3 errors were seen."""
+  call to `error-hook.txt` and asks for a retry while fewer than 3 errors were seen;
+- `stuck`: when true, `stuck` (a File) exists; its after-delete hook writes the program's pid
+  to `hanging.pid` and hangs for ten minutes."""
 import os
 
 import pulumi
@@ -155,3 +157,17 @@ if config.get_bool("flaky"):
         "create": "if [ -f flaky.marker ]; then echo ok; else touch flaky.marker; exit 1; fi",
         "stdout": None,
     }, opts=ResourceOptions(hooks=ResourceHookBinding(on_error=[pulumi.ErrorHook("retry-flaky", retry)])))
+
+
+def hang(args):
+    with open("hanging.pid", "w") as f:
+        f.write(str(os.getpid()))
+    import time
+    time.sleep(600)
+
+
+hang_hook = ResourceHook("hang-after-delete", hang)
+
+if config.get_bool("stuck"):
+    File("stuck", "stuck.txt", "its delete hook hangs\n",
+         opts=ResourceOptions(hooks=ResourceHookBinding(after_delete=[hang_hook])))
