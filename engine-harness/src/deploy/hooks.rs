@@ -397,3 +397,49 @@ where
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{go_duration, options_of};
+    use crate::state::Resource;
+    use serde_json::json;
+
+    #[test]
+    fn custom_timeouts_are_go_durations_as_pulumi_writes_them() {
+        assert_eq!(go_duration(0.0), "");
+        assert_eq!(go_duration(30.0), "30s");
+        assert_eq!(go_duration(300.0), "5m0s");
+        assert_eq!(go_duration(3600.0), "1h0m0s");
+        assert_eq!(go_duration(5430.0), "1h30m30s");
+        assert_eq!(go_duration(1.5), "1.5s");
+    }
+
+    #[test]
+    fn a_hook_is_told_the_recorded_options() {
+        let r = Resource {
+            urn: "urn:pulumi:dev::p::local:index:File::f".into(),
+            parent: "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev".into(),
+            protect: true,
+            dependencies: vec!["urn:a".into()],
+            provider: "urn:pulumi:dev::p::pulumi:providers:local::default::id".into(),
+            custom_timeouts: Some(json!({"create": 300.0})),
+            ignore_changes: vec!["content".into()],
+            deleted_with: "urn:b".into(),
+            resource_hooks: [("AfterDelete".to_string(), vec!["gone".to_string()])].into(),
+            ..Default::default()
+        };
+        let o = options_of(&r);
+        assert_eq!(o.protect, Some(true));
+        assert_eq!(o.retain_on_delete, Some(false));
+        assert_eq!(o.depends_on, vec!["urn:a".to_string()]);
+        assert_eq!(o.provider, r.provider);
+        assert_eq!(o.parent, r.parent);
+        assert_eq!(o.deleted_with, "urn:b");
+        assert_eq!(o.ignore_changes, vec!["content".to_string()]);
+        let t = o.custom_timeouts.unwrap();
+        assert_eq!((t.create.as_str(), t.delete.as_str()), ("5m0s", ""));
+        let hooks = o.hooks.unwrap();
+        assert_eq!(hooks.after_delete, vec!["gone".to_string()]);
+        assert!(hooks.before_create.is_empty());
+    }
+}

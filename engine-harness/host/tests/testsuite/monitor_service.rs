@@ -838,3 +838,125 @@ async fn a_transform_sees_output_values_and_the_resolved_provider_and_its_depend
         "the component's provider, resolved without a transform"
     );
 }
+
+/// A program's `Callbacks` service for hooks: keeps each `ResourceHookRequest` and
+/// `ErrorHookRequest` it gets; resource hooks succeed, error hooks ask for a retry.
+#[derive(Default)]
+struct HookCalls {
+    resource: Arc<Mutex<Vec<pulumirpc::ResourceHookRequest>>>,
+    error: Arc<Mutex<Vec<pulumirpc::ErrorHookRequest>>>,
+}
+
+#[tonic::async_trait]
+impl pulumirpc::callbacks_server::Callbacks for HookCalls {
+    async fn invoke(
+        &self,
+        req: tonic::Request<pulumirpc::CallbackInvokeRequest>,
+    ) -> Result<tonic::Response<pulumirpc::CallbackInvokeResponse>, tonic::Status> {
+        use prost::Message;
+        let req = req.into_inner();
+        let response = if req.token == "on-error" {
+            let r = pulumirpc::ErrorHookRequest::decode(req.request.as_slice()).unwrap();
+            self.error.lock().unwrap().push(r);
+            pulumirpc::ErrorHookResponse {
+                error: String::new(),
+                retry: true,
+            }
+            .encode_to_vec()
+        } else {
+            let r = pulumirpc::ResourceHookRequest::decode(req.request.as_slice()).unwrap();
+            self.resource.lock().unwrap().push(r);
+            pulumirpc::ResourceHookResponse::default().encode_to_vec()
+        };
+        Ok(tonic::Response::new(pulumirpc::CallbackInvokeResponse {
+            response,
+        }))
+    }
+}
+
+#[tokio::test]
+async fn hooks_and_error_hooks_are_called_with_the_resources_options() {
+    use plugin_host::monitor::hooks::{ErrorHookCall, HookCall};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let calls = HookCalls::default();
+    let (resource_calls, error_calls) = (calls.resource.clone(), calls.error.clone());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(pulumirpc::callbacks_server::CallbacksServer::new(calls))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let cb = |token: &str| pulumirpc::Callback {
+        target: target.clone(),
+        token: token.into(),
+        accepts_byte_string: false,
+    };
+    let (monitor, _memory, mut client) = start().await;
+    client
+        .register_resource_hook(pulumirpc::RegisterResourceHookRequest {
+            name: "before".into(),
+            callback: Some(cb("before")),
+            on_dry_run: false,
+            ignore_errors: false,
+        })
+        .await
+        .unwrap();
+    client
+        .register_error_hook(pulumirpc::RegisterErrorHookRequest {
+            name: "retry".into(),
+            callback: Some(cb("on-error")),
+        })
+        .await
+        .unwrap();
+    let twice = client
+        .register_error_hook(pulumirpc::RegisterErrorHookRequest {
+            name: "retry".into(),
+            callback: Some(cb("on-error")),
+        })
+        .await
+        .unwrap_err();
+    assert!(twice.message().contains("registered already"), "{twice:?}");
+
+    let hooks = monitor.hooks();
+    let options = pulumirpc::ResourceOptions {
+        protect: Some(true),
+        parent: STACK.into(),
+        ..Default::default()
+    };
+    let call = HookCall {
+        urn: "urn:pulumi:dev::app::local:index:File::f",
+        name: "f",
+        type_token: "local:index:File",
+        new_options: Some(options.clone()),
+        ..Default::default()
+    };
+    let hook = hooks.get("before").unwrap();
+    hooks.call("before", &hook, &call).await.unwrap();
+    let errors = vec!["second".to_string(), "first".to_string()];
+    let retry = hooks
+        .call_error(
+            "retry",
+            &ErrorHookCall {
+                resource: call.clone(),
+                failed_operation: "create",
+                errors: &errors,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(retry, "the error hook's answer");
+    assert!(
+        hooks
+            .call_error("nope", &ErrorHookCall::default())
+            .await
+            .is_err()
+    );
+
+    let got = resource_calls.lock().unwrap().clone();
+    assert_eq!(got[0].new_options, Some(options.clone()));
+    assert_eq!(got[0].old_options, None);
+    let got = error_calls.lock().unwrap().clone();
+    assert_eq!(got[0].new_options, Some(options));
+    assert_eq!(got[0].failed_operation, "create");
+    assert_eq!(got[0].errors, errors);
+}
