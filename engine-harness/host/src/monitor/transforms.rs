@@ -222,22 +222,22 @@ impl Transforms {
     }
 
     /// Runs the stack's invoke transforms on `req`, in the order they were registered. The
-    /// provider the transforms see is resolved as for a resource (`parent`'s `providers`).
+    /// provider is resolved first, as for a resource (its `parent` component's `providers`),
+    /// for every invoke, as Pulumi's `Invoke` does.
     pub async fn apply_invoke(&self, req: &mut ResourceInvokeRequest) -> Result<(), MonitorError> {
+        if req.provider.is_empty() && !req.parent.is_empty() {
+            let package = package_of(&req.tok);
+            if let Some(p) = self.parent_provider(Some(req.parent.as_str()), package) {
+                req.provider = p;
+            }
+        }
         let chain = lock(&self.invoke).clone();
         if chain.is_empty() {
             return Ok(());
         }
-        let mut provider = req.provider.clone();
-        if provider.is_empty() {
-            let parent = (!req.parent.is_empty()).then_some(req.parent.as_str());
-            if let Some(p) = self.parent_provider(parent, package_of(&req.tok)) {
-                provider = p;
-            }
-        }
         let mut args = req.args.take().unwrap_or_default();
         let mut opts = TransformInvokeOptions {
-            provider,
+            provider: std::mem::take(&mut req.provider),
             plugin_download_url: req.plugin_download_url.clone(),
             version: req.version.clone(),
             plugin_checksums: req.plugin_checksums.clone(),

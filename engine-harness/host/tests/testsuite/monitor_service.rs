@@ -788,6 +788,22 @@ async fn a_transform_sees_output_values_and_the_resolved_provider_and_its_depend
         .await
         .unwrap();
 
+    // So does an invoke made in the component's name.
+    client
+        .invoke(ResourceInvokeRequest {
+            tok: "local:index:readFile".into(),
+            parent: comp.urn.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let invoked = memory.invokes.lock().unwrap().clone();
+    assert_eq!(
+        invoked[0].provider.as_ref().map(|p| p.urn.as_str()),
+        Some(provider.urn.as_str()),
+        "an invoke gets its parent component's provider"
+    );
+
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "one transform call: {seen:#?}");
     let got = value::from_struct(seen[0].properties.as_ref().unwrap());
