@@ -406,9 +406,14 @@ fn a_dependent_of_a_delete_before_replace_is_deleted_first_and_checked_as_new() 
     assert_eq!(dependent["id"], old_id, "the fixture's ids are its names");
 }
 
-/// The hooks fixture with config `key` set to true.
+/// The Python hooks fixture with config `key` set to true.
 fn hooks_project_with(key: &str) -> Project {
-    let p = hooks_project(Sdk::Python);
+    sdk_hooks_project_with(Sdk::Python, key)
+}
+
+/// The hooks fixture of `sdk` with config `key` set to true.
+fn sdk_hooks_project_with(sdk: Sdk, key: &str) -> Project {
+    let p = hooks_project(sdk);
     ok(&p, &["config", "set", key, "true"]);
     p
 }
@@ -488,7 +493,16 @@ fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
 
 #[test]
 fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
-    let p = hooks_project_with("dry");
+    on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(Sdk::Python);
+}
+
+#[test]
+fn node_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
+    on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(Sdk::Node);
+}
+
+fn on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(sdk: Sdk) {
+    let p = sdk_hooks_project_with(sdk, "dry");
     ok(&p, &["up"]);
     assert_eq!(read(&p, "dry-delete.txt"), None);
     ok(&p, &["config", "set", "dry", "false"]);
@@ -507,7 +521,16 @@ fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
 
 #[test]
 fn python_an_error_hook_has_a_failed_create_retried() {
-    let p = hooks_project_with("flaky");
+    error_hook_has_a_failed_create_retried(Sdk::Python);
+}
+
+#[test]
+fn node_an_error_hook_has_a_failed_create_retried() {
+    error_hook_has_a_failed_create_retried(Sdk::Node);
+}
+
+fn error_hook_has_a_failed_create_retried(sdk: Sdk) {
+    let p = sdk_hooks_project_with(sdk, "flaky");
     let run = ok(&p, &["up"]);
     assert_eq!(
         read(&p, "error-hook.txt").as_deref(),
