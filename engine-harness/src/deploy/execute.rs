@@ -77,6 +77,17 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
         new: Some(new),
         old: old.as_ref().filter(|_| step.kind == Kind::Update),
     };
+    // The old copy of a replacement is deleted too: its delete hooks, before the create when
+    // it goes first, after it otherwise (Pulumi's preview applies both steps).
+    let replaced = match step.kind {
+        Kind::Replace { delete_first } => old.as_ref().map(|o| (o, delete_first)),
+        _ => None,
+    };
+    if let Some((o, true)) = replaced
+        && let Err(msg) = preview_delete_hooks(ctx, o).await
+    {
+        return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+    }
     if let Some((b, _)) = kinds
         && let Err(msg) = hooks::before(ctx, b, &subject).await
     {
@@ -133,6 +144,11 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
             if let Some((_, a)) = kinds {
                 hooks::after(ctx, a, &subject).await;
             }
+            if let Some((o, false)) = replaced
+                && let Err(msg) = preview_delete_hooks(ctx, o).await
+            {
+                return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+            }
             ctx.report(step.report(Status::Planned));
             Ok(registered(id, out))
         }
@@ -168,6 +184,17 @@ async fn same(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     }
     ctx.report(step.report(Status::Ok));
     Ok(Ok(registered(Some(o.id.clone()), o.outputs.clone())))
+}
+
+/// The delete hooks of `old` in a preview (only the `onDryRun` ones run).
+async fn preview_delete_hooks(ctx: &Arc<Ctx>, old: &Resource) -> Result<(), String> {
+    let subject = HookSubject {
+        new: None,
+        old: Some(old),
+    };
+    hooks::before(ctx, HookKind::BeforeDelete, &subject).await?;
+    hooks::after(ctx, HookKind::AfterDelete, &subject).await;
+    Ok(())
 }
 
 /// An update in place.

@@ -9,7 +9,8 @@
 //! resource leaves the program. And, from Pulumi's Python SDK: an invoke transform rewrites an
 //! invoke's arguments; a transform sees an input that depends on another resource as an
 //! output; a component runs its create hooks (the after-hook with its registered outputs) and
-//! its delete hooks; an `onDryRun` delete hook runs in the preview of the delete; an error hook
+//! its delete hooks; an `onDryRun` delete hook runs in the preview of the delete (and of a
+//! replacement's delete of the old copy); an error hook
 //! has a failed Create retried; one Ctrl-C stops a run whose program hangs in a delete hook.
 
 use crate::support;
@@ -599,4 +600,28 @@ fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
     );
     // The provider's Delete ran before its after-hook: the resource left the state.
     assert!(p.resource("stuck").is_none(), "{}", p.state());
+}
+
+#[test]
+fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_a_replacement() {
+    let p = hooks_project(Sdk::Python);
+    ok(&p, &["config", "set", "swap", "4"]);
+    ok(&p, &["up"]);
+    let id = p.resource("swapped").unwrap()["id"].clone();
+    ok(&p, &["config", "set", "swap", "6"]);
+    let run = ok(&p, &["preview"]);
+    assert_eq!(op_of(&run, "swapped"), "replace", "{}", run.describe());
+    assert_eq!(
+        read(&p, "swapped-delete.txt").as_deref(),
+        Some("preview"),
+        "the old copy's delete hook ran in the preview of its replacement"
+    );
+    assert_eq!(
+        p.resource("swapped").unwrap()["id"],
+        id,
+        "preview changed nothing"
+    );
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "swapped-delete.txt").as_deref(), Some("up"));
+    assert_ne!(p.resource("swapped").unwrap()["id"], id, "replaced");
 }

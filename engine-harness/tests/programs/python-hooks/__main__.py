@@ -17,6 +17,9 @@
   writes `dry-delete.txt` (`preview` or `up`), registered in every run;
 - `flaky`: when true, `flaky` (a Command) fails its first Create; its error hook appends each
   call to `error-hook.txt` and asks for a retry while fewer than 3 errors were seen;
+- `swap`: when set, `swapped` (a Random of that length: a new length replaces it) has a
+  before-delete hook that runs on dry runs too and writes `swapped-delete.txt` (`preview` or
+  `up`);
 - `stuck`: when true, `stuck` (a File) exists; its after-delete hook writes the program's pid
   to `hanging.pid` and hangs for ten minutes."""
 import os
@@ -171,3 +174,14 @@ hang_hook = ResourceHook("hang-after-delete", hang)
 if config.get_bool("stuck"):
     File("stuck", "stuck.txt", "its delete hook hangs\n",
          opts=ResourceOptions(hooks=ResourceHookBinding(after_delete=[hang_hook])))
+
+
+def swapped_delete(args):
+    with open("swapped-delete.txt", "w") as f:
+        f.write("preview" if pulumi.runtime.is_dry_run() else "up")
+
+
+if config.get_int("swap"):
+    Random("swapped", config.get_int("swap"), opts=ResourceOptions(hooks=ResourceHookBinding(
+        before_delete=[ResourceHook("note-swapped-delete", swapped_delete,
+                                    opts=pulumi.ResourceHookOptions(on_dry_run=True))])))
