@@ -77,6 +77,17 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
         new: Some(new),
         old: old.as_ref().filter(|_| step.kind == Kind::Update),
     };
+    // The old copy of a replacement is deleted too: its delete hooks, before the create when
+    // it goes first, after it otherwise (Pulumi's preview applies both steps).
+    let replaced = match step.kind {
+        Kind::Replace { delete_first } => old.as_ref().map(|o| (o, delete_first)),
+        _ => None,
+    };
+    if let Some((o, true)) = replaced
+        && let Err(msg) = preview_delete_hooks(ctx, o).await
+    {
+        return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+    }
     if let Some((b, _)) = kinds
         && let Err(msg) = hooks::before(ctx, b, &subject).await
     {
@@ -132,6 +143,11 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
         Ok((id, out)) => {
             if let Some((_, a)) = kinds {
                 hooks::after(ctx, a, &subject).await;
+            }
+            if let Some((o, false)) = replaced
+                && let Err(msg) = preview_delete_hooks(ctx, o).await
+            {
+                return Err(ctx.failed(step.report(Status::Failed), msg, ""));
             }
             ctx.report(step.report(Status::Planned));
             Ok(registered(id, out))
@@ -223,6 +239,17 @@ fn same_but_state(new: &Resource, old: &Resource) -> bool {
         && *resource_hooks == old.resource_hooks
 }
 
+/// The delete hooks of `old` in a preview (only the `onDryRun` ones run).
+async fn preview_delete_hooks(ctx: &Arc<Ctx>, old: &Resource) -> Result<(), String> {
+    let subject = HookSubject {
+        new: None,
+        old: Some(old),
+    };
+    hooks::before(ctx, HookKind::BeforeDelete, &subject).await?;
+    hooks::after(ctx, HookKind::AfterDelete, &subject).await;
+    Ok(())
+}
+
 /// An update in place.
 async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     let o = step.old.as_ref().expect("update implies old state");
@@ -238,9 +265,8 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     }
     ctx.started(Op::Update, &new.urn);
     let op = ctx.journal.begin(OperationType::Updating, o).await?;
-    let result = step
-        .plugin
-        .update(
+    let result = hooks::with_error_hooks(ctx, &subject, "update", || {
+        step.plugin.update(
             step_target(&new),
             Recorded::of(o),
             Change {
@@ -250,7 +276,8 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
                 preview: false,
             },
         )
-        .await;
+    })
+    .await;
     match result {
         Ok(out) => {
             new.outputs = mark_secrets(&new.additional_secret_outputs, out);
@@ -348,9 +375,8 @@ async fn create(
     }
     ctx.started(step.kind.op(), &res.urn);
     let op = ctx.journal.begin(OperationType::Creating, &res).await?;
-    let result = step
-        .plugin
-        .create(
+    let result = hooks::with_error_hooks(ctx, &subject, "create", || {
+        step.plugin.create(
             &res.urn,
             res.name(),
             &res.type_token,
@@ -358,7 +384,8 @@ async fn create(
             timeout(&res, "create"),
             false,
         )
-        .await;
+    })
+    .await;
     match result {
         Ok((id, out)) => {
             res.id = id.clone();
