@@ -16,24 +16,8 @@
 
 use serde_yaml::{Mapping, Value as Yaml};
 
-/// One step into a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    /// A map key.
-    Key(String),
-    /// A list index.
-    Index(usize),
-}
-
-impl std::fmt::Display for Segment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Segment::Key(k) if k.contains(['.', '[', ']', '"']) => write!(f, "[{k:?}]"),
-            Segment::Key(k) => write!(f, ".{k}"),
-            Segment::Index(i) => write!(f, "[{i}]"),
-        }
-    }
-}
+pub use crate::property_path::Segment;
+use crate::property_path::{self, PropertyPath};
 
 /// A parsed path: the config key's name and the steps below it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,61 +32,13 @@ impl ConfigPath {
     /// Parses `path` (the name part of a key, after any `namespace:`). Errors say what is wrong
     /// with the path, for the caller to prefix with the key.
     pub fn parse(path: &str) -> Result<Self, String> {
-        let mut segments = Vec::new();
-        let mut rest = path;
-        if rest.starts_with('.') {
-            return Err("a path starts with a name or an index, not `.`".into());
-        }
-        while !rest.is_empty() {
-            if let Some(after) = rest.strip_prefix('.') {
-                if after.is_empty() {
-                    return Err("a path ends with a name or an index, not `.`".into());
-                }
-                if after.starts_with('[') {
-                    return Err("expected a name after `.`".into());
-                }
-                rest = after;
-            } else if let Some(after) = rest.strip_prefix("[\"") {
-                let mut key = String::new();
-                let mut chars = after.char_indices();
-                let end = loop {
-                    match chars.next() {
-                        None => return Err("missing closing quote in a property name".into()),
-                        Some((i, '"')) => break i + 1,
-                        Some((_, '\\')) if chars.as_str().starts_with('"') => {
-                            chars.next();
-                            key.push('"');
-                        }
-                        Some((_, c)) => key.push(c),
-                    }
-                };
-                rest = after[end..]
-                    .strip_prefix(']')
-                    .ok_or("missing closing bracket after a quoted property name")?;
-                segments.push(Segment::Key(key));
-            } else if let Some(after) = rest.strip_prefix('[') {
-                let close = after
-                    .find(']')
-                    .ok_or("missing closing bracket in an array index")?;
-                let index = after[..close]
-                    .parse::<usize>()
-                    .map_err(|_| format!("`{}` is not an array index", &after[..close]))?;
-                segments.push(Segment::Index(index));
-                rest = &after[close + 1..];
-            } else {
-                let end = rest.find(['.', '[']).unwrap_or(rest.len());
-                segments.push(Segment::Key(rest[..end].to_string()));
-                rest = &rest[end..];
-            }
-        }
-        let mut segments = segments.into_iter();
+        let mut segments = PropertyPath::parse(path)?.into_segments().into_iter();
         let root = match segments.next() {
             Some(Segment::Key(k)) if !k.is_empty() => k,
             Some(Segment::Key(_)) => return Err("the config key is empty".into()),
-            Some(Segment::Index(_)) => {
+            Some(Segment::Index(_)) | None => {
                 return Err("the first segment of a config path must be a name".into());
             }
-            None => return Err("the config path is empty".into()),
         };
         Ok(ConfigPath {
             root,
@@ -111,11 +47,9 @@ impl ConfigPath {
     }
 
     fn describe(&self, depth: usize) -> String {
-        let mut s = self.root.clone();
-        for seg in &self.rest[..depth] {
-            s.push_str(&seg.to_string());
-        }
-        s
+        let mut segments = vec![Segment::Key(self.root.clone())];
+        segments.extend_from_slice(&self.rest[..depth]);
+        property_path::print(&segments)
     }
 
     /// The value at the path below `root`, if there is one.

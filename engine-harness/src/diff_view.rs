@@ -7,6 +7,7 @@
 //! `[unknown]`.
 
 use crate::display::DiffLine;
+use crate::property_path::{self, PropertyPath};
 use crate::value::{self, PropertyMap};
 use serde_json::Value as Json;
 
@@ -60,7 +61,7 @@ pub fn render(op: &str, inputs: &StepInputs, provider: &[DiffLine], reveal: bool
             for (k, v) in visible(inputs.new.as_ref().unwrap_or(&empty)) {
                 lines.push(Line {
                     mark: '+',
-                    path: key_path("", k),
+                    path: PropertyPath::child_key("", k),
                     text: show(v),
                 });
             }
@@ -69,7 +70,7 @@ pub fn render(op: &str, inputs: &StepInputs, provider: &[DiffLine], reveal: bool
             for (k, v) in visible(inputs.old.as_ref().unwrap_or(&empty)) {
                 lines.push(Line {
                     mark: '-',
-                    path: key_path("", k),
+                    path: PropertyPath::child_key("", k),
                     text: show(v),
                 });
             }
@@ -81,13 +82,22 @@ pub fn render(op: &str, inputs: &StepInputs, provider: &[DiffLine], reveal: bool
             keys.sort();
             keys.dedup();
             for k in keys.into_iter().filter(|k| !k.starts_with("__")) {
-                changes(&key_path("", k), old.get(k), new.get(k), &show, &mut lines);
+                changes(
+                    &PropertyPath::child_key("", k),
+                    old.get(k),
+                    new.get(k),
+                    &show,
+                    &mut lines,
+                );
             }
             // What the provider reports beyond the inputs (a change of an output, or of a
             // property the inputs do not show) is kept.
             for d in provider {
-                let top = top_level(&d.path);
-                if !lines.iter().any(|l| top_level(&l.path) == top) {
+                let top = property_path::top_level(&d.path);
+                if !lines
+                    .iter()
+                    .any(|l| property_path::top_level(&l.path) == top)
+                {
                     let (mark, text) = match (&d.old, &d.new) {
                         (Some(o), Some(n)) => ('~', format!("{} => {}", show(o), show(n))),
                         (None, Some(n)) => ('+', show(n)),
@@ -104,15 +114,15 @@ pub fn render(op: &str, inputs: &StepInputs, provider: &[DiffLine], reveal: bool
         }
         _ => return Vec::new(),
     }
-    let forcing: Vec<&str> = provider
+    let forcing: Vec<String> = provider
         .iter()
         .filter(|d| d.replace)
-        .map(|d| top_level(&d.path))
+        .map(|d| property_path::top_level(&d.path))
         .collect();
     lines
         .into_iter()
         .map(|l| {
-            let note = if forcing.contains(&top_level(&l.path)) {
+            let note = if forcing.contains(&property_path::top_level(&l.path)) {
                 "  (forces replacement)"
             } else {
                 ""
@@ -157,7 +167,13 @@ fn changes(
             keys.sort();
             keys.dedup();
             for k in keys {
-                changes(&key_path(path, k), o.get(k), n.get(k), show, out);
+                changes(
+                    &PropertyPath::child_key(path, k),
+                    o.get(k),
+                    n.get(k),
+                    show,
+                    out,
+                );
             }
         }
         (Some(Json::Array(o)), Some(Json::Array(n))) => {
@@ -167,27 +183,6 @@ fn changes(
         }
         (Some(o), Some(n)) => out.push(line('~', format!("{} => {}", show(o), show(n)))),
     }
-}
-
-/// `parent.key`, or `parent["key"]` when the key is not a plain name.
-fn key_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '$');
-    match (parent.is_empty(), plain) {
-        (true, true) => key.to_string(),
-        (false, true) => format!("{parent}.{key}"),
-        (_, false) => format!("{parent}[{}]", Json::String(key.to_string())),
-    }
-}
-
-/// The top-level property a path starts with.
-fn top_level(path: &str) -> &str {
-    if let Some(rest) = path.strip_prefix("[\"") {
-        return rest.split("\"]").next().unwrap_or(rest);
-    }
-    path.split(['.', '[']).next().unwrap_or(path)
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub mod language;
 pub mod package;
 pub mod plugin;
 pub mod program;
+pub mod property_path;
 pub mod redact;
 pub mod secrets;
 pub mod stack_config;

@@ -74,7 +74,7 @@ use crate::ops::*;
 use crate::provider::ResourceProvider;
 use crate::serde_bridge;
 use crate::typed::Resource;
-use crate::value::PropertyMap;
+use crate::value::{PropertyMap, PropertyValue};
 
 /// Drives a provider in-process; see the [module](self).
 pub struct Driver<P> {
@@ -184,6 +184,7 @@ impl<P: ResourceProvider> Driver<P> {
         ResourceDriver {
             driver: self,
             token: token.to_string(),
+            secret_inputs: Vec::new(),
             _resource: PhantomData,
         }
     }
@@ -250,6 +251,8 @@ impl<O> Constructed<O> {
 pub struct ResourceDriver<'a, P, R> {
     driver: &'a Driver<P>,
     token: String,
+    /// Top-level inputs sent as secrets, as a program's `pulumi.secret(..)` sends them.
+    secret_inputs: Vec<String>,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -260,6 +263,60 @@ impl<P: ResourceProvider, R: Resource> ResourceDriver<'_, P, R> {
 
     fn ctx(&self, name: &str) -> Context {
         Context::detached(self.urn(name))
+    }
+
+    /// Sends the named top-level inputs as secrets in every later step of this driver, as the
+    /// engine sends an input a program marked secret, whatever the field's Rust type. An input
+    /// that is absent or null stays as it is.
+    ///
+    /// ```
+    /// # use provider_sdk::testing::Driver;
+    /// # use provider_sdk::typed::{CreateArgs, Created, ProviderBuilder, Resource, resource};
+    /// # use provider_sdk::{Context, Result};
+    /// # #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Clone, Debug)]
+    /// # struct Args { token: String }
+    /// # struct Login;
+    /// # #[resource]
+    /// # impl Resource for Login {
+    /// #     type Inputs = Args;
+    /// #     type Outputs = Args;
+    /// #     async fn create(&self, _: &Context, args: CreateArgs<Args>) -> Result<Created<Args>> {
+    /// #         Ok(Created::new("id", args.inputs))
+    /// #     }
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let provider = ProviderBuilder::new("auth", "0.1.0")
+    ///     .resource("auth:index:Login", Login)
+    ///     .build()
+    ///     .unwrap();
+    /// let driver = Driver::new(provider);
+    /// let logins = driver.resource::<Login>("auth:index:Login").secret_inputs(["token"]);
+    /// let login = logins.create("a", &Args { token: "hush".into() }).await.unwrap();
+    /// assert!(login.inputs["token"].is_secret());
+    /// assert!(login.is_secret("token"), "an output from a secret input stays secret");
+    /// # });
+    /// ```
+    pub fn secret_inputs<I, S>(mut self, properties: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secret_inputs
+            .extend(properties.into_iter().map(Into::into));
+        self
+    }
+
+    /// `inputs` as a property map, with [`Self::secret_inputs`] marked secret.
+    fn input_map(&self, inputs: &impl Serialize) -> Result<PropertyMap> {
+        let mut map = to_map("the inputs", inputs)?;
+        for name in &self.secret_inputs {
+            if let Some(value) = map.get_mut(name.as_str())
+                && !matches!(value, PropertyValue::Null)
+            {
+                *value = PropertyValue::secret(std::mem::take(value));
+            }
+        }
+        Ok(map)
     }
 
     /// `Check` of new inputs (typed, or any serializable value such as `serde_json::json!`
@@ -274,7 +331,7 @@ impl<P: ResourceProvider, R: Resource> ResourceDriver<'_, P, R> {
         inputs: impl Serialize,
         olds: Option<&PropertyMap>,
     ) -> Result<CheckResponse> {
-        let mut req = CheckRequest::new(&self.token, to_map("the inputs", &inputs)?);
+        let mut req = CheckRequest::new(&self.token, self.input_map(&inputs)?);
         req.name = name.to_string();
         req.urn = self.urn(name);
         if let Some(olds) = olds {

@@ -43,6 +43,32 @@ pub(super) async fn delete_step(
     };
     let report =
         Report::new(op, &r.urn, &r.type_token, Status::Failed, t0).inputs(Some(&r.inputs), None);
+    // Every delete step runs the delete hooks, the before-hooks first of all (Pulumi's
+    // `DeleteStep.Apply`); in a preview only the `onDryRun` ones.
+    let subject = HookSubject {
+        new: None,
+        old: Some(r),
+    };
+    if let Err(msg) = hooks::before(ctx, HookKind::BeforeDelete, &subject).await {
+        ctx.failed(report, msg, "");
+        return Ok(false);
+    }
+    let deleted = delete_unhooked(ctx, r, owner_deleted, op, report, t0).await?;
+    if deleted {
+        hooks::after(ctx, HookKind::AfterDelete, &subject).await;
+    }
+    Ok(deleted)
+}
+
+/// [`delete_step`] between its hooks.
+async fn delete_unhooked(
+    ctx: &Arc<Ctx>,
+    r: &Resource,
+    owner_deleted: bool,
+    op: Op,
+    report: Report<'_>,
+    t0: Instant,
+) -> Result<bool, Error> {
     if r.protect && !r.delete {
         let msg = format!(
             "it is protected; set `protect: false` in the program and run `up` before deleting it (URN {})",
@@ -71,7 +97,7 @@ pub(super) async fn delete_step(
         }
     };
     ctx.started(op, &r.urn);
-    match provider_delete(ctx, &plugin, r, vec![r.key()]).await? {
+    match provider_delete_call(ctx, &plugin, r, vec![r.key()]).await? {
         Ok(()) => {
             ctx.report(Report {
                 status: Status::Ok,
@@ -119,6 +145,24 @@ pub(super) async fn provider_delete(
     if let Err(msg) = hooks::before(ctx, HookKind::BeforeDelete, &subject).await {
         return Ok(Err(msg));
     }
+    let deleted = provider_delete_call(ctx, plugin, r, remove).await?;
+    if deleted.is_ok() {
+        hooks::after(ctx, HookKind::AfterDelete, &subject).await;
+    }
+    Ok(deleted)
+}
+
+/// [`provider_delete`] without the delete hooks (the caller runs them), with the error hooks.
+async fn provider_delete_call(
+    ctx: &Arc<Ctx>,
+    plugin: &Plugin,
+    r: &Resource,
+    remove: Vec<Key>,
+) -> Result<Result<(), String>, Error> {
+    let subject = HookSubject {
+        new: None,
+        old: Some(r),
+    };
     let op = ctx.journal.begin(OperationType::Deleting, r).await?;
     let timeout = r
         .custom_timeouts
@@ -130,10 +174,13 @@ pub(super) async fn provider_delete(
         name: r.name(),
         ty: &r.type_token,
     };
-    match plugin.delete(target, Recorded::of(r), timeout).await {
+    let deleted = hooks::with_error_hooks(ctx, &subject, "delete", || {
+        plugin.delete(target, Recorded::of(r), timeout)
+    })
+    .await;
+    match deleted {
         Ok(()) => {
             ctx.journal.end(Some(op), vec![], remove).await?;
-            hooks::after(ctx, HookKind::AfterDelete, &subject).await;
             Ok(Ok(()))
         }
         Err(e) => {

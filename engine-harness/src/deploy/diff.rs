@@ -3,6 +3,7 @@
 use crate::display::DiffLine;
 use crate::plugin;
 use crate::program;
+use crate::property_path::{self, PropertyPath, Segment};
 use crate::value::{self, PropertyMap};
 use serde_json::Value as Json;
 use std::time::Duration;
@@ -30,7 +31,7 @@ pub(super) fn diff_lines(
     paths
         .into_iter()
         .map(|(path, kind)| {
-            let top = path.split(['.', '[']).next().unwrap_or(&path).to_string();
+            let top = property_path::top_level(&path);
             let replace = kind % 2 == 1 || d.replaces.contains(&top) || forced.contains(&top);
             // Nested paths (`columns[2]`, `tags.env`) show the values they name too.
             let old_v = value_at(old, &path).map(value::masked);
@@ -54,37 +55,17 @@ pub(super) fn diff_lines(
 /// The value at a property path of a detailed diff (`a`, `a.b`, `a[2]`, `a["k.x"]`); a
 /// secret on the way is returned whole, so that it stays masked.
 fn value_at<'a>(map: &'a PropertyMap, path: &str) -> Option<&'a Json> {
-    let (first, mut rest) = match path.strip_prefix('[') {
-        Some(_) => {
-            let end = path.find(']')?;
-            let key: String = serde_json::from_str(&path[1..end]).ok()?;
-            (map.get(&key)?, &path[end + 1..])
-        }
-        None => {
-            let end = path.find(['.', '[']).unwrap_or(path.len());
-            (map.get(&path[..end])?, &path[end..])
-        }
+    let path = PropertyPath::parse(path).ok()?;
+    let (first, rest) = path.segments().split_first()?;
+    let Segment::Key(first) = first else {
+        return None;
     };
-    let mut here = first;
-    while !rest.is_empty() {
+    let mut here = map.get(first)?;
+    for seg in rest {
         if value::is_secret(here) {
             return Some(here);
         }
-        if let Some(after) = rest.strip_prefix('.') {
-            let end = after.find(['.', '[']).unwrap_or(after.len());
-            here = here.get(&after[..end])?;
-            rest = &after[end..];
-        } else if let Some(after) = rest.strip_prefix('[') {
-            let end = after.find(']')?;
-            let inner = &after[..end];
-            here = match inner.parse::<usize>() {
-                Ok(i) => here.get(i)?,
-                Err(_) => here.get(serde_json::from_str::<String>(inner).ok()?)?,
-            };
-            rest = &after[end + 1..];
-        } else {
-            return None;
-        }
+        here = child(here, seg)?;
     }
     Some(here)
 }
@@ -97,8 +78,8 @@ pub(super) fn apply_ignore_changes(news: &mut PropertyMap, old: &PropertyMap, ig
     let mut new_root = Json::Object(std::mem::take(news));
     let old_root = Json::Object(old.clone());
     for path in ignore {
-        if let Some(segs) = parse_path(path) {
-            reset(&mut new_root, Some(&old_root), &segs);
+        if let Ok(path) = PropertyPath::parse(path) {
+            reset(&mut new_root, Some(&old_root), path.segments());
         }
     }
     if let Json::Object(m) = new_root {
@@ -106,72 +87,28 @@ pub(super) fn apply_ignore_changes(news: &mut PropertyMap, old: &PropertyMap, ig
     }
 }
 
-/// One segment of a property path.
-#[derive(Debug, Clone, PartialEq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-    Any,
-}
-
-/// Parses `a.b[0]["k"].*`; `None` when it is not a path.
-fn parse_path(path: &str) -> Option<Vec<Seg>> {
-    let mut segs = Vec::new();
-    let mut rest = path;
-    let mut first = true;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            let inner = &r[..end];
-            segs.push(if inner == "*" {
-                Seg::Any
-            } else if let Ok(i) = inner.parse::<usize>() {
-                Seg::Index(i)
-            } else {
-                Seg::Key(serde_json::from_str::<String>(inner).ok()?)
-            });
-            rest = &r[end + 1..];
-        } else {
-            let r = if first { rest } else { rest.strip_prefix('.')? };
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let name = &r[..end];
-            if name.is_empty() {
-                return None;
-            }
-            segs.push(if name == "*" {
-                Seg::Any
-            } else {
-                Seg::Key(name.to_string())
-            });
-            rest = &r[end..];
-        }
-        first = false;
-    }
-    (!segs.is_empty()).then_some(segs)
-}
-
 /// The child of `v` at `seg` (not a wildcard).
-fn child<'a>(v: &'a Json, seg: &Seg) -> Option<&'a Json> {
+fn child<'a>(v: &'a Json, seg: &Segment) -> Option<&'a Json> {
     match (v, seg) {
-        (Json::Object(m), Seg::Key(k)) => m.get(k),
-        (Json::Array(a), Seg::Index(i)) => a.get(*i),
+        (Json::Object(m), Segment::Key(k)) => m.get(k),
+        (Json::Array(a), Segment::Index(i)) => a.get(*i),
         _ => None,
     }
 }
 
 /// Sets the value at `segs` in `new` to the one in `old`, or removes it when `old` has none.
-fn reset(new: &mut Json, old: Option<&Json>, segs: &[Seg]) {
+fn reset(new: &mut Json, old: Option<&Json>, segs: &[Segment]) {
     let Some((seg, rest)) = segs.split_first() else {
         return;
     };
-    if *seg == Seg::Any {
-        let concrete: Vec<Seg> = match &*new {
-            Json::Object(m) => m.keys().cloned().map(Seg::Key).collect(),
-            Json::Array(a) => (0..a.len()).map(Seg::Index).collect(),
+    if seg.is_wildcard() {
+        let concrete: Vec<Segment> = match &*new {
+            Json::Object(m) => m.keys().cloned().map(Segment::Key).collect(),
+            Json::Array(a) => (0..a.len()).map(Segment::Index).collect(),
             _ => vec![],
         };
-        let old_keys: Vec<Seg> = match old {
-            Some(Json::Object(m)) => m.keys().cloned().map(Seg::Key).collect(),
+        let old_keys: Vec<Segment> = match old {
+            Some(Json::Object(m)) => m.keys().cloned().map(Segment::Key).collect(),
             _ => vec![],
         };
         for c in concrete.into_iter().chain(old_keys) {
@@ -184,20 +121,20 @@ fn reset(new: &mut Json, old: Option<&Json>, segs: &[Seg]) {
     let old_child = old.and_then(|o| child(o, seg));
     if rest.is_empty() {
         match (new, seg, old_child) {
-            (Json::Object(m), Seg::Key(k), Some(v)) => {
+            (Json::Object(m), Segment::Key(k), Some(v)) => {
                 m.insert(k.clone(), v.clone());
             }
-            (Json::Object(m), Seg::Key(k), None) => {
+            (Json::Object(m), Segment::Key(k), None) => {
                 m.remove(k);
             }
-            (Json::Array(a), Seg::Index(i), Some(v)) if *i < a.len() => a[*i] = v.clone(),
+            (Json::Array(a), Segment::Index(i), Some(v)) if *i < a.len() => a[*i] = v.clone(),
             _ => {}
         }
         return;
     }
     let next = match (new, seg) {
-        (Json::Object(m), Seg::Key(k)) => m.get_mut(k),
-        (Json::Array(a), Seg::Index(i)) => a.get_mut(*i),
+        (Json::Object(m), Segment::Key(k)) => m.get_mut(k),
+        (Json::Array(a), Segment::Index(i)) => a.get_mut(*i),
         _ => None,
     };
     if let Some(n) = next {

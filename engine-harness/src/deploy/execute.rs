@@ -77,6 +77,17 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
         new: Some(new),
         old: old.as_ref().filter(|_| step.kind == Kind::Update),
     };
+    // The old copy of a replacement is deleted too: its delete hooks, before the create when
+    // it goes first, after it otherwise (Pulumi's preview applies both steps).
+    let replaced = match step.kind {
+        Kind::Replace { delete_first } => old.as_ref().map(|o| (o, delete_first)),
+        _ => None,
+    };
+    if let Some((o, true)) = replaced
+        && let Err(msg) = preview_delete_hooks(ctx, o).await
+    {
+        return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+    }
     if let Some((b, _)) = kinds
         && let Err(msg) = hooks::before(ctx, b, &subject).await
     {
@@ -133,6 +144,11 @@ async fn preview(ctx: &Arc<Ctx>, step: Step) -> StepResult {
             if let Some((_, a)) = kinds {
                 hooks::after(ctx, a, &subject).await;
             }
+            if let Some((o, false)) = replaced
+                && let Err(msg) = preview_delete_hooks(ctx, o).await
+            {
+                return Err(ctx.failed(step.report(Status::Failed), msg, ""));
+            }
             ctx.report(step.report(Status::Planned));
             Ok(registered(id, out))
         }
@@ -170,6 +186,17 @@ async fn same(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     Ok(Ok(registered(Some(o.id.clone()), o.outputs.clone())))
 }
 
+/// The delete hooks of `old` in a preview (only the `onDryRun` ones run).
+async fn preview_delete_hooks(ctx: &Arc<Ctx>, old: &Resource) -> Result<(), String> {
+    let subject = HookSubject {
+        new: None,
+        old: Some(old),
+    };
+    hooks::before(ctx, HookKind::BeforeDelete, &subject).await?;
+    hooks::after(ctx, HookKind::AfterDelete, &subject).await;
+    Ok(())
+}
+
 /// An update in place.
 async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     let o = step.old.as_ref().expect("update implies old state");
@@ -185,9 +212,8 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
     }
     ctx.started(Op::Update, &new.urn);
     let op = ctx.journal.begin(OperationType::Updating, o).await?;
-    let result = step
-        .plugin
-        .update(
+    let result = hooks::with_error_hooks(ctx, &subject, "update", || {
+        step.plugin.update(
             step_target(&new),
             Recorded::of(o),
             Change {
@@ -197,7 +223,8 @@ async fn update(ctx: &Arc<Ctx>, step: Step) -> Result<StepResult, Error> {
                 preview: false,
             },
         )
-        .await;
+    })
+    .await;
     match result {
         Ok(out) => {
             new.outputs = mark_secrets(&new.additional_secret_outputs, out);
@@ -295,9 +322,8 @@ async fn create(
     }
     ctx.started(step.kind.op(), &res.urn);
     let op = ctx.journal.begin(OperationType::Creating, &res).await?;
-    let result = step
-        .plugin
-        .create(
+    let result = hooks::with_error_hooks(ctx, &subject, "create", || {
+        step.plugin.create(
             &res.urn,
             res.name(),
             &res.type_token,
@@ -305,7 +331,8 @@ async fn create(
             timeout(&res, "create"),
             false,
         )
-        .await;
+    })
+    .await;
     match result {
         Ok((id, out)) => {
             res.id = id.clone();

@@ -10,6 +10,7 @@ use crate::display::{DiffLine, failure_message};
 use crate::monitor::{RegisteredResource, Registration, ResourceOptions};
 use crate::plugin::Recorded;
 use crate::plugin::{CallError, Plugin, Target};
+use crate::property_path;
 use crate::state::{self, Resource};
 use crate::value::PropertyMap;
 use std::collections::BTreeSet;
@@ -206,11 +207,7 @@ pub(super) async fn decide(
         .diff(target, Recorded::of(o), checked, &opts.ignore_changes)
         .await?;
     let mut changed: Vec<String> = d.diffs.clone();
-    changed.extend(
-        d.detailed
-            .iter()
-            .map(|(k, _)| k.split(['.', '[']).next().unwrap_or(k).to_string()),
-    );
+    changed.extend(d.detailed.iter().map(|(k, _)| property_path::top_level(k)));
     let has_changes = match d.changes {
         2 => true,
         1 => false,

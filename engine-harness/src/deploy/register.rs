@@ -7,7 +7,7 @@ use super::execute::{StepResult, execute};
 use super::generate::{Planned, plan};
 use super::import::import_step;
 use super::step::{Op, Report, Status};
-use super::{Ctx, builtin, package_of, remote};
+use super::{Ctx, builtin, hooks, package_of, remote};
 use crate::Error;
 use crate::display::failure_message;
 use crate::monitor::{InvokeRequest, InvokeResult, ReadRequest, RegisteredResource, Registration};
@@ -148,12 +148,20 @@ async fn component_step(ctx: &Arc<Ctx>, reg: &Registration) -> Result<StepResult
             .and_then(|o| o.created.clone())
             .or_else(|| Some(now.clone())),
         modified: old.as_ref().and_then(|o| o.modified.clone()).or(Some(now)),
+        resource_hooks: hooks::record_of(&reg.options.hooks),
         ..Default::default()
     };
+    // A new component runs its create hooks as a custom resource does: the before-hooks now,
+    // the after-hooks once its outputs are registered (Pulumi's component `CreateStep`).
+    let created = old.is_none();
+    if created && let Err(msg) = hooks::component_created(ctx, &record).await {
+        let r = Report::new(Op::Create, &reg.urn, &reg.type_token, Status::Failed, t0);
+        return Ok(Err(ctx.failed(r, msg, "")));
+    }
     if !ctx.preview && (old.as_ref() != Some(&record) || alias.is_some()) {
         ctx.journal.write(vec![record], alias_keys(&alias)).await?;
     }
-    quiet_step(ctx, reg, old.is_some(), t0);
+    quiet_step(ctx, reg, !created, t0);
     Ok(Ok(RegisteredResource::default()))
 }
 
@@ -206,6 +214,7 @@ pub(super) async fn register_outputs(
         }
         return Ok(());
     }
+    hooks::component_outputs(ctx, urn, &outputs).await;
     if ctx.preview {
         return Ok(());
     }

@@ -16,7 +16,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// The program's `SignalAndWaitForShutdown`: the SDK says its program is done, and waits,
-/// still serving its callbacks (resource hooks), until the engine releases it.
+/// still serving its callbacks (resource hooks), until the engine releases it. As in Pulumi,
+/// nothing bounds how long a hook may take; a hook still running at the run's interrupt is
+/// abandoned (`hooks::RunHooks`), so one Ctrl-C releases a program that hangs in one.
 pub(super) struct ShutdownGate {
     signalled: watch::Sender<bool>,
     released: watch::Sender<bool>,
@@ -72,7 +74,7 @@ pub(super) async fn serve(
     if let Ok(mut a) = ctx.monitor_address.lock() {
         *a = Some(monitor.address().to_string());
     }
-    ctx.hooks.set(monitor.hooks());
+    ctx.hooks.set(monitor.hooks(), interrupt.clone());
     Ok(monitor)
 }
 

@@ -5,7 +5,8 @@
 //! provider: the whole stack config with its secret keys, an explicit provider the program
 //! registered in the same run (rebuilt through `pulumi:pulumi:getResource`), an unknown input in
 //! a preview, an object input holding a secret, a method call, per-property failure reasons, a
-//! dependency on a component ordering deletes, and a StackReference to another stack.
+//! dependency on a component ordering deletes, a StackReference to another stack, and a
+//! transform on the component that reaches the children its provider registers.
 
 use crate::support;
 
@@ -384,5 +385,19 @@ fn a_stack_reference_reads_a_secret_output_of_another_stack() {
                 s.label
             );
         }
+    }
+}
+
+#[test]
+fn a_transform_on_a_remote_component_reaches_the_children_its_provider_registers() {
+    for provider in [Provider::Py, Provider::Node] {
+        let s = Stack::new(Lang::Python, provider, "transform");
+        s.ok(&["up"]);
+        assert_eq!(
+            std::fs::read_to_string(s.path().join("child.txt")).unwrap(),
+            "set by the program's transform",
+            "{}: the component's transform did not reach its provider's child",
+            s.label
+        );
     }
 }

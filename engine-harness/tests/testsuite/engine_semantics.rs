@@ -6,7 +6,12 @@
 //! Node SDKs (`tests/programs/python-hooks`, `typescript-hooks`): a transform changes inputs and
 //! options, a stack transform reaches every resource, a before-create hook runs before the
 //! provider's Create (and its failure fails the step), an after-delete hook runs when its
-//! resource leaves the program.
+//! resource leaves the program. And, from Pulumi's Python SDK: an invoke transform rewrites an
+//! invoke's arguments; a transform sees an input that depends on another resource as an
+//! output; a component runs its create hooks (the after-hook with its registered outputs) and
+//! its delete hooks; an `onDryRun` delete hook runs in the preview of the delete (and of a
+//! replacement's delete of the old copy); an error hook
+//! has a failed Create retried; one Ctrl-C stops a run whose program hangs in a delete hook.
 
 use crate::support;
 
@@ -357,4 +362,223 @@ fn a_dependent_of_a_delete_before_replace_is_deleted_first_and_checked_as_new() 
     let dependent = p.resource("dependent").unwrap();
     assert_eq!(dependent["inputs"]["state"].as_f64(), Some(21.0));
     assert_eq!(dependent["id"], old_id, "the fixture's ids are its names");
+}
+
+/// The Python hooks fixture with config `key` set to true.
+fn hooks_project_with(key: &str) -> Project {
+    sdk_hooks_project_with(Sdk::Python, key)
+}
+
+/// The hooks fixture of `sdk` with config `key` set to true.
+fn sdk_hooks_project_with(sdk: Sdk, key: &str) -> Project {
+    let p = hooks_project(sdk);
+    ok(&p, &["config", "set", key, "true"]);
+    p
+}
+
+/// The stack outputs a run showed.
+fn outputs(run: &Run) -> serde_json::Value {
+    run.events
+        .iter()
+        .find(|e| e["event"] == "outputs")
+        .map(|e| e["outputs"].clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn python_an_invoke_transform_rewrites_the_arguments_of_an_invoke() {
+    let p = hooks_project_with("invoke");
+    p.write("asked.txt", "what the program asked for");
+    p.write("answered.txt", "what the transform asked for");
+    let run = ok(&p, &["up"]);
+    assert_eq!(
+        outputs(&run)["read"],
+        "what the transform asked for",
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn python_a_transform_sees_an_input_that_depends_on_a_resource_as_an_output() {
+    let p = hooks_project_with("seen");
+    ok(&p, &["up"]);
+    assert_eq!(
+        read(&p, "transform-saw.txt").as_deref(),
+        Some("output"),
+        "Pulumi's engine gives a transform such an input as an output value"
+    );
+    let seen = p.resource("seen").unwrap();
+    let source = p.resource("source").unwrap();
+    assert!(
+        seen["dependencies"]
+            .as_array()
+            .is_some_and(|d| d.contains(&source["urn"])),
+        "the dependency stays: {seen}"
+    );
+}
+
+#[test]
+fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
+    let p = hooks_project_with("component");
+    ok(&p, &["preview"]);
+    assert_eq!(read(&p, "component-before.txt"), None, "no hook in preview");
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "component-before.txt").as_deref(), Some("comp"));
+    assert_eq!(
+        read(&p, "component-after.txt").as_deref(),
+        Some("forty-two"),
+        "the after-create hook runs with the outputs the component registered"
+    );
+    let comp = p.state()["deployment"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["urn"].as_str().unwrap().ends_with("::comp"))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        comp["resourceHooks"]["AfterDelete"],
+        serde_json::json!(["note-component-gone"]),
+        "the component's record keeps its hooks: {comp}"
+    );
+    assert_eq!(read(&p, "component-gone.txt"), None);
+    ok(&p, &["config", "set", "component", "false"]);
+    let run = ok(&p, &["up"]);
+    assert_eq!(op_of(&run, "comp"), "delete", "{}", run.describe());
+    assert_eq!(read(&p, "component-gone.txt").as_deref(), Some("comp"));
+}
+
+#[test]
+fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
+    on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(Sdk::Python);
+}
+
+#[test]
+fn node_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
+    on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(Sdk::Node);
+}
+
+fn on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(sdk: Sdk) {
+    let p = sdk_hooks_project_with(sdk, "dry");
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "dry-delete.txt"), None);
+    ok(&p, &["config", "set", "dry", "false"]);
+    let run = ok(&p, &["preview"]);
+    assert_eq!(op_of(&run, "drytemp"), "delete", "{}", run.describe());
+    assert_eq!(
+        read(&p, "dry-delete.txt").as_deref(),
+        Some("preview"),
+        "the hook asked to run on dry runs ran in the preview of the delete"
+    );
+    assert!(p.resource("drytemp").is_some() && p.path().join("drytemp.txt").is_file());
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "dry-delete.txt").as_deref(), Some("up"));
+    assert!(p.resource("drytemp").is_none());
+}
+
+#[test]
+fn python_an_error_hook_has_a_failed_create_retried() {
+    error_hook_has_a_failed_create_retried(Sdk::Python);
+}
+
+#[test]
+fn node_an_error_hook_has_a_failed_create_retried() {
+    error_hook_has_a_failed_create_retried(Sdk::Node);
+}
+
+fn error_hook_has_a_failed_create_retried(sdk: Sdk) {
+    let p = sdk_hooks_project_with(sdk, "flaky");
+    let run = ok(&p, &["up"]);
+    assert_eq!(
+        read(&p, "error-hook.txt").as_deref(),
+        Some("create 1\n"),
+        "the error hook ran once, after the first failure:\n{}",
+        run.describe()
+    );
+    assert_eq!(
+        p.resource("flaky").unwrap()["outputs"]["stdout"],
+        "ok",
+        "the retried Create succeeded"
+    );
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("retrying create due to on-error hook request (1/100)"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
+    let p = hooks_project_with("stuck");
+    ok(&p, &["up"]);
+    ok(&p, &["config", "set", "stuck", "false"]);
+    let pid_file = p.path().join("hanging.pid");
+    let mut engine = p
+        .command(&["up", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the delete hook to hang",
+        std::time::Duration::from_secs(300),
+        || std::fs::read_to_string(&pid_file).is_ok_and(|s| !s.is_empty()),
+    );
+    let program: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill(engine.id() as i32, Signal::INT);
+    // One signal: the hook is abandoned and the program stopped (its grace period is 5 s).
+    let start = std::time::Instant::now();
+    while engine.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = engine.kill();
+            kill(program, Signal::KILL);
+            panic!("one Ctrl-C did not stop a run whose program hangs in a delete hook");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = Run::from(engine.wait_with_output().unwrap());
+    assert_eq!(run.code, 130, "{}", run.describe());
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("hang-after-delete") && text.contains("interrupted"),
+        "the abandoned hook is named:\n{}",
+        run.describe()
+    );
+    wait_for(
+        "the program to stop",
+        std::time::Duration::from_secs(10),
+        || !alive(program),
+    );
+    // The provider's Delete ran before its after-hook: the resource left the state.
+    assert!(p.resource("stuck").is_none(), "{}", p.state());
+}
+
+#[test]
+fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_a_replacement() {
+    let p = hooks_project(Sdk::Python);
+    ok(&p, &["config", "set", "swap", "4"]);
+    ok(&p, &["up"]);
+    let id = p.resource("swapped").unwrap()["id"].clone();
+    ok(&p, &["config", "set", "swap", "6"]);
+    let run = ok(&p, &["preview"]);
+    assert_eq!(op_of(&run, "swapped"), "replace", "{}", run.describe());
+    assert_eq!(
+        read(&p, "swapped-delete.txt").as_deref(),
+        Some("preview"),
+        "the old copy's delete hook ran in the preview of its replacement"
+    );
+    assert_eq!(
+        p.resource("swapped").unwrap()["id"],
+        id,
+        "preview changed nothing"
+    );
+    ok(&p, &["up"]);
+    assert_eq!(read(&p, "swapped-delete.txt").as_deref(), Some("up"));
+    assert_ne!(p.resource("swapped").unwrap()["id"], id, "replaced");
 }

@@ -228,40 +228,35 @@ async fn a_derived_output_is_secret_exactly_when_its_source_is() {
         "no secret input"
     );
 
-    // Straight through the provider, with secret inputs as the engine sends them.
-    let p = provider();
-    let create = |inputs: provider_sdk::PropertyMap| {
-        let mut req = provider_sdk::ops::CreateRequest::new("files:index:Database", "b", inputs);
-        req.urn = "urn:pulumi:t::t::files:index:Database::b".into();
-        req
+    // Secret inputs, as the engine sends an input the program marked secret.
+    let with_key = DatabaseArgs {
+        file: temp_file("b.db"),
+        key: Some("hush".into()),
+        name: Some("b-1".into()),
     };
-    let ctx = Context::detached("");
-    let file = provider_sdk::PropertyValue::from(temp_file("b.db"));
-    let key = provider_sdk::PropertyValue::secret("hush".into());
-    let only_key = provider_sdk::PropertyMap::from([
-        ("file".into(), file.clone()),
-        ("key".into(), key.clone()),
-        ("name".into(), "b-1".into()),
-    ]);
-    let out = p.create(&ctx, create(only_key)).await.unwrap().properties;
-    assert!(!out["path"].is_secret(), "`path` derives from `file` alone");
+    let db = driver
+        .resource::<Database>("files:index:Database")
+        .secret_inputs(["key"])
+        .create("b", &with_key)
+        .await
+        .unwrap();
+    assert!(!db.is_secret("path"), "`path` derives from `file` alone");
     assert!(
-        out["fingerprint"].is_secret(),
+        db.is_secret("fingerprint"),
         "undeclared: secret as any input is"
     );
-    let file_secret = provider_sdk::PropertyMap::from([
-        (
-            "file".into(),
-            provider_sdk::PropertyValue::secret(file.clone()),
-        ),
-        ("name".into(), "b-2".into()),
-    ]);
-    let out = p
-        .create(&ctx, create(file_secret))
+    let file_secret = DatabaseArgs {
+        key: None,
+        name: Some("b-2".into()),
+        ..with_key
+    };
+    let db = driver
+        .resource::<Database>("files:index:Database")
+        .secret_inputs(["file"])
+        .create("c", &file_secret)
         .await
-        .unwrap()
-        .properties;
-    assert!(out["path"].is_secret(), "its source `file` is secret");
+        .unwrap();
+    assert!(db.is_secret("path"), "its source `file` is secret");
     let _ = std::fs::remove_file(temp_file("b.db"));
 }
 

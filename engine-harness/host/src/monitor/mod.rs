@@ -10,7 +10,7 @@
 //! | `convert` | wire requests to typed ones and back; aliases; timeouts |
 //! | `service` | the gRPC services on loopback ([`serve_with_sink`]) |
 //! | `callbacks` | calls into the program's `Callbacks` service (transforms, hooks) |
-//! | `transforms` | resource, stack and invoke transforms, applied in one place before a request is converted |
+//! | `transforms` | resource, stack and invoke transforms (inputs as output values), applied in one place before a request is converted; the provider a registration or invoke gets from its parent component |
 //! | [`hooks`] | the resource hooks the program registered ([`hooks::ResourceHooks`]), for the engine's steps |
 //!
 //! # How Pulumi's SDKs talk to the engine (facts from Pulumi's sources)

@@ -27,8 +27,9 @@ use tonic::{Request, Response, Status};
 /// secrets and resource references travel as typed values, and aliases arrive as specs that
 /// the monitor resolves; `deletedWith` is recorded and honoured by the engine's deletions;
 /// transforms (resource, stack and invoke) run in the monitor ([`super::transforms`]); resource
-/// hooks are kept for the engine's steps ([`super::hooks`]). Output values, error hooks,
-/// `replaceWith` and parameterized packages are answered `false`, so the SDKs do not use them.
+/// hooks and error hooks are kept for the engine's steps ([`super::hooks`]), which send them the
+/// resource's options (`sendsOptionsToHooks`). Output values, `replaceWith` and parameterized
+/// packages are answered `false`, so the SDKs do not use them.
 pub const DEFAULT_FEATURES: &[&str] = &[
     "secrets",
     "resourceReferences",
@@ -37,6 +38,8 @@ pub const DEFAULT_FEATURES: &[&str] = &[
     "transforms",
     "invokeTransforms",
     "resourceHooks",
+    "errorHooks",
+    "sendsOptionsToHooks",
 ];
 
 /// What a monitor serves.
@@ -331,10 +334,12 @@ impl ResourceMonitor for MonitorService {
         &self,
         req: Request<RegisterErrorHookRequest>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(format!(
-            "engine-harness does not support error hooks (hook `{}`)",
-            req.into_inner().name
-        )))
+        self.0.touch();
+        self.0
+            .hooks
+            .register_error(req.into_inner())
+            .map_err(status)?;
+        Ok(Response::new(()))
     }
 
     async fn signal_and_wait_for_shutdown(&self, _: Request<()>) -> Result<Response<()>, Status> {

@@ -11,20 +11,44 @@
 //! cannot change a resource's type, name or parent (the protocol's answer has no such fields).
 //! A remote component's own transforms are kept for the registration of the same resource by
 //! the provider that constructs it, which then runs them (not the request's).
+//!
+//! What a transform sees is what Pulumi's engine sends: the inputs as output values where they
+//! carry something a plain value cannot (a secret, an unknown, or the resources the property
+//! depends on, `propertyDependencies`), and the options with the provider the resource will use
+//! (its own, else its `providers` entry for the package, else that of its parent component).
+//! What it answers may hold output values too: they become plain values again and their
+//! dependencies become the property's and the resource's. The dependencies are then those the
+//! options name plus those of the properties still present.
+//!
+//! The provider resolution is done for every registration, transformed or not, as Pulumi's
+//! `resolveProvider` does; a component passes its `providers` on to the components under it.
+//! Nothing else is done for a registration no transform applies to (its inputs are not
+//! touched).
 
 use super::callbacks::{CallbackClients, check_target};
 use super::error::MonitorError;
 use super::urn;
+use crate::output_values;
+use crate::value::{self, PropertyMap};
 use pulumirpc::{
     Alias, Callback, RegisterResourceRequest, ResourceInvokeRequest, TransformInvokeOptions,
     TransformInvokeRequest, TransformInvokeResponse, TransformRequest, TransformResourceOptions,
     TransformResponse,
 };
+use serde_json::Value as Json;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-/// A registered resource's own transforms and its parent.
-type Known = (Vec<Callback>, Option<String>);
+/// What later registrations need of a registered resource.
+#[derive(Debug, Default)]
+struct Known {
+    /// Its own transforms, which run on its children too.
+    transforms: Vec<Callback>,
+    /// Its parent, to walk up to the stack.
+    parent: Option<String>,
+    /// A component's `providers` (package to provider reference), for its children.
+    providers: HashMap<String, String>,
+}
 
 /// The transforms a run's program registered, and the callbacks to run them.
 #[derive(Debug, Default)]
@@ -32,8 +56,8 @@ pub struct Transforms {
     clients: CallbackClients,
     stack: Mutex<Vec<Callback>>,
     invoke: Mutex<Vec<Callback>>,
-    /// Each registered resource's own transforms and its parent, for its children.
-    own: Mutex<HashMap<String, Known>>,
+    /// Each registered resource's own transforms, parent and (a component's) providers.
+    known: Mutex<HashMap<String, Known>>,
     /// A remote component's own transforms, by `parent::type::name`, until its provider
     /// registers it.
     pending: Mutex<HashMap<String, Vec<Callback>>>,
@@ -41,6 +65,11 @@ pub struct Transforms {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The package of a type token (`aws:s3:Bucket` -> `aws`).
+fn package_of(type_token: &str) -> &str {
+    type_token.split(':').next().unwrap_or_default()
 }
 
 impl Transforms {
@@ -58,6 +87,16 @@ impl Transforms {
         Ok(())
     }
 
+    /// The provider of package `package` that the component `parent` (or one above it) passes
+    /// on through its `providers`, as Pulumi's `resolveProvider` finds it.
+    fn parent_provider(&self, parent: Option<&str>, package: &str) -> Option<String> {
+        let known = lock(&self.known);
+        known
+            .get(parent?)
+            .and_then(|k| k.providers.get(package))
+            .cloned()
+    }
+
     /// Runs the transforms that apply to `req` (see the module's order) and writes what they
     /// return back into it. `scope` = (stack, project), for the URN the resource will have.
     pub async fn apply(
@@ -66,6 +105,17 @@ impl Transforms {
         req: &mut RegisterResourceRequest,
     ) -> Result<(), MonitorError> {
         let parent = (!req.parent.is_empty()).then(|| req.parent.clone());
+        let package = package_of(&req.r#type).to_string();
+        if (req.custom || req.remote) && req.provider.is_empty() {
+            let resolved = req
+                .providers
+                .get(&package)
+                .cloned()
+                .or_else(|| self.parent_provider(parent.as_deref(), &package));
+            if let Some(p) = resolved {
+                req.provider = p;
+            }
+        }
         let key = format!("{}::{}::{}", req.parent, req.r#type, req.name);
         let own = match lock(&self.pending).remove(&key) {
             Some(pending) => pending,
@@ -76,86 +126,139 @@ impl Transforms {
         }
         let mut chain = own.clone();
         {
-            let known = lock(&self.own);
-            let mut at = parent.clone();
+            let known = lock(&self.known);
+            let mut at = parent.as_deref();
             while let Some(p) = at {
-                let Some((transforms, grand)) = known.get(&p) else {
-                    break;
-                };
-                chain.extend(transforms.iter().cloned());
-                at = grand.clone();
+                let Some(k) = known.get(p) else { break };
+                chain.extend(k.transforms.iter().cloned());
+                at = k.parent.as_deref();
             }
         }
         chain.extend(lock(&self.stack).iter().cloned());
         let urn = urn::new(scope.0, scope.1, parent.as_deref(), &req.r#type, &req.name);
-        lock(&self.own).insert(urn.clone(), (own, parent));
-        if chain.is_empty() {
-            return Ok(());
+        if !chain.is_empty() {
+            self.run(&urn, &chain, req).await?;
         }
-        let mut props = req.object.take().unwrap_or_default();
+        // A component's children get its providers (and those it got from its parent).
+        let providers = if req.custom {
+            HashMap::new()
+        } else {
+            let mut providers: HashMap<String, String> =
+                req.providers.clone().into_iter().collect();
+            if let Some(p) = &parent {
+                let known = lock(&self.known);
+                if let Some(k) = known.get(p) {
+                    for (package, reference) in &k.providers {
+                        providers
+                            .entry(package.clone())
+                            .or_insert_with(|| reference.clone());
+                    }
+                }
+            }
+            providers
+        };
+        lock(&self.known).insert(
+            urn,
+            Known {
+                transforms: own,
+                parent,
+                providers,
+            },
+        );
+        Ok(())
+    }
+
+    /// Runs `chain` on `req` (the resource `urn`).
+    async fn run(
+        &self,
+        urn: &str,
+        chain: &[Callback],
+        req: &mut RegisterResourceRequest,
+    ) -> Result<(), MonitorError> {
+        let what = format!("transform of {urn}");
+        let mut props = as_output_values(req);
         let mut opts = options_of(req);
-        for callback in &chain {
-            let what = format!("transform of {urn}");
-            let answer: TransformResponse = self
-                .clients
-                .invoke(
-                    callback,
-                    &TransformRequest {
-                        r#type: req.r#type.clone(),
-                        name: req.name.clone(),
-                        custom: req.custom,
-                        parent: req.parent.clone(),
-                        properties: Some(props.clone()),
-                        options: Some(opts.clone()),
-                    },
-                    &what,
-                )
-                .await?;
+        for callback in chain {
+            let mut request = TransformRequest {
+                r#type: std::mem::take(&mut req.r#type),
+                name: std::mem::take(&mut req.name),
+                custom: req.custom,
+                parent: std::mem::take(&mut req.parent),
+                properties: Some(value::to_struct(&props)),
+                options: Some(opts),
+            };
+            let answer: Result<TransformResponse, MonitorError> =
+                self.clients.invoke(callback, &request, &what).await;
+            req.r#type = std::mem::take(&mut request.r#type);
+            req.name = std::mem::take(&mut request.name);
+            req.parent = std::mem::take(&mut request.parent);
+            let answer = answer?;
             if let Some(p) = answer.properties {
-                props = p;
+                props = value::into_map(p);
             }
-            if let Some(o) = answer.options {
-                opts = o;
+            opts = answer
+                .options
+                .or(request.options)
+                .expect("the request carried its options");
+        }
+        let present: BTreeSet<&String> = props.keys().collect();
+        req.property_dependencies.retain(|k, _| present.contains(k));
+        let mut plain = PropertyMap::new();
+        for (k, v) in &props {
+            let mut found = BTreeSet::new();
+            plain.insert(k.clone(), output_values::downgrade(v, &mut found));
+            if !found.is_empty() {
+                let entry = req.property_dependencies.entry(k.clone()).or_default();
+                for urn in found {
+                    if !entry.urns.contains(&urn) {
+                        entry.urns.push(urn);
+                    }
+                }
             }
         }
-        req.object = Some(props);
+        req.object = Some(value::to_struct(&plain));
         set_options(req, opts);
         Ok(())
     }
 
-    /// Runs the stack's invoke transforms on `req`, in the order they were registered.
+    /// Runs the stack's invoke transforms on `req`, in the order they were registered. The
+    /// provider is resolved first, as for a resource (its `parent` component's `providers`),
+    /// for every invoke, as Pulumi's `Invoke` does.
     pub async fn apply_invoke(&self, req: &mut ResourceInvokeRequest) -> Result<(), MonitorError> {
+        if req.provider.is_empty() && !req.parent.is_empty() {
+            let package = package_of(&req.tok);
+            if let Some(p) = self.parent_provider(Some(req.parent.as_str()), package) {
+                req.provider = p;
+            }
+        }
         let chain = lock(&self.invoke).clone();
         if chain.is_empty() {
             return Ok(());
         }
         let mut args = req.args.take().unwrap_or_default();
         let mut opts = TransformInvokeOptions {
-            provider: req.provider.clone(),
+            provider: std::mem::take(&mut req.provider),
             plugin_download_url: req.plugin_download_url.clone(),
             version: req.version.clone(),
             plugin_checksums: req.plugin_checksums.clone(),
         };
+        let what = format!("invoke transform of {}", req.tok);
         for callback in &chain {
-            let what = format!("invoke transform of {}", req.tok);
-            let answer: TransformInvokeResponse = self
-                .clients
-                .invoke(
-                    callback,
-                    &TransformInvokeRequest {
-                        token: req.tok.clone(),
-                        args: Some(args.clone()),
-                        options: Some(opts.clone()),
-                    },
-                    &what,
-                )
-                .await?;
-            if let Some(a) = answer.args {
-                args = a;
-            }
-            if let Some(o) = answer.options {
-                opts = o;
-            }
+            let request = TransformInvokeRequest {
+                token: req.tok.clone(),
+                args: Some(args),
+                options: Some(opts),
+            };
+            let answer: TransformInvokeResponse =
+                self.clients.invoke(callback, &request, &what).await?;
+            args = answer
+                .args
+                .or(request.args)
+                .expect("the request carried its args");
+            opts = answer
+                .options
+                .or(request.options)
+                .expect("the request carried its options");
         }
         req.args = Some(args);
         req.provider = opts.provider;
@@ -164,6 +267,69 @@ impl Transforms {
         req.plugin_checksums = opts.plugin_checksums;
         Ok(())
     }
+}
+
+/// The inputs of `req` as a transform sees them (Pulumi's `UpgradeToOutputValues` and
+/// `upgradeOutputValues`): every secret and unknown an output value, and each property that
+/// depends on resources an output value carrying them. A request without
+/// `propertyDependencies` makes every property depend on all its `dependencies`, as Pulumi
+/// reads it (but for a remote component, whose SDK always sends them).
+fn as_output_values(req: &mut RegisterResourceRequest) -> PropertyMap {
+    let props = value::into_map(req.object.take().unwrap_or_default());
+    let all = req.property_dependencies.is_empty() && !req.remote;
+    props
+        .into_iter()
+        .map(|(k, v)| {
+            let deps: &[String] = if all {
+                &req.dependencies
+            } else {
+                req.property_dependencies
+                    .get(&k)
+                    .map(|d| d.urns.as_slice())
+                    .unwrap_or_default()
+            };
+            let v = with_dependencies(output_values::upgrade(&v), deps);
+            (k, v)
+        })
+        .collect()
+}
+
+/// `v` made an output value that carries `deps` too (unless it carries them already).
+fn with_dependencies(v: Json, deps: &[String]) -> Json {
+    if deps.is_empty() {
+        return v;
+    }
+    let mut carried = BTreeSet::new();
+    output_values::downgrade(&v, &mut carried);
+    if deps.iter().all(|d| carried.contains(d)) {
+        return v;
+    }
+    if output_values::is_output(&v) {
+        let Json::Object(mut m) = v else {
+            unreachable!("an output value is an object")
+        };
+        let mut all: Vec<String> = m
+            .get("dependencies")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for d in deps {
+            if !all.contains(d) {
+                all.push(d.clone());
+            }
+        }
+        m.insert(
+            "dependencies".into(),
+            Json::Array(all.into_iter().map(Json::String).collect()),
+        );
+        return Json::Object(m);
+    }
+    output_values::output(Some(v), false, deps)
 }
 
 /// A registration's options as a transform sees them.
@@ -201,15 +367,10 @@ fn options_of(req: &RegisterResourceRequest) -> TransformResourceOptions {
     }
 }
 
-/// Writes a transform's options back into the registration. The dependencies are those the
-/// options name plus those of the properties still present, as Pulumi recomputes them.
+/// Writes a transform's options back into the registration (whose properties and their
+/// dependencies are set already). The dependencies are those the options name plus those of
+/// the properties, as Pulumi recomputes them.
 fn set_options(req: &mut RegisterResourceRequest, o: TransformResourceOptions) {
-    let present: BTreeSet<String> = req
-        .object
-        .as_ref()
-        .map(|s| s.fields.keys().cloned().collect())
-        .unwrap_or_default();
-    req.property_dependencies.retain(|k, _| present.contains(k));
     let mut deps: Vec<String> = o.depends_on;
     for d in req
         .property_dependencies

@@ -335,7 +335,8 @@ async fn features_outputs_reads_invokes_and_logs() {
         ("transforms", true),
         ("invokeTransforms", true),
         ("resourceHooks", true),
-        ("errorHooks", false),
+        ("errorHooks", true),
+        ("sendsOptionsToHooks", true),
         ("nonsense", false),
     ] {
         let r = client
@@ -688,4 +689,290 @@ async fn transforms_run_own_then_parents_then_stack_and_change_inputs_and_option
         .await
         .unwrap_err();
     assert!(refused.message().contains("target"), "{refused:?}");
+}
+
+/// A program's `Callbacks` service whose one transform keeps each request it gets and answers
+/// the properties it got plus `added`, an output value that depends on `answer_dependency`.
+struct Recording {
+    seen: Arc<Mutex<Vec<pulumirpc::TransformRequest>>>,
+    answer_dependency: String,
+}
+
+#[tonic::async_trait]
+impl pulumirpc::callbacks_server::Callbacks for Recording {
+    async fn invoke(
+        &self,
+        req: tonic::Request<pulumirpc::CallbackInvokeRequest>,
+    ) -> Result<tonic::Response<pulumirpc::CallbackInvokeResponse>, tonic::Status> {
+        use prost::Message;
+        let t = pulumirpc::TransformRequest::decode(req.into_inner().request.as_slice()).unwrap();
+        let mut props = value::from_struct(t.properties.as_ref().unwrap());
+        props.insert(
+            "added".into(),
+            plugin_host::output_values::output(
+                Some(json!("v")),
+                false,
+                std::slice::from_ref(&self.answer_dependency),
+            ),
+        );
+        let answer = pulumirpc::TransformResponse {
+            properties: Some(value::to_struct(&props)),
+            options: t.options.clone(),
+        };
+        self.seen.lock().unwrap().push(t);
+        Ok(tonic::Response::new(pulumirpc::CallbackInvokeResponse {
+            response: answer.encode_to_vec(),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_transform_sees_output_values_and_the_resolved_provider_and_its_dependencies_count() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let extra = "urn:pulumi:dev::app::local:index:File::extra".to_string();
+    let recording = Recording {
+        seen: seen.clone(),
+        answer_dependency: extra.clone(),
+    };
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(pulumirpc::callbacks_server::CallbacksServer::new(recording))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let (_monitor, memory, mut client) = start().await;
+    register_stack(&mut client).await;
+    let provider = client
+        .register_resource(reg("pulumi:providers:local", "p", STACK, true))
+        .await
+        .unwrap()
+        .into_inner();
+    let provider_ref = format!("{}::{}", provider.urn, provider.id);
+    let mut other_urns = Vec::new();
+    for name in ["other", "extra"] {
+        let r = client
+            .register_resource(reg("local:index:File", name, STACK, true))
+            .await
+            .unwrap()
+            .into_inner();
+        other_urns.push(r.urn);
+    }
+    assert_eq!(other_urns[1], extra);
+    let other = other_urns[0].clone();
+    // A component passes its `providers` on to what it parents.
+    let mut comp = reg("my:mod:Comp", "c", STACK, false);
+    comp.providers.insert("local".into(), provider_ref.clone());
+    let comp = client.register_resource(comp).await.unwrap().into_inner();
+
+    let mut child = reg("local:index:File", "f", &comp.urn, true);
+    let inputs = json!({"a": 1, "s": value::secret(json!("pw")), "plain": "x"});
+    child.object = Some(value::to_struct(inputs.as_object().unwrap()));
+    child.dependencies = vec![other.clone()];
+    child.property_dependencies.insert(
+        "a".into(),
+        register_resource_request::PropertyDependencies {
+            urns: vec![other.clone()],
+        },
+    );
+    child.transforms = vec![pulumirpc::Callback {
+        target: target.clone(),
+        token: "record".into(),
+        accepts_byte_string: false,
+    }];
+    client.register_resource(child).await.unwrap();
+    // A registration with no transform gets the component's provider too (Pulumi resolves it
+    // for every registration).
+    client
+        .register_resource(reg("local:index:File", "g", &comp.urn, true))
+        .await
+        .unwrap();
+
+    // So does an invoke made in the component's name.
+    client
+        .invoke(ResourceInvokeRequest {
+            tok: "local:index:readFile".into(),
+            parent: comp.urn.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let invoked = memory.invokes.lock().unwrap().clone();
+    assert_eq!(
+        invoked[0].provider.as_ref().map(|p| p.urn.as_str()),
+        Some(provider.urn.as_str()),
+        "an invoke gets its parent component's provider"
+    );
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one transform call: {seen:#?}");
+    let got = value::from_struct(seen[0].properties.as_ref().unwrap());
+    assert_eq!(
+        got["a"],
+        plugin_host::output_values::output(Some(json!(1)), false, std::slice::from_ref(&other)),
+        "a property with dependencies arrives as an output value carrying them"
+    );
+    assert_eq!(
+        got["s"],
+        plugin_host::output_values::output(Some(json!("pw")), true, &[]),
+        "a secret arrives as a secret output value"
+    );
+    assert_eq!(got["plain"], json!("x"), "a plain property stays plain");
+    assert_eq!(
+        seen[0].options.as_ref().unwrap().provider,
+        provider_ref,
+        "the transform sees the provider the resource will use"
+    );
+
+    let regs = memory.registrations.lock().unwrap().clone();
+    let f = regs.iter().find(|r| r.name == "f").unwrap();
+    assert_eq!(f.inputs["a"], json!(1), "output values become plain again");
+    assert_eq!(f.inputs["added"], json!("v"));
+    assert_eq!(f.inputs["s"], value::secret(json!("pw")));
+    assert_eq!(
+        f.options.property_dependencies.get("added"),
+        Some(&vec![extra.clone()]),
+        "a dependency the transform added through a value is the property's"
+    );
+    assert_eq!(
+        f.options.property_dependencies.get("a"),
+        Some(&vec![other.clone()])
+    );
+    assert!(
+        f.options.dependencies.contains(&extra) && f.options.dependencies.contains(&other),
+        "and the resource's: {:?}",
+        f.options.dependencies
+    );
+    assert_eq!(
+        f.options.provider.as_ref().map(|p| p.urn.as_str()),
+        Some(provider.urn.as_str())
+    );
+    let g = regs.iter().find(|r| r.name == "g").unwrap();
+    assert_eq!(
+        g.options.provider.as_ref().map(|p| p.urn.as_str()),
+        Some(provider.urn.as_str()),
+        "the component's provider, resolved without a transform"
+    );
+}
+
+/// A program's `Callbacks` service for hooks: keeps each `ResourceHookRequest` and
+/// `ErrorHookRequest` it gets; resource hooks succeed, error hooks ask for a retry.
+#[derive(Default)]
+struct HookCalls {
+    resource: Arc<Mutex<Vec<pulumirpc::ResourceHookRequest>>>,
+    error: Arc<Mutex<Vec<pulumirpc::ErrorHookRequest>>>,
+}
+
+#[tonic::async_trait]
+impl pulumirpc::callbacks_server::Callbacks for HookCalls {
+    async fn invoke(
+        &self,
+        req: tonic::Request<pulumirpc::CallbackInvokeRequest>,
+    ) -> Result<tonic::Response<pulumirpc::CallbackInvokeResponse>, tonic::Status> {
+        use prost::Message;
+        let req = req.into_inner();
+        let response = if req.token == "on-error" {
+            let r = pulumirpc::ErrorHookRequest::decode(req.request.as_slice()).unwrap();
+            self.error.lock().unwrap().push(r);
+            pulumirpc::ErrorHookResponse {
+                error: String::new(),
+                retry: true,
+            }
+            .encode_to_vec()
+        } else {
+            let r = pulumirpc::ResourceHookRequest::decode(req.request.as_slice()).unwrap();
+            self.resource.lock().unwrap().push(r);
+            pulumirpc::ResourceHookResponse::default().encode_to_vec()
+        };
+        Ok(tonic::Response::new(pulumirpc::CallbackInvokeResponse {
+            response,
+        }))
+    }
+}
+
+#[tokio::test]
+async fn hooks_and_error_hooks_are_called_with_the_resources_options() {
+    use plugin_host::monitor::hooks::{ErrorHookCall, HookCall};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let calls = HookCalls::default();
+    let (resource_calls, error_calls) = (calls.resource.clone(), calls.error.clone());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(pulumirpc::callbacks_server::CallbacksServer::new(calls))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let cb = |token: &str| pulumirpc::Callback {
+        target: target.clone(),
+        token: token.into(),
+        accepts_byte_string: false,
+    };
+    let (monitor, _memory, mut client) = start().await;
+    client
+        .register_resource_hook(pulumirpc::RegisterResourceHookRequest {
+            name: "before".into(),
+            callback: Some(cb("before")),
+            on_dry_run: false,
+            ignore_errors: false,
+        })
+        .await
+        .unwrap();
+    client
+        .register_error_hook(pulumirpc::RegisterErrorHookRequest {
+            name: "retry".into(),
+            callback: Some(cb("on-error")),
+        })
+        .await
+        .unwrap();
+    let twice = client
+        .register_error_hook(pulumirpc::RegisterErrorHookRequest {
+            name: "retry".into(),
+            callback: Some(cb("on-error")),
+        })
+        .await
+        .unwrap_err();
+    assert!(twice.message().contains("registered already"), "{twice:?}");
+
+    let hooks = monitor.hooks();
+    let options = pulumirpc::ResourceOptions {
+        protect: Some(true),
+        parent: STACK.into(),
+        ..Default::default()
+    };
+    let call = HookCall {
+        urn: "urn:pulumi:dev::app::local:index:File::f",
+        name: "f",
+        type_token: "local:index:File",
+        new_options: Some(options.clone()),
+        ..Default::default()
+    };
+    let hook = hooks.get("before").unwrap();
+    hooks.call("before", &hook, &call).await.unwrap();
+    let errors = vec!["second".to_string(), "first".to_string()];
+    let retry = hooks
+        .call_error(
+            "retry",
+            &ErrorHookCall {
+                resource: call.clone(),
+                failed_operation: "create",
+                errors: &errors,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(retry, "the error hook's answer");
+    assert!(
+        hooks
+            .call_error("nope", &ErrorHookCall::default())
+            .await
+            .is_err()
+    );
+
+    let got = resource_calls.lock().unwrap().clone();
+    assert_eq!(got[0].new_options, Some(options.clone()));
+    assert_eq!(got[0].old_options, None);
+    let got = error_calls.lock().unwrap().clone();
+    assert_eq!(got[0].new_options, Some(options));
+    assert_eq!(got[0].failed_operation, "create");
+    assert_eq!(got[0].errors, errors);
 }

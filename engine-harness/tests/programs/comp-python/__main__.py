@@ -57,5 +57,15 @@ elif scenario == "reference":
     length = ref.get_output("tokenLength")
     pulumi.export("otherLength", length)
     pulumi.export("otherLengthValue", pulumi.Output.unsecret(length))
+elif scenario == "transform":
+    # The component's own transform reaches the children its provider registers.
+    def child_content(args):
+        if args.type_ == "local:index:File":
+            props = dict(args.props)
+            props["content"] = "set by the program's transform"
+            return pulumi.ResourceTransformResult(props, args.opts)
+        return None
+
+    Comp("c", {"file": "child.txt"}, pulumi.ResourceOptions(transforms=[child_content]))
 else:
     raise Exception(f"unknown scenario {scenario}")

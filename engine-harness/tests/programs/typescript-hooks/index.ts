@@ -6,6 +6,10 @@
 // - `fail`: when true, `doomed` (a File) has a before-create hook that throws;
 // - `keep`: when true, `temp` (a File) exists; its after-delete hook writes `after-delete.txt`
 //   (whether `temp.txt` was still there). The hook is registered in every run.
+// - `dry`: when true, `drytemp` (a File) exists; its after-delete hook runs on dry runs too
+//   and writes `dry-delete.txt` (`preview` or `up`), registered in every run;
+// - `flaky`: when true, `flaky` (a Command) fails its first Create; its error hook appends
+//   each call to `error-hook.txt` and asks for a retry while fewer than 3 errors were seen.
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -26,6 +30,14 @@ class File extends pulumi.CustomResource {
         opts?: pulumi.CustomResourceOptions,
     ) {
         super("local:index:File", name, { ...args, sha256: undefined }, opts);
+    }
+}
+
+class Command extends pulumi.CustomResource {
+    public readonly stdout!: pulumi.Output<string>;
+
+    constructor(name: string, args: { create: string }, opts?: pulumi.CustomResourceOptions) {
+        super("local:index:Command", name, { ...args, stdout: undefined }, opts);
     }
 }
 
@@ -75,5 +87,33 @@ if (config.getBoolean("keep")) {
         "temp",
         { path: "temp.txt", content: "removed later\n" },
         { hooks: { afterDelete: [goneHook] } },
+    );
+}
+
+const dryHook = new pulumi.ResourceHook(
+    "note-dry-delete",
+    () => {
+        fs.writeFileSync("dry-delete.txt", pulumi.runtime.isDryRun() ? "preview" : "up");
+    },
+    { onDryRun: true },
+);
+
+if (config.getBoolean("dry")) {
+    new File(
+        "drytemp",
+        { path: "drytemp.txt", content: "removed later\n" },
+        { hooks: { afterDelete: [dryHook] } },
+    );
+}
+
+if (config.getBoolean("flaky")) {
+    const retry = new pulumi.ErrorHook("retry-flaky", (args) => {
+        fs.appendFileSync("error-hook.txt", `${args.failedOperation} ${args.errors.length}\n`);
+        return args.errors.length < 3;
+    });
+    new Command(
+        "flaky",
+        { create: "if [ -f flaky.marker ]; then echo ok; else touch flaky.marker; exit 1; fi" },
+        { hooks: { onError: [retry] } },
     );
 }
