@@ -372,7 +372,7 @@ fn hooks_project_with(key: &str) -> Project {
 /// The hooks fixture of `sdk` with config `key` set to true.
 fn sdk_hooks_project_with(sdk: Sdk, key: &str) -> Project {
     let p = hooks_project(sdk);
-    ok(&p, &["config", "set", key, "true"]);
+    p.ok(&["config", "set", key, "true"]);
     p
 }
 
@@ -390,7 +390,7 @@ fn python_an_invoke_transform_rewrites_the_arguments_of_an_invoke() {
     let p = hooks_project_with("invoke");
     p.write("asked.txt", "what the program asked for");
     p.write("answered.txt", "what the transform asked for");
-    let run = ok(&p, &["up"]);
+    let run = p.ok(&["up"]);
     assert_eq!(
         outputs(&run)["read"],
         "what the transform asked for",
@@ -402,7 +402,7 @@ fn python_an_invoke_transform_rewrites_the_arguments_of_an_invoke() {
 #[test]
 fn python_a_transform_sees_an_input_that_depends_on_a_resource_as_an_output() {
     let p = hooks_project_with("seen");
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(
         read(&p, "transform-saw.txt").as_deref(),
         Some("output"),
@@ -421,9 +421,9 @@ fn python_a_transform_sees_an_input_that_depends_on_a_resource_as_an_output() {
 #[test]
 fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
     let p = hooks_project_with("component");
-    ok(&p, &["preview"]);
+    p.ok(&["preview"]);
     assert_eq!(read(&p, "component-before.txt"), None, "no hook in preview");
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "component-before.txt").as_deref(), Some("comp"));
     assert_eq!(
         read(&p, "component-after.txt").as_deref(),
@@ -443,8 +443,8 @@ fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
         "the component's record keeps its hooks: {comp}"
     );
     assert_eq!(read(&p, "component-gone.txt"), None);
-    ok(&p, &["config", "set", "component", "false"]);
-    let run = ok(&p, &["up"]);
+    p.ok(&["config", "set", "component", "false"]);
+    let run = p.ok(&["up"]);
     assert_eq!(op_of(&run, "comp"), "delete", "{}", run.describe());
     assert_eq!(read(&p, "component-gone.txt").as_deref(), Some("comp"));
 }
@@ -461,10 +461,10 @@ fn node_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
 
 fn on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(sdk: Sdk) {
     let p = sdk_hooks_project_with(sdk, "dry");
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "dry-delete.txt"), None);
-    ok(&p, &["config", "set", "dry", "false"]);
-    let run = ok(&p, &["preview"]);
+    p.ok(&["config", "set", "dry", "false"]);
+    let run = p.ok(&["preview"]);
     assert_eq!(op_of(&run, "drytemp"), "delete", "{}", run.describe());
     assert_eq!(
         read(&p, "dry-delete.txt").as_deref(),
@@ -472,7 +472,7 @@ fn on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(sdk: Sdk) {
         "the hook asked to run on dry runs ran in the preview of the delete"
     );
     assert!(p.resource("drytemp").is_some() && p.path().join("drytemp.txt").is_file());
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "dry-delete.txt").as_deref(), Some("up"));
     assert!(p.resource("drytemp").is_none());
 }
@@ -489,7 +489,7 @@ fn node_an_error_hook_has_a_failed_create_retried() {
 
 fn error_hook_has_a_failed_create_retried(sdk: Sdk) {
     let p = sdk_hooks_project_with(sdk, "flaky");
-    let run = ok(&p, &["up"]);
+    let run = p.ok(&["up"]);
     assert_eq!(
         read(&p, "error-hook.txt").as_deref(),
         Some("create 1\n"),
@@ -512,8 +512,8 @@ fn error_hook_has_a_failed_create_retried(sdk: Sdk) {
 #[test]
 fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
     let p = hooks_project_with("stuck");
-    ok(&p, &["up"]);
-    ok(&p, &["config", "set", "stuck", "false"]);
+    p.ok(&["up"]);
+    p.ok(&["config", "set", "stuck", "false"]);
     let pid_file = p.path().join("hanging.pid");
     let mut engine = p
         .command(&["up", "--yes", "--json"])
@@ -562,11 +562,11 @@ fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
 #[test]
 fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_a_replacement() {
     let p = hooks_project(Sdk::Python);
-    ok(&p, &["config", "set", "swap", "4"]);
-    ok(&p, &["up"]);
+    p.ok(&["config", "set", "swap", "4"]);
+    p.ok(&["up"]);
     let id = p.resource("swapped").unwrap()["id"].clone();
-    ok(&p, &["config", "set", "swap", "6"]);
-    let run = ok(&p, &["preview"]);
+    p.ok(&["config", "set", "swap", "6"]);
+    let run = p.ok(&["preview"]);
     assert_eq!(op_of(&run, "swapped"), "replace", "{}", run.describe());
     assert_eq!(
         read(&p, "swapped-delete.txt").as_deref(),
@@ -578,7 +578,7 @@ fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_a_replacement() {
         id,
         "preview changed nothing"
     );
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "swapped-delete.txt").as_deref(), Some("up"));
     assert_ne!(p.resource("swapped").unwrap()["id"], id, "replaced");
 }
