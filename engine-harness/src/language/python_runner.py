@@ -2,6 +2,7 @@
 # settings (as Pulumi's own language host does) and runs the program. Passed to `python -c`.
 import argparse
 import asyncio
+import concurrent.futures
 import logging
 import os
 import runpy
@@ -51,6 +52,13 @@ def main():
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK makes each resource call a blocking gRPC call on the loop's default executor, so
+    # its size bounds the registrations in flight. Sized as Pulumi's own starter
+    # (pulumi-language-python-exec) sizes it: four threads per `--parallel` step. asyncio's
+    # default (CPUs + 4, at most 32: six on two cores) makes a program wait for the engine's
+    # answers a few registrations at a time.
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(int(opts.parallel), 1) * 4)
+    loop.set_default_executor(executor)
     ok = False
     try:
         loop.run_until_complete(
@@ -61,6 +69,7 @@ def main():
     except Exception:
         pulumi.log.error("the program raised an exception:\n" + traceback.format_exc())
     finally:
+        executor.shutdown(wait=True)
         loop.close()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -106,15 +106,9 @@ impl Stack {
     fn run_on(&self, stack: &str, args: &[&str]) -> Run {
         let mut all = args.to_vec();
         all.extend(["--stack", stack]);
-        if args[0] != "config" {
-            all.push("--json");
-            if args[0] != "preview" {
-                all.push("--yes");
-            }
-        }
         let out = self
             .project
-            .command(&all)
+            .run_command(&all)
             .env("PULUMI_CONFIG_PASSPHRASE", PASS)
             .env_remove("PULUMI_CONFIG_PASSPHRASE_FILE")
             .env("COMP_PYTHON_VENV", python_venv())

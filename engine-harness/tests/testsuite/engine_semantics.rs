@@ -18,52 +18,9 @@ use crate::support;
 use support::programs::*;
 use support::*;
 
-/// The SDK a fixture program is written for: Pulumi's Python or Node SDK.
-#[derive(Clone, Copy, Debug)]
-enum Sdk {
-    Python,
-    Node,
-}
-
-/// The fixture `<python|typescript>-<name>` with the example provider and the SDK installed.
-fn sdk_project(sdk: Sdk, name: &str) -> Project {
-    let dir = match sdk {
-        Sdk::Python => {
-            let dir = copy_fixture(&format!("python-{name}"));
-            use_virtualenv(dir.path(), &python_venv());
-            dir
-        }
-        Sdk::Node => {
-            let dir = copy_fixture(&format!("typescript-{name}"));
-            link_node_modules(dir.path());
-            dir
-        }
-    };
-    use_local_provider(dir.path());
-    Project { dir }
-}
-
 /// The semantics fixture.
 fn project(sdk: Sdk) -> Project {
     sdk_project(sdk, "semantics")
-}
-
-/// Runs `args` (`--json`, and `--yes` but for preview and config).
-fn harness(p: &Project, args: &[&str]) -> Run {
-    let mut all = args.to_vec();
-    if args[0] != "config" {
-        all.push("--json");
-        if args[0] != "preview" {
-            all.push("--yes");
-        }
-    }
-    Run::from(p.command(&all).output().expect("run engine-harness"))
-}
-
-fn ok(p: &Project, args: &[&str]) -> Run {
-    let run = harness(p, args);
-    assert_eq!(run.code, 0, "{args:?}:\n{}", run.describe());
-    run
 }
 
 fn op_of(run: &Run, name: &str) -> String {
@@ -85,12 +42,12 @@ fn node_protect_refuses_a_replacement_in_preview_and_up() {
 
 fn protect_refuses_a_replacement_in_preview_and_up(sdk: Sdk) {
     let p = project(sdk);
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     let id = p.resource("guarded").unwrap()["id"].clone();
     // A longer Random replaces it (create first, then delete): protect refuses it.
-    ok(&p, &["config", "set", "length", "9"]);
+    p.ok(&["config", "set", "length", "9"]);
     for cmd in ["preview", "up"] {
-        let run = harness(&p, &[cmd]);
+        let run = p.run(&[cmd]);
         assert_ne!(run.code, 0, "{cmd} must refuse:\n{}", run.describe());
         let step = run.step("guarded");
         assert_eq!(step["op"], "replace", "{cmd}:\n{}", run.describe());
@@ -117,10 +74,10 @@ fn node_nested_ignore_changes_ignores_only_its_path() {
 
 fn nested_ignore_changes_ignores_only_its_path(sdk: Sdk) {
     let p = project(sdk);
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     // `triggers[0]` is ignored: no change.
-    ok(&p, &["config", "set", "t0", "changed"]);
-    let run = ok(&p, &["up"]);
+    p.ok(&["config", "set", "t0", "changed"]);
+    let run = p.ok(&["up"]);
     assert_eq!(op_of(&run, "cmd"), "same", "{}", run.describe());
     assert_eq!(
         p.resource("cmd").unwrap()["inputs"]["triggers"][0],
@@ -128,8 +85,8 @@ fn nested_ignore_changes_ignores_only_its_path(sdk: Sdk) {
         "the ignored element keeps its old value"
     );
     // `triggers[1]` is not: a change to it replaces the command.
-    ok(&p, &["config", "set", "t1", "changed"]);
-    let run = ok(&p, &["up"]);
+    p.ok(&["config", "set", "t1", "changed"]);
+    let run = p.ok(&["up"]);
     assert_eq!(op_of(&run, "cmd"), "replace", "{}", run.describe());
     // The replacement is a new resource, checked with the program's inputs as they are (as
     // Pulumi checks a replacement: nothing old to ignore a change against).
@@ -150,14 +107,14 @@ fn node_preview_of_a_new_resource_runs_no_apply_on_its_id() {
 fn preview_of_a_new_resource_runs_no_apply_on_its_id(sdk: Sdk) {
     let p = project(sdk);
     let marker = p.path().join("applied-id.txt");
-    let run = ok(&p, &["preview"]);
+    let run = p.ok(&["preview"]);
     assert_eq!(op_of(&run, "guarded"), "create");
     assert!(
         !marker.exists(),
         "an apply on an id not known yet ran in preview, with {:?}",
         std::fs::read_to_string(&marker).ok()
     );
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     let id = p.resource("guarded").unwrap()["id"].clone();
     assert_eq!(
         std::fs::read_to_string(&marker).unwrap(),
@@ -177,8 +134,8 @@ fn node_deleted_with_leaves_the_delete_to_its_owner() {
 
 fn deleted_with_leaves_the_delete_to_its_owner(sdk: Sdk) {
     let p = project(sdk);
-    ok(&p, &["config", "set", "owned", "true"]);
-    ok(&p, &["up"]);
+    p.ok(&["config", "set", "owned", "true"]);
+    p.ok(&["up"]);
     let child = p.resource("child").unwrap();
     let owner_urn = p.state()["deployment"]["resources"]
         .as_array()
@@ -191,8 +148,8 @@ fn deleted_with_leaves_the_delete_to_its_owner(sdk: Sdk) {
     let file = p.path().join("child.txt");
     assert!(file.is_file());
     // Both leave the program: the owner is deleted, the child only leaves the state.
-    ok(&p, &["config", "set", "owned", "false"]);
-    let run = ok(&p, &["up"]);
+    p.ok(&["config", "set", "owned", "false"]);
+    let run = p.ok(&["up"]);
     assert_eq!(op_of(&run, "child"), "delete", "{}", run.describe());
     assert_eq!(op_of(&run, "owner"), "delete", "{}", run.describe());
     assert!(p.resource("child").is_none() && p.resource("owner").is_none());
@@ -233,7 +190,7 @@ fn read(p: &Project, file: &str) -> Option<String> {
 
 fn transforms_change_inputs_and_options(sdk: Sdk) {
     let p = hooks_project(sdk);
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     let shaped = p.resource("shaped").unwrap();
     assert_eq!(
         shaped["inputs"]["length"].as_f64(),
@@ -265,13 +222,13 @@ fn node_transforms_change_inputs_and_options_and_stack_transforms_reach_every_re
 
 fn before_create_hook_runs_first_and_its_failure_fails_the_step(sdk: Sdk) {
     let p = hooks_project(sdk);
-    ok(&p, &["preview"]);
+    p.ok(&["preview"]);
     assert_eq!(
         read(&p, "before-create.txt"),
         None,
         "{sdk:?}: a hook not asked to run on dry runs ran in preview"
     );
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(
         read(&p, "before-create.txt").as_deref(),
         Some("absent"),
@@ -283,8 +240,8 @@ fn before_create_hook_runs_first_and_its_failure_fails_the_step(sdk: Sdk) {
         serde_json::json!(["note-before-create"]),
         "{sdk:?}: the binding is kept in the state"
     );
-    ok(&p, &["config", "set", "fail", "true"]);
-    let run = harness(&p, &["up"]);
+    p.ok(&["config", "set", "fail", "true"]);
+    let run = p.run(&["up"]);
     assert_ne!(run.code, 0, "{sdk:?}:\n{}", run.describe());
     assert_eq!(run.step("doomed")["status"], "failed", "{}", run.describe());
     let text = format!("{}{}", run.stdout, run.stderr);
@@ -312,15 +269,15 @@ fn node_before_create_hook_runs_before_create_and_its_failure_fails_the_step() {
 
 fn after_delete_hook_runs_when_its_resource_leaves_the_program(sdk: Sdk) {
     let p = hooks_project(sdk);
-    ok(&p, &["config", "set", "keep", "true"]);
-    ok(&p, &["up"]);
+    p.ok(&["config", "set", "keep", "true"]);
+    p.ok(&["up"]);
     assert!(p.path().join("temp.txt").is_file());
     assert_eq!(
         p.resource("temp").unwrap()["resourceHooks"]["AfterDelete"],
         serde_json::json!(["note-after-delete"])
     );
     // `destroy` runs no program, so it cannot run the hook: it refuses, as Pulumi does.
-    let run = harness(&p, &["destroy"]);
+    let run = p.run(&["destroy"]);
     assert_ne!(run.code, 0, "{sdk:?}:\n{}", run.describe());
     assert!(
         format!("{}{}", run.stdout, run.stderr).contains("delete hooks"),
@@ -328,8 +285,8 @@ fn after_delete_hook_runs_when_its_resource_leaves_the_program(sdk: Sdk) {
         run.describe()
     );
     assert!(p.path().join("temp.txt").is_file(), "nothing was deleted");
-    ok(&p, &["config", "set", "keep", "false"]);
-    let run = ok(&p, &["up"]);
+    p.ok(&["config", "set", "keep", "false"]);
+    let run = p.ok(&["up"]);
     assert_eq!(op_of(&run, "temp"), "delete", "{}", run.describe());
     assert_eq!(
         read(&p, "after-delete.txt").as_deref(),
@@ -415,7 +372,7 @@ fn hooks_project_with(key: &str) -> Project {
 /// The hooks fixture of `sdk` with config `key` set to true.
 fn sdk_hooks_project_with(sdk: Sdk, key: &str) -> Project {
     let p = hooks_project(sdk);
-    ok(&p, &["config", "set", key, "true"]);
+    p.ok(&["config", "set", key, "true"]);
     p
 }
 
@@ -433,7 +390,7 @@ fn python_an_invoke_transform_rewrites_the_arguments_of_an_invoke() {
     let p = hooks_project_with("invoke");
     p.write("asked.txt", "what the program asked for");
     p.write("answered.txt", "what the transform asked for");
-    let run = ok(&p, &["up"]);
+    let run = p.ok(&["up"]);
     assert_eq!(
         outputs(&run)["read"],
         "what the transform asked for",
@@ -445,7 +402,7 @@ fn python_an_invoke_transform_rewrites_the_arguments_of_an_invoke() {
 #[test]
 fn python_a_transform_sees_an_input_that_depends_on_a_resource_as_an_output() {
     let p = hooks_project_with("seen");
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(
         read(&p, "transform-saw.txt").as_deref(),
         Some("output"),
@@ -464,9 +421,9 @@ fn python_a_transform_sees_an_input_that_depends_on_a_resource_as_an_output() {
 #[test]
 fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
     let p = hooks_project_with("component");
-    ok(&p, &["preview"]);
+    p.ok(&["preview"]);
     assert_eq!(read(&p, "component-before.txt"), None, "no hook in preview");
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "component-before.txt").as_deref(), Some("comp"));
     assert_eq!(
         read(&p, "component-after.txt").as_deref(),
@@ -486,8 +443,8 @@ fn python_a_component_runs_its_create_hooks_and_its_delete_hooks() {
         "the component's record keeps its hooks: {comp}"
     );
     assert_eq!(read(&p, "component-gone.txt"), None);
-    ok(&p, &["config", "set", "component", "false"]);
-    let run = ok(&p, &["up"]);
+    p.ok(&["config", "set", "component", "false"]);
+    let run = p.ok(&["up"]);
     assert_eq!(op_of(&run, "comp"), "delete", "{}", run.describe());
     assert_eq!(read(&p, "component-gone.txt").as_deref(), Some("comp"));
 }
@@ -504,10 +461,10 @@ fn node_an_on_dry_run_delete_hook_runs_in_the_preview_of_the_delete() {
 
 fn on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(sdk: Sdk) {
     let p = sdk_hooks_project_with(sdk, "dry");
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "dry-delete.txt"), None);
-    ok(&p, &["config", "set", "dry", "false"]);
-    let run = ok(&p, &["preview"]);
+    p.ok(&["config", "set", "dry", "false"]);
+    let run = p.ok(&["preview"]);
     assert_eq!(op_of(&run, "drytemp"), "delete", "{}", run.describe());
     assert_eq!(
         read(&p, "dry-delete.txt").as_deref(),
@@ -515,7 +472,7 @@ fn on_dry_run_delete_hook_runs_in_the_preview_of_the_delete(sdk: Sdk) {
         "the hook asked to run on dry runs ran in the preview of the delete"
     );
     assert!(p.resource("drytemp").is_some() && p.path().join("drytemp.txt").is_file());
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "dry-delete.txt").as_deref(), Some("up"));
     assert!(p.resource("drytemp").is_none());
 }
@@ -532,7 +489,7 @@ fn node_an_error_hook_has_a_failed_create_retried() {
 
 fn error_hook_has_a_failed_create_retried(sdk: Sdk) {
     let p = sdk_hooks_project_with(sdk, "flaky");
-    let run = ok(&p, &["up"]);
+    let run = p.ok(&["up"]);
     assert_eq!(
         read(&p, "error-hook.txt").as_deref(),
         Some("create 1\n"),
@@ -555,8 +512,8 @@ fn error_hook_has_a_failed_create_retried(sdk: Sdk) {
 #[test]
 fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
     let p = hooks_project_with("stuck");
-    ok(&p, &["up"]);
-    ok(&p, &["config", "set", "stuck", "false"]);
+    p.ok(&["up"]);
+    p.ok(&["config", "set", "stuck", "false"]);
     let pid_file = p.path().join("hanging.pid");
     let mut engine = p
         .command(&["up", "--yes", "--json"])
@@ -605,11 +562,11 @@ fn python_one_ctrl_c_stops_a_run_whose_program_hangs_in_a_delete_hook() {
 #[test]
 fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_a_replacement() {
     let p = hooks_project(Sdk::Python);
-    ok(&p, &["config", "set", "swap", "4"]);
-    ok(&p, &["up"]);
+    p.ok(&["config", "set", "swap", "4"]);
+    p.ok(&["up"]);
     let id = p.resource("swapped").unwrap()["id"].clone();
-    ok(&p, &["config", "set", "swap", "6"]);
-    let run = ok(&p, &["preview"]);
+    p.ok(&["config", "set", "swap", "6"]);
+    let run = p.ok(&["preview"]);
     assert_eq!(op_of(&run, "swapped"), "replace", "{}", run.describe());
     assert_eq!(
         read(&p, "swapped-delete.txt").as_deref(),
@@ -621,7 +578,7 @@ fn python_an_on_dry_run_delete_hook_runs_in_the_preview_of_a_replacement() {
         id,
         "preview changed nothing"
     );
-    ok(&p, &["up"]);
+    p.ok(&["up"]);
     assert_eq!(read(&p, "swapped-delete.txt").as_deref(), Some("up"));
     assert_ne!(p.resource("swapped").unwrap()["id"], id, "replaced");
 }

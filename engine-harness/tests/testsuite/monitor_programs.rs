@@ -436,3 +436,90 @@ async fn typescript_preview_after_npm_install_sees_unknowns() {
     assert!(value::is_unknown(&outputs["result"]), "{outputs:?}");
     assert!(value::contains_secret(&outputs["password"]), "{outputs:?}");
 }
+
+/// Holds every custom resource's registration until `want` of them are waiting at once (or a
+/// deadline passes), then answers them all; notes the most that were ever waiting together.
+struct InFlightGate {
+    want: usize,
+    waiting: Mutex<usize>,
+    most: Mutex<usize>,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
+#[tonic::async_trait]
+impl RegistrationSink for InFlightGate {
+    async fn register(&self, r: Registration) -> Result<RegisteredResource, MonitorError> {
+        if r.custom {
+            let now = {
+                let mut waiting = self.waiting.lock().unwrap();
+                *waiting += 1;
+                *waiting
+            };
+            {
+                let mut most = self.most.lock().unwrap();
+                *most = (*most).max(now);
+            }
+            if now >= self.want {
+                self.released.send_replace(true);
+            }
+            let mut released = self.released.subscribe();
+            let _ = tokio::time::timeout(Duration::from_secs(30), released.wait_for(|r| *r)).await;
+            // Past the deadline the rest go through at once: the test fails on `most`, not on
+            // a hang.
+            self.released.send_replace(true);
+            *self.waiting.lock().unwrap() -= 1;
+        }
+        Ok(RegisteredResource {
+            id: r.custom.then(|| format!("id-{}", r.name)),
+            outputs: r.inputs,
+            ..Default::default()
+        })
+    }
+    async fn register_outputs(&self, _: OutputsRegistration) -> Result<(), MonitorError> {
+        Ok(())
+    }
+    async fn read(&self, r: ReadRequest) -> Result<ReadResult, MonitorError> {
+        Err(MonitorError::Engine(format!(
+            "unexpected read of {}",
+            r.urn
+        )))
+    }
+    async fn invoke(&self, i: InvokeRequest) -> Result<InvokeResult, MonitorError> {
+        Err(MonitorError::Engine(format!(
+            "unexpected invoke of {}",
+            i.token
+        )))
+    }
+    fn log(&self, _: LogEntry) {}
+}
+
+/// The Python SDK makes each resource call a blocking call on its event loop's default
+/// executor, so that executor's size is how many registrations a program has in flight. Pulumi's
+/// Python host sizes it at four threads per `--parallel` step; asyncio's default (at most 32
+/// threads, six on two cores) would hold a program to a few registrations at a time, each
+/// waiting for the engine's whole step before the next could start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_program_has_four_registrations_per_parallel_step_in_flight() {
+    let venv = python_venv();
+    let dir = program("python-parallel", Some(&venv));
+    let gate = Arc::new(InFlightGate {
+        want: 48,
+        waiting: Mutex::new(0),
+        most: Mutex::new(0),
+        released: tokio::sync::watch::channel(false).0,
+    });
+    let monitor = serve_with_sink(
+        MonitorConfig::new("monitor-py-parallel", "dev"),
+        gate.clone(),
+    )
+    .await
+    .unwrap();
+    let mut request = RunRequest::new(ProjectInfo::load(dir.path()).unwrap(), "dev");
+    request.parallel = 16;
+    run(&request, &monitor).await.unwrap();
+    assert_eq!(
+        *gate.most.lock().unwrap(),
+        48,
+        "all 48 independent registrations are in flight at once under --parallel 16"
+    );
+}

@@ -37,19 +37,21 @@ impl Lang {
             Lang::TypeScript => "stack-typescript",
         }
     }
+
+    /// The SDK of a program in this language (none for YAML).
+    fn sdk(self) -> Option<Sdk> {
+        match self {
+            Lang::Yaml => None,
+            Lang::Python => Some(Sdk::Python),
+            Lang::TypeScript => Some(Sdk::Node),
+        }
+    }
 }
 
 /// Runs the harness in `p` with the passphrase; operations get `--json` (and `--yes`).
 fn harness(p: &Project, args: &[&str]) -> Run {
-    let mut all = args.to_vec();
-    if args[0] != "config" {
-        all.push("--json");
-        if args[0] != "preview" {
-            all.push("--yes");
-        }
-    }
     let out = p
-        .command(&all)
+        .run_command(args)
         .env("PULUMI_CONFIG_PASSPHRASE", PASS)
         .env_remove("PULUMI_CONFIG_PASSPHRASE_FILE")
         .output()
@@ -71,14 +73,7 @@ fn ok(lang: Lang, p: &Project, args: &[&str]) -> Run {
 
 /// A copy of the fixture, with the example provider, the SDK and the stack's config.
 fn project(lang: Lang) -> Project {
-    let dir = copy_fixture(lang.fixture());
-    use_local_provider(dir.path());
-    match lang {
-        Lang::Yaml => {}
-        Lang::Python => use_virtualenv(dir.path(), &python_venv()),
-        Lang::TypeScript => link_node_modules(dir.path()),
-    }
-    let p = Project { dir };
+    let p = fixture_project(lang.fixture(), lang.sdk());
     ok(lang, &p, &["config", "set", "local:root", "."]);
     ok(lang, &p, &["config", "set", "prefix", "v1-"]);
     ok(lang, &p, &["config", "set", "token", TOKEN, "--secret"]);
@@ -401,10 +396,7 @@ fn one_stack_in_yaml_python_and_typescript_gives_the_same_state_and_files() {
 
 #[test]
 fn a_python_program_that_raises_fails_and_keeps_what_it_created() {
-    let dir = copy_fixture("python-raises");
-    use_virtualenv(dir.path(), &python_venv());
-    use_local_provider(dir.path());
-    let p = Project { dir };
+    let p = sdk_project(Sdk::Python, "raises");
     let run = p.run(&["up"]);
     assert_eq!(run.code, 1, "{}", run.describe());
     let program = format!("program {} failed (exit status 1)", p.path().display());
@@ -426,21 +418,8 @@ fn a_python_program_that_raises_fails_and_keeps_what_it_created() {
 
 /// The `python-options` or `typescript-options` fixture, with its config.
 fn options_project(lang: Lang) -> (Project, std::path::PathBuf, std::path::PathBuf) {
-    let dir = match lang {
-        Lang::Python => {
-            let dir = copy_fixture("python-options");
-            use_virtualenv(dir.path(), &python_venv());
-            dir
-        }
-        Lang::TypeScript => {
-            let dir = copy_fixture("typescript-options");
-            link_node_modules(dir.path());
-            dir
-        }
-        Lang::Yaml => unreachable!("the YAML program has no options fixture"),
-    };
-    use_local_provider(dir.path());
-    let p = Project { dir };
+    let sdk = lang.sdk().expect("the YAML program has no options fixture");
+    let p = sdk_project(sdk, "options");
     let alt = p.path().join("alt");
     let existing = p.path().join("existing");
     std::fs::create_dir_all(&alt).unwrap();

@@ -13,10 +13,8 @@ use support::*;
 /// The `python-hangs` fixture, rewritten to record its pid and its child's, and to say when it
 /// hangs: after its resource is created, in an `apply`, for ten minutes.
 fn hanging_program() -> Project {
-    let dir = copy_fixture("python-hangs");
-    use_virtualenv(dir.path(), &python_venv());
-    use_local_provider(dir.path());
-    let at = |f: &str| dir.path().join(f).display().to_string();
+    let p = sdk_project(Sdk::Python, "hangs");
+    let at = |f: &str| p.path().join(f).display().to_string();
     let main = format!(
         r#"import os
 import subprocess
@@ -45,8 +43,8 @@ Random("r", 1).result.apply(hang)
         child = at("child.pid"),
         hanging = at("hanging"),
     );
-    std::fs::write(dir.path().join("__main__.py"), main).unwrap();
-    Project { dir }
+    p.write("__main__.py", &main);
+    p
 }
 
 fn finish(mut child: Child, within: Duration) -> Run {

@@ -13,25 +13,10 @@ use prost_types::{
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use test_support::programs::venv_python;
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The python of the tests' virtualenv (Pulumi's Python SDK, pinned), made on first use.
-fn venv_python() -> PathBuf {
-    let script = manifest_dir().join("../tests/python/setup-venv.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 /// Pulumi's descriptors, as the Python SDK's generated modules hold them.

@@ -207,6 +207,12 @@ fn site_inputs(files: &[(&str, PropertyValue)], port: PropertyValue) -> Property
     ])
 }
 
+/// A recording monitor started with `options`, and the test provider served beside it.
+async fn monitor_and_provider(options: TestMonitorOptions) -> (TestMonitor, support::Served) {
+    let monitor = TestMonitor::start(options).await.unwrap();
+    (monitor, support::serve(provider(), None).await)
+}
+
 fn construct_request(
     monitor: &TestMonitor,
     inputs: PropertyMap,
@@ -229,10 +235,7 @@ fn construct_request(
 
 #[tokio::test]
 async fn construct_registers_the_component_then_its_children_then_its_outputs() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let inputs = site_inputs(&[("a", "alpha".into()), ("b", "beta".into())], 8080.into());
     let response = served
         .client
@@ -313,10 +316,7 @@ async fn construct_registers_the_component_then_its_children_then_its_outputs() 
 
 #[tokio::test]
 async fn a_secret_input_stays_secret_in_children_and_outputs() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let inputs = site_inputs(
         &[
             ("a", "public".into()),
@@ -368,10 +368,7 @@ fn invalid_properties(status: &tonic::Status) -> Vec<String> {
 
 #[tokio::test]
 async fn invalid_inputs_name_every_bad_property_and_register_nothing() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let mut inputs = site_inputs(&[("a", 3.into())], "eighty".into());
     inputs.remove("prefix");
     inputs.insert("extra".into(), true.into());
@@ -416,10 +413,7 @@ async fn invalid_inputs_name_every_bad_property_and_register_nothing() {
 /// check are reported together, so the author does not fix one to hear of the other.
 #[tokio::test]
 async fn deserialization_failures_and_the_components_check_are_reported_together() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let inputs = site_inputs(&[("a", 3.into())], 80.into());
     let status = served
         .client
@@ -439,10 +433,7 @@ async fn deserialization_failures_and_the_components_check_are_reported_together
 
 #[tokio::test]
 async fn an_unknown_component_type_is_a_clear_error() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let mut request = construct_request(&monitor, PropertyMap::new(), false);
     request.r#type = "test:index:Nope".into();
     let status = served.client.construct(request).await.expect_err("unknown");
@@ -464,10 +455,8 @@ async fn an_unknown_component_type_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_failing_child_is_named_and_earlier_children_stay_registered() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev").fail("site-b"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) =
+        monitor_and_provider(TestMonitorOptions::new("proj", "dev").fail("site-b")).await;
     let inputs = site_inputs(
         &[("a", "x".into()), ("b", "y".into()), ("c", "z".into())],
         8080.into(),
@@ -496,12 +485,10 @@ async fn a_failing_child_is_named_and_earlier_children_stay_registered() {
 
 #[tokio::test]
 async fn a_monitor_without_the_features_or_no_monitor_at_all_is_a_clear_error() {
-    let monitor = TestMonitor::start(
+    let (monitor, mut served) = monitor_and_provider(
         TestMonitorOptions::new("proj", "dev").features(&["resourceReferences"]),
     )
-    .await
-    .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    .await;
     let inputs = site_inputs(&[("a", "x".into())], 8080.into());
     let status = served
         .client
@@ -533,10 +520,8 @@ async fn a_monitor_without_the_features_or_no_monitor_at_all_is_a_clear_error() 
 
 #[tokio::test]
 async fn a_preview_plans_children_with_unknowns_or_waits_for_unknown_plain_inputs() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev").preview(true))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) =
+        monitor_and_provider(TestMonitorOptions::new("proj", "dev").preview(true)).await;
     // `port` is a `Maybe`: construct runs, and the unknown flows to the outputs.
     let inputs = site_inputs(
         &[("a", "x".into())],
@@ -581,10 +566,7 @@ async fn a_preview_plans_children_with_unknowns_or_waits_for_unknown_plain_input
 
 #[tokio::test]
 async fn a_method_reads_its_component_and_returns_a_typed_result() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let inputs = site_inputs(&[("a", "alpha".into())], 8080.into());
     let site = served
         .client
@@ -700,10 +682,7 @@ async fn a_provider_without_components_refuses_construct_clearly() {
 
 #[tokio::test]
 async fn a_panic_in_construct_fails_only_that_call() {
-    let monitor = TestMonitor::start(TestMonitorOptions::new("proj", "dev"))
-        .await
-        .unwrap();
-    let mut served = support::serve(provider(), None).await;
+    let (monitor, mut served) = monitor_and_provider(TestMonitorOptions::new("proj", "dev")).await;
     let mut boom = construct_request(&monitor, PropertyMap::new(), false);
     boom.r#type = "test:index:Boom".into();
     let status = served.client.construct(boom).await.expect_err("panics");

@@ -50,6 +50,11 @@ fn state(args: EntryArgs, version: u32, created_at: &str) -> EntryState {
     }
 }
 
+/// A new entry, as each resource here creates it: its key is its id.
+fn created(inputs: EntryArgs) -> Created<EntryState> {
+    Created::new(inputs.key.clone(), state(inputs, 1, "t0"))
+}
+
 /// Updates in place: defining `update` is all it takes.
 struct Entry;
 
@@ -65,10 +70,7 @@ impl Resource for Entry {
         _ctx: &Context,
         args: CreateArgs<EntryArgs>,
     ) -> Result<Created<EntryState>> {
-        Ok(Created::new(
-            args.inputs.key.clone(),
-            state(args.inputs, 1, "t0"),
-        ))
+        Ok(created(args.inputs))
     }
 
     async fn update(
@@ -109,10 +111,7 @@ impl Resource for Frozen {
         _ctx: &Context,
         args: CreateArgs<EntryArgs>,
     ) -> Result<Created<EntryState>> {
-        Ok(Created::new(
-            args.inputs.key.clone(),
-            state(args.inputs, 1, "t0"),
-        ))
+        Ok(created(args.inputs))
     }
 }
 
@@ -129,7 +128,7 @@ impl Resource for Unmarked {
         _ctx: &Context,
         args: CreateArgs<EntryArgs>,
     ) -> Result<Created<EntryState>> {
-        Ok(Created::new("x", state(args.inputs, 1, "t0")))
+        Ok(created(args.inputs))
     }
 
     async fn update(

@@ -64,18 +64,9 @@ struct ServiceArgs {
 /// A service.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
 struct ServiceState {
-    /// The service's name.
-    name: String,
-    /// How many instances.
-    size: u32,
-    /// Network rules.
-    #[serde(default)]
-    rules: Vec<Rule>,
-    /// Tags.
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    /// The admin password.
-    password: Option<Secret<String>>,
+    /// The inputs, recorded.
+    #[serde(flatten)]
+    args: ServiceArgs,
     /// Where the service answers.
     endpoint: String,
     /// How long the user allowed for creation, in seconds (0 when no timeout was set).
@@ -90,11 +81,7 @@ struct Service {
 
 fn state(args: ServiceArgs, endpoint: String, timeout_seen: f64) -> ServiceState {
     ServiceState {
-        name: args.name,
-        size: args.size,
-        rules: args.rules,
-        tags: args.tags,
-        password: args.password,
+        args,
         endpoint,
         timeout_seen,
     }

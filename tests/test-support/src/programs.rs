@@ -5,9 +5,26 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 
 use crate::workspace::{target_dir, workspace_root};
+
+/// Starts making the virtualenv ([`python_venv`]) and the `node_modules` ([`node_modules`] of
+/// `package_json`) on two background threads, once per test process, and returns at once.
+///
+/// A test binary whose tests run programs calls it from the helpers every test uses, so the
+/// installs run beside the first tests instead of inside the first test that needs one (where
+/// every other test that needs it would wait too). A test that needs an environment still
+/// calls [`python_venv`] or [`node_modules`], which waits for the install under way; an install
+/// that fails here fails again, with its message, in that test.
+pub fn prepare_in_background(package_json: &Path) {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let package_json = package_json.to_path_buf();
+        std::thread::spawn(python_venv);
+        std::thread::spawn(move || node_modules(&package_json));
+    });
+}
 
 /// The virtualenv with Pulumi's Python SDK, made on first use by the workspace's own script
 /// (`tests/python/setup-venv.sh`, which locks and stamps it) at its default place,

@@ -494,15 +494,8 @@ async fn the_cli_writes_json_and_junit_and_exits_non_zero_on_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kit_reports_on_a_provider_built_with_pulumis_python_sdk() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let setup = std::process::Command::new(root.join("python/setup-venv.sh"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run tests/python/setup-venv.sh");
-    assert!(
-        setup.status.success(),
-        "setup-venv.sh failed:\n{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
+    // The launcher runs the tests' virtualenv, made here if this is its first use.
+    test_support::programs::python_venv();
     let launcher = root.join("python/pyprovider/pulumi-resource-pyrandom");
     let mut kit = Kit::new(PluginCommand::new(vec![launcher.display().to_string()]))
         .with_fixture(fixture("pyrandom.yaml"));

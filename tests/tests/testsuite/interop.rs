@@ -1,7 +1,7 @@
 //! Interop: a client this project did not write, the generated stubs shipped in Pulumi's own
 //! Python SDK (`pulumi.runtime.proto`), launches our plugins the way the engine does and drives
-//! them (`tests/python/interop.py`). The test installs what it needs: `setup-venv.sh` creates a
-//! virtualenv with Pulumi's Python SDK (once) and prints its python.
+//! them (`tests/python/interop.py`). The test installs what it needs: the tests' one virtualenv
+//! with Pulumi's Python SDK (`test_support::programs::python_venv`, made once).
 
 use crate::support;
 
@@ -79,23 +79,7 @@ fn pulumis_python_stubs_drive_our_plugins() {
     let root = support::workspace_root();
     let python_dir = root.join("tests").join("python");
 
-    let mut setup = Command::new("bash");
-    setup.arg(python_dir.join("setup-venv.sh"));
-    // pip may need to download Pulumi's SDK on a fresh machine: allow it plenty of time.
-    let ran = run(setup, Duration::from_secs(1800));
-    assert!(ran.ok, "setup-venv.sh failed {}", ran.report);
-    let python = ran
-        .stdout
-        .lines()
-        .last()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        std::path::Path::new(&python).is_file(),
-        "setup-venv.sh printed no python path {}",
-        ran.report
-    );
+    let python = test_support::programs::venv_python();
 
     let local = support::binary("pulumi-resource-local");
     let fixture = support::binary("pulumi-resource-fixture");

@@ -584,14 +584,12 @@ async fn malformed_requests_get_clear_errors_and_the_plugin_keeps_serving() {
         &["`length`", "number"],
     );
 
-    // A malformed secret: the signature without a value, and a signature that is not a string.
+    // A malformed secret as `prefix`: the signature without a value (to Create), and a
+    // signature that is not a string (to Check).
+    let with_prefix = |prefix| structure([("length", num(3.0)), ("prefix", prefix)]);
     let broken_secret = object([(val::SIG_KEY, string(val::SIG_SECRET))]);
     let result = client
-        .create(create(
-            RANDOM,
-            "m",
-            structure([("length", num(3.0)), ("prefix", broken_secret)]),
-        ))
+        .create(create(RANDOM, "m", with_prefix(broken_secret)))
         .await;
     assert_error(
         "Create with a secret lacking its value",
@@ -601,11 +599,7 @@ async fn malformed_requests_get_clear_errors_and_the_plugin_keeps_serving() {
     );
     let bad_signature = object([(val::SIG_KEY, num(1.0))]);
     let result = client
-        .check(check(
-            RANDOM,
-            "m",
-            structure([("length", num(3.0)), ("prefix", bad_signature)]),
-        ))
+        .check(check(RANDOM, "m", with_prefix(bad_signature)))
         .await;
     assert_error(
         "Check with a numeric signature",

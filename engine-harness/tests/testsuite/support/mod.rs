@@ -83,6 +83,7 @@ impl Project {
 
     /// The harness command for this project (without --json/--yes).
     pub fn command(&self, args: &[&str]) -> Command {
+        programs::prepare_sdks();
         let mut c = Command::new(env!("CARGO_BIN_EXE_engine-harness"));
         c.args(args)
             .arg("--cwd")
@@ -91,15 +92,29 @@ impl Project {
         c
     }
 
-    /// Runs the harness with `--json` and returns the result.
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// The harness command for `args` as [`Project::run`] runs it: an operation gets `--json`,
+    /// and `--yes` but for `preview`; a `config` command gets neither.
+    pub fn run_command(&self, args: &[&str]) -> Command {
         let mut all = args.to_vec();
-        all.push("--json");
-        if args[0] != "preview" {
-            all.push("--yes");
+        if args[0] != "config" {
+            all.push("--json");
+            if args[0] != "preview" {
+                all.push("--yes");
+            }
         }
-        let out = self.command(&all).output().expect("run engine-harness");
-        Run::from(out)
+        self.command(&all)
+    }
+
+    /// Runs the harness (see [`Project::run_command`]) and returns the result.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.run_command(args).output().expect("run engine-harness"))
+    }
+
+    /// Runs the harness and asserts success, naming the command.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "{args:?}:\n{}", run.describe());
+        run
     }
 }
 

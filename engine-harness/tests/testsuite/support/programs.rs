@@ -4,6 +4,45 @@
 
 use std::path::{Path, PathBuf};
 
+use super::Project;
+
+/// The SDK a fixture program is written for: Pulumi's Python or Node SDK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sdk {
+    /// Pulumi's Python SDK (`runtime: python`), run in the tests' virtualenv.
+    Python,
+    /// Pulumi's Node SDK (`runtime: nodejs`, TypeScript), with the tests' `node_modules`.
+    Node,
+}
+
+impl Sdk {
+    /// The prefix of this SDK's fixture programs' names (`python-…`, `typescript-…`).
+    pub fn fixture_prefix(self) -> &'static str {
+        match self {
+            Sdk::Python => "python",
+            Sdk::Node => "typescript",
+        }
+    }
+}
+
+/// A project of fixture program `name`, copied, with the built example provider as package
+/// `local` and, for a program on `sdk`, that SDK installed (none for a YAML program).
+pub fn fixture_project(name: &str, sdk: Option<Sdk>) -> Project {
+    let dir = copy_fixture(name);
+    match sdk {
+        Some(Sdk::Python) => use_virtualenv(dir.path(), &python_venv()),
+        Some(Sdk::Node) => link_node_modules(dir.path()),
+        None => {}
+    }
+    use_local_provider(dir.path());
+    Project { dir }
+}
+
+/// The project of fixture `<python|typescript>-<name>` on `sdk` (see [`fixture_project`]).
+pub fn sdk_project(sdk: Sdk, name: &str) -> Project {
+    fixture_project(&format!("{}-{name}", sdk.fixture_prefix()), Some(sdk))
+}
+
 /// The fixture program `name` under `tests/programs/`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +58,18 @@ pub fn python_venv() -> PathBuf {
 /// `node_modules` with `@pulumi/pulumi` and TypeScript, installed once from the
 /// `nodejs-basic` fixture's package.json (every TypeScript fixture pins the same versions).
 pub fn node_modules() -> PathBuf {
-    test_support::programs::node_modules(&fixture("nodejs-basic").join("package.json"))
+    test_support::programs::node_modules(&node_package_json())
+}
+
+/// Starts installing both SDKs in the background, once per run (the first harness command of
+/// any test starts it), so the tests that run programs find them made or under way.
+pub fn prepare_sdks() {
+    test_support::programs::prepare_in_background(&node_package_json());
+}
+
+/// The package.json [`node_modules`] is installed from.
+fn node_package_json() -> PathBuf {
+    fixture("nodejs-basic").join("package.json")
 }
 
 /// A copy of fixture program `name` in a temporary directory (its files, not its folders).
