@@ -13,6 +13,7 @@ use crate::plugin::{CallError, Plugin, Target};
 use crate::property_path;
 use crate::state::{self, Resource};
 use crate::value::PropertyMap;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,22 +114,12 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
             id: id.clone(),
         };
     }
-    // The inputs with the ignored changes undone (a copy only when there are some).
-    let ignoring: PropertyMap;
-    let news = match &old {
-        Some(o) if !opts.ignore_changes.is_empty() => {
-            let mut news = reg.inputs.clone();
-            apply_ignore_changes(&mut news, &o.inputs, &opts.ignore_changes);
-            ignoring = news;
-            &ignoring
-        }
-        _ => &reg.inputs,
-    };
+    let news = without_ignored_changes(reg, old.as_ref());
     let plugin = handle.plugin;
     let empty = PropertyMap::new();
     let old_inputs = old.as_ref().map(|o| &o.inputs).unwrap_or(&empty);
     let checked = match plugin
-        .check(&reg.urn, &reg.name, &reg.type_token, old_inputs, news)
+        .check(&reg.urn, &reg.name, &reg.type_token, old_inputs, &news)
         .await
     {
         Ok(c) => c,
@@ -190,6 +181,22 @@ pub(super) async fn plan(ctx: &Arc<Ctx>, reg: &Registration) -> Planned {
         t0,
         dependents,
     }))
+}
+
+/// A registration's inputs with its `ignoreChanges` undone against the old ones: a copy only
+/// when there is something to undo.
+fn without_ignored_changes<'a>(
+    reg: &'a Registration,
+    old: Option<&Resource>,
+) -> Cow<'a, PropertyMap> {
+    match old {
+        Some(o) if !reg.options.ignore_changes.is_empty() => {
+            let mut news = reg.inputs.clone();
+            apply_ignore_changes(&mut news, &o.inputs, &reg.options.ignore_changes);
+            Cow::Owned(news)
+        }
+        _ => Cow::Borrowed(&reg.inputs),
+    }
 }
 
 /// The provider call target of a registration.
