@@ -135,7 +135,7 @@ impl Autonaming {
     /// configuration leaves naming to the provider.
     pub fn for_resource(&self, urn: &str, seed: &[u8]) -> Option<Proposal> {
         let (type_token, name) = urn_type_and_name(urn);
-        let package = type_token.split(':').next().unwrap_or_default();
+        let package = crate::monitor::urn::package_of(type_token);
         let (strategy, specific) = match self.providers.get(package) {
             Some((own, resources)) => match resources.get(type_token) {
                 Some(s) => (s, true),

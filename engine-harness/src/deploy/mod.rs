@@ -6,6 +6,7 @@
 
 use crate::display::{Display, Event};
 use crate::monitor::Registry;
+use crate::monitor::urn::package_of;
 use crate::plugin;
 use crate::program::Project;
 use crate::secrets::{self, SecretsManager};
@@ -296,10 +297,6 @@ fn provider_urn(p: &Project, pkg: &str) -> String {
 
 fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn package_of(type_token: &str) -> &str {
-    type_token.split(':').next().unwrap_or(type_token)
 }
 
 /// Matches each `--import-pending-creates URN=ID` with a pending create. Only `refresh` imports;

@@ -107,7 +107,7 @@ pub(super) async fn construct_step(
 /// A failure is the run's failure too, as in Pulumi, with the provider's message.
 pub(super) async fn call(ctx: &Arc<Ctx>, request: &CallRequest) -> Result<CallResult, String> {
     let token = request.token.as_str();
-    let package = token.split(':').next().unwrap_or(token);
+    let package = crate::monitor::urn::package_of(token);
     let failed = |msg: String| {
         let full = format!("call of {token}: {msg}");
         ctx.display.log("error", full.clone());

@@ -116,7 +116,7 @@ pub fn registration(
         req.remote && !req.custom,
     )?;
     if req.remote && !req.custom {
-        let package = req.r#type.split(':').next().unwrap_or_default();
+        let package = super::urn::package_of(&req.r#type);
         if let Some(p) = options
             .provider
             .clone()

@@ -27,7 +27,7 @@
 
 use super::callbacks::{CallbackClients, check_target};
 use super::error::MonitorError;
-use super::urn;
+use super::urn::{self, package_of};
 use crate::output_values;
 use crate::value::{self, PropertyMap};
 use pulumirpc::{
@@ -65,11 +65,6 @@ pub struct Transforms {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The package of a type token (`aws:s3:Bucket` -> `aws`).
-fn package_of(type_token: &str) -> &str {
-    type_token.split(':').next().unwrap_or_default()
 }
 
 impl Transforms {

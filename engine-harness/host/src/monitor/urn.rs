@@ -32,6 +32,11 @@ impl<'a> UrnParts<'a> {
     }
 }
 
+/// The package of a type token: `aws` of `aws:s3:Bucket`.
+pub fn package_of(type_token: &str) -> &str {
+    type_token.split(':').next().unwrap_or(type_token)
+}
+
 /// Splits a URN into its parts, or `None` when `urn` is not one.
 ///
 /// ```
