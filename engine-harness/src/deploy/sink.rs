@@ -86,12 +86,17 @@ struct EngineSink {
 }
 
 impl EngineSink {
-    /// Refuses new work once the run is interrupted or a state write failed.
+    /// Refuses new work once the run is interrupted, or, as Pulumi's engine does, once a step
+    /// has failed: the program's SDK gets `UNAVAILABLE` and stops sending requests, so nothing
+    /// is registered on the unknown outputs of the failed resource.
     fn check_running(&self) -> Result<(), MonitorError> {
         if self.interrupt.is_cancelled() {
             return Err(MonitorError::Engine(
                 "the run was interrupted; no new steps start".into(),
             ));
+        }
+        if self.ctx.failures.lock().map(|f| !f.is_empty()).unwrap_or(true) {
+            return Err(MonitorError::EngineStopped);
         }
         Ok(())
     }
@@ -109,9 +114,13 @@ impl EngineSink {
 impl RegistrationSink for EngineSink {
     async fn register(&self, request: Registration) -> Result<RegisteredResource, MonitorError> {
         self.check_running()?;
+        // A provider's Construct refusing a component is the RPC's error, as in Pulumi; any
+        // other failure is the failed step's.
+        let constructed = request.remote && !request.custom;
         match register(&self.ctx, request).await {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(msg)) => Err(MonitorError::Engine(msg)),
+            Ok(Err(msg)) if constructed => Err(MonitorError::Engine(msg)),
+            Ok(Err(msg)) => Err(MonitorError::StepFailed(msg)),
             Err(e) => Err(self.state_failed(e)),
         }
     }

@@ -50,7 +50,13 @@ pub enum MonitorError {
     /// The engine behind the monitor failed the request (a provider error, a failed step...).
     #[error("{0}")]
     Engine(String),
-    /// The engine behind the monitor stopped before answering.
+    /// The step a registration asked for failed (the engine has shown why). As Pulumi's engine
+    /// does, an SDK that supports result reporting is answered with `result: FAIL` (its
+    /// outputs resolve as unknown), any other with an `INTERNAL` error.
+    #[error("{0}")]
+    StepFailed(String),
+    /// The engine behind the monitor stopped before answering, or starts no new step: Pulumi's
+    /// `UNAVAILABLE`, on which the SDKs stop sending requests.
     #[error("the engine stopped before answering this request")]
     EngineStopped,
 }
@@ -60,6 +66,7 @@ impl MonitorError {
     pub fn to_status(&self) -> tonic::Status {
         match self {
             MonitorError::Engine(_) => tonic::Status::unknown(self.to_string()),
+            MonitorError::StepFailed(_) => tonic::Status::internal(self.to_string()),
             MonitorError::EngineStopped => tonic::Status::unavailable(self.to_string()),
             _ => tonic::Status::invalid_argument(self.to_string()),
         }

@@ -213,6 +213,7 @@ impl ResourceMonitor for MonitorService {
         self.0.touch();
         let mut req = req.into_inner();
         let (accept_secrets, accept_resources) = (req.accept_secrets, req.accept_resources);
+        let reports_results = req.supports_result_reporting;
         let scope = (self.0.scope.stack.as_str(), self.0.scope.project.as_str());
         self.0
             .transforms
@@ -222,11 +223,24 @@ impl ResourceMonitor for MonitorService {
         let request =
             convert::registration(&self.0.scope, &self.0.registry, req).map_err(status)?;
         let urn = request.urn.clone();
-        let result = self
+        let result = match self
             .0
             .answer(|sink| async move { sink.register(request).await })
             .await
-            .map_err(status)?;
+        {
+            Ok(result) => result,
+            // Pulumi's answer to a failed step: no error for the SDK to raise (the engine has
+            // shown it), outputs it resolves as unknown.
+            Err(MonitorError::StepFailed(_)) if reports_results => {
+                return Ok(Response::new(RegisterResourceResponse {
+                    urn,
+                    object: Some(pulumirpc::google::Struct::default()),
+                    result: pulumirpc::Result::Fail as i32,
+                    ..Default::default()
+                }));
+            }
+            Err(e) => return Err(status(e)),
+        };
         Ok(Response::new(RegisterResourceResponse {
             urn,
             id: result.id.unwrap_or_default(),
