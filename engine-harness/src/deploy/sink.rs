@@ -95,7 +95,13 @@ impl EngineSink {
                 "the run was interrupted; no new steps start".into(),
             ));
         }
-        if self.ctx.failures.lock().map(|f| !f.is_empty()).unwrap_or(true) {
+        if self
+            .ctx
+            .failures
+            .lock()
+            .map(|f| !f.is_empty())
+            .unwrap_or(true)
+        {
             return Err(MonitorError::EngineStopped);
         }
         Ok(())

@@ -454,6 +454,9 @@ impl RegistrationSink for Slow {
         if r.name == "boom" {
             panic!("engine bug");
         }
+        if r.name.starts_with("failing") {
+            return Err(MonitorError::StepFailed("create failed: disk full".into()));
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
         self.done.lock().unwrap().push(r.urn);
         Ok(RegisteredResource::default())
@@ -501,6 +504,40 @@ async fn an_engine_that_fails_or_stops_answering_is_an_error_not_a_hang() {
     .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unavailable);
     assert!(e.message().contains("engine stopped"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_failed_step_is_a_fail_result_for_an_sdk_that_reports_results_else_an_internal_error() {
+    let sink = Arc::new(Slow {
+        done: Mutex::new(Vec::new()),
+    });
+    let monitor = serve_with_sink(MonitorConfig::new("app", "dev"), sink)
+        .await
+        .unwrap();
+    let mut client = ResourceMonitorClient::connect(format!("http://{}", monitor.address()))
+        .await
+        .unwrap();
+    register_stack(&mut client).await;
+    // As Pulumi's engine answers: the SDK resolves the outputs as unknown and raises nothing
+    // (the engine shows the step's error).
+    let mut reporting = reg("local:index:File", "failing", STACK, true);
+    reporting.supports_result_reporting = true;
+    let answer = client
+        .register_resource(reporting)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.result, pulumirpc::Result::Fail as i32);
+    assert_eq!(answer.urn, "urn:pulumi:dev::app::local:index:File::failing");
+    assert!(answer.id.is_empty());
+    assert!(answer.object.unwrap_or_default().fields.is_empty());
+    // An SDK that cannot read a result gets an error instead.
+    let e = client
+        .register_resource(reg("local:index:File", "failing-too", STACK, true))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Internal);
+    assert!(e.message().contains("disk full"), "{}", e.message());
 }
 
 #[tokio::test]
