@@ -15,7 +15,6 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rand::RngCore;
-use sha2::Sha256;
 
 /// PBKDF2 iterations, as Pulumi.
 const ITERATIONS: u32 = 1_000_000;
@@ -62,8 +61,7 @@ impl std::fmt::Debug for Crypter {
 impl Crypter {
     /// Derives the key from `passphrase` and the raw `salt` bytes (slow on purpose: ~1M rounds).
     pub(crate) fn derive(passphrase: &str, salt: &[u8]) -> Self {
-        let mut key = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(passphrase.as_bytes(), salt, ITERATIONS, &mut key);
+        let mut key = passphrase_key::derive(passphrase.as_bytes(), salt, ITERATIONS);
         let cipher = Aes256Gcm::new_from_slice(&key).expect("a 32-byte key fits AES-256");
         key.fill(0);
         Crypter { cipher }
