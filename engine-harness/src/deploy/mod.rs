@@ -273,6 +273,11 @@ impl Ctx {
         }
     }
 
+    /// Has a step (or anything else of this run) failed so far?
+    fn any_failed(&self) -> bool {
+        self.failures.lock().map(|f| !f.is_empty()).unwrap_or(true)
+    }
+
     fn fail(&self, msg: String) {
         // The failures end up in the command's error: no secret the run knows in clear there.
         let msg = self.display.redactor().mask(&msg);

@@ -95,13 +95,7 @@ impl EngineSink {
                 "the run was interrupted; no new steps start".into(),
             ));
         }
-        if self
-            .ctx
-            .failures
-            .lock()
-            .map(|f| !f.is_empty())
-            .unwrap_or(true)
-        {
+        if self.ctx.any_failed() {
             return Err(MonitorError::EngineStopped);
         }
         Ok(())

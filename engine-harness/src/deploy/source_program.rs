@@ -89,7 +89,7 @@ pub(super) async fn run(
         tokio::select! {
             r = &mut program => r,
             _ = gate.signalled() => {
-                if steps_succeeded(ctx) && !interrupt.is_cancelled()
+                if !ctx.any_failed() && !interrupt.is_cancelled()
                     && let Some(f) = finish.take()
                 {
                     finished = Some(f().await);
@@ -110,17 +110,16 @@ pub(super) async fn run(
         return Err(e);
     }
     match result {
-        Ok(()) if steps_succeeded(ctx) && !interrupt.is_cancelled() => {
+        Ok(()) if !ctx.any_failed() && !interrupt.is_cancelled() => {
             // When the SDK did not wait for the engine, what follows the program runs now.
             if let Some(f) = finish.take() {
                 f().await?;
             }
-            Ok(steps_succeeded(ctx))
+            Ok(!ctx.any_failed())
         }
-        Ok(()) => Ok(steps_succeeded(ctx)),
+        Ok(()) => Ok(!ctx.any_failed()),
         Err(e) => {
-            let steps_failed = ctx.failures.lock().map(|f| !f.is_empty()).unwrap_or(true);
-            if steps_failed {
+            if ctx.any_failed() {
                 // The program failed because a step it asked for did: that step's error says it.
                 return Ok(false);
             }
@@ -133,9 +132,4 @@ pub(super) async fn run(
             }
         }
     }
-}
-
-/// No step of the run has failed so far.
-fn steps_succeeded(ctx: &Ctx) -> bool {
-    ctx.failures.lock().map(|f| f.is_empty()).unwrap_or(false)
 }

@@ -40,7 +40,7 @@ pub(super) async fn up(
         .lock()
         .map(|o| o.clone().into_iter().collect())
         .unwrap_or_default();
-    if !ctx.preview && ctx.failures.lock().map(|f| f.is_empty()).unwrap_or(false) {
+    if !ctx.preview && !ctx.any_failed() {
         let old = ctx.journal.get(&ctx.stack_urn);
         let stack = Resource {
             urn: ctx.stack_urn.clone(),
